@@ -1,0 +1,1 @@
+"""rewardlab's own PyTorch agents."""

@@ -1,0 +1,3 @@
+"""The commons family (registry rows in ENVS)."""
+
+ENVS = ()

@@ -1,0 +1,3 @@
+"""The coopetition family (registry rows in ENVS)."""
+
+ENVS = ()

@@ -1,0 +1,3 @@
+"""The driving family (registry rows in ENVS)."""
+
+ENVS = ()

@@ -1,0 +1,3 @@
+"""The locomotion family (registry rows in ENVS)."""
+
+ENVS = ()

@@ -1,0 +1,1 @@
+"""Reward-ablation studies: spec, executors, results store and report."""

@@ -1,0 +1,1 @@
+"""Reward-shaping wrappers usable on any Gymnasium or PettingZoo environment."""
