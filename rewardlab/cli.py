@@ -17,7 +17,6 @@ VERBS = {
     "ablate": "rewardlab.commands.ablate",
     "report": "rewardlab.commands.report",
     "validate": "rewardlab.commands.validate",
-    "bench": "rewardlab.commands.bench",
 }
 
 
