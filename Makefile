@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: study test setup clean
+.PHONY: study test setup tables clean
 
 # The main job: the quick profile of a reward-ablation study, printing its result table.
 study: $(STAMP)
@@ -14,6 +14,10 @@ test: $(STAMP)
 	MUJOCO_GL=$${MUJOCO_GL:-osmesa} $(PY) -m pytest -q
 
 setup: $(STAMP)
+
+# Regenerate the environment tables in README.md and docs/environments.md from the registry.
+tables: $(STAMP)
+	$(PY) tools/update_tables.py
 
 # torch is pinned first: an unpinned torch request would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml
