@@ -1,0 +1,109 @@
+"""Action distributions of rewardlab's policies.
+
+===================  =======================================  ===============================
+distribution         parameters (per sample)                  action the environment receives
+===================  =======================================  ===============================
+``DiagGaussian``     mean (m,), state-independent log-std (m) a in [-1, 1] (clipped), rescaled
+                                                              to the agent's Box bounds
+``BetaDist``         alpha, beta = 1 + softplus(h) (m each)   x in (0, 1) rescaled to the bounds
+``MultiCategorical`` logits of each of k categorical factors  integers, one per factor
+===================  =======================================  ===============================
+
+Each distribution gives ``sample()``, ``log_prob(a)`` and ``entropy()`` summed over action
+dimensions (one number per sample), and ``mode()``, the deterministic action that evaluation and
+the smoothness penalties use. The Gaussian log-std is a learned vector that does not depend on the
+observation (the CleanRL continuous-control choice); the Beta's bounded support is the CaRL choice
+for driving.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+#: Beta samples are kept this far from 0 and 1 so that log-probabilities stay finite.
+BETA_EPS = 1e-6
+
+
+class DiagGaussian:
+    """Independent Gaussians with means ``mean`` (N, m) and log-std ``log_std`` (m,) or (N, m)."""
+
+    def __init__(self, mean: torch.Tensor, log_std: torch.Tensor) -> None:
+        self.mean = mean
+        self.log_std = log_std.expand_as(mean)
+        self.std = self.log_std.exp()
+
+    def sample(self) -> torch.Tensor:
+        return self.mean + self.std * torch.randn_like(self.mean)
+
+    def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
+        z = (actions - self.mean) / self.std
+        return (-0.5 * z.pow(2) - self.log_std - _LOG_SQRT_2PI).sum(-1)
+
+    def entropy(self) -> torch.Tensor:
+        return (0.5 + _LOG_SQRT_2PI + self.log_std).sum(-1)
+
+    def mode(self) -> torch.Tensor:
+        return self.mean
+
+
+class BetaDist:
+    """Independent Beta distributions on (0, 1) with concentrations ``alpha``, ``beta`` (N, m)."""
+
+    def __init__(self, alpha: torch.Tensor, beta: torch.Tensor) -> None:
+        self.alpha = alpha
+        self.beta = beta
+        self._dist = torch.distributions.Beta(alpha, beta, validate_args=False)
+
+    def sample(self) -> torch.Tensor:
+        return self._dist.sample().clamp(BETA_EPS, 1.0 - BETA_EPS)
+
+    def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
+        return self._dist.log_prob(actions.clamp(BETA_EPS, 1.0 - BETA_EPS)).sum(-1)
+
+    def entropy(self) -> torch.Tensor:
+        return self._dist.entropy().sum(-1)
+
+    def mode(self) -> torch.Tensor:
+        # the mean, not the arg-max: it is smooth in the parameters and defined for alpha, beta >= 1
+        return self.alpha / (self.alpha + self.beta)
+
+
+class MultiCategorical:
+    """k independent categorical factors; ``logits`` (N, sum(nvec)) split by ``nvec``.
+
+    Discrete(n) is the case k = 1; actions are (N,) then, (N, k) otherwise.
+    """
+
+    def __init__(self, logits: torch.Tensor, nvec: tuple[int, ...], flat: bool) -> None:
+        self.nvec = nvec
+        self.flat = flat
+        self.logits = [F.log_softmax(chunk, dim=-1) for chunk in torch.split(logits, list(nvec), dim=-1)]
+
+    def sample(self) -> torch.Tensor:
+        draws = [torch.multinomial(lg.exp(), 1).squeeze(-1) for lg in self.logits]
+        actions = torch.stack(draws, dim=-1)
+        return actions[..., 0] if self.flat else actions
+
+    def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
+        actions = actions.long()
+        if self.flat:
+            actions = actions[..., None]
+        parts = [lg.gather(-1, actions[..., i : i + 1]).squeeze(-1) for i, lg in enumerate(self.logits)]
+        return torch.stack(parts, dim=-1).sum(-1)
+
+    def entropy(self) -> torch.Tensor:
+        return torch.stack([-(lg.exp() * lg).sum(-1) for lg in self.logits], dim=-1).sum(-1)
+
+    def mode(self) -> torch.Tensor:
+        actions = torch.stack([lg.argmax(-1) for lg in self.logits], dim=-1)
+        return actions[..., 0] if self.flat else actions
+
+
+def beta_params(raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """alpha, beta >= 1 from an unconstrained head output (N, 2m): unimodal Betas only."""
+    alpha_raw, beta_raw = raw.chunk(2, dim=-1)
+    return 1.0 + F.softplus(alpha_raw), 1.0 + F.softplus(beta_raw)

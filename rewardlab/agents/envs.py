@@ -1,0 +1,120 @@
+"""What rewardlab's agents step: a BatchedSim directly, or a Gymnasium VectorEnv seen as one.
+
+Agents talk to the batched-simulator interface (``reset(seed) -> obs (B, n, ...)``,
+``step(actions, autoreset=True) -> Step``). A rewardlab ``VectorEnv`` is unwrapped to its
+simulator; any other Gymnasium ``VectorEnv`` (one agent) is adapted by :class:`VectorEnvSim`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
+
+from rewardlab.core.errors import RewardlabError
+from rewardlab.core.sim import BatchedSim, Step
+
+
+class VectorEnvSim:
+    """A single-agent Gymnasium VectorEnv with same-step autoreset, presented as a BatchedSim.
+
+    Episode returns and lengths are counted here; ``info["episode_metrics"]`` (rewardlab) is
+    passed through where the env reports it.
+    """
+
+    def __init__(self, env: gym.vector.VectorEnv) -> None:
+        mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+        if mode != AutoresetMode.SAME_STEP:
+            raise RewardlabError(
+                f"{env}: rewardlab agents need a VectorEnv with autoreset_mode=SAME_STEP, got {mode}; "
+                "build it with gym.make_vec(..., vector_kwargs={'autoreset_mode': AutoresetMode.SAME_STEP})"
+            )
+        self.env = env
+        self.env_id = getattr(getattr(env, "spec", None), "id", None) or type(env).__name__
+        self.num_envs = env.num_envs
+        self.num_agents = 1
+        self.agents = ("agent_0",)
+        self.observation_spaces = (env.single_observation_space,)
+        self.action_spaces = (env.single_action_space,)
+        self.episode_return = np.zeros((self.num_envs, 1))
+        self.episode_length = np.zeros(self.num_envs, dtype=np.int64)
+
+    obs_shape = property(lambda self: self.observation_spaces[0].shape)
+    action_shape = property(lambda self: self.action_spaces[0].shape)
+    discrete_actions = property(
+        lambda self: isinstance(self.action_spaces[0], (spaces.Discrete, spaces.MultiDiscrete))
+    )
+
+    def reset(self, seed: int | None = None) -> np.ndarray:
+        obs, _ = self.env.reset(seed=seed)
+        self.episode_return[:] = 0.0
+        self.episode_length[:] = 0
+        return np.asarray(obs)[:, None]
+
+    def step(self, actions: np.ndarray, autoreset: bool = True) -> Step:
+        actions = np.asarray(actions)[:, 0]
+        obs, reward, terminated, truncated, info = self.env.step(actions)
+        reward = np.asarray(reward, dtype=np.float64)[:, None]
+        done = np.asarray(terminated) | np.asarray(truncated)
+        self.episode_return += reward
+        self.episode_length += 1
+        step = Step(
+            obs=np.asarray(obs)[:, None],
+            reward=reward,
+            terms=info.get("reward_terms", {}) if isinstance(info.get("reward_terms"), dict) else {},
+            terminated=np.asarray(terminated, dtype=bool),
+            truncated=np.asarray(truncated, dtype=bool),
+            info={},
+            events={},
+        )
+        if done.any():
+            metrics = {
+                "return": np.where(done, self.episode_return[:, 0], np.nan),
+                "length": np.where(done, self.episode_length, np.nan).astype(np.float64),
+            }
+            extra = info.get("episode_metrics")
+            if isinstance(extra, dict):
+                for key, values in extra.items():
+                    metrics.setdefault(key, np.where(done, np.asarray(values, dtype=np.float64), np.nan))
+            step.episode_metrics = metrics
+            step.episode_returns = np.where(done[:, None], self.episode_return, np.nan)
+            final = info.get("final_obs")
+            final_obs = np.asarray(obs).copy()
+            if final is not None:
+                for b in np.flatnonzero(done):
+                    final_obs[b] = final[b]
+            step.final_obs = final_obs[:, None]
+            self.episode_return[done] = 0.0
+            self.episode_length[done] = 0
+        return step
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def as_sim(env: Any) -> BatchedSim | VectorEnvSim:
+    """The batched-simulator view of ``env`` (a BatchedSim, a rewardlab or other VectorEnv)."""
+    if isinstance(env, (BatchedSim, VectorEnvSim)):
+        return env
+    sim = getattr(env, "sim", None)
+    if isinstance(sim, BatchedSim):
+        return sim
+    if isinstance(env, gym.vector.VectorEnv):
+        return VectorEnvSim(env)
+    raise RewardlabError(
+        f"rewardlab agents: expected a rewardlab BatchedSim or a Gymnasium VectorEnv, got {type(env).__name__}"
+    )
+
+
+def clone_sim(sim: BatchedSim, num_envs: int, render_mode: str | None = None) -> BatchedSim:
+    """A fresh simulator of the same class, parameters and reward design with ``num_envs`` instances."""
+    if not isinstance(sim, BatchedSim):
+        raise RewardlabError(
+            f"rewardlab agents: cannot build an evaluation copy of {type(sim).__name__}; pass eval_env="
+        )
+    params = {f.name: getattr(sim.params, f.name) for f in dataclasses.fields(sim.params) if f.init}
+    return type(sim)(num_envs=num_envs, reward=sim.reward_spec, render_mode=render_mode, env_id=sim.env_id, **params)

@@ -1,0 +1,641 @@
+"""Proximal Policy Optimisation, written to be read top to bottom.
+
+The CleanRL set of implementation details: orthogonal initialisation, Adam with epsilon 1e-5 and
+linear learning-rate annealing, generalised advantage estimation, per-minibatch advantage
+normalisation, the clipped surrogate objective, a clipped value loss, an entropy bonus, global
+gradient-norm clipping, optional early stop on approximate KL, running observation normalisation
+and return-based reward scaling. Two additions: the value of the last observation is added to the
+reward of a time-limit truncation (so that a time limit is not mistaken for a terminal state), and
+the policy-smoothness losses of :mod:`rewardlab.agents.penalties`.
+
+The agent steps a rewardlab batched simulator directly: observations (B, n, ...), rewards (B, n),
+episode ends (B,). Every (instance, agent) pair is one sample of one shared policy (IPPO with
+parameter sharing; with n > 1 a one-hot agent id is appended to the observation). With
+``centralized_critic=True`` (MAPPO) the critic sees every agent's observation and the agent id.
+
+    sim = rewardlab.make_sim("rewardlab/CoopSLCD-v0", num_envs=64)
+    agent = PPO(sim, PPOConfig(num_steps=64), seed=0)
+    agent.learn(total_steps=200_000)
+    print(agent.evaluate(episodes=10))
+
+A step counts one instance-step (B per simulator step); a batch holds
+num_steps x num_envs x num_agents samples.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+
+from rewardlab.agents import penalties
+from rewardlab.agents.distributions import DiagGaussian
+from rewardlab.agents.envs import as_sim, clone_sim
+from rewardlab.agents.policies import ActionLayout, ActorCritic, Critic, RunningNorm, build_actor
+from rewardlab.core.errors import RewardlabError, choices
+
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class PPOConfig:
+    """Settings of :class:`PPO` (the keys of ``agent_kwargs`` in ``train_and_evaluate``)."""
+
+    num_envs: int = 16  #: simulator instances B (used when the runner builds the simulator)
+    num_steps: int = 128  #: rollout length T per update
+    minibatch_size: int | None = None  #: samples per minibatch; None: batch / num_minibatches
+    num_minibatches: int = 4
+    update_epochs: int = 4
+    learning_rate: float = 3e-4
+    anneal_lr: bool = True
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_coef: float = 0.2
+    clip_vloss: bool = True
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    target_kl: float | None = None
+    norm_adv: bool = True
+    normalize_obs: bool = True
+    normalize_reward: bool = True
+    policy: str = "mlp"  #: "mlp" or "lpn"
+    distribution: str = "gaussian"  #: "gaussian" or "beta" (Box actions); discrete is categorical
+    hidden_sizes: Sequence[int] = (64, 64)
+    critic_hidden_sizes: Sequence[int] | None = None  #: None: hidden_sizes
+    lpn_hidden_sizes: Sequence[int] = (32, 32)  #: the LPN's phase network
+    activation: str = "tanh"
+    init_log_std: float = 0.0
+    phase_index: int | Sequence[int] | None = None  #: LPN: observation entries holding phi
+    phase_fn: Callable[[torch.Tensor], torch.Tensor] | None = None  #: LPN: obs -> phi instead
+    phase_dim: int = 1
+    agent_id: bool | None = None  #: append a one-hot agent id; None: when n > 1
+    centralized_critic: bool = False  #: MAPPO: the critic sees all agents' observations
+    jacobian_penalty: float = 0.0  #: lambda of lambda * ||da/ds||_F^2
+    jacobian_method: str = "auto"  #: "auto" (analytic for LPN), "analytic", "vmap", "sum"
+    caps_temporal: float = 0.0
+    caps_spatial: float = 0.0
+    caps_sigma: float = 0.05
+    lipschitz_penalty: float = 0.0  #: Chen et al. use 0.002
+    torch_threads: int | None = None  #: torch.set_num_threads on CPU; None leaves it
+
+    def __post_init__(self) -> None:
+        positive = ("num_envs", "num_steps", "num_minibatches", "update_epochs")
+        for name in positive:
+            if int(getattr(self, name)) < 1:
+                raise RewardlabError(f"PPO: {name} must be a positive integer, got {getattr(self, name)!r}")
+        if self.minibatch_size is not None and int(self.minibatch_size) < 1:
+            raise RewardlabError(f"PPO: minibatch_size must be positive or None, got {self.minibatch_size!r}")
+        for name, valid in (
+            ("policy", ("mlp", "lpn")),
+            ("distribution", ("gaussian", "beta")),
+            ("activation", ("tanh", "relu", "elu")),
+            ("jacobian_method", ("auto", "analytic", "vmap", "sum")),
+        ):
+            if getattr(self, name) not in valid:
+                raise RewardlabError(f"PPO: unknown {name} {getattr(self, name)!r}; expected one of {choices(valid)}")
+        for name in ("jacobian_penalty", "caps_temporal", "caps_spatial", "lipschitz_penalty", "learning_rate"):
+            value = float(getattr(self, name))
+            if not math.isfinite(value) or value < 0:
+                raise RewardlabError(f"PPO: {name} must be a finite number >= 0, got {getattr(self, name)!r}")
+        if self.policy == "lpn" and self.distribution != "gaussian":
+            raise RewardlabError("PPO: policy='lpn' takes distribution='gaussian'")
+        if self.jacobian_method == "analytic" and self.policy != "lpn":
+            raise RewardlabError("PPO: jacobian_method='analytic' needs policy='lpn'")
+        self.hidden_sizes = tuple(int(h) for h in self.hidden_sizes)
+        self.lpn_hidden_sizes = tuple(int(h) for h in self.lpn_hidden_sizes)
+        if self.critic_hidden_sizes is not None:
+            self.critic_hidden_sizes = tuple(int(h) for h in self.critic_hidden_sizes)
+
+    @classmethod
+    def from_kwargs(cls, owner: str, kwargs: dict[str, Any] | None) -> PPOConfig:
+        """Build from ``agent_kwargs``; unknown keys raise a RewardlabError listing the valid ones."""
+        kwargs = dict(kwargs or {})
+        valid = [f.name for f in dataclasses.fields(cls)]
+        unknown = set(kwargs) - set(valid)
+        if unknown:
+            raise RewardlabError(
+                f"{owner}: unknown agent setting(s) {choices(unknown)}; valid settings are {choices(valid)}"
+            )
+        try:
+            return cls(**kwargs)
+        except TypeError as err:
+            raise RewardlabError(f"{owner}: {err}") from err
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` is CUDA where present, else CPU."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class PPO:
+    """PPO (IPPO with parameter sharing on multi-agent simulators; MAPPO with a central critic).
+
+    Args:
+        env: a rewardlab BatchedSim, a rewardlab VectorEnv, or a single-agent Gymnasium VectorEnv
+            with same-step autoreset.
+        config: a PPOConfig or a dict of its fields.
+        seed: seeds torch, the simulator and the minibatch shuffling.
+        device: "cpu", "cuda", or "auto".
+    """
+
+    algo_name = "ppo"
+
+    def __init__(
+        self,
+        env: Any,
+        config: PPOConfig | dict[str, Any] | None = None,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        _reset: bool = True,
+    ) -> None:
+        self.sim = as_sim(env)
+        self.config = config if isinstance(config, PPOConfig) else PPOConfig.from_kwargs("PPO", config)
+        self.seed = int(seed)
+        self.device = resolve_device(device)
+        cfg = self.config
+        if cfg.torch_threads is not None and self.device.type == "cpu":
+            torch.set_num_threads(int(cfg.torch_threads))
+        torch.manual_seed(self.seed)
+        sim = self.sim
+        self.num_envs, self.num_agents = sim.num_envs, sim.num_agents
+        self.obs_dim = int(np.prod(sim.obs_shape, dtype=np.int64))
+        self.use_agent_id = (self.num_agents > 1) if cfg.agent_id is None else bool(cfg.agent_id)
+        self.layout = self._action_layout(sim.action_spaces)
+        id_dim = self.num_agents if self.use_agent_id else 0
+        actor_in = self.obs_dim + id_dim
+        state_dim = self.obs_dim * (self.num_agents if cfg.centralized_critic else 1)
+        if cfg.centralized_critic and not self.use_agent_id:
+            id_dim_critic = self.num_agents  # the central critic always needs to know whose value
+        else:
+            id_dim_critic = id_dim
+        try:
+            actor = build_actor(
+                cfg.policy,
+                actor_in,
+                self.layout,
+                cfg.distribution,
+                cfg.lpn_hidden_sizes if cfg.policy == "lpn" else cfg.hidden_sizes,
+                cfg.activation,
+                cfg.init_log_std,
+                cfg.phase_index if cfg.phase_index is not None else getattr(sim, "phase_index", None)
+                if cfg.phase_fn is None
+                else None,
+                cfg.phase_fn,
+                cfg.phase_dim,
+            )
+        except ValueError as err:
+            raise RewardlabError(f"{sim.env_id}: {err}") from err
+        critic = Critic(state_dim + id_dim_critic, cfg.critic_hidden_sizes or cfg.hidden_sizes, cfg.activation)
+        self.model = ActorCritic(
+            actor,
+            critic,
+            RunningNorm(self.obs_dim, enabled=cfg.normalize_obs),
+            RunningNorm(state_dim, enabled=cfg.normalize_obs),
+        ).to(self.device)
+        self.id_dim_critic = id_dim_critic
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate, eps=1e-5)
+        self._bounds()
+        # training state (all of it goes into checkpoints)
+        self.global_step = 0
+        self.update = 0
+        self.reward_stats = np.array([0.0, 1.0, 1e-4])  # mean, var, count of discounted returns
+        self.discounted_return = np.zeros((self.num_envs, self.num_agents))
+        self.curve: list[dict[str, float]] = []
+        self.env_info: dict[str, Any] = {}
+        self._obs = sim.reset(seed=self.seed) if _reset else None
+        self._eye = torch.eye(self.num_agents, device=self.device)
+
+    # ------------------------------------------------------------------ spaces and inputs
+    def _action_layout(self, action_spaces) -> ActionLayout:
+        first = action_spaces[0]
+        if isinstance(first, spaces.Box):
+            if len(first.shape) != 1:
+                raise RewardlabError(f"{self.sim.env_id}: PPO needs 1-D Box actions, got shape {first.shape}")
+            return ActionLayout("box", int(first.shape[0]))
+        if self.config.policy == "lpn" or self.config.jacobian_penalty or self.config.caps_spatial or self.config.caps_temporal:
+            raise RewardlabError(
+                f"{self.sim.env_id}: the LPN and the smoothness penalties need continuous (Box) actions"
+            )
+        if isinstance(first, spaces.Discrete):
+            if any(s.n != first.n for s in action_spaces):
+                raise RewardlabError(f"{self.sim.env_id}: PPO shares one policy; agents' Discrete sizes differ")
+            return ActionLayout("discrete", 1, (int(first.n),), flat=True)
+        if isinstance(first, spaces.MultiDiscrete):
+            nvec = np.asarray(first.nvec)
+            if nvec.ndim != 1 or any(not np.array_equal(s.nvec, nvec) for s in action_spaces):
+                raise RewardlabError(f"{self.sim.env_id}: PPO needs one 1-D MultiDiscrete shared by all agents")
+            return ActionLayout("discrete", len(nvec), tuple(int(v) for v in nvec), flat=False)
+        raise RewardlabError(f"{self.sim.env_id}: unsupported action space {first}")
+
+    def _bounds(self) -> None:
+        spaces_ = self.sim.action_spaces
+        if self.layout.kind == "box":
+            low = np.stack([s.low for s in spaces_]).astype(np.float64)
+            high = np.stack([s.high for s in spaces_]).astype(np.float64)
+            self.rescale = bool(np.all(np.isfinite(low)) and np.all(np.isfinite(high)))
+            if not self.rescale and self.config.distribution == "beta":
+                raise RewardlabError(f"{self.sim.env_id}: distribution='beta' needs finite action bounds")
+            self._low = torch.as_tensor(low, dtype=torch.float32, device=self.device)
+            self._high = torch.as_tensor(high, dtype=torch.float32, device=self.device)
+        else:
+            starts = [getattr(s, "start", 0) for s in spaces_]
+            self._start = torch.as_tensor(np.asarray(starts), device=self.device)
+
+    def _inputs(self, obs: np.ndarray, update_norm: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Actor input (B*n, d_a) and critic input (B*n, d_c) from raw observations (B, n, ...)."""
+        B, n = obs.shape[0], obs.shape[1]
+        raw = torch.as_tensor(obs, dtype=torch.float32, device=self.device).reshape(B, n, self.obs_dim)
+        model = self.model
+        if update_norm:
+            model.obs_norm.update(raw)
+        x = model.obs_norm(raw)
+        ids = self._eye.expand(B, n, n)
+        if self.config.centralized_critic:
+            joint = raw.reshape(B, n * self.obs_dim)
+            if update_norm:
+                model.state_norm.update(joint)
+            state = model.state_norm(joint).unsqueeze(1).expand(B, n, n * self.obs_dim)
+        else:
+            state = x
+        if self.use_agent_id:
+            x = torch.cat([x, ids], dim=-1)
+        if self.id_dim_critic:
+            state = torch.cat([state, ids], dim=-1)
+        return x.reshape(B * n, -1), state.reshape(B * n, -1)
+
+    def _to_env(self, actions: torch.Tensor) -> np.ndarray:
+        """Policy actions (B*n, ...) to the simulator's (B, n, *action_shape)."""
+        n = self.num_agents
+        if self.layout.kind == "box":
+            a = actions.reshape(-1, n, self.layout.dim)
+            if self.rescale:
+                unit = (a.clamp(-1.0, 1.0) + 1.0) / 2.0 if self.config.distribution == "gaussian" else a
+                a = self._low + unit * (self._high - self._low)
+            return a.cpu().numpy().astype(np.float64)
+        a = actions.reshape(-1, n, *(() if self.layout.flat else (self.layout.dim,)))
+        if self.layout.flat:
+            a = a + self._start
+        return a.cpu().numpy().astype(np.int64)
+
+    # ------------------------------------------------------------------ acting
+    @torch.no_grad()
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """Simulator actions (B, n, ...) for observations (B, n, ...), without learning."""
+        x, _ = self._inputs(np.asarray(obs), update_norm=False)
+        dist = self.model.actor.dist(x)
+        return self._to_env(dist.mode() if deterministic else dist.sample())
+
+    def _scale_reward(self, reward: np.ndarray, done: np.ndarray) -> np.ndarray:
+        """Divide by the running std of the discounted return (gymnasium's NormalizeReward)."""
+        if not self.config.normalize_reward:
+            return reward
+        self.discounted_return = self.discounted_return * self.config.gamma + reward
+        batch = self.discounted_return.reshape(-1)
+        mean, var, count = self.reward_stats
+        b_mean, b_var, b_count = batch.mean(), batch.var(), batch.size
+        delta = b_mean - mean
+        total = count + b_count
+        new_mean = mean + delta * b_count / total
+        new_var = (var * count + b_var * b_count + delta**2 * count * b_count / total) / total
+        self.reward_stats = np.array([new_mean, new_var, total])
+        self.discounted_return[done] = 0.0
+        return reward / np.sqrt(new_var + 1e-8)
+
+    # ------------------------------------------------------------------ training
+    @property
+    def steps_per_update(self) -> int:
+        return self.config.num_steps * self.num_envs
+
+    def learn(
+        self,
+        total_steps: int,
+        callback: Callable[[PPO, dict[str, float]], bool | None] | None = None,
+    ) -> PPO:
+        """Train until ``global_step >= total_steps`` (instance-steps).
+
+        ``callback(agent, stats)`` runs after each update; returning False stops training (the
+        agent can be checkpointed and resumed with the same ``total_steps``).
+        """
+        num_updates = max(1, int(total_steps) // self.steps_per_update)
+        while self.update < num_updates:
+            stats = self.train_one_update(num_updates)
+            if callback is not None and callback(self, stats) is False:
+                break
+        return self
+
+    def train_one_update(self, num_updates: int) -> dict[str, float]:
+        """Collect one rollout and take the PPO update; returns the update's statistics."""
+        cfg = self.config
+        if cfg.anneal_lr:
+            frac = 1.0 - self.update / max(num_updates, 1)
+            for group in self.optimizer.param_groups:
+                group["lr"] = frac * cfg.learning_rate
+        t0 = time.perf_counter()
+        batch, rollout_stats = self._rollout()
+        t1 = time.perf_counter()
+        update_stats = self._update(batch)
+        t2 = time.perf_counter()
+        self.update += 1
+        stats = {
+            "step": self.global_step,
+            "update": self.update,
+            **rollout_stats,
+            **update_stats,
+            "learning_rate": self.optimizer.param_groups[0]["lr"],
+            "rollout_time_s": t1 - t0,
+            "update_time_s": t2 - t1,
+            "sps": self.steps_per_update / max(t2 - t0, 1e-9),
+        }
+        self.curve.append(stats)
+        return stats
+
+    @torch.no_grad()
+    def _rollout(self) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+        cfg, sim, model = self.config, self.sim, self.model
+        T, B, n = cfg.num_steps, self.num_envs, self.num_agents
+        N = B * n
+        dev = self.device
+        obs_buf = state_buf = None
+        act_buf = torch.zeros((T, N, *(() if self.layout.flat else (self.layout.dim,))), device=dev)
+        logp_buf = torch.zeros((T, N), device=dev)
+        value_buf = torch.zeros((T, N), device=dev)
+        reward_buf = torch.zeros((T, N), device=dev)
+        done_buf = torch.zeros((T, N), device=dev)
+        finished: dict[str, list[np.ndarray]] = {}
+        term_sums: dict[str, float] = {}
+        raw_reward = 0.0
+        for t in range(T):
+            x, state = self._inputs(self._obs, update_norm=True)
+            if obs_buf is None:
+                obs_buf = torch.zeros((T, *x.shape), device=dev)
+                state_buf = torch.zeros((T, *state.shape), device=dev)
+            dist = model.actor.dist(x)
+            action = dist.sample()
+            obs_buf[t], state_buf[t] = x, state
+            act_buf[t] = action
+            logp_buf[t] = dist.log_prob(action)
+            value_buf[t] = model.critic(state)
+            step = sim.step(self._to_env(action), autoreset=True)
+            self.global_step += B
+            reward = np.asarray(step.reward, dtype=np.float64)
+            done = np.asarray(step.done)
+            raw_reward += float(reward.mean())
+            for name, values in step.terms.items():
+                term_sums[name] = term_sums.get(name, 0.0) + float(np.mean(values))
+            scaled = self._scale_reward(reward, done)
+            cut = np.asarray(step.truncated) & ~np.asarray(step.terminated)
+            if cut.any():  # bootstrap through time limits: r += gamma * V(s_final)
+                _, final_state = self._inputs(step.final_obs, update_norm=False)
+                final_value = model.critic(final_state).reshape(B, n).cpu().numpy()
+                scaled = scaled + cfg.gamma * final_value * cut[:, None]
+            reward_buf[t] = torch.as_tensor(scaled.reshape(N), dtype=torch.float32, device=dev)
+            done_buf[t] = torch.as_tensor(np.repeat(done, n), dtype=torch.float32, device=dev)
+            if step.episode_metrics is not None:
+                for name, values in step.episode_metrics.items():
+                    finished.setdefault(name, []).append(np.asarray(values, dtype=np.float64)[done])
+            self._obs = step.obs
+        _, last_state = self._inputs(self._obs, update_norm=False)
+        next_value = model.critic(last_state)
+        # generalised advantage estimation, backwards through the rollout
+        advantages = torch.zeros_like(reward_buf)
+        last_gae = torch.zeros(N, device=dev)
+        for t in reversed(range(T)):
+            nv = next_value if t == T - 1 else value_buf[t + 1]
+            nonterminal = 1.0 - done_buf[t]
+            delta = reward_buf[t] + cfg.gamma * nv * nonterminal - value_buf[t]
+            last_gae = delta + cfg.gamma * cfg.gae_lambda * nonterminal * last_gae
+            advantages[t] = last_gae
+        batch = {
+            "obs": obs_buf,
+            "state": state_buf,
+            "actions": act_buf,
+            "logp": logp_buf,
+            "values": value_buf,
+            "advantages": advantages,
+            "returns": advantages + value_buf,
+            "done": done_buf,
+        }
+        stats: dict[str, float] = {"reward_per_step": raw_reward / T}
+        for name, total in term_sums.items():
+            stats[f"term/{name}"] = total / T
+        episodes = 0
+        for name, chunks in finished.items():
+            values = np.concatenate(chunks)
+            episodes = max(episodes, len(values))
+            if len(values):
+                stats[name if name in ("return", "length") else f"metric/{name}"] = float(np.mean(values))
+        stats["episodes"] = float(episodes)
+        return batch, stats
+
+    def _update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        cfg, model = self.config, self.model
+        T, N = batch["logp"].shape
+        total = T * N
+        flat = {k: v.reshape(total, *v.shape[2:]) for k, v in batch.items()}
+        mb_size = int(cfg.minibatch_size) if cfg.minibatch_size else max(1, total // cfg.num_minibatches)
+        mb_size = min(mb_size, total)
+        smooth = cfg.caps_temporal > 0 or cfg.caps_spatial > 0 or cfg.jacobian_penalty > 0 or cfg.lipschitz_penalty > 0
+        method = cfg.jacobian_method
+        if method == "auto":
+            method = "analytic" if cfg.policy == "lpn" else "vmap"
+        sums: dict[str, float] = {}
+        count = 0
+        clipfracs = []
+        stop = False
+        for _epoch in range(cfg.update_epochs):
+            order = torch.randperm(total, device=self.device)
+            for start in range(0, total, mb_size):
+                idx = order[start : start + mb_size]
+                x = flat["obs"][idx]
+                if cfg.policy == "lpn":  # keep K(phi): the analytic penalty reuses it
+                    mean, gains = model.actor.forward_with_gains(x)
+                    dist = DiagGaussian(mean, model.actor.log_std)
+                else:
+                    dist, gains = model.actor.dist(x), None
+                new_logp = dist.log_prob(flat["actions"][idx])
+                entropy = dist.entropy().mean()
+                log_ratio = new_logp - flat["logp"][idx]
+                ratio = log_ratio.exp()
+                with torch.no_grad():
+                    approx_kl = ((ratio - 1) - log_ratio).mean()
+                    clipfracs.append(float(((ratio - 1.0).abs() > cfg.clip_coef).float().mean()))
+                adv = flat["advantages"][idx]
+                if cfg.norm_adv and len(idx) > 1:
+                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+                pg_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
+                new_value = model.critic(flat["state"][idx])
+                returns = flat["returns"][idx]
+                if cfg.clip_vloss:
+                    old_value = flat["values"][idx]
+                    clipped = old_value + (new_value - old_value).clamp(-cfg.clip_coef, cfg.clip_coef)
+                    v_loss = 0.5 * torch.max((new_value - returns).pow(2), (clipped - returns).pow(2)).mean()
+                else:
+                    v_loss = 0.5 * (new_value - returns).pow(2).mean()
+                loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
+                terms = {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy, "approx_kl": approx_kl}
+                if smooth:
+                    extra = self._smoothness(x, idx, flat, dist, gains, method, N, total)
+                    for name, (weight, value) in extra.items():
+                        loss = loss + weight * value
+                        terms[name] = value
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+                for name, value in terms.items():
+                    sums[name] = sums.get(name, 0.0) + float(value.detach())
+                count += 1
+                if cfg.target_kl is not None and float(approx_kl) > cfg.target_kl:
+                    stop = True
+                    break
+            if stop:
+                break
+        stats = {name: total_ / count for name, total_ in sums.items()}
+        stats["clipfrac"] = float(np.mean(clipfracs))
+        y_pred, y_true = flat["values"], flat["returns"]
+        var_y = float(y_true.var())
+        stats["explained_variance"] = float("nan") if var_y == 0 else 1.0 - float((y_true - y_pred).var()) / var_y
+        return stats
+
+    def _smoothness(self, x, idx, flat, dist, gains, method, N, total) -> dict[str, tuple[float, torch.Tensor]]:
+        """The enabled smoothness losses on minibatch inputs x, as name -> (weight, value)."""
+        cfg, actor = self.config, self.model.actor
+        out: dict[str, tuple[float, torch.Tensor]] = {}
+        if cfg.jacobian_penalty > 0:
+            if method == "analytic":
+                value = penalties.lpn_jacobian_penalty(gains)
+            elif cfg.policy == "lpn":  # autograd through the LPN, w.r.t. s at fixed phi
+                s, phi = actor.split(x)
+                value = penalties.jacobian_penalty(actor.mean_of, s, phi, method=method)
+            else:
+                value = penalties.jacobian_penalty(actor.mean_action, x, method=method)
+            out["jacobian_penalty"] = (cfg.jacobian_penalty, value)
+        if cfg.caps_temporal > 0 or cfg.caps_spatial > 0:
+            mean = dist.mode()
+            if cfg.caps_temporal > 0:
+                nxt = (idx + N).clamp(max=total - 1)
+                valid = (idx + N < total) & (flat["done"][idx] == 0)
+                next_mean = actor.mean_action(flat["obs"][nxt])
+                out["caps_temporal"] = (cfg.caps_temporal, penalties.caps_temporal(mean, next_mean, valid))
+            if cfg.caps_spatial > 0:
+                value = penalties.caps_spatial(actor.mean_action, x, cfg.caps_sigma, mean)
+                out["caps_spatial"] = (cfg.caps_spatial, value)
+        if cfg.lipschitz_penalty > 0:
+            actions = flat["actions"][idx]
+            value = penalties.lipschitz_penalty(lambda s_: actor.dist(s_).log_prob(actions), x)
+            out["lipschitz_penalty"] = (cfg.lipschitz_penalty, value)
+        return out
+
+    # ------------------------------------------------------------------ evaluation
+    @torch.no_grad()
+    def evaluate(
+        self,
+        episodes: int = 10,
+        seed: int | None = None,
+        deterministic: bool = True,
+        eval_env: Any = None,
+        max_steps: int = 100_000,
+        frame_callback: Callable[[Any], None] | None = None,
+    ) -> dict[str, float]:
+        """Mean of every episode metric over ``episodes`` episodes, one per fresh instance.
+
+        The evaluation simulator is a copy of the training one with B = ``episodes`` (or
+        ``eval_env``), seeded with ``seed`` (default: the agent's seed + 1_000_000).
+        """
+        sim = as_sim(eval_env) if eval_env is not None else clone_sim(self.sim, episodes)
+        if sim.num_agents != self.num_agents:
+            raise RewardlabError(f"{sim.env_id}: evaluation env has {sim.num_agents} agents, the agent {self.num_agents}")
+        obs = sim.reset(seed=self.seed + 1_000_000 if seed is None else seed)
+        collected: dict[str, np.ndarray] = {}
+        seen = np.zeros(sim.num_envs, dtype=bool)
+        saved_envs = self.num_envs
+        self.num_envs = sim.num_envs
+        try:
+            for _ in range(max_steps):
+                if frame_callback is not None:
+                    frame_callback(sim)
+                step = sim.step(self.predict(obs, deterministic), autoreset=True)
+                obs = step.obs
+                if step.episode_metrics is not None:
+                    new = np.asarray(step.done) & ~seen
+                    for name, values in step.episode_metrics.items():
+                        column = collected.setdefault(name, np.full(sim.num_envs, np.nan))
+                        column[new] = np.asarray(values, dtype=np.float64)[new]
+                    seen |= new
+                if seen[: min(episodes, sim.num_envs)].all():
+                    break
+        finally:
+            self.num_envs = saved_envs
+        if eval_env is None:
+            sim.close()
+        take = slice(0, min(episodes, sim.num_envs))
+        return {name: float(np.nanmean(values[take])) for name, values in collected.items() if np.isfinite(values[take]).any()}
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        cfg = dataclasses.asdict(self.config)
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "algo": self.algo_name,
+            "config": cfg,
+            "seed": self.seed,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "global_step": self.global_step,
+            "update": self.update,
+            "reward_stats": self.reward_stats.copy(),
+            "discounted_return": self.discounted_return.copy(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            "numpy_rng": np.random.get_state(),
+            "sim": self.sim,
+            "obs": self._obs,
+            "curve": list(self.curve),
+            "env_info": dict(self.env_info),
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write a checkpoint that :meth:`load` resumes exactly (model, optimizer, RNGs, simulator)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        torch.save(self.state_dict(), tmp)
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | torch.device = "cpu") -> PPO:
+        """Restore an agent saved by :meth:`save` (a trusted file: it is unpickled)."""
+        state = torch.load(Path(path), map_location="cpu", weights_only=False)
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise RewardlabError(f"{path}: not a rewardlab PPO checkpoint (format {state.get('format')!r})")
+        from rewardlab.agents.mappo import MAPPO
+
+        kind = {"ppo": PPO, "mappo": MAPPO}.get(state.get("algo"), cls)
+        agent = kind(state["sim"], PPOConfig(**state["config"]), seed=state["seed"], device=device, _reset=False)
+        agent.model.load_state_dict(state["model"])
+        agent.optimizer.load_state_dict(state["optimizer"])
+        agent.global_step = state["global_step"]
+        agent.update = state["update"]
+        agent.reward_stats = state["reward_stats"]
+        agent.discounted_return = state["discounted_return"]
+        agent._obs = state["obs"]
+        agent.curve = state["curve"]
+        agent.env_info = state["env_info"]
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        np.random.set_state(state["numpy_rng"])
+        return agent
+

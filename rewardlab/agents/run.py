@@ -1,0 +1,232 @@
+"""One call that trains an agent on an environment id and evaluates it: what studies and the CLI use.
+
+    from rewardlab.agents.run import train_and_evaluate
+
+    result = train_and_evaluate("rewardlab/CoopSLCD-v0", algo="mappo", reward="integrated",
+                                agent_kwargs={"num_envs": 32}, total_steps=100_000, seed=0)
+    result.metrics["return"], result.curve[-1]["step"]
+
+``algo`` is one of ``ALGOS``: rewardlab's own ``ppo`` (IPPO with parameter sharing on
+multi-agent environments; ``ippo`` is the same agent), ``mappo`` (centralised critic), or a
+Stable-Baselines3 algorithm ``sb3-<name>`` (see :mod:`rewardlab.baselines.sb3`). ``env_id`` is a
+registered id, or ``"package.module:SimClass"`` for a BatchedSim class that is not registered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rewardlab.core.errors import RewardlabError, choices
+
+OWN_ALGOS = ("ppo", "ippo", "mappo")
+SB3_ALGOS = ("sb3-ppo", "sb3-a2c", "sb3-sac", "sb3-td3", "sb3-ddpg", "sb3-dqn")
+ALGOS = OWN_ALGOS + SB3_ALGOS
+
+
+@dataclass
+class RunResult:
+    """What a training run produced.
+
+    Attributes:
+        metrics: mean over the evaluation episodes of every episode metric of the environment
+            ("return", "length", the family's metrics), plus "train_time_s" (wall clock of
+            training) and "update_time_s" (mean wall clock per update).
+        curve: one dict per update, with at least "step" (instance-steps so far) and "return"
+            (mean return of the episodes finished in that update; the last known value, or NaN
+            before the first episode ends).
+        checkpoint: where the trained agent was saved (when ``log_dir`` was given).
+    """
+
+    metrics: dict[str, float]
+    curve: list[dict[str, float]] = field(default_factory=list)
+    checkpoint: str | None = None
+
+
+def make_env_sim(env_id: str, num_envs: int, reward: Any = None, env_kwargs: dict[str, Any] | None = None):
+    """A batched simulator for a registered id or a ``"module:SimClass"`` entry point."""
+    kwargs = dict(env_kwargs or {})
+    for reserved in ("num_envs", "reward"):
+        if reserved in kwargs:
+            raise RewardlabError(f"{env_id}: pass {reserved} as its own argument, not in env_kwargs")
+    if reward is not None:
+        kwargs["reward"] = reward
+    if ":" in env_id and not env_id.startswith("rewardlab"):
+        module, _, name = env_id.partition(":")
+        try:
+            sim_cls = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as err:
+            raise RewardlabError(f"cannot load simulator class {env_id!r}: {err}") from err
+        return sim_cls(num_envs=num_envs, **kwargs)
+    from rewardlab.core.registry import make_sim
+
+    return make_sim(env_id, num_envs=num_envs, **kwargs)
+
+
+class RunLogger:
+    """TensorBoard scalars for every statistic of an update, and a rich progress bar.
+
+    Statistics are PPO's update stats: losses, penalties, "term/<name>" (mean raw reward term per
+    step), "metric/<name>" (episode metrics), return, SPS.
+    """
+
+    def __init__(self, log_dir: str | Path | None, total_steps: int, progress: bool, title: str = "train") -> None:
+        self.writer = None
+        if log_dir is not None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(log_dir))
+        self.progress = None
+        if progress:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed:,}/{task.total:,} steps"),
+                TextColumn("{task.fields[sps]:>8,.0f} SPS"),
+                TextColumn("return {task.fields[ret]:>9.3f}"),
+                TimeRemainingColumn(),
+            )
+            self.task = self.progress.add_task(title, total=int(total_steps), sps=0.0, ret=float("nan"))
+            self.progress.start()
+
+    def log(self, stats: dict[str, float]) -> None:
+        step = int(stats["step"])
+        if self.writer is not None:
+            for name, value in stats.items():
+                if name in ("step",) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                    continue
+                tag = name if "/" in name else (f"episode/{name}" if name in ("return", "length") else f"train/{name}")
+                self.writer.add_scalar(tag, value, step)
+        if self.progress is not None:
+            self.progress.update(self.task, completed=step, sps=stats.get("sps", 0.0), ret=stats.get("return", float("nan")))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def curve_point(stats: dict[str, float], last_return: float) -> dict[str, float]:
+    point = {k: (int(v) if k in ("step", "update") else float(v)) for k, v in stats.items()}
+    point.setdefault("return", last_return)
+    return point
+
+
+def write_run_config(log_dir: Path, config: dict[str, Any]) -> None:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    (log_dir / "config.json").write_text(json.dumps(config, indent=2, default=str, sort_keys=True))
+
+
+def train_and_evaluate(
+    env_id: str,
+    *,
+    algo: str = "ppo",
+    reward=None,
+    env_kwargs: dict | None = None,
+    agent_kwargs: dict | None = None,
+    total_steps: int,
+    seed: int,
+    eval_episodes: int = 10,
+    device: str = "cpu",
+    log_dir=None,
+    progress: bool = False,
+) -> RunResult:
+    """Train ``algo`` on ``env_id`` for ``total_steps`` instance-steps, then evaluate it.
+
+    Args:
+        env_id: a registered id (or "module:SimClass").
+        algo: one of ALGOS.
+        reward: a preset name, a reward dict or a RewardSpec (``gym.make(..., reward=)``).
+        env_kwargs: environment parameters.
+        agent_kwargs: the agent's settings (PPOConfig fields for ppo/ippo/mappo; for SB3 the
+            algorithm's keyword arguments plus ``num_envs``, ``policy``); unknown keys raise.
+        total_steps: training budget in instance-steps.
+        seed: seeds the agent and the environment; evaluation uses seed + 1_000_000.
+        eval_episodes: episodes of the deterministic policy averaged in ``metrics``.
+        device: "cpu", "cuda" or "auto".
+        log_dir: where to write config.json, TensorBoard events, curve.json and the checkpoint.
+        progress: show a rich progress bar.
+    """
+    if algo not in ALGOS:
+        raise RewardlabError(f"{env_id}: unknown algo {algo!r}; expected one of {choices(ALGOS)}")
+    if int(total_steps) < 1:
+        raise RewardlabError(f"{env_id}: total_steps must be a positive integer, got {total_steps!r}")
+    if int(eval_episodes) < 1:
+        raise RewardlabError(f"{env_id}: eval_episodes must be a positive integer, got {eval_episodes!r}")
+    if algo in SB3_ALGOS:
+        from rewardlab.baselines.sb3 import train_and_evaluate_sb3
+
+        return train_and_evaluate_sb3(
+            env_id,
+            algo=algo,
+            reward=reward,
+            env_kwargs=env_kwargs,
+            agent_kwargs=agent_kwargs,
+            total_steps=total_steps,
+            seed=seed,
+            eval_episodes=eval_episodes,
+            device=device,
+            log_dir=log_dir,
+            progress=progress,
+        )
+    from rewardlab.agents.mappo import MAPPO
+    from rewardlab.agents.ppo import PPO, PPOConfig
+
+    config = PPOConfig.from_kwargs(f"{env_id} ({algo})", agent_kwargs)
+    sim = make_env_sim(env_id, config.num_envs, reward, env_kwargs)
+    agent_cls = MAPPO if algo == "mappo" else PPO
+    agent = agent_cls(sim, config, seed=seed, device=device)
+    agent.env_info = {"env_id": env_id, "reward": reward, "env_kwargs": dict(env_kwargs or {}), "algo": algo}
+    log_path = Path(log_dir) if log_dir is not None else None
+    if log_path is not None:
+        write_run_config(
+            log_path,
+            {
+                "env_id": env_id,
+                "algo": algo,
+                "reward": reward if not hasattr(reward, "to_dict") else reward.to_dict(),
+                "reward_spec": sim.reward_spec.to_dict() if hasattr(sim, "reward_spec") else None,
+                "env_kwargs": env_kwargs or {},
+                "agent": {k: v for k, v in dataclasses.asdict(agent.config).items() if k != "phase_fn"},
+                "total_steps": int(total_steps),
+                "seed": int(seed),
+                "device": str(agent.device),
+            },
+        )
+    logger = RunLogger(log_path, total_steps, progress, title=f"{algo} {env_id}")
+    curve: list[dict[str, float]] = []
+    last_return = [float("nan")]
+
+    def on_update(_agent, stats: dict[str, float]) -> None:
+        if "return" in stats:
+            last_return[0] = stats["return"]
+        curve.append(curve_point(stats, last_return[0]))
+        logger.log(stats)
+
+    start = time.perf_counter()
+    try:
+        agent.learn(total_steps, callback=on_update)
+    finally:
+        logger.close()
+    train_time = time.perf_counter() - start
+    metrics = agent.evaluate(episodes=eval_episodes)
+    metrics["train_time_s"] = train_time
+    metrics["update_time_s"] = float(np.mean([p["update_time_s"] for p in curve])) if curve else float("nan")
+    checkpoint = None
+    if log_path is not None:
+        checkpoint = str(agent.save(log_path / "checkpoint.pt"))
+        (log_path / "curve.json").write_text(json.dumps(curve, default=float))
+        (log_path / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+    sim.close()
+    return RunResult(metrics=metrics, curve=curve, checkpoint=checkpoint)
