@@ -1,0 +1,214 @@
+"""Action-rate and action-acceleration penalties for any environment with Box actions.
+
+Each step the reward loses
+
+    rate_weight * ||a_t - a_{t-1}||^2  +  acc_weight * ||a_t - 2 a_{t-1} + a_{t-2}||^2
+
+(squared Euclidean norms of the flattened action; the finite-difference first and second
+derivatives of the action sequence, the smoothness penalties of legged-locomotion rewards).
+
+**First steps after a reset.** The episode has no a_{-1}, a_{-2}. Two conventions, chosen with
+``initial_action``:
+
+* ``initial_action=None`` (default): a term that needs an action from before the episode is
+  not charged. The rate term is 0 on the first step; the acceleration term is 0 on the first
+  two steps. Nothing is assumed about what the actuator did before the reset.
+* ``initial_action=a0`` (an array of the action's shape, e.g. zeros or a robot's default
+  joint targets): the history is padded with it, a_{-1} = a_{-2} = a0, so the first steps pay
+  for the jump away from a0.
+
+With ``normalize=True`` the actions are first mapped to [-1, 1] with the Box bounds (which must
+be finite), so the weights mean the same on every joint whatever its range.
+
+The *raw* (unweighted) squared norms are reported in ``info["reward_terms"]["action_rate"]`` and
+``info["reward_terms"]["action_acc"]`` (rewardlab's convention: terms are raw, weights apply on
+top), so a logger or a :class:`~rewardlab.wrappers.TermReweighting` downstream can use them; the
+reward itself has already lost ``rate_weight * action_rate + acc_weight * action_acc``.
+
+==================================  =====================================
+``ActionRatePenalty``               Gymnasium ``Env`` wrapper
+``ParallelActionRatePenalty``       PettingZoo ``ParallelEnv`` wrapper, per-agent histories
+==================================  =====================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+from pettingzoo.utils.wrappers import BaseParallelWrapper
+
+from rewardlab.core.errors import RewardlabError
+from rewardlab.wrappers._common import check_agent_keys, check_number, with_terms
+
+RATE, ACC = "action_rate", "action_acc"
+
+
+class _ActionHistory:
+    """The last two (normalised, flattened) actions of one actor and the two penalties."""
+
+    def __init__(self, owner: str, who: str, space: spaces.Space, normalize: bool, initial_action: Any):
+        if not isinstance(space, spaces.Box):
+            raise RewardlabError(
+                f"{owner}: {who}needs a Box action space (differences of actions are undefined "
+                f"otherwise), got {space}"
+            )
+        self.owner = owner
+        self.space = space
+        self.normalize = bool(normalize)
+        if self.normalize:
+            if not (np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))):
+                raise RewardlabError(f"{owner}: normalize=True needs finite action bounds, got {space}")
+            self.center = ((space.high.astype(np.float64) + space.low) / 2.0).ravel()
+            self.half_range = ((space.high.astype(np.float64) - space.low) / 2.0).ravel()
+            self.half_range[self.half_range == 0] = 1.0  # a fixed coordinate never moves anyway
+        self.initial = None
+        if initial_action is not None:
+            initial = np.asarray(initial_action, dtype=np.float64)
+            if initial.shape != space.shape or not np.all(np.isfinite(initial)):
+                raise RewardlabError(
+                    f"{owner}: {who}initial_action must be a finite array of shape {space.shape}, "
+                    f"got {initial_action!r}"
+                )
+            self.initial = self._flat(initial)
+        self.reset()
+
+    def _flat(self, action: Any) -> np.ndarray:
+        flat = np.asarray(action, dtype=np.float64).ravel()
+        if flat.size != int(np.prod(self.space.shape)):
+            raise RewardlabError(
+                f"{self.owner}: action of shape {np.shape(action)} does not fit the space {self.space}"
+            )
+        return (flat - self.center) / self.half_range if self.normalize else flat
+
+    def reset(self) -> None:
+        # previous[0] = a_{t-1}, previous[1] = a_{t-2}; None where the episode has none
+        self.previous: list[np.ndarray | None] = [self.initial, self.initial]
+
+    def push(self, action: Any) -> tuple[float, float]:
+        """Record a_t and return (||a_t - a_{t-1}||^2, ||a_t - 2 a_{t-1} + a_{t-2}||^2)."""
+        current = self._flat(action)
+        last, before = self.previous
+        rate = 0.0 if last is None else float(np.sum((current - last) ** 2))
+        acc = 0.0 if last is None or before is None else float(np.sum((current - 2.0 * last + before) ** 2))
+        self.previous = [current, last]
+        return rate, acc
+
+
+def _check_weights(owner: str, rate_weight: Any, acc_weight: Any) -> tuple[float, float]:
+    return (
+        check_number(owner, "rate_weight", rate_weight, low=0.0),
+        check_number(owner, "acc_weight", acc_weight, low=0.0),
+    )
+
+
+class ActionRatePenalty(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Subtracts action-rate and action-acceleration penalties from a Gymnasium env's reward.
+
+    Args:
+        env: a Gymnasium environment with a ``Box`` action space.
+        rate_weight: w1 >= 0 on ``||a_t - a_{t-1}||^2``.
+        acc_weight: w2 >= 0 on ``||a_t - 2 a_{t-1} + a_{t-2}||^2``.
+        initial_action: the action assumed before the episode, or None to not charge terms that
+            need it (see the module docstring).
+        normalize: map actions to [-1, 1] with the Box bounds before differencing.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> from rewardlab.wrappers import ActionRatePenalty
+        >>> env = ActionRatePenalty(gym.make("Pendulum-v1"), rate_weight=0.1, acc_weight=0.01)
+        >>> obs, info = env.reset(seed=0)
+        >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        >>> info["reward_terms"]["action_rate"]  # first step: no previous action to differ from
+        0.0
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        rate_weight: float = 0.0,
+        acc_weight: float = 0.0,
+        *,
+        initial_action: Any = None,
+        normalize: bool = False,
+    ):
+        gym.utils.RecordConstructorArgs.__init__(
+            self, rate_weight=rate_weight, acc_weight=acc_weight, initial_action=initial_action, normalize=normalize
+        )
+        gym.Wrapper.__init__(self, env)
+        owner = type(self).__name__
+        self.rate_weight, self.acc_weight = _check_weights(owner, rate_weight, acc_weight)
+        self._history = _ActionHistory(owner, "", env.action_space, normalize, initial_action)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        self._history.reset()
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action):
+        rate, acc = self._history.push(action)
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        penalty = self.rate_weight * rate + self.acc_weight * acc
+        return obs, float(reward) - penalty, terminated, truncated, with_terms(info, {RATE: rate, ACC: acc})
+
+
+class ParallelActionRatePenalty(BaseParallelWrapper):
+    """Per-agent action-rate and action-acceleration penalties for a PettingZoo ``ParallelEnv``.
+
+    Each agent's penalty uses its own action history and is subtracted from its own reward.
+
+    Args:
+        env: a PettingZoo ``ParallelEnv`` whose agents all have ``Box`` action spaces.
+        rate_weight: w1 >= 0, shared by all agents.
+        acc_weight: w2 >= 0, shared by all agents.
+        initial_action: None, one array for every agent, or a dict ``{agent: array}``.
+        normalize: map actions to [-1, 1] with each agent's Box bounds before differencing.
+
+    Example::
+
+        env = ParallelActionRatePenalty(any_parallel_env_with_box_actions, rate_weight=0.1,
+                                        acc_weight=0.01, initial_action={a: zeros, ...})
+        obs, rewards, terminations, truncations, infos = env.step(actions)
+        infos[agent]["reward_terms"]["action_rate"]   # ||a_t - a_{t-1}||^2 of that agent
+    """
+
+    def __init__(
+        self,
+        env: ParallelEnv,
+        rate_weight: float = 0.0,
+        acc_weight: float = 0.0,
+        *,
+        initial_action: Any = None,
+        normalize: bool = False,
+    ):
+        super().__init__(env)
+        owner = type(self).__name__
+        self.rate_weight, self.acc_weight = _check_weights(owner, rate_weight, acc_weight)
+        agents = list(env.possible_agents)
+        if isinstance(initial_action, Mapping):
+            check_agent_keys(owner, "initial_action", initial_action, agents)
+            initial = dict(initial_action)
+        else:
+            initial = dict.fromkeys(agents, initial_action)
+        self._histories = {
+            a: _ActionHistory(owner, f"agent {a!r} ", env.action_space(a), normalize, initial[a]) for a in agents
+        }
+
+    def reset(self, seed: int | None = None, options: dict[str, Any] | None = None):
+        for history in self._histories.values():
+            history.reset()
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, actions: dict[str, Any]):
+        pushed = {a: self._histories[a].push(act) for a, act in actions.items() if a in self._histories}
+        obs, rewards, terminations, truncations, infos = self.env.step(actions)
+        penalised = dict(rewards)
+        new_infos = dict(infos)
+        for agent, reward in rewards.items():
+            rate, acc = pushed.get(agent, (0.0, 0.0))
+            penalised[agent] = float(reward) - (self.rate_weight * rate + self.acc_weight * acc)
+            new_infos[agent] = with_terms(infos.get(agent), {RATE: rate, ACC: acc})
+        return obs, penalised, terminations, truncations, new_infos
