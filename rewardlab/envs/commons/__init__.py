@@ -1,3 +1,28 @@
-"""The commons family (registry rows in ENVS)."""
+"""The commons family: common-pool resources with punishment, reputation and norms.
 
-ENVS = ()
+==============================  ===============================================================
+``rewardlab/CommonsOstrom-v0``      Ostrom-Walker-Gardner lab CPR: tokens, quadratic group return,
+                                    sanctioning and cheap-talk treatments (``ostrom.py``)
+``rewardlab/CommonsPunishment-v0``  IPD population with partner selection by reputation, direct
+                                    and third-party punishment (``punishment.py``)
+==============================  ===============================================================
+
+Registry rows are in ``ENVS``; docs/commons.md has the formulas and metrics.
+"""
+
+from rewardlab.core.registry import EnvSpec
+
+ENVS = (
+    EnvSpec(
+        id="rewardlab/CommonsOstrom-v0",
+        entry_point="rewardlab.envs.commons.ostrom:OstromSim",
+        family="commons",
+        summary="Ostrom-Walker-Gardner lab CPR, 8 players; Nash 8 tokens each, optimum 36 in total",
+    ),
+    EnvSpec(
+        id="rewardlab/CommonsPunishment-v0",
+        entry_point="rewardlab.envs.commons.punishment:PunishmentSim",
+        family="commons",
+        summary="IPD population: partner selection by reputation, direct and third-party punishment",
+    ),
+)
