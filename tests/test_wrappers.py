@@ -29,7 +29,9 @@ from rewardlab.wrappers import (
     PotentialShaping,
     SocialReward,
     TermReweighting,
+    VectorActionRatePenalty,
     VectorPotentialShaping,
+    VectorTermReweighting,
 )
 
 with warnings.catch_warnings():
@@ -209,58 +211,67 @@ def test_parallel_potential_shaping_on_pettingzoo_rps():
         np.testing.assert_allclose(totals[a], GAMMA ** len(moves) * phi(obs[a]) - phi(obs0[a]), atol=1e-12)
 
 
-def _vector_reference(make_single, seeds, actions, mode, potential):
-    """What each instance's shaping must be, from B single envs each with the Gym wrapper."""
+def _vector_reference(make_wrapped, seeds, actions, mode, key):
+    """What each instance's reward and term ``key`` must be, from B single wrapped envs."""
     B = len(seeds)
-    envs = [PotentialShaping(make_single(), potential, gamma=GAMMA) for _ in range(B)]
+    envs = [make_wrapped() for _ in range(B)]
     for env, seed in zip(envs, seeds, strict=True):
         env.reset(seed=seed)
     needs_reset = np.zeros(B, dtype=bool)
-    out = np.zeros(actions.shape[:2])
+    terms, rewards = np.zeros(actions.shape[:2]), np.zeros(actions.shape[:2])
     for t in range(actions.shape[0]):
         for i, env in enumerate(envs):
             if mode == AutoresetMode.NEXT_STEP and needs_reset[i]:
                 env.reset()
                 needs_reset[i] = False
-                continue  # the reset step: no reward, no shaping
-            _, _, terminated, truncated, info = env.step(actions[t, i])
-            out[t, i] = info["reward_terms"]["potential_shaping"]
+                continue  # the reset step: no reward, no shaping, no penalty
+            _, rewards[t, i], terminated, truncated, info = env.step(actions[t, i])
+            terms[t, i] = info["reward_terms"][key]
             if terminated or truncated:
-                if mode == AutoresetMode.SAME_STEP:
-                    env.reset()
-                else:
+                if mode == AutoresetMode.NEXT_STEP:
                     needs_reset[i] = True
-    return out
+                else:
+                    env.reset()
+    return terms, rewards
 
 
-@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED])
+def run_vector(envs, actions, seed, key, mode=None):
+    """Step a vector env through ``actions``; in DISABLED mode reset the rows that ended."""
+    envs.reset(seed=seed)
+    terms, rewards, ends = [], [], np.zeros(2, dtype=int)
+    for step_actions in actions:
+        _, reward, terminated, truncated, info = envs.step(step_actions)
+        terms.append(None if key is None else np.asarray(info["reward_terms"][key]))
+        rewards.append(np.asarray(reward, dtype=np.float64))
+        ends += [terminated.sum(), truncated.sum()]
+        if mode == AutoresetMode.DISABLED and (terminated | truncated).any():
+            envs.reset(options={"reset_mask": terminated | truncated})
+    return np.array(terms), np.array(rewards), ends
+
+
+MODES = [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED]
+
+
+def gym_vec(env_id, num_envs, mode, steps):
+    return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync", max_episode_steps=steps,
+                        vector_kwargs={"autoreset_mode": mode})
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_vector_potential_shaping_matches_single_envs(mode):
     B, T = 4, 120
-
-    def make_single():
-        return cartpole(15)  # episodes end by termination and by truncation within T steps
 
     def batched_phi(obs):
         return np.array([phi_vector(o) for o in obs])
 
-    envs = gym.make_vec("CartPole-v1", num_envs=B, vectorization_mode="sync", max_episode_steps=15,
-                        vector_kwargs={"autoreset_mode": mode})
-    envs = VectorPotentialShaping(envs, batched_phi, gamma=GAMMA)
-    rng = np.random.default_rng(0)
-    actions = rng.integers(0, 2, size=(T, B))
-    envs.reset(seed=10)
-    got = np.zeros((T, B))
-    ends = {"terminated": 0, "truncated": 0}
-    for t in range(T):
-        _, _, terminated, truncated, info = envs.step(actions[t])
-        got[t] = info["reward_terms"]["potential_shaping"]
-        ends["terminated"] += terminated.sum()
-        ends["truncated"] += truncated.sum()
-        if mode == AutoresetMode.DISABLED and (terminated | truncated).any():
-            envs.reset(options={"reset_mask": terminated | truncated})
-    assert ends["terminated"] > 0 and ends["truncated"] > 0
+    # CartPole episodes end by termination and by truncation (15 steps) within T steps
+    envs = VectorPotentialShaping(gym_vec("CartPole-v1", B, mode, 15), batched_phi, gamma=GAMMA)
+    actions = np.random.default_rng(0).integers(0, 2, size=(T, B))
+    got, _, ends = run_vector(envs, actions, 10, "potential_shaping", mode)
+    assert ends.min() > 0
     reference_mode = AutoresetMode.SAME_STEP if mode == AutoresetMode.DISABLED else mode
-    expected = _vector_reference(make_single, [10 + i for i in range(B)], actions, reference_mode, phi_vector)
+    expected, _ = _vector_reference(lambda: PotentialShaping(cartpole(15), phi_vector, GAMMA),
+                                    [10 + i for i in range(B)], actions, reference_mode, "potential_shaping")
     np.testing.assert_allclose(got, expected, atol=1e-9)
 
 
@@ -269,11 +280,11 @@ def test_vector_potential_shaping_on_rewardlab_vector_env():
     sim = ToyGridSim(num_envs=B, size=4, horizon=6, env_id="toy/Grid-v0")
     envs = VectorPotentialShaping(RewardlabVectorEnv(sim), lambda obs: 2.0 * obs[:, 0] - obs[:, 1], gamma=GAMMA)
     actions = np.random.default_rng(1).integers(0, 3, size=(T, B))
-    envs.reset(seed=3)
-    got = np.array([envs.step(actions[t])[4]["reward_terms"]["potential_shaping"] for t in range(T)])
-    expected = _vector_reference(
-        lambda: toy_grid(size=4, horizon=6), [3 + i for i in range(B)], actions, AutoresetMode.SAME_STEP,
-        lambda obs: 2.0 * obs[0] - obs[1],
+    got, _, ends = run_vector(envs, actions, 3, "potential_shaping")
+    assert ends.min() > 0  # the grid ends by reaching the goal and by the time limit
+    expected, _ = _vector_reference(
+        lambda: PotentialShaping(toy_grid(size=4, horizon=6), lambda obs: 2.0 * obs[0] - obs[1], GAMMA),
+        [3 + i for i in range(B)], actions, AutoresetMode.SAME_STEP, "potential_shaping",
     )
     np.testing.assert_allclose(got, expected, atol=1e-6)
 
@@ -368,6 +379,33 @@ def test_parallel_action_rate_penalty_per_agent(normalize):
         np.testing.assert_allclose([s[1][agent]["reward_terms"]["action_acc"] for s in shaped], acc, atol=1e-12)
 
 
+@pytest.mark.parametrize("initial", [None, [0.5]])
+@pytest.mark.parametrize("mode", MODES)
+def test_vector_action_rate_penalty_matches_single_envs(mode, initial):
+    B, T = 3, 40
+    envs = VectorActionRatePenalty(gym_vec("Pendulum-v1", B, mode, 7), 0.3, 0.1, initial_action=initial)
+    actions = np.random.default_rng(2).uniform(-2, 2, size=(T, B, 1)).astype(np.float32)
+    got_rate, got_rewards, ends = run_vector(envs, actions, 5, "action_rate", mode)
+    assert ends[1] > 0
+    reference_mode = AutoresetMode.SAME_STEP if mode == AutoresetMode.DISABLED else mode
+    rate, rewards = _vector_reference(lambda: ActionRatePenalty(pendulum(7), 0.3, 0.1, initial_action=initial),
+                                      [5 + i for i in range(B)], actions, reference_mode, "action_rate")
+    np.testing.assert_allclose(got_rate, rate, atol=1e-9)
+    np.testing.assert_allclose(got_rewards, rewards, atol=1e-5)
+
+
+def test_vector_action_rate_penalty_on_rewardlab_vector_env():
+    B, T = 2, 20
+    make_sim = lambda n: ToyGameSim(num_envs=n, horizon=4, env_id="toy/Game-v0")  # noqa: E731
+    envs = VectorActionRatePenalty(RewardlabVectorEnv(make_sim(B)), 0.2, 0.05, normalize=True)
+    actions = np.random.default_rng(3).uniform(0, 1, size=(T, B, 3, 1)).astype(np.float32)
+    got_acc, got_rewards, _ = run_vector(envs, actions, 1, "action_acc")
+    acc, rewards = _vector_reference(lambda: ActionRatePenalty(toy_game(horizon=4), 0.2, 0.05, normalize=True),
+                                     [1 + i for i in range(B)], actions, AutoresetMode.SAME_STEP, "action_acc")
+    np.testing.assert_allclose(got_acc, acc, atol=1e-9)
+    np.testing.assert_allclose(got_rewards, rewards, atol=1e-6)
+
+
 def test_action_rate_penalty_argument_errors():
     with pytest.raises(RewardlabError, match=r"ActionRatePenalty: needs a Box action space .* Discrete\(2\)"):
         ActionRatePenalty(cartpole(), rate_weight=1.0)
@@ -437,6 +475,30 @@ def test_parallel_term_reweighting_equals_rewardlab_reward_spec():
     for ref, new in zip(reference, got, strict=True):
         assert ref.keys() == new.keys()
         np.testing.assert_allclose(list(new.values()), list(ref.values()), atol=1e-9)
+
+
+def test_vector_term_reweighting_on_native_and_sync_vector_envs():
+    spec = {"weights": {"gain": 1.0, "cost": -3.0}, "factors": ["bonus"]}
+    actions = np.random.default_rng(4).uniform(0, 1, size=(12, 4, 3, 1)).astype(np.float32)
+
+    def native(reward=None):
+        sim = ToyGameSim(num_envs=4, horizon=5, env_id="toy/Game-v0", **({"reward": reward} if reward else {}))
+        return RewardlabVectorEnv(sim)
+
+    def sync(reward=None):
+        kwargs = {"reward": reward} if reward else {}
+        return gym.vector.SyncVectorEnv([lambda: toy_game(horizon=5, **kwargs) for _ in range(4)],
+                                        autoreset_mode=AutoresetMode.SAME_STEP)
+
+    for make in (native, sync):
+        _, expected, ends = run_vector(make(spec), actions, 0, None)
+        _, got, _ = run_vector(VectorTermReweighting(make(), spec["weights"], spec["factors"]), actions, 0, None)
+        assert ends[1] > 0  # Gymnasium's SAME_STEP moves the ending step's terms to info["final_info"]
+        np.testing.assert_allclose(got, expected, atol=1e-9)
+    envs = VectorTermReweighting(native(), {"speed": 1.0})
+    envs.reset(seed=0)
+    with pytest.raises(RewardlabError, match=r"VectorTermReweighting: unknown reward term\(s\) 'speed'; the environment reports 'bonus', 'cost', 'gain'"):
+        envs.step(actions[0])
 
 
 class ReportTerms(BaseParallelWrapper):

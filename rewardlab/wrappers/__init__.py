@@ -4,8 +4,8 @@
 Gymnasium ``Env``                   PettingZoo ``ParallelEnv``
 ==================================  ========================================================
 :class:`PotentialShaping`           :class:`ParallelPotentialShaping`  (and :class:`VectorPotentialShaping` for a ``VectorEnv``)
-:class:`ActionRatePenalty`          :class:`ParallelActionRatePenalty`
-:class:`TermReweighting`            :class:`ParallelTermReweighting`
+:class:`ActionRatePenalty`          :class:`ParallelActionRatePenalty`  (and :class:`VectorActionRatePenalty`)
+:class:`TermReweighting`            :class:`ParallelTermReweighting`  (and :class:`VectorTermReweighting`)
 --                                  :class:`SocialReward` (private / cooperative / integrated)
 --                                  :class:`InequityAversion` (Fehr-Schmidt, Hughes et al. smoothing)
 ==================================  ========================================================
@@ -15,9 +15,13 @@ the argument and what was expected, and adds what it computed to ``info["reward_
 loggers (and a :class:`TermReweighting` further out) see it. See docs/wrappers.md.
 """
 
-from rewardlab.wrappers.action_penalty import ActionRatePenalty, ParallelActionRatePenalty
+from rewardlab.wrappers.action_penalty import (
+    ActionRatePenalty,
+    ParallelActionRatePenalty,
+    VectorActionRatePenalty,
+)
 from rewardlab.wrappers.potential import ParallelPotentialShaping, PotentialShaping, VectorPotentialShaping
-from rewardlab.wrappers.reweight import ParallelTermReweighting, TermReweighting
+from rewardlab.wrappers.reweight import ParallelTermReweighting, TermReweighting, VectorTermReweighting
 from rewardlab.wrappers.social import SOCIAL_MODES, InequityAversion, SocialReward
 
 __all__ = [
@@ -30,5 +34,7 @@ __all__ = [
     "PotentialShaping",
     "SocialReward",
     "TermReweighting",
+    "VectorActionRatePenalty",
     "VectorPotentialShaping",
+    "VectorTermReweighting",
 ]

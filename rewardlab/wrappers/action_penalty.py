@@ -28,6 +28,7 @@ reward itself has already lost ``rate_weight * action_rate + acc_weight * action
 ==================================  =====================================
 ``ActionRatePenalty``               Gymnasium ``Env`` wrapper
 ``ParallelActionRatePenalty``       PettingZoo ``ParallelEnv`` wrapper, per-agent histories
+``VectorActionRatePenalty``         Gymnasium ``VectorEnv`` wrapper, per-instance histories
 ==================================  =====================================
 """
 
@@ -39,6 +40,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 from pettingzoo import ParallelEnv
 from pettingzoo.utils.wrappers import BaseParallelWrapper
 
@@ -212,3 +214,94 @@ class ParallelActionRatePenalty(BaseParallelWrapper):
             penalised[agent] = float(reward) - (self.rate_weight * rate + self.acc_weight * acc)
             new_infos[agent] = with_terms(infos.get(agent), {RATE: rate, ACC: acc})
         return obs, penalised, terminations, truncations, new_infos
+
+
+class VectorActionRatePenalty(VectorWrapper):
+    """Action-rate and action-acceleration penalties for a Gymnasium ``VectorEnv``.
+
+    Each instance keeps its own action history, restarted where its episode restarts under the
+    env's autoreset mode (``NEXT_STEP``: the reset step's action is ignored by the env and
+    charged nothing; ``SAME_STEP``: the step after an end is the new episode's first;
+    ``DISABLED``: ``reset(options={"reset_mask": mask})`` restarts the masked rows).
+    ``info["reward_terms"]["action_rate"]`` and ``["action_acc"]`` hold ``(num_envs,)`` arrays.
+
+    Args:
+        env: a Gymnasium ``VectorEnv`` whose single action space is a ``Box``.
+        rate_weight: w1 >= 0.
+        acc_weight: w2 >= 0.
+        initial_action: None or an array of the single action's shape (see the module docstring).
+        normalize: map actions to [-1, 1] with the Box bounds before differencing.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> from rewardlab.wrappers import VectorActionRatePenalty
+        >>> envs = VectorActionRatePenalty(gym.make_vec("Pendulum-v1", num_envs=4), rate_weight=0.1)
+        >>> obs, info = envs.reset(seed=0)
+        >>> obs, rewards, terminated, truncated, info = envs.step(envs.action_space.sample())
+        >>> info["reward_terms"]["action_rate"].shape
+        (4,)
+    """
+
+    def __init__(
+        self,
+        env: VectorEnv,
+        rate_weight: float = 0.0,
+        acc_weight: float = 0.0,
+        *,
+        initial_action: Any = None,
+        normalize: bool = False,
+    ):
+        super().__init__(env)
+        owner = type(self).__name__
+        self.rate_weight, self.acc_weight = _check_weights(owner, rate_weight, acc_weight)
+        # one history object holds the validated bounds and initial action; the batch keeps arrays
+        self._template = _ActionHistory(owner, "", env.single_action_space, normalize, initial_action)
+        self.autoreset_mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+        size = int(np.prod(env.single_action_space.shape))
+        self._last = np.zeros((self.num_envs, size))
+        self._before = np.zeros((self.num_envs, size))
+        self._steps = np.zeros(self.num_envs, dtype=np.int64)  # actions recorded this episode
+        self._autoreset = np.zeros(self.num_envs, dtype=bool)
+
+    def _restart(self, rows: np.ndarray) -> None:
+        self._steps[rows] = 0
+        self._autoreset[rows] = False
+        if self._template.initial is not None:
+            self._last[rows] = self._template.initial
+            self._before[rows] = self._template.initial
+
+    def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
+        mask = (options or {}).get("reset_mask")
+        self._restart(np.ones(self.num_envs, bool) if mask is None else np.asarray(mask, dtype=bool))
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, actions):
+        flat = np.asarray(actions, dtype=np.float64).reshape(self.num_envs, -1)
+        if self._template.normalize:
+            flat = (flat - self._template.center) / self._template.half_range
+        known = 2 if self._template.initial is not None else 0
+        has_last = (self._steps >= 1) | (known > 0)
+        has_before = (self._steps >= 2) | (known > 0)
+        rate = np.where(has_last, np.sum((flat - self._last) ** 2, axis=1), 0.0)
+        acc = np.where(has_last & has_before, np.sum((flat - 2.0 * self._last + self._before) ** 2, axis=1), 0.0)
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            # these rows only reset in this step; their action is not applied
+            rate = np.where(self._autoreset, 0.0, rate)
+            acc = np.where(self._autoreset, 0.0, acc)
+            applied = ~self._autoreset
+        else:
+            applied = np.ones(self.num_envs, dtype=bool)
+        self._before = np.where(applied[:, None], self._last, self._before)
+        self._last = np.where(applied[:, None], flat, self._last)
+        self._steps += applied
+        reset_rows = self._autoreset.copy()
+        obs, rewards, terminated, truncated, info = self.env.step(actions)
+        done = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            self._restart(reset_rows)
+            self._autoreset = done
+        elif self.autoreset_mode == AutoresetMode.SAME_STEP:
+            self._restart(done)
+        penalty = self.rate_weight * rate + self.acc_weight * acc
+        rewards = np.asarray(rewards, dtype=np.float64) - penalty
+        return obs, rewards, terminated, truncated, with_terms(info, {RATE: rate, ACC: acc})

@@ -23,6 +23,7 @@ indexed like ``possible_agents``.
 =============================  =====================================
 ``TermReweighting``            Gymnasium ``Env`` wrapper
 ``ParallelTermReweighting``    PettingZoo ``ParallelEnv`` wrapper
+``VectorTermReweighting``      Gymnasium ``VectorEnv`` wrapper
 =============================  =====================================
 """
 
@@ -33,6 +34,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.vector import VectorEnv, VectorWrapper
 from pettingzoo import ParallelEnv
 from pettingzoo.utils.wrappers import BaseParallelWrapper
 
@@ -182,3 +184,73 @@ class ParallelTermReweighting(BaseParallelWrapper):
 
             new_rewards[agent] = float(self._recombination.combine(value_of))
         return obs, new_rewards, terminations, truncations, infos
+
+
+class VectorTermReweighting(VectorWrapper):
+    """The rewards of a Gymnasium ``VectorEnv`` recombined from its ``info["reward_terms"]``.
+
+    Each term is an array with the instances on its first axis, ``(num_envs,)`` or
+    ``(num_envs, n_agents)`` (rewardlab's native vector env); per-agent values are summed, as the
+    vector env sums its agents' rewards. Keys that start with ``_`` (Gymnasium's masks of which
+    instances reported a key) are not terms.
+
+    Args:
+        env: a Gymnasium ``VectorEnv`` that reports ``info["reward_terms"]``.
+        weights: ``{term: weight}``; terms left out weigh 0.
+        factors: term names multiplied onto the weighted sum.
+
+    Example::
+
+        envs = gym.make_vec("rewardlab/<Name>-v0", num_envs=64)
+        envs = VectorTermReweighting(envs, {"<term>": 1.0, "<other term>": -0.5})
+    """
+
+    def __init__(self, env: VectorEnv, weights: Mapping[str, float], factors: Iterable[str] = ()):
+        super().__init__(env)
+        self._recombination = _Recombination(type(self).__name__, weights, factors)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return dict(self._recombination.weights)
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        return self._recombination.factors
+
+    def _terms(self, info: Mapping[str, Any]) -> Any:
+        """The step's terms; an instance that ended under Gymnasium's SAME_STEP autoreset has
+        them in ``info["final_info"]`` (its ``info`` is already the new episode's reset info)."""
+        top = info.get("reward_terms")
+        final_info = info.get("final_info")
+        final = final_info.get("reward_terms") if isinstance(final_info, Mapping) else None
+        if not isinstance(final, Mapping):
+            return {k: v for k, v in top.items() if not str(k).startswith("_")} if isinstance(top, Mapping) else top
+        top = top if isinstance(top, Mapping) else {}
+        ended = np.asarray(info.get("_final_info", np.ones(self.num_envs, bool)), dtype=bool)
+        merged = {}
+        for key in dict.fromkeys([*top, *final]):
+            if str(key).startswith("_"):
+                continue
+            source = top[key] if key in top else final[key]
+            value = np.array(source, dtype=np.float64) if key in top else np.zeros_like(source, dtype=np.float64)
+            if key in final:
+                value[ended] = np.asarray(final[key], dtype=np.float64)[ended]
+            merged[key] = value
+        return merged
+
+    def step(self, actions):
+        obs, rewards, terminated, truncated, info = self.env.step(actions)
+        terms = self._terms(info)
+        self._recombination.check(terms, "")
+
+        def value_of(term: str) -> np.ndarray:
+            value = np.asarray(terms[term], dtype=np.float64)
+            if value.ndim == 0 or value.shape[0] != self.num_envs:
+                raise RewardlabError(
+                    f"{type(self).__name__}: reward term {term!r} must have the instances on its first "
+                    f"axis ({self.num_envs}, ...), got shape {value.shape}"
+                )
+            return value.reshape(self.num_envs, -1)
+
+        new_rewards = self._recombination.combine(value_of).sum(axis=1)
+        return obs, new_rewards, terminated, truncated, info
