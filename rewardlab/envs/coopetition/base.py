@@ -1,0 +1,394 @@
+"""The machinery every coopetition game shares: parameters, spaces, observations, metrics.
+
+A game subclasses :class:`CoopSim` and implements ``_setup_game`` (allocate its state and say
+which extra observation columns it has), ``_reset_game(rows)``, ``_play(a)`` (one round: the
+named reward terms, the private payoff pi (B, n) and the game's info) and ``stage_game`` (the
+one-shot game the oracles solve). The base class owns everything else.
+
+Observation of agent i (float32, every column in [0, 1] unless the game says otherwise)::
+
+    [ own last action / e_i,
+      the other agents' last actions / e_j (n - 1 columns, zeros if observe_others=False),
+      t / horizon,
+      (sequential games only) this round's earlier moves / e_j (n - 1) and moved flags (n - 1),
+      game-specific columns (trust row, reputation row, loyalty, phase, ...) ]
+
+Episode metrics (every game): ``cooperation_level`` (mean action / bound over the episode and
+the active agents), ``welfare`` (sum over steps and agents of pi_i), ``welfare_pct_optimum``
+(welfare as % of the social optimum's welfare over the same steps, from the oracle),
+``private_return`` (= welfare) and ``integrated_return`` (sum over steps and agents of
+U_i = pi_i + sum_j D_ij pi_j), whatever reward the agents were trained on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import spaces
+
+from rewardlab.core.reward import RewardSpec
+from rewardlab.core.sim import BatchedSim, StepOutcome
+
+
+def _tuple_of_floats(value: Any, name: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in np.asarray(value, dtype=float).ravel())
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a sequence of numbers, got {value!r}") from err
+
+
+def _matrix(value: Any, n: int, name: str) -> tuple[tuple[float, ...], ...]:
+    array = np.asarray(value, dtype=float)
+    if array.shape != (n, n):
+        raise ValueError(f"{name} must be a {n}x{n} matrix, got shape {array.shape}")
+    if not np.all(np.isfinite(array)) or np.any(np.diag(array) != 0.0):
+        raise ValueError(f"{name} must be finite with a zero diagonal, got {array.tolist()}")
+    return tuple(tuple(float(x) for x in row) for row in array)
+
+
+@dataclass(frozen=True)
+class CoopParams:
+    """Parameters every coopetition game has.
+
+    Attributes:
+        num_agents: n, the number of agents (fixed; games with phases mask inactive agents).
+        horizon: steps per episode (truncation).
+        bounds: action upper bound e_i per agent (its endowment); one value applies to all.
+        agent_names: PettingZoo agent names; empty means ``agent_0 ... agent_{n-1}``.
+        observe_others: whether agents see the others' last actions (else those columns are 0).
+        interdependence: D (n x n, zero diagonal); empty means no interdependence.
+        interdependence_phases: one D per phase (overrides ``interdependence``).
+        phase_starts: the step at which each phase starts (first is 0), for phased games.
+        movers_in_turn: the game is sequential: in AEC play later movers see earlier moves.
+    """
+
+    num_agents: int = 2
+    horizon: int = 100
+    bounds: tuple[float, ...] = (100.0,)
+    agent_names: tuple[str, ...] = ()
+    observe_others: bool = True
+    interdependence: tuple[tuple[float, ...], ...] = ()
+    interdependence_phases: tuple[tuple[tuple[float, ...], ...], ...] = ()
+    phase_starts: tuple[int, ...] = (0,)
+    movers_in_turn: bool = False
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if not isinstance(self.num_agents, (int, np.integer)) or self.num_agents < 2:
+            raise ValueError(f"num_agents must be an integer >= 2, got {self.num_agents!r}")
+        if not isinstance(self.horizon, (int, np.integer)) or self.horizon < 1:
+            raise ValueError(f"horizon must be a positive integer, got {self.horizon!r}")
+        n = int(self.num_agents)
+        bounds = _tuple_of_floats(self.bounds, "bounds")
+        if len(bounds) == 1:
+            bounds = bounds * n
+        if len(bounds) != n or not all(np.isfinite(b) and b > 0 for b in bounds):
+            raise ValueError(f"bounds must be {n} positive finite numbers (or one), got {self.bounds!r}")
+        set_(self, "bounds", bounds)
+        names = tuple(str(x) for x in self.agent_names)
+        if names and (len(names) != n or len(set(names)) != n):
+            raise ValueError(f"agent_names must be {n} distinct names, got {self.agent_names!r}")
+        set_(self, "agent_names", names or tuple(f"agent_{i}" for i in range(n)))
+        if len(self.interdependence):
+            set_(self, "interdependence", _matrix(self.interdependence, n, "interdependence"))
+        starts = tuple(int(s) for s in self.phase_starts)
+        if not starts or starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+            raise ValueError(f"phase_starts must start at 0 and increase, got {self.phase_starts!r}")
+        if starts[-1] >= self.horizon:
+            raise ValueError(f"phase_starts {starts} must lie inside the horizon {self.horizon}")
+        set_(self, "phase_starts", starts)
+        if len(self.interdependence_phases):
+            phases = tuple(_matrix(m, n, "interdependence_phases[k]") for m in self.interdependence_phases)
+            if len(phases) != len(starts):
+                raise ValueError(
+                    f"interdependence_phases has {len(phases)} matrices for {len(starts)} phases (phase_starts)"
+                )
+            set_(self, "interdependence_phases", phases)
+
+    @property
+    def num_phases(self) -> int:
+        return len(self.phase_starts)
+
+    def interdependence_table(self) -> np.ndarray:
+        """D per phase, (num_phases, n, n)."""
+        n = self.num_agents
+        if len(self.interdependence_phases):
+            return np.asarray(self.interdependence_phases, dtype=float)
+        d = np.asarray(self.interdependence, dtype=float) if len(self.interdependence) else np.zeros((n, n))
+        return np.repeat(d[None], self.num_phases, axis=0)
+
+
+def check_unit(value: float, name: str, low: float = 0.0, high: float = 1.0) -> None:
+    if not (np.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{name} must lie in [{low}, {high}], got {value!r}")
+
+
+def check_positive(value: float, name: str, allow_zero: bool = False) -> None:
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'} and finite, got {value!r}")
+
+
+def coop_presets(payoff_terms: tuple[str, ...], trust: bool = False, **extra: RewardSpec) -> dict[str, RewardSpec]:
+    """The family's presets: the private payoff pi_i as the sum of ``payoff_terms``, mixed by the
+    private, integrated and cooperative social modes (and trust_integrated where trust exists)."""
+    weights = dict.fromkeys(payoff_terms, 1.0)
+    presets = {
+        "private": RewardSpec(weights, social="private", name="private"),
+        "integrated": RewardSpec(weights, social="integrated", name="integrated"),
+        "cooperative": RewardSpec(weights, social="cooperative", name="cooperative"),
+    }
+    if trust:
+        presets["trust_integrated"] = RewardSpec(weights, social="trust_integrated", name="trust_integrated")
+    presets.update(extra)
+    return presets
+
+
+@dataclass
+class StageGame:
+    """The one-shot game of an environment at a fixed state, as the oracles see it.
+
+    Attributes:
+        env_id: the environment it came from.
+        bounds: (n,) action upper bounds (lower bounds are 0).
+        terms: joint actions (..., n) -> {term name: (..., n)}; the same formulas the step uses.
+        payoff_terms: the terms whose sum is the private payoff pi_i.
+        interdependence: D (n, n) at this state.
+        trust_effective: T_eff (n, n) at this state, where the game has trust.
+        active: (n,) bool, the agents that play (the others' actions are ignored).
+    """
+
+    env_id: str
+    bounds: np.ndarray
+    terms: Callable[[np.ndarray], dict[str, np.ndarray]]
+    payoff_terms: tuple[str, ...]
+    interdependence: np.ndarray
+    trust_effective: np.ndarray | None = None
+    active: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_agents(self) -> int:
+        return len(self.bounds)
+
+    def payoff(self, a: np.ndarray) -> np.ndarray:
+        terms = self.terms(a)
+        return sum(terms[k] for k in self.payoff_terms)
+
+
+_OPTIMUM_CACHE: dict[Any, np.ndarray] = {}
+
+
+class CoopSim(BatchedSim):
+    """Base class of the coopetition games (see the module docstring)."""
+
+    Params = CoopParams
+    payoff_terms: ClassVar[tuple[str, ...]] = ()
+    default_reward = "private"
+    render_fps = 4
+    #: the games are deterministic given the actions unless they draw something (a hidden
+    #: parameter, a random matching); those subclasses set this to False.
+    seed_independent: ClassVar[bool] = True
+    #: extra observation columns of the game: (names, low, high), set by ``_setup_game``.
+    extra_obs: tuple[tuple[str, ...], np.ndarray, np.ndarray]
+
+    # ----------------------------------------------------------------- set-up
+    def _setup(self) -> None:
+        p = self.params
+        n, b = p.num_agents, self.num_envs
+        self.agents = tuple(p.agent_names)
+        self.bounds = np.asarray(p.bounds, dtype=float)
+        self.sequential = bool(p.movers_in_turn)
+        self.action_spaces = tuple(
+            spaces.Box(0.0, np.float32(e), shape=(1,), dtype=np.float32) for e in p.bounds
+        )
+        self._others = np.array([[j for j in range(n) if j != i] for i in range(n)], dtype=np.int64)
+        self._off_diagonal = 1.0 - np.eye(n)
+        self._d_table = p.interdependence_table()
+        self._static_d = p.num_phases == 1 or bool(np.all(self._d_table == self._d_table[0]))
+        self._d_step: np.ndarray = self._d_table[0]
+        self._phase_of_t = np.searchsorted(np.asarray(p.phase_starts), np.arange(p.horizon + 1), side="right") - 1
+        self.t = np.zeros(b, dtype=np.int64)
+        self.last = np.zeros((b, n))
+        self.active = np.ones((b, n), dtype=bool)
+        self._coop_sum = np.zeros(b)
+        self._welfare = np.zeros(b)
+        self._integrated = np.zeros(b)
+        self.extra_obs = ((), np.zeros(0), np.zeros(0))
+        self._setup_game()
+        names, low, high = self.extra_obs
+        seq = 2 * (n - 1) if self.sequential else 0
+        self._seq_col = n + 1
+        self._extra_col = n + 1 + seq
+        dim = self._extra_col + len(names)
+        lo = np.zeros(dim, dtype=np.float32)
+        hi = np.ones(dim, dtype=np.float32)
+        lo[self._extra_col :] = low
+        hi[self._extra_col :] = high
+        self.obs_dim = dim
+        self.observation_spaces = tuple(spaces.Box(lo, hi, dtype=np.float32) for _ in range(n))
+        self._inv_bounds = 1.0 / self.bounds
+        self._mean_weight = np.full(n, 1.0 / n)
+
+    def _setup_game(self) -> None:
+        raise NotImplementedError
+
+    def _reset_game(self, rows: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _play(self, a: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
+        """One round with actions a (B, n): (terms, pi, info, terminated or None)."""
+        raise NotImplementedError
+
+    def _extra_observation(self, rows: np.ndarray | slice) -> np.ndarray | None:
+        """The game's extra observation columns (m, n, k) for instances ``rows``."""
+        return None
+
+    def stage_game(self, phase: int = 0) -> StageGame:
+        """The one-shot game at the start of an episode in ``phase`` (what the oracles solve)."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- hooks of BatchedSim
+    def _reset(self, rows: np.ndarray) -> None:
+        self.t[rows] = 0
+        self.last[rows] = 0.0
+        self._coop_sum[rows] = 0.0
+        self._welfare[rows] = 0.0
+        self._integrated[rows] = 0.0
+        self._reset_game(rows)
+
+    @property
+    def phase(self) -> np.ndarray:
+        """(B,) the phase each instance is in now (the phase of its next step)."""
+        return self._phase_of_t[np.minimum(self.t, self.params.horizon)]
+
+    def _interdependence_for(self, phase: np.ndarray) -> np.ndarray:
+        if self._static_d:
+            return self._d_table[0]
+        first = phase[0]
+        if np.all(phase == first):
+            return self._d_table[first]
+        return self._d_table[phase]
+
+    @property
+    def interdependence(self) -> np.ndarray:
+        """D used at the step just taken (before any step: the D of the first step)."""
+        return self._d_step
+
+    def _step(self, actions: np.ndarray) -> StepOutcome:
+        a = actions[:, :, 0]
+        terms, pi, info, terminated = self._play(a)
+        d = self._d_step
+        if d.ndim == 2:
+            integrated = pi + pi @ d.T
+        else:
+            integrated = pi + np.einsum("bij,bj->bi", d, pi)
+        frac = a * self._inv_bounds
+        if self._masked:
+            act = self.active
+            self._coop_sum += (frac * act).sum(axis=1) / np.maximum(act.sum(axis=1), 1)
+        else:
+            self._coop_sum += frac @ self._mean_weight
+        self._welfare += pi.sum(axis=1)
+        self._integrated += integrated.sum(axis=1)
+        self.last = a
+        self.t += 1
+        truncated = self.t >= self.params.horizon
+        if terminated is None:
+            terminated = np.zeros(self.num_envs, dtype=bool)
+        return StepOutcome(terms=terms, terminated=terminated, truncated=truncated, info=info)
+
+    _masked: bool = False
+
+    def _observe(self, rows: np.ndarray | None = None) -> np.ndarray:
+        sel = slice(None) if rows is None else rows
+        n = self.num_agents
+        last = self.last[sel] * self._inv_bounds
+        m = last.shape[0]
+        obs = np.zeros((m, n, self.obs_dim), dtype=np.float32)
+        obs[:, :, 0] = last
+        if self.params.observe_others:
+            obs[:, :, 1:n] = last[:, self._others]
+        obs[:, :, n] = (self.t[sel] * (1.0 / self.params.horizon))[:, None]
+        extra = self._extra_observation(sel)
+        if extra is not None:
+            obs[:, :, self._extra_col :] = extra
+        return obs
+
+    def aec_observation(self, obs: np.ndarray, agent: int, actions: np.ndarray, acted: np.ndarray) -> np.ndarray:
+        if not self.sequential:
+            return obs
+        n = self.num_agents
+        others = self._others[agent]
+        obs = obs.copy()
+        moved = acted[others]
+        col = self._seq_col
+        obs[col : col + n - 1] = np.where(moved, actions[others, 0] * self._inv_bounds[others], 0.0)
+        obs[col + n - 1 : col + 2 * (n - 1)] = moved
+        return obs
+
+    # ----------------------------------------------------------------- metrics
+    def optimum_welfare_per_phase(self) -> np.ndarray:
+        """The social optimum's welfare sum_i pi_i of one step in each phase (from the oracle)."""
+        key = (type(self).__qualname__, self.params)
+        if key not in _OPTIMUM_CACHE:
+            from rewardlab.baselines.coopetition import social_optimum
+
+            _OPTIMUM_CACHE[key] = np.array(
+                [social_optimum(self.stage_game(k)).welfare for k in range(self.params.num_phases)]
+            )
+        return _OPTIMUM_CACHE[key]
+
+    def _optimum_welfare(self, rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        per_phase = self.optimum_welfare_per_phase()
+        cumulative = np.concatenate([[0.0], np.cumsum(per_phase[self._phase_of_t[:-1]])])
+        return cumulative[lengths]
+
+    def _episode_metrics(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        lengths = np.maximum(self.t[rows], 1)
+        optimum = self._optimum_welfare(rows, self.t[rows])
+        welfare = self._welfare[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.where(np.abs(optimum) > 0, 100.0 * welfare / np.abs(optimum), np.nan)
+        metrics = {
+            "cooperation_level": self._coop_sum[rows] / lengths,
+            "welfare": welfare.copy(),
+            "welfare_pct_optimum": pct,
+            "private_return": welfare.copy(),
+            "integrated_return": self._integrated[rows].copy(),
+        }
+        metrics.update(self._game_metrics(rows))
+        return metrics
+
+    def _game_metrics(self, rows: np.ndarray) -> Mapping[str, np.ndarray]:
+        return {}
+
+    # ----------------------------------------------------------------- rendering
+    def render_frame(self, index: int = 0) -> np.ndarray:
+        """Bars of each agent's last action / bound (grey: inactive), and a trust heat map if any."""
+        n = self.num_agents
+        width = max(96, 8 * n)
+        frame = np.full((96, width, 3), 24, dtype=np.uint8)
+        bar = max(1, width // n)
+        frac = np.clip(self.last[index] * self._inv_bounds, 0.0, 1.0)
+        for i in range(n):
+            height = int(round(60 * frac[i]))
+            color = (70, 160, 230) if self.active[index, i] else (110, 110, 110)
+            frame[70 - height : 70, i * bar + 1 : (i + 1) * bar - 1] = color
+        progress = int(round((width - 1) * self.t[index] / self.params.horizon))
+        frame[90:94, : progress + 1] = (230, 200, 60)
+        frame[72:74, :] = (200, 200, 200)
+        trust = getattr(self, "trust", None)
+        if trust is not None and n <= 12:
+            cell = max(1, min(14 // n, 14))
+            for i in range(n):
+                for j in range(n):
+                    level = int(255 * trust[index, i, j])
+                    frame[2 + i * cell : 2 + (i + 1) * cell, width - 2 - (n - j) * cell : width - 2 - (n - j - 1) * cell] = (
+                        255 - level,
+                        level,
+                        60,
+                    )
+        return frame

@@ -1,0 +1,129 @@
+"""Closed-form payoff and dynamics pieces shared by the coopetition games.
+
+Every function is pure NumPy and broadcasts over any leading axes, so that the simulators (B
+instances, n agents) and the oracles in ``rewardlab.baselines.coopetition`` (grids of joint
+actions) evaluate the very same formulas. The last axis is always the agent axis.
+
+=========================  =====================================================================
+TR-1 individual value      f(a) = theta * ln(1 + a)   or   f(a) = a ** beta
+TR-1 synergy               g(a) = (prod_i a_i) ** (1/N)  (0 if any a_i = 0); surplus S = gamma * g
+TR-1 private payoff        pi_i = (e_i - a_i) + f(a_i) + alpha_i * S
+TR-2 trust signal          s_j = tanh(kappa * (a_j - b_j) / e_j)   (normalised by the endowment)
+TR-2 trust update          s > 0: dT = lambda+ * s * max(0, (1 - R) - T);  s < 0: dT = lambda- * s * T * (1 + xi D)
+TR-2 reputation            s < 0: dR = mu_R * |s| * (1 - R);  else dR = -delta_R * R;  T clipped to [0, 1 - R]
+TR-3 team output           Q = omega * (sum a) ** beta;  pi_i = e - c a_i + Q / n
+TR-4 reciprocity           phi_j = tanh(kappa * (a_j - mean of j's last k) / e_j), rho_ij = rho0 * D_ij ** eta
+=========================  =====================================================================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def individual_value(a: np.ndarray, theta: float, kind: str, beta: float) -> np.ndarray:
+    """f(a): ``theta * ln(1 + a)`` (kind "log") or ``a ** beta`` (kind "power")."""
+    if kind == "log":
+        return theta * np.log1p(a)
+    return np.power(a, beta)
+
+
+def geometric_synergy(a: np.ndarray) -> np.ndarray:
+    """g(a) = (prod_i a_i) ** (1/N) over the last axis; exactly 0 when any a_i is 0."""
+    n = a.shape[-1]
+    if n == 2:
+        return np.sqrt(a[..., 0] * a[..., 1])
+    return np.power(np.prod(a, axis=-1), 1.0 / n)
+
+
+def pair_partners_sorted(order: np.ndarray) -> np.ndarray:
+    """Partner index of each agent when agents are paired by consecutive positions of ``order``.
+
+    ``order`` (..., n) lists agents; positions (0, 1), (2, 3), ... are pairs. Returns (..., n)
+    with ``partner[order[2k]] = order[2k+1]`` and vice versa (n must be even).
+    """
+    n = order.shape[-1]
+    swap = np.arange(n) ^ 1  # position 2k <-> 2k+1
+    partner = np.empty_like(order)
+    np.put_along_axis(partner, order, order[..., swap], axis=-1)
+    return partner
+
+
+def pair_synergy(a: np.ndarray, partner: np.ndarray) -> np.ndarray:
+    """g_i = sqrt(a_i * a_partner(i)): each agent's pairwise synergy, (..., n)."""
+    return np.sqrt(a * np.take_along_axis(a, partner, axis=-1))
+
+
+def tr1_terms(
+    a: np.ndarray,
+    endowment: np.ndarray,
+    theta: float,
+    value_kind: str,
+    value_beta: float,
+    gamma: np.ndarray | float,
+    alpha: np.ndarray,
+    partner: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three TR-1 payoff terms (endowment kept, individual value, synergy share), (..., n).
+
+    With ``partner`` the synergy is pairwise and each partner gets half of the pair's surplus;
+    ``gamma`` may carry leading axes (a per-instance hidden gamma) and then broadcasts as (..., 1).
+    """
+    kept = endowment - a
+    value = individual_value(a, theta, value_kind, value_beta)
+    if partner is None:
+        surplus = np.multiply(gamma, geometric_synergy(a))
+        share = alpha * surplus[..., None]
+    else:
+        share = 0.5 * np.multiply(gamma, pair_synergy(a, partner)) if np.ndim(gamma) == 0 else (
+            0.5 * gamma[..., None] * pair_synergy(a, partner)
+        )
+    return kept, value, share
+
+
+def trust_signal(a: np.ndarray, baseline: np.ndarray, endowment: np.ndarray, kappa: float) -> np.ndarray:
+    """s_j = tanh(kappa * (a_j - b_j) / e_j): the deviation measured in endowments, (..., n)."""
+    return np.tanh(kappa * (a - baseline) / endowment)
+
+
+def trust_update(
+    trust: np.ndarray,
+    reputation: np.ndarray,
+    signal: np.ndarray,
+    interdependence: np.ndarray,
+    lambda_pos: float,
+    lambda_neg: float,
+    mu_r: float,
+    delta_r: float,
+    xi: float,
+    off_diagonal: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One TR-2 step of trust T_ij and reputation damage R_ij (i's view of j), (..., n, n).
+
+    ``signal`` (..., n) is s_j; every observer i reads the same signal of j. The gains use the
+    reputation before the step; T is then clipped to [0, 1 - R_new]. The diagonal stays 0.
+    """
+    s = signal[..., None, :]
+    gain = lambda_pos * s * np.maximum(0.0, (1.0 - reputation) - trust)
+    loss = lambda_neg * s * trust * (1.0 + xi * interdependence)
+    negative = s < 0.0
+    trust = trust + np.where(negative, loss, gain)
+    reputation = np.where(negative, reputation + mu_r * np.abs(s) * (1.0 - reputation), reputation * (1.0 - delta_r))
+    reputation = reputation * off_diagonal
+    trust = np.clip(trust, 0.0, 1.0 - reputation) * off_diagonal
+    return trust, reputation
+
+
+def team_output(total_effort: np.ndarray, omega: float, beta: float, kind: str, multiplier: float) -> np.ndarray:
+    """Q: ``omega * X ** beta`` (kind "power") or ``multiplier * X`` (kind "linear")."""
+    if kind == "linear":
+        return multiplier * total_effort
+    return omega * np.power(total_effort, beta)
+
+
+def reciprocity_weights(
+    trust: np.ndarray, interdependence: np.ndarray, rho0: float, eta: float, omega: float
+) -> np.ndarray:
+    """w_ij = T_ij * (1 + omega * D_ij) * rho0 * D_ij ** eta (zero where D_ij = 0), (..., n, n)."""
+    rho = rho0 * np.power(np.maximum(interdependence, 0.0), eta)
+    return trust * (1.0 + omega * interdependence) * rho

@@ -1,0 +1,192 @@
+"""TR-4 sequential interaction and reciprocity: TR-2 trust plus reciprocity and sanctions.
+
+=====================  ==========================================================================
+Agents                 n (GiftExchange: employer, worker; AppleAppStore: apple, 2 developer groups)
+Action space (each)    Box(0, e_i, (1,))
+Observation            TR-2 layout + [phi_j over j != i (reciprocity signals, in [-1, 1]),
+                       own sanction level / max level]
+Parameters             :class:`ReciprocityParams`: TR-2 parameters + window, lambda_r, rho0, eta,
+                       omega_r, sanction_norm, sanction_fine, sanction_max_level, sanction_forgive
+Reward terms           TR-1 terms, ``sanction`` (-fine; their sum is pi_i), ``trust_level``,
+                       ``reciprocity_signal`` (the reference's U_recip), ``reciprocity``
+                       (kindness-weighted U_recip, see below)
+Presets                ``private``, ``integrated``, ``cooperative``, ``trust_integrated``,
+                       ``reciprocal`` (pi_i + reciprocity)
+=====================  ==========================================================================
+
+Reciprocity signals: s_j = (a_j - abar_j) / e_j with abar_j the mean of j's last ``window``
+actions (this one excluded; 0 before any history), phi_j = tanh(kappa * s_j), weights
+w_ij = T_ij (1 + omega_r D_ij) rho0 D_ij ** eta (T before this step's update).
+
+* ``reciprocity_signal``  lambda_r * sum_j w_ij phi_j -- the reference's U_recip. It does not
+  depend on agent i's own action this round, so as a reward it cannot teach i to reciprocate.
+* ``reciprocity``  lambda_r * sum_j w_ij phi_j * sigma_i, sigma_i = tanh(kappa * s_i): i's own
+  kindness. It pays i for answering kindness with kindness and unkindness with unkindness (the
+  Falk-Fischbacher form); this is the term the ``reciprocal`` preset uses.
+
+Graduated sanctions (``sanction_norm > 0``): an agent playing below sanction_norm * e_i is a
+violator; its level rises by 1 (up to sanction_max_level) and it pays level * sanction_fine;
+a compliant round lowers the level by sanction_forgive. Fines are destroyed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rewardlab.core.reward import RewardSpec
+from rewardlab.envs.coopetition.base import StageGame, check_positive, check_unit, coop_presets
+from rewardlab.envs.coopetition.interdependence import InterdependenceSim
+from rewardlab.envs.coopetition.payoff import reciprocity_weights
+from rewardlab.envs.coopetition.trust import TrustParams, TrustSim
+
+PAYOFF_TERMS = (*InterdependenceSim.payoff_terms, "sanction")
+
+
+@dataclass(frozen=True)
+class ReciprocityParams(TrustParams):
+    """TR-4 reciprocity and sanction parameters.
+
+    Attributes:
+        window: k, how many past actions make the reference abar_j.
+        lambda_r: weight of reciprocity in U_recip.
+        rho0, eta: sensitivity rho_ij = rho0 * D_ij ** eta.
+        omega_r: amplification (1 + omega_r D_ij).
+        sanction_norm: violation threshold as a fraction of e_i (0 disables sanctions).
+        sanction_fine: fine per sanction level (payoff units).
+        sanction_max_level: highest sanction level.
+        sanction_forgive: level decrease after a compliant round.
+    """
+
+    window: int = 5
+    lambda_r: float = 10.0
+    rho0: float = 1.0
+    eta: float = 1.0
+    omega_r: float = 0.5
+    sanction_norm: float = 0.0
+    sanction_fine: float = 5.0
+    sanction_max_level: int = 4
+    sanction_forgive: float = 0.5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.window, (int, np.integer)) or self.window < 1:
+            raise ValueError(f"window must be a positive integer, got {self.window!r}")
+        for name in ("lambda_r", "rho0", "omega_r", "sanction_fine", "sanction_forgive"):
+            check_positive(getattr(self, name), name, allow_zero=True)
+        check_positive(self.eta, "eta")
+        check_unit(self.sanction_norm, "sanction_norm")
+        if not isinstance(self.sanction_max_level, (int, np.integer)) or self.sanction_max_level < 1:
+            raise ValueError(f"sanction_max_level must be a positive integer, got {self.sanction_max_level!r}")
+
+
+class ReciprocitySim(TrustSim):
+    """TR-4: reciprocity and graduated sanctions on top of TR-2 (see the module docstring)."""
+
+    Params = ReciprocityParams
+    payoff_terms = PAYOFF_TERMS
+    reward_terms = (*PAYOFF_TERMS, "trust_level", "reciprocity_signal", "reciprocity")
+    reward_presets = coop_presets(
+        PAYOFF_TERMS,
+        trust=True,
+        reciprocal=RewardSpec({**dict.fromkeys(PAYOFF_TERMS, 1.0), "reciprocity": 1.0}, name="reciprocal"),
+    )
+
+    def _setup_game(self) -> None:
+        super()._setup_game()
+        p = self.params
+        b, n = self.num_envs, p.num_agents
+        self.history = np.zeros((b, p.window, n))
+        self._history_sum = np.zeros((b, n))
+        self._history_count = np.zeros(b, dtype=np.int64)
+        self.phi = np.zeros((b, n))
+        self.sanction_level = np.zeros((b, n))
+        self._recip_weight_static = None
+        names, low, high = self.extra_obs
+        k = n - 1
+        self.extra_obs = (
+            (*names, *[f"reciprocity_{j}" for j in range(k)], "sanction_level"),
+            np.concatenate([low, -np.ones(k), [0.0]]),
+            np.concatenate([high, np.ones(k), [1.0]]),
+        )
+
+    def _reset_game(self, rows):
+        super()._reset_game(rows)
+        self.history[rows] = 0.0
+        self._history_sum[rows] = 0.0
+        self._history_count[rows] = 0
+        self.phi[rows] = 0.0
+        self.sanction_level[rows] = 0.0
+
+    def _play(self, a):
+        p = self.params
+        n = self.num_agents
+        # reciprocity signals against each agent's own recent mean (before this round enters it)
+        count = self._history_count
+        mean = self._history_sum / np.maximum(count, 1)[:, None]
+        deviation = np.where((count > 0)[:, None], (a - mean) * self._inv_bounds, 0.0)
+        phi = np.tanh(p.kappa * deviation)
+        trust_before = self.trust
+        terms, pi, info, terminated = super()._play(a)
+        weights = reciprocity_weights(trust_before, self._d_step, p.rho0, p.eta, p.omega_r)
+        signal = p.lambda_r * np.einsum("bij,bj->bi", weights, phi)
+        terms["reciprocity_signal"] = signal
+        terms["reciprocity"] = signal * phi
+        self.phi = phi
+        # graduated sanctions
+        if p.sanction_norm > 0:
+            violate = a < p.sanction_norm * self.bounds
+            level = np.where(violate, np.minimum(self.sanction_level + 1.0, p.sanction_max_level),
+                             np.maximum(self.sanction_level - p.sanction_forgive, 0.0))
+            fine = np.where(violate, level * p.sanction_fine, 0.0)
+            self.sanction_level = level
+            pi = pi - fine
+            terms["sanction"] = -fine
+        else:
+            terms["sanction"] = np.zeros_like(a)
+        # push this round into the ring buffer of the last `window` actions
+        slot = self.t % p.window
+        rows = np.arange(self.num_envs)
+        self._history_sum += a - np.where((count >= p.window)[:, None], self.history[rows, slot], 0.0)
+        self.history[rows, slot] = a
+        self._history_count = np.minimum(count + 1, p.window)
+        info["reciprocity_signal"] = phi
+        _ = n
+        return terms, pi, info, terminated
+
+    def _extra_observation(self, rows):
+        base = super()._extra_observation(rows)
+        phi = self.phi[rows]
+        level = self.sanction_level[rows] / self.params.sanction_max_level
+        return np.concatenate([base, phi[:, self._others], level[:, :, None]], axis=2)
+
+    def _game_metrics(self, rows):
+        metrics = dict(super()._game_metrics(rows))
+        metrics["final_mean_sanction_level"] = self.sanction_level[rows].mean(axis=1)
+        return metrics
+
+    def stage_game(self, phase: int = 0, gamma: float | None = None) -> StageGame:
+        """The one-shot game with no reciprocity signal (each agent at its own recent mean) and
+        sanction level 0 before the round (a violation costs one fine)."""
+        game = super().stage_game(phase, gamma)
+        p = self.params
+        inner = game.terms
+        norm = p.sanction_norm * self.bounds
+
+        def terms(a):
+            out = inner(a)
+            zero = np.zeros(np.shape(a))
+            out["reciprocity_signal"] = zero
+            out["reciprocity"] = zero
+            out["sanction"] = np.where(a < norm, -p.sanction_fine, 0.0) if p.sanction_norm > 0 else zero
+            return out
+
+        game.terms = terms
+        return game
+
+
+class RandomMatchingReciprocitySim(ReciprocitySim):
+    """TR-4 with random pairs each round (IndirectReciprocity): the seed matters."""
+
+    seed_independent = False

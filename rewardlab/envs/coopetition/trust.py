@@ -1,0 +1,195 @@
+"""TR-2 trust and reputation: the TR-1 payoff with trust T_ij and reputation damage R_ij.
+
+=====================  ==========================================================================
+Agents                 n partners
+Action space (each)    Box(0, e_i, (1,))
+Observation            TR-1 layout + [T_ij over j != i, R_ij over j != i, current share alpha_i]
+Parameters             :class:`TrustParams`: TR-1 parameters + kappa, lambda_pos, lambda_neg, mu_r,
+                       delta_r, xi, trust0, reputation0, trust_baseline, success_trust,
+                       share_adjust, reputation_shares
+Reward terms           TR-1 terms (their sum is pi_i) + ``trust_level`` (mean_j T_ij after the
+                       step; weight 0 in every preset, for shaping)
+Presets                ``private``, ``integrated``, ``cooperative``, ``trust_integrated``
+                       (U_i = pi_i + sum_j T_eff_ij D_ij pi_j, T_eff = min(T, 1 - R))
+Info                   ``trust`` (n, n), ``reputation`` (n, n), ``alpha`` (n,)
+=====================  ==========================================================================
+
+The trust signal of agent j is s_j = tanh(kappa * (a_j - b_j) / e_j): the deviation from the
+baseline b_j = trust_baseline * e_j measured in endowments, so that kappa = 3 makes a shortfall
+of 5 % of the endowment a mild signal (-0.15) and outright defection a strong one (about -0.9),
+instead of the reference's near-binary tanh of raw action units. ``trust_integrated`` uses the
+T_eff the agents held when they acted (before this step's update).
+
+``success_trust > 0`` ends an episode (terminated) once every T_ij >= success_trust
+(RecoveryRace). ``share_adjust > 0`` renegotiates the surplus shares after each round toward the
+contribution shares a_i / sum a (CooperativeNegotiation). ``reputation_shares`` makes each
+agent's share proportional to alpha_i * (1 - mean_k R_ki), its public reputation (ReputationMarket).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rewardlab.envs.coopetition.base import StageGame, check_positive, check_unit, coop_presets
+from rewardlab.envs.coopetition.interdependence import InterdependenceParams, InterdependenceSim
+from rewardlab.envs.coopetition.payoff import trust_signal, trust_update
+
+
+def _trust_integrated(r: np.ndarray, sim, params) -> np.ndarray:
+    """U_i = r_i + sum_j T_eff_ij D_ij r_j with the T_eff held at the step just taken."""
+    weight = sim.trust_effective_step * sim.interdependence
+    return r + np.einsum("bij,bj->bi", weight, r)
+
+
+@dataclass(frozen=True)
+class TrustParams(InterdependenceParams):
+    """TR-2 trust dynamics (see the module docstring for the update rules).
+
+    Attributes:
+        kappa: signal steepness per endowment of deviation.
+        lambda_pos, lambda_neg: trust build and erosion rates (3:1 negativity by default).
+        mu_r: reputation damage rate; delta_r: reputation decay per step.
+        xi: erosion amplification by interdependence, (1 + xi * D_ij).
+        trust0, reputation0: initial T_ij and R_ij (off-diagonal).
+        trust_baseline: b_j as a fraction of e_j.
+        success_trust: end the episode when every T_ij reaches it (0 disables).
+        share_adjust: renegotiation rate of the shares toward contribution shares (0 disables).
+        reputation_shares: shares weighted by public reputation.
+    """
+
+    kappa: float = 3.0
+    lambda_pos: float = 0.10
+    lambda_neg: float = 0.30
+    mu_r: float = 0.60
+    delta_r: float = 0.03
+    xi: float = 0.5
+    trust0: float = 0.5
+    reputation0: float = 0.0
+    trust_baseline: float = 0.3
+    success_trust: float = 0.0
+    share_adjust: float = 0.0
+    reputation_shares: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_positive(self.kappa, "kappa")
+        for name in ("lambda_pos", "lambda_neg", "mu_r", "delta_r", "trust0", "reputation0",
+                     "trust_baseline", "success_trust", "share_adjust"):
+            check_unit(getattr(self, name), name)
+        check_positive(self.xi, "xi", allow_zero=True)
+        if self.trust0 > 1.0 - self.reputation0:
+            raise ValueError(f"trust0 ({self.trust0}) must not exceed 1 - reputation0 ({1 - self.reputation0})")
+
+
+class TrustSim(InterdependenceSim):
+    """TR-2: TR-1 payoffs, trust and reputation dynamics (see the module docstring)."""
+
+    Params = TrustParams
+    reward_terms = (*InterdependenceSim.payoff_terms, "trust_level")
+    reward_presets = coop_presets(InterdependenceSim.payoff_terms, trust=True)
+    social_modes = {"trust_integrated": _trust_integrated}
+
+    def _setup_game(self) -> None:
+        super()._setup_game()
+        p = self.params
+        b, n = self.num_envs, p.num_agents
+        self.trust = np.zeros((b, n, n))
+        self.reputation = np.zeros((b, n, n))
+        self.trust_effective_step = np.zeros((b, n, n))
+        self.alpha_now = np.tile(self._alpha_table[0], (b, 1))
+        self._dynamic_alpha = p.share_adjust > 0 or p.reputation_shares
+        self._baseline = p.trust_baseline * self.bounds
+        names, low, high = self.extra_obs
+        k = n - 1
+        self.extra_obs = (
+            (*names, *[f"trust_{j}" for j in range(k)], *[f"reputation_{j}" for j in range(k)], "alpha"),
+            np.concatenate([low, np.zeros(2 * k + 1)]),
+            np.concatenate([high, np.ones(2 * k + 1)]),
+        )
+
+    def _reset_game(self, rows: np.ndarray) -> None:
+        super()._reset_game(rows)
+        p = self.params
+        self.trust[rows] = p.trust0 * self._off_diagonal
+        self.reputation[rows] = p.reputation0 * self._off_diagonal
+        self.trust_effective_step[rows] = np.minimum(self.trust[rows], 1.0 - self.reputation[rows]) * self._off_diagonal
+        self.alpha_now[rows] = self._alpha_table[0]
+
+    def _shares(self, phase: np.ndarray | None) -> np.ndarray:
+        alpha = self._alpha_now(phase)
+        if self.params.reputation_shares:
+            n = self.num_agents
+            public = 1.0 - self.reputation.sum(axis=1) / (n - 1)  # mean over observers k of R_kj
+            weighted = alpha * public
+            total = weighted.sum(axis=1, keepdims=True)
+            alpha = np.where(total > 0, weighted / np.where(total > 0, total, 1.0), 1.0 / n)
+        elif self.params.share_adjust > 0:
+            alpha = self.alpha_now
+        return alpha
+
+    def _trust_round(self, a: np.ndarray) -> None:
+        p = self.params
+        self.trust_effective_step = np.minimum(self.trust, 1.0 - self.reputation)
+        signal = trust_signal(a, self._baseline, self.bounds, p.kappa)
+        self.trust, self.reputation = trust_update(
+            self.trust, self.reputation, signal, self.interdependence if self._d_step.ndim == 3 else self._d_step,
+            p.lambda_pos, p.lambda_neg, p.mu_r, p.delta_r, p.xi, self._off_diagonal,
+        )
+
+    def _play(self, a):
+        p = self.params
+        phase = self.phase if self._phased else None
+        if phase is not None:
+            self._d_step = self._interdependence_for(phase)
+        alpha = self._shares(phase)
+        terms, pi = self._tr1(a, alpha)
+        self._trust_round(a)
+        if self._dynamic_alpha:
+            self.alpha_now = np.broadcast_to(alpha, a.shape).copy()
+            if p.share_adjust > 0:
+                total = a.sum(axis=1, keepdims=True)
+                target = np.where(total > 0, a / np.where(total > 0, total, 1.0), self.alpha_now)
+                self.alpha_now += p.share_adjust * (target - self.alpha_now)
+        n = self.num_agents
+        terms["trust_level"] = self.trust.sum(axis=2) / (n - 1)
+        terminated = None
+        if p.success_trust > 0:
+            reached = (self.trust >= p.success_trust) | (self._off_diagonal == 0)
+            terminated = reached.all(axis=(1, 2))
+        info = {"trust": self.trust, "reputation": self.reputation, "alpha": self.alpha_now}
+        return terms, pi, info, terminated
+
+    def _extra_observation(self, rows):
+        base = super()._extra_observation(rows)
+        others = self._others
+        trust = self.trust[rows]
+        rep = self.reputation[rows]
+        idx = np.arange(self.num_agents)[:, None]
+        return np.concatenate(
+            [base, trust[:, idx, others], rep[:, idx, others], self.alpha_now[rows][:, :, None]], axis=2
+        )
+
+    def _game_metrics(self, rows):
+        n = self.num_agents
+        return {
+            "final_mean_trust": self.trust[rows].sum(axis=(1, 2)) / (n * (n - 1)),
+            "final_mean_reputation_damage": self.reputation[rows].sum(axis=(1, 2)) / (n * (n - 1)),
+        }
+
+    def stage_game(self, phase: int = 0, gamma: float | None = None) -> StageGame:
+        game = super().stage_game(phase, gamma)
+        p = self.params
+        t_eff = min(p.trust0, 1.0 - p.reputation0) * self._off_diagonal
+        inner = game.terms
+        n = self.num_agents
+
+        def terms(a):
+            out = inner(a)
+            out["trust_level"] = np.broadcast_to(t_eff.sum(axis=1) / (n - 1), a.shape)
+            return out
+
+        game.terms = terms
+        game.trust_effective = t_eff
+        return game
