@@ -3,6 +3,8 @@
 ==============================  ===============================================================
 ``rewardlab/CommonsOstrom-v0``      Ostrom-Walker-Gardner lab CPR: tokens, quadratic group return,
                                     sanctioning and cheap-talk treatments (``ostrom.py``)
+``rewardlab/CommonsFishery-v0``     Gordon-Schaefer fishery: effort game with norms, monitoring,
+                                    sanctions, reputation and exclusion (``fishery.py``)
 ``rewardlab/CommonsPunishment-v0``  IPD population with partner selection by reputation, direct
                                     and third-party punishment (``punishment.py``)
 ==============================  ===============================================================
@@ -18,6 +20,12 @@ ENVS = (
         entry_point="rewardlab.envs.commons.ostrom:OstromSim",
         family="commons",
         summary="Ostrom-Walker-Gardner lab CPR, 8 players; Nash 8 tokens each, optimum 36 in total",
+    ),
+    EnvSpec(
+        id="rewardlab/CommonsFishery-v0",
+        entry_point="rewardlab.envs.commons.fishery:FisherySim",
+        family="commons",
+        summary="Gordon-Schaefer fishery: effort game with norms, monitoring, sanctions, reputation",
     ),
     EnvSpec(
         id="rewardlab/CommonsPunishment-v0",
