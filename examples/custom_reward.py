@@ -2,10 +2,11 @@
 
     python examples/custom_reward.py
 
-The environment is the Ostrom-Walker-Gardner lab common-pool resource: each round 8 players
-split 10 tokens between a private account and a shared pool. Its raw reward terms are
-``private_account``, ``cpr_return``, ``sanction_fee`` and ``fine``. Here every player follows a
-fixed policy (player i puts i tokens in the pool), so the printed numbers are exact.
+The environment is the Samsung-Sony S-LCD joint venture (a trust-and-reputation coopetition
+game): each round both partners choose how much of their endowment (0..100) to invest in the
+venture. The raw reward terms are ``endowment_kept``, ``individual_value``, ``synergy_share``
+(their sum is the payoff) and ``trust_level`` (weight 0 in every preset, there for shaping).
+Both partners follow a fixed schedule here, so every number printed is reproducible.
 
 1. ``gym.make(id, reward={...})`` overrides a preset inside the environment.
 2. ``rewardlab.wrappers`` reshape the reward from the outside; the same wrappers work on any
@@ -16,56 +17,66 @@ import gymnasium as gym
 import numpy as np
 
 import rewardlab
-from rewardlab.wrappers import InequityAversion, ParallelPotentialShaping, ParallelTermReweighting
+from rewardlab.wrappers import (
+    InequityAversion,
+    ParallelActionRatePenalty,
+    ParallelTermReweighting,
+    SocialReward,
+)
 
-ENV_ID = "rewardlab/CommonsOstrom-v0"
-N_PLAYERS = 8
-# player i: i tokens in the pool, no sanction, pledge 0   (MultiDiscrete [tokens, target, pledge])
-POLICY = np.array([[i, 0, 0] for i in range(N_PLAYERS)])
+ENV_ID = "rewardlab/CoopSLCD-v0"
+
+
+def investment(t: int) -> np.ndarray:
+    """Round t's investments: Samsung steady at 60, Sony oscillating between 20 and 60."""
+    return np.array([[60.0], [40.0 + 20.0 * np.sin(0.5 * t)]], dtype=np.float32)
 
 
 def gym_return(env: gym.Env) -> float:
-    """Total reward of one episode (the joint env's reward is the sum over players)."""
+    """Total reward of one episode (the joint env's reward is the sum over both partners)."""
     env.reset(seed=0)
-    total, done = 0.0, False
+    total, t, done = 0.0, 0, False
     while not done:
-        _, reward, terminated, truncated, _ = env.step(POLICY)
-        total += reward
-        done = terminated or truncated
+        _, reward, terminated, truncated, _ = env.step(investment(t))
+        total, t, done = total + reward, t + 1, terminated or truncated
     return total
 
 
 def parallel_returns(env) -> dict[str, float]:
-    """Each player's return over one episode of a PettingZoo Parallel env."""
+    """Each partner's return over one episode of a PettingZoo Parallel env."""
     env.reset(seed=0)
-    totals = dict.fromkeys(env.possible_agents, 0.0)
+    totals, t = dict.fromkeys(env.possible_agents, 0.0), 0
     while env.agents:
-        actions = {a: POLICY[i] for i, a in enumerate(env.possible_agents)}
+        actions = dict(zip(env.possible_agents, investment(t), strict=True))
         _, rewards, _, _, _ = env.step(actions)
         for agent, reward in rewards.items():
             totals[agent] += reward
+        t += 1
     return totals
 
 
-# 1. Preset override: start from "private" and double the weight of the pool's return.
-default = gym_return(gym.make(ENV_ID))
-doubled = gym_return(gym.make(ENV_ID, reward={"preset": "private", "weights": {"cpr_return": 2.0}}))
-print(f"group return, private preset:          {default:10.1f}")
-print(f"group return, cpr_return weighted x2:  {doubled:10.1f}")
+# 1. Preset override: the "private" payoff plus a bonus for the trust the partners hold.
+payoff = {"endowment_kept": 1.0, "individual_value": 1.0, "synergy_share": 1.0}
+with_trust = {**payoff, "trust_level": 20.0}
+print(f"joint return, private preset:           {gym_return(gym.make(ENV_ID)):9.1f}")
+print(f"joint return, integrated preset:        {gym_return(gym.make(ENV_ID, reward='integrated')):9.1f}")
+print(f"joint return, private + 20 trust_level: "
+      f"{gym_return(gym.make(ENV_ID, reward={'preset': 'private', 'weights': {'trust_level': 20.0}})):9.1f}")
 
-# 2a. The same reweighting as a wrapper, reading info["reward_terms"]: identical per-player returns.
-weights = {"private_account": 1.0, "cpr_return": 2.0, "sanction_fee": 1.0, "fine": 1.0}
-wrapped = parallel_returns(ParallelTermReweighting(rewardlab.parallel_env(ENV_ID), weights))
-inside = parallel_returns(rewardlab.parallel_env(ENV_ID, reward={"weights": weights}))
+# 2a. The same reweighting as a wrapper that reads info["reward_terms"]: identical returns.
+wrapped = parallel_returns(ParallelTermReweighting(rewardlab.parallel_env(ENV_ID), with_trust))
+inside = parallel_returns(rewardlab.parallel_env(ENV_ID, reward={"weights": with_trust}))
 assert np.allclose(list(wrapped.values()), list(inside.values()))
 
-# 2b. A stack of wrappers: Hughes et al. (2018) smoothed inequity aversion, then potential-based
-#     shaping that pays for lowering the pool's load (observation index 3n: last group total / (n e)).
-env = InequityAversion(rewardlab.parallel_env(ENV_ID), alpha=5.0, beta=0.05, smoothing=0.95)
-env = ParallelPotentialShaping(env, lambda obs: -10.0 * float(obs[3 * N_PLAYERS]), gamma=0.99)
-averse = parallel_returns(env)
+# 2b. Shaping a preset cannot express: a penalty on changing one's investment (per partner),
+#     then an integrated social reward with our own D, then Hughes et al.'s smoothed inequity
+#     aversion on the result.
+env = ParallelActionRatePenalty(rewardlab.parallel_env(ENV_ID), rate_weight=0.05)
+env = SocialReward(env, "integrated", {"samsung": {"sony": 0.3}, "sony": {"samsung": 0.5}})
+env = InequityAversion(env, alpha=1.0, beta=0.2, smoothing=0.9)
+shaped = parallel_returns(env)
 private = parallel_returns(rewardlab.parallel_env(ENV_ID))
 
-print(f"\n{'player':>8} {'tokens':>6} {'private':>9} {'x2 pool':>9} {'IA+shaping':>11}")
-for i, agent in enumerate(private):
-    print(f"{agent:>8} {i:>6} {private[agent]:9.1f} {wrapped[agent]:9.1f} {averse[agent]:11.1f}")
+print(f"\n{'partner':>8} {'private':>9} {'+trust':>9} {'rate+D+IA':>10}")
+for agent in private:
+    print(f"{agent:>8} {private[agent]:9.1f} {wrapped[agent]:9.1f} {shaped[agent]:10.1f}")
