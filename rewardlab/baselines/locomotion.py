@@ -1,0 +1,121 @@
+"""PD gait tracker: the heuristic baseline of the locomotion imitation task.
+
+It plays the reference motion back through the robot's own position servos. For the next
+reference frame it commands
+
+    q* = q_ref + (tau_ff + K_d qdot_ref) / K_p,    tau_ff = -J_l(q_ref)^T (0, 0, m g / n_stance)
+
+for every leg l in stance in the reference: the feed-forward torque that carries the robot's
+weight, shared between the stance feet, and the servo's damping at the reference joint speed,
+both turned into a position offset of the servo (K_p, K_d read from the model). ``J_l`` is the
+trunk-frame Jacobian of the foot position with respect to the leg's joints (central differences of
+the forward kinematics). Optionally, ``balance_gain`` tilts the stance legs against the trunk's
+roll and pitch (a proportional attitude correction). It is a non-learning reference point for
+the imitation reward, not a controller that survives pushes.
+
+Example::
+
+    sim = rewardlab.make_sim("rewardlab/LocoImitation-v0", num_envs=8, random_start_phase=False)
+    tracker = PDGaitTracker(sim)
+    sim.reset(seed=0)
+    for _ in range(500):
+        step = sim.step(tracker(sim), autoreset=True)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rewardlab.envs.locomotion.model import STANDING_POSE, quat_to_matrix
+from rewardlab.envs.locomotion.sim import LocoImitationSim
+
+GRAVITY = 9.81
+
+
+class PDGaitTracker:
+    """Actions (B, 1, 12) that make a :class:`LocoImitationSim` replay its reference."""
+
+    def __init__(
+        self,
+        sim: LocoImitationSim,
+        gravity_compensation: bool = True,
+        balance_gain: float = 1.0,
+        position_gain: float = 0.5,
+        yaw_gain: float = 1.0,
+        max_shift: float = 0.05,
+    ) -> None:
+        if not isinstance(sim, LocoImitationSim):
+            raise TypeError("PDGaitTracker needs a LocoImitationSim (rewardlab/LocoImitation-v0)")
+        model = sim.qm.model
+        self.kp = model.actuator_gainprm[:, 0].copy()
+        self.kd = -model.actuator_biasprm[:, 2].copy()
+        self.gravity_compensation = gravity_compensation
+        self.balance_gain = balance_gain
+        self.position_gain = position_gain
+        self.yaw_gain = yaw_gain
+        self.max_shift = max_shift
+        self.weight = sim.qm.total_mass * GRAVITY
+        ref = sim.ref
+        # feed-forward torques per reference frame: they depend on the reference only
+        jac = leg_jacobians(sim, ref.joint_pos)  # (K, 4, 3, 3): foot xyz by leg joint
+        stance = ref.contact.astype(np.float64)
+        share = self.weight / np.maximum(stance.sum(axis=1, keepdims=True), 1.0) * stance  # (K, 4)
+        # tau = -J^T f with the ground reaction f = (0, 0, share) on each stance foot
+        tau = -(jac[:, :, 2, :] * share[:, :, None]).reshape(len(stance), 12)
+        self.feed_forward = tau if gravity_compensation else np.zeros_like(tau)
+
+    def targets(self, sim: LocoImitationSim) -> np.ndarray:
+        """Servo targets (B, 12) for the next control step."""
+        k, _ = sim._ref_index(sim.t + 1)
+        ref = sim.ref
+        joints = ref.joint_pos[k]
+        if self.balance_gain or self.position_gain or self.yaw_gain:
+            rot = quat_to_matrix(sim.state[:, 4:8])
+            yaw = np.arctan2(rot[:, 1, 0], rot[:, 0, 0])
+            c, s = np.cos(yaw), np.sin(yaw)
+            unyaw = np.zeros_like(rot)
+            unyaw[:, 0, 0], unyaw[:, 0, 1], unyaw[:, 1, 0], unyaw[:, 1, 1], unyaw[:, 2, 2] = c, s, -s, c, 1.0
+            tilt = unyaw @ rot
+            level = ref.foot_local[k]
+            # attitude: feet where a level trunk would have them, over-corrected by balance_gain,
+            # so the stance servos push the trunk back toward level harder than tracking does
+            seen = np.einsum("bji,bfj->bfi", tilt, level)
+            feet = level - self.balance_gain * (seen - level)
+            # position and heading: stance feet shifted against the root's error move the root
+            error = np.einsum("bij,bj->bi", unyaw[:, :2, :2], sim.reference_state(sim.t + 1)["root_pos"][:, :2] - sim.state[:, 1:3])
+            shift = np.clip(self.position_gain * error, -self.max_shift, self.max_shift)
+            feet[:, :, :2] -= shift[:, None, :]
+            turn = np.clip(self.yaw_gain * yaw, -0.3, 0.3)
+            ct, st = np.cos(turn)[:, None], np.sin(turn)[:, None]
+            x, y = feet[:, :, 0].copy(), feet[:, :, 1].copy()
+            feet[:, :, 0], feet[:, :, 1] = ct * x - st * y, st * x + ct * y
+            stance = ref.contact[k][:, :, None]
+            joints = sim.qm.legs.inverse(np.where(stance, feet, level), strict=False)
+        return joints + (self.feed_forward[k] + self.kd * ref.joint_vel[k]) / self.kp
+
+    def __call__(self, sim: LocoImitationSim) -> np.ndarray:
+        target = self.targets(sim)
+        p = sim.params
+        if p.action_mode == "absolute":
+            action = (target - STANDING_POSE) / p.action_scale
+        else:
+            action = (target - ref_next(sim)) / p.action_scale
+        return np.clip(action, -1.0, 1.0)[:, None, :]
+
+
+def ref_next(sim: LocoImitationSim) -> np.ndarray:
+    k, _ = sim._ref_index(sim.t + 1)
+    return sim.ref.joint_pos[k]
+
+
+def leg_jacobians(sim: LocoImitationSim, joint_pos: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """d(foot position, trunk frame)/d(leg joints): (N, 4, 3, 3) for joint angles (N, 12)."""
+    legs = sim.qm.legs
+    n = len(joint_pos)
+    jac = np.zeros((n, 4, 3, 3))
+    for j in range(3):  # three joints per leg: perturb that joint of all legs at once
+        delta = np.zeros(12)
+        delta[j::3] = eps
+        diff = legs.forward(joint_pos + delta) - legs.forward(joint_pos - delta)
+        jac[:, :, :, j] = diff / (2 * eps)
+    return jac

@@ -1,0 +1,648 @@
+"""MuJoCo quadruped simulators: motion imitation and velocity tracking (joystick).
+
+Both step B instances of one Go1-class robot (``assets/quadruped.xml``, or ``xml_file=``) with
+``mujoco.rollout``: the whole batch advances in one C++ call (a thread pool over MjData), with no
+Python work per instance. The simulator's state is the array of MuJoCo physics states
+(time, qpos, qvel), so a pickled simulator continues exactly where it stopped.
+
+=====================  ==========================================================================
+agents                 ``("robot",)`` (single agent)
+action space           Box(-1, 1, (12,)): joint position targets, q* = q_stand + action_scale * a
+                       (``action_mode="residual"``: q* = q_ref(t+1) + action_scale * a), clipped
+                       to the joint ranges; order FR, FL, RR, RL x (hip, thigh, calf)
+observation            float32: root height, projected gravity (3), body-frame linear (3) and
+                       angular (3) velocity, q - q_stand (12), joint velocities (12), previous
+                       action (12), phase (cos, sin); imitation adds the next reference pose
+                       q_ref(t+1) - q_stand (12) -> 60; joystick adds the command (vx, vy, yaw
+                       rate) -> 51
+control                50 Hz (``control_dt``), physics 0.004 s (5 substeps), position servos
+                       Kp = 35, Kd = 0.5, torque limits 23.7 / 23.7 / 35.55 N m
+episode                ``episode_seconds`` (10 s = 500 steps); terminated on a fall (root below
+                       ``terminate_height`` or tilted past ``terminate_tilt``) and, when
+                       imitating, when the root strays ``max_root_error`` m from the reference
+=====================  ==========================================================================
+
+Imitation terms (Peng et al. 2020 kernels, raw values in [0, 1]; preset weight in brackets):
+``pose`` exp(-5 sum dq^2) [0.5], ``joint_velocity`` exp(-0.1 sum dqdot^2) [0.05],
+``end_effector`` exp(-40 sum ||dx_foot||^2) over trunk-frame foot positions [0.2],
+``root_pose`` exp(-20 (||dp_root||^2 + 0.5 dtheta_root^2)) [0.15], ``root_velocity``
+exp(-2 (||dv_root||^2 + 0.1 ||domega_root||^2)) [0.1].
+
+Joystick terms (raw; preset weight): ``tracking_lin_vel`` exp(-||c_xy - v_xy||^2 / 0.25) [1.0],
+``tracking_ang_vel`` exp(-(c_yaw - w_z)^2 / 0.25) [0.5], ``lin_vel_z`` v_z^2 [-2], ``ang_vel_xy``
+||w_xy||^2 [-0.05], ``orientation`` ||g_xy||^2 [-5], ``base_height`` (h - h_stand)^2 [-10],
+``torques`` ||tau||^2 [-2e-4], ``energy`` sum |tau qdot| [-2e-3], ``feet_slip`` sum over feet in
+contact of ||v_foot,xy||^2 [-0.1], ``feet_air_time`` sum over feet touching down of (air time -
+0.1 s) [1.0].
+
+Smoothness terms of both tasks (weight 0 unless a preset switches them on): ``action_rate``
+||a_t - a_{t-1}||^2 and ``action_acc`` ||a_t - 2 a_{t-1} + a_{t-2}||^2 (actions before the first
+step count as equal to the first).
+
+Presets: ``imitation`` (default of LocoImitation), ``imitation+action_rate`` (-0.01),
+``imitation+action_acc`` (-0.01); ``joystick`` (default of LocoJoystick), ``joystick+action_rate``
+(-0.01), ``joystick+action_acc`` (-0.01).
+
+Episode metrics (``info["episode_metrics"]``): ``imitation_return`` (the Peng-weighted sum of the
+imitation terms whatever the training reward; joystick: ``tracking_return``), ``smoothness_sm``,
+``action_rate``, ``high_freq_energy`` (share above ``spectral_cutoff`` Hz), ``mean_torque``
+(mean |tau| over joints and physics steps, N m), ``mechanical_power`` (mean sum_j |tau_j qdot_j|,
+W), ``distance`` (root displacement along x, m); see :mod:`.smoothness` for the formulas.
+
+Domain randomisation (off by default; drawn per instance at every reset from ``self.rng``):
+``friction_range`` (sliding friction of every geom), ``payload_range`` (kg added to the trunk),
+``motor_strength_range`` (scales the servo gains and torque limits), ``max_latency_steps`` (the
+action applied is that of k steps ago, k uniform in 0..max), ``obs_noise`` (std of Gaussian noise
+on observations).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import mujoco
+import numpy as np
+from gymnasium import spaces
+from mujoco import rollout as mj_rollout
+
+from rewardlab.core.errors import RewardlabError
+from rewardlab.core.reward import RewardSpec
+from rewardlab.core.sim import BatchedSim, StepOutcome
+from rewardlab.envs.locomotion import smoothness
+from rewardlab.envs.locomotion.gaits import MOTIONS, ReferenceMotion
+from rewardlab.envs.locomotion.model import (
+    STANDING_POSE,
+    QuadrupedModel,
+    quat_angle,
+    quat_to_matrix,
+    read_xml,
+)
+
+IMITATION_WEIGHTS = {"pose": 0.5, "joint_velocity": 0.05, "end_effector": 0.2, "root_pose": 0.15, "root_velocity": 0.1}
+SMOOTHNESS_TERMS = ("action_rate", "action_acc")
+#: Gaussian-noise std per observation block, multiplied by ``obs_noise``.
+_NOISE_BLOCKS = {"height": 0.02, "gravity": 0.05, "lin_vel": 0.1, "ang_vel": 0.2, "q": 0.01, "qd": 1.5}
+
+
+def _check_range(name: str, value: Any, low: float, high: float) -> None:
+    if value is None:
+        return
+    if len(value) != 2 or not (low <= value[0] <= value[1] <= high):
+        raise ValueError(f"{name} must be None or (low, high) with {low} <= low <= high <= {high}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class LocoParams:
+    """Parameters of the locomotion environments (SI units; see the module docstring).
+
+    Attributes:
+        xml_file: MJCF of a robot with the rewardlab quadruped layout; None for the shipped one.
+        motion: reference motion to imitate: trot, walk, pace, bound, pronk or jump.
+        speed: reference forward speed, m/s (0 for the jump).
+        frequency: reference cycles per second (None: the motion's default).
+        body_height: reference root height, m.
+        swing_height: reference foot clearance, m.
+        episode_seconds: episode length before truncation, s.
+        control_dt: control period, s (50 Hz); a whole number of physics steps.
+        action_scale: radians per unit action.
+        action_mode: "absolute" (around the standing pose) or "residual" (around the reference).
+        random_start_phase: start each episode at a random reference frame (reference state
+            initialisation).
+        init_noise: uniform noise on the initial joint angles, rad.
+        terminate_height: the episode ends when the root is lower, m.
+        terminate_tilt: the episode ends when the trunk tilts more, rad.
+        max_root_error: imitation ends when the root is farther from the reference, m.
+        spectral_cutoff: cut-off of the high-frequency energy share, Hz.
+        command_vx, command_vy, command_yaw: joystick command ranges (m/s, m/s, rad/s).
+        gait_frequency: frequency of the phase clock in the joystick observation, Hz.
+        friction_range, payload_range, motor_strength_range, max_latency_steps, obs_noise:
+            domain randomisation and observation noise (off by default).
+        num_threads: threads stepping the batch (0: min(B, CPU count)); results do not depend
+            on it.
+    """
+
+    xml_file: str | None = None
+    motion: str = "trot"
+    speed: float = 0.5
+    frequency: float | None = None
+    body_height: float = 0.27
+    swing_height: float = 0.08
+    episode_seconds: float = 10.0
+    control_dt: float = 0.02
+    action_scale: float = 1.0
+    action_mode: str = "absolute"
+    random_start_phase: bool = True
+    init_noise: float = 0.05
+    terminate_height: float = 0.14
+    terminate_tilt: float = 1.0
+    max_root_error: float = 0.6
+    spectral_cutoff: float = 5.0
+    command_vx: tuple[float, float] = (-0.5, 1.0)
+    command_vy: tuple[float, float] = (-0.3, 0.3)
+    command_yaw: tuple[float, float] = (-0.8, 0.8)
+    gait_frequency: float = 2.0
+    friction_range: tuple[float, float] | None = None
+    payload_range: tuple[float, float] | None = None
+    motor_strength_range: tuple[float, float] | None = None
+    max_latency_steps: int = 0
+    obs_noise: float = 0.0
+    num_threads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.xml_file is not None and not os.path.isfile(self.xml_file):
+            raise ValueError(f"xml_file must be a path to an MJCF file, got {self.xml_file!r}")
+        if self.motion not in MOTIONS:
+            raise ValueError(f"motion must be one of {', '.join(MOTIONS)}; got {self.motion!r}")
+        if self.action_mode not in ("absolute", "residual"):
+            raise ValueError(f"action_mode must be 'absolute' or 'residual', got {self.action_mode!r}")
+        positive = ("episode_seconds", "control_dt", "action_scale", "body_height", "spectral_cutoff", "gait_frequency")
+        for name in positive:
+            if not (isinstance(getattr(self, name), (int, float)) and getattr(self, name) > 0):
+                raise ValueError(f"{name} must be a positive number, got {getattr(self, name)!r}")
+        if not 0.0 <= self.terminate_tilt <= math.pi:
+            raise ValueError(f"terminate_tilt must be in [0, pi] rad, got {self.terminate_tilt}")
+        if self.init_noise < 0 or self.obs_noise < 0 or self.swing_height < 0:
+            raise ValueError("init_noise, obs_noise and swing_height must be >= 0")
+        if not isinstance(self.max_latency_steps, int) or not 0 <= self.max_latency_steps <= 10:
+            raise ValueError(f"max_latency_steps must be an integer in [0, 10], got {self.max_latency_steps!r}")
+        if not isinstance(self.num_threads, int) or self.num_threads < 0:
+            raise ValueError(f"num_threads must be an integer >= 0, got {self.num_threads!r}")
+        _check_range("friction_range", self.friction_range, 0.05, 5.0)
+        _check_range("payload_range", self.payload_range, -2.0, 20.0)
+        _check_range("motor_strength_range", self.motor_strength_range, 0.1, 3.0)
+        for name in ("command_vx", "command_vy", "command_yaw"):
+            _check_range(name, getattr(self, name), -5.0, 5.0)
+
+
+class _LocoBase(BatchedSim):
+    """The MuJoCo machinery shared by both tasks: batched stepping, state, metrics, rendering."""
+
+    Params = LocoParams
+    render_fps = 50
+    extra_obs = 0
+
+    # ----------------------------------------------------------------- set-up
+    def _setup(self) -> None:
+        p = self.params
+        self.xml = read_xml(p.xml_file)
+        try:
+            self._build_physics()
+        except ValueError as err:
+            raise RewardlabError(f"{self.env_id}: xml_file: {err}") from err
+        qm = self.qm
+        self.control_rate = 1.0 / p.control_dt
+        self.episode_steps = int(round(p.episode_seconds / p.control_dt))
+        self.agents = ("robot",)
+        self.obs_dim = 1 + 3 + 3 + 3 + 12 + 12 + 12 + 2 + self.extra_obs
+        self.observation_spaces = (spaces.Box(-np.inf, np.inf, shape=(self.obs_dim,), dtype=np.float32),)
+        self.action_spaces = (spaces.Box(-1.0, 1.0, shape=(12,), dtype=np.float32),)
+        b = self.num_envs
+        self.state = np.zeros((b, qm.state_size))
+        self.t = np.zeros(b, dtype=np.int64)
+        self.actions_prev = np.zeros((b, 12))
+        self.actions_prev2 = np.zeros((b, 12))
+        self.action_log = np.zeros((b, self.episode_steps, 12))
+        self.pending = np.zeros((b, p.max_latency_steps + 1, 12))  # latency queue, newest first
+        self.latency = np.zeros(b, dtype=np.int64)
+        self.friction = np.ones(b)
+        self.payload = np.zeros(b)
+        self.strength = np.ones(b)
+        self.feet_prev = np.zeros((b, 4, 3))
+        self.sum_torque = np.zeros(b)
+        self.sum_power = np.zeros(b)
+        self.sum_task = np.zeros(b)
+        self.start_x = np.zeros(b)
+        self.joint_pos_target = np.zeros((b, 12))
+        self._obs = np.zeros((b, self.obs_dim), dtype=np.float32)
+        self._renderer = None
+        self._render_data = None
+
+    @property
+    def randomises_model(self) -> bool:
+        p = self.params
+        return any(r is not None for r in (p.friction_range, p.payload_range, p.motor_strength_range))
+
+    def _build_physics(self) -> None:
+        """(Re)create the MjModel(s), the MjData scratch of each thread and the rollout pool."""
+        self.qm = QuadrupedModel(self.xml)
+        model = self.qm.model
+        substeps = self.params.control_dt / model.opt.timestep
+        if abs(substeps - round(substeps)) > 1e-6 or round(substeps) < 1:
+            raise ValueError(
+                f"control_dt ({self.params.control_dt}) must be a whole multiple of the model "
+                f"timestep ({model.opt.timestep})"
+            )
+        self.substeps = int(round(substeps))
+        b = self.num_envs
+        threads = self.params.num_threads or min(b, os.cpu_count() or 1)
+        threads = 0 if b == 1 or threads <= 1 else min(threads, b)
+        self.threads = threads
+        self._pool = mj_rollout.Rollout(nthread=threads)
+        self._datas = [mujoco.MjData(model) for _ in range(max(threads, 1))]
+        if self.randomises_model:
+            self._models = [copy.deepcopy(model) for _ in range(b)]
+        else:
+            self._models = [model] * b
+        self._base_mass = float(model.body_mass[self.qm.trunk_body])
+        self._base_gain = model.actuator_gainprm[:, 0].copy()
+        self._base_bias = model.actuator_biasprm[:, :3].copy()
+        self._base_force = model.actuator_forcerange.copy()
+        self._base_friction = model.geom_friction[:, 0].copy()
+        self._out_state = np.zeros((b, self.substeps, self.qm.state_size))
+        self._out_sensor = np.zeros((b, self.substeps, model.nsensordata))
+        self._control = np.zeros((b, self.substeps, model.nu))
+
+    def _apply_model_randomisation(self, rows: np.ndarray) -> None:
+        for i in rows:  # only at resets and only with domain randomisation on
+            m = self._models[i]
+            m.geom_friction[:, 0] = self._base_friction * self.friction[i] if self.params.friction_range else self._base_friction
+            m.body_mass[self.qm.trunk_body] = self._base_mass + self.payload[i]
+            m.actuator_gainprm[:, 0] = self._base_gain * self.strength[i]
+            m.actuator_biasprm[:, :3] = self._base_bias * self.strength[i]
+            m.actuator_forcerange[:] = self._base_force * self.strength[i]
+
+    # ----------------------------------------------------------------- pickling
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for key in ("qm", "_pool", "_datas", "_models", "_renderer", "_render_data"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._build_physics()
+        self._renderer = None
+        self._render_data = None
+        if self.randomises_model:
+            self._apply_model_randomisation(np.arange(self.num_envs))
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    # ----------------------------------------------------------------- reset
+    def _reset(self, rows: np.ndarray) -> None:
+        p = self.params
+        n = len(rows)
+        qpos, qvel = self._initial_state(rows)
+        qpos[:, 7:] += self.rng.uniform((12,), rows, -p.init_noise, p.init_noise)
+        qpos[:, 7:] = np.clip(qpos[:, 7:], self.qm.joint_low, self.qm.joint_high)
+        self.state[rows] = 0.0
+        self.state[rows, 1:20] = qpos
+        self.state[rows, 20:38] = qvel
+        self.t[rows] = 0
+        # the action that holds the initial pose, so that the first action rate is meaningful
+        if p.action_mode == "absolute":
+            first = np.clip((qpos[:, 7:] - STANDING_POSE) / p.action_scale, -1.0, 1.0)
+        else:
+            first = np.zeros((n, 12))
+        self.actions_prev[rows] = first
+        self.actions_prev2[rows] = first
+        self.pending[rows] = first[:, None, :]
+        self.action_log[rows] = 0.0
+        self.sum_torque[rows] = 0.0
+        self.sum_power[rows] = 0.0
+        self.sum_task[rows] = 0.0
+        self.start_x[rows] = qpos[:, 0]
+        # domain randomisation: always draw (so streams do not depend on which ranges are set)
+        u = self.rng.uniform((4,), rows)
+        if p.friction_range:
+            self.friction[rows] = p.friction_range[0] + u[:, 0] * (p.friction_range[1] - p.friction_range[0])
+        if p.payload_range:
+            self.payload[rows] = p.payload_range[0] + u[:, 1] * (p.payload_range[1] - p.payload_range[0])
+        if p.motor_strength_range:
+            lo, hi = p.motor_strength_range
+            self.strength[rows] = lo + u[:, 2] * (hi - lo)
+        self.latency[rows] = np.floor(u[:, 3] * (p.max_latency_steps + 1)).astype(np.int64)
+        if self.randomises_model:
+            self._apply_model_randomisation(rows)
+        self.feet_prev[rows] = self._feet_world(self.state[rows])
+        self._reset_task(rows)
+        self._obs[rows] = self._compute_obs(rows)
+
+    # ----------------------------------------------------------------- kinematics helpers
+    def _feet_world(self, state: np.ndarray) -> np.ndarray:
+        rot = quat_to_matrix(state[:, 4:8])
+        local = self.qm.legs.forward(state[:, 8:20])
+        return state[:, None, 1:4] + np.einsum("bij,bfj->bfi", rot, local)
+
+    def _observe(self, rows: np.ndarray | None = None) -> np.ndarray:
+        obs = self._obs if rows is None else self._obs[rows]
+        return obs[:, None, :].copy()
+
+    def _compute_obs(self, rows: np.ndarray | None) -> np.ndarray:
+        sel = slice(None) if rows is None else rows
+        state = self.state[sel]
+        rot = quat_to_matrix(state[:, 4:8])
+        lin_vel = np.einsum("bji,bj->bi", rot, state[:, 20:23])
+        ang_vel = state[:, 23:26]
+        gravity = -rot[:, 2, :]
+        parts = [
+            state[:, 3:4],
+            gravity,
+            lin_vel,
+            ang_vel,
+            state[:, 8:20] - STANDING_POSE,
+            state[:, 26:38],
+        ]
+        if self.params.obs_noise > 0:
+            noise = self.rng.normal((1 + 3 + 3 + 3 + 12 + 12,), rows) * self.params.obs_noise
+            scales = np.concatenate(
+                [np.full(size, _NOISE_BLOCKS[name]) for name, size in
+                 (("height", 1), ("gravity", 3), ("lin_vel", 3), ("ang_vel", 3), ("q", 12), ("qd", 12))]
+            )
+            parts = [np.concatenate(parts, axis=1) + noise * scales]
+        parts.append(self.actions_prev[sel])
+        parts.append(self._task_obs(sel))
+        return np.concatenate(parts, axis=1).astype(np.float32)
+
+    # ----------------------------------------------------------------- step
+    def _step(self, actions: np.ndarray) -> StepOutcome:
+        p = self.params
+        qm = self.qm
+        a = actions[:, 0, :]
+        if p.max_latency_steps:
+            self.pending = np.concatenate([a[:, None, :], self.pending[:, :-1]], axis=1)
+            applied = self.pending[np.arange(self.num_envs), self.latency]
+        else:
+            applied = a
+        if p.action_mode == "absolute":
+            target = STANDING_POSE + p.action_scale * applied
+        else:
+            target = self._reference_joints(self.t + 1) + p.action_scale * applied
+        target = np.clip(target, qm.ctrl_low, qm.ctrl_high)
+        self.joint_pos_target = target
+        self._control[:] = target[:, None, :]
+        before = self.state.copy()
+        self._pool.rollout_.rollout(
+            self._models, self._datas, self.substeps, int(mujoco.mjtState.mjSTATE_CTRL),
+            self.state, None, self._control, self._out_state, self._out_sensor, None,
+        )
+        self.state = self._out_state[:, -1].copy()
+        self.t += 1
+        # torques act over each substep from the state at its start
+        torque = self._out_sensor[:, :, qm.force_sensor_adr]
+        start_qvel = np.concatenate([before[:, None, 26:38], self._out_state[:, :-1, 26:38]], axis=1)
+        power = np.abs(torque * start_qvel).sum(axis=2).mean(axis=1)
+        abs_torque = np.abs(torque).mean(axis=(1, 2))
+        torque_sq = (torque**2).sum(axis=2).mean(axis=1)
+        contact = self._out_sensor[:, -1, qm.touch_sensor_adr] > 1.0
+        self.sum_torque += abs_torque
+        self.sum_power += power
+        step_index = np.minimum(self.t - 1, self.episode_steps - 1)
+        self.action_log[np.arange(self.num_envs), step_index] = a
+        action_rate = np.sum((a - self.actions_prev) ** 2, axis=1)
+        action_acc = np.sum((a - 2 * self.actions_prev + self.actions_prev2) ** 2, axis=1)
+        self.actions_prev2 = self.actions_prev
+        self.actions_prev = a.copy()
+
+        rot = quat_to_matrix(self.state[:, 4:8])
+        feet = self.state[:, None, 1:4] + np.einsum("bij,bfj->bfi", rot, qm.legs.forward(self.state[:, 8:20]))
+        foot_vel = (feet - self.feet_prev) / p.control_dt
+        self.feet_prev = feet
+        terms, task_value, task_terminated = self._task_terms(rot, feet, foot_vel, contact, torque_sq, power)
+        self.sum_task += task_value
+        terms["action_rate"] = action_rate
+        terms["action_acc"] = action_acc
+        terms = {k: v[:, None] for k, v in terms.items()}
+        height = self.state[:, 3]
+        up = rot[:, 2, 2]
+        fallen = (height < p.terminate_height) | (up < math.cos(p.terminate_tilt))
+        terminated = fallen | task_terminated
+        self._obs = self._compute_obs(None)
+        return StepOutcome(
+            terms=terms,
+            terminated=terminated,
+            truncated=self.t >= self.episode_steps,
+            info={"contact": contact, "torque": abs_torque, "power": power, "fallen": fallen},
+        )
+
+    def _episode_metrics(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        p = self.params
+        steps = np.maximum(self.t[rows], 1)
+        sm = np.empty(len(rows))
+        rate = np.empty(len(rows))
+        high = np.empty(len(rows))
+        for k, i in enumerate(rows):  # at episode ends only: variable-length spectra
+            log = self.action_log[i, : min(self.t[i], self.episode_steps)]
+            sm[k] = smoothness.smoothness_sm(log, self.control_rate)
+            rate[k] = smoothness.action_rate(log)
+            high[k] = smoothness.high_freq_energy(log, self.control_rate, p.spectral_cutoff)
+        metrics = {
+            self.task_metric: self.sum_task[rows].copy(),
+            "smoothness_sm": sm,
+            "action_rate": rate,
+            "high_freq_energy": high,
+            "mean_torque": self.sum_torque[rows] / steps,
+            "mechanical_power": self.sum_power[rows] / steps,
+            "distance": self.state[rows, 1] - self.start_x[rows],
+        }
+        return metrics
+
+    # ----------------------------------------------------------------- rendering
+    def render_frame(self, index: int = 0) -> np.ndarray:
+        if self._renderer is None:
+            self._renderer = mujoco.Renderer(self.qm.model, height=240, width=320)
+            self._render_data = mujoco.MjData(self.qm.model)
+        data = self._render_data
+        mujoco.mj_setState(self.qm.model, data, self.state[index], self.qm.state_spec)
+        mujoco.mj_forward(self.qm.model, data)
+        self._renderer.update_scene(data, camera="track")
+        return self._renderer.render().copy()
+
+    # ----------------------------------------------------------------- task hooks
+    task_metric = "task_return"
+
+    def _initial_state(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _reset_task(self, rows: np.ndarray) -> None:
+        pass
+
+    def _task_obs(self, sel) -> np.ndarray:
+        raise NotImplementedError
+
+    def _task_terms(self, rot, feet, foot_vel, contact, torque_sq, power):
+        raise NotImplementedError
+
+    def _reference_joints(self, steps: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(STANDING_POSE, (len(steps), 12))
+
+
+class LocoImitationSim(_LocoBase):
+    """Track a procedural reference motion (gait or jump) with Peng et al.'s imitation reward."""
+
+    reward_terms = (*IMITATION_WEIGHTS, *SMOOTHNESS_TERMS)
+    reward_presets = {
+        "imitation": RewardSpec(weights=dict(IMITATION_WEIGHTS)),
+        "imitation+action_rate": RewardSpec(weights={**IMITATION_WEIGHTS, "action_rate": -0.01}),
+        "imitation+action_acc": RewardSpec(weights={**IMITATION_WEIGHTS, "action_acc": -0.01}),
+    }
+    default_reward = "imitation"
+    extra_obs = 12
+    task_metric = "imitation_return"
+
+    def _setup(self) -> None:
+        super()._setup()
+        p = self.params
+        try:
+            self.motion = ReferenceMotion(
+                self.qm.legs, p.motion, p.speed, p.frequency, p.body_height, p.swing_height, p.control_dt
+            )
+        except ValueError as err:
+            raise RewardlabError(f"{self.env_id}: motion={p.motion!r}, speed={p.speed}: {err}") from err
+        self.ref = self.motion.tabulate()
+        self.frame0 = np.zeros(self.num_envs, dtype=np.int64)
+
+    # reference at absolute step n of the episode clock (frame0 + t)
+    def _ref_index(self, steps: np.ndarray, sel: Any = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+        n = self.frame0[sel] + steps
+        return n % self.ref.frames, n // self.ref.frames
+
+    def _reference_joints(self, steps: np.ndarray) -> np.ndarray:
+        k, _ = self._ref_index(steps)
+        return self.ref.joint_pos[k]
+
+    def reference_state(self, steps: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The reference at episode step ``steps`` (default: now) of every instance."""
+        steps = self.t if steps is None else np.asarray(steps)
+        k, cycle = self._ref_index(steps)
+        shift = np.zeros((len(k), 3))
+        shift[:, 0] = cycle * self.ref.displacement
+        return {
+            "joint_pos": self.ref.joint_pos[k],
+            "joint_vel": self.ref.joint_vel[k],
+            "root_pos": self.ref.root_pos[k] + shift,
+            "root_quat": self.ref.root_quat[k],
+            "root_lin_vel": self.ref.root_lin_vel[k],
+            "root_ang_vel": self.ref.root_ang_vel[k],
+            "foot_local": self.ref.foot_local[k],
+            "foot_pos": self.ref.foot_pos[k] + shift[:, None, :],
+            "contact": self.ref.contact[k],
+        }
+
+    def _initial_state(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.params.random_start_phase:
+            self.frame0[rows] = self.rng.integers(self.ref.frames, (), rows)
+        else:
+            self.frame0[rows] = 0
+        k = self.frame0[rows]
+        qpos = np.zeros((len(rows), 19))
+        qpos[:, 0:3] = self.ref.root_pos[k]
+        qpos[:, 3:7] = self.ref.root_quat[k]
+        qpos[:, 7:] = self.ref.joint_pos[k]
+        qvel = np.zeros((len(rows), 18))
+        qvel[:, 0:3] = self.ref.root_lin_vel[k]
+        qvel[:, 6:] = self.ref.joint_vel[k]
+        return qpos, qvel
+
+    def _task_obs(self, sel) -> np.ndarray:
+        k, _ = self._ref_index(self.t[sel], sel)
+        angle = 2 * np.pi * k / self.ref.frames
+        k_next = (k + 1) % self.ref.frames
+        return np.concatenate(
+            [np.cos(angle)[:, None], np.sin(angle)[:, None], self.ref.joint_pos[k_next] - STANDING_POSE], axis=1
+        )
+
+    def _task_terms(self, rot, feet, foot_vel, contact, torque_sq, power):
+        ref = self.reference_state()
+        state = self.state
+        d_pose = np.sum((ref["joint_pos"] - state[:, 8:20]) ** 2, axis=1)
+        d_vel = np.sum((ref["joint_vel"] - state[:, 26:38]) ** 2, axis=1)
+        foot_local = self.qm.legs.forward(state[:, 8:20])
+        d_feet = np.sum((ref["foot_local"] - foot_local) ** 2, axis=(1, 2))
+        root_error = np.linalg.norm(ref["root_pos"] - state[:, 1:4], axis=1)
+        d_angle = quat_angle(ref["root_quat"], state[:, 4:8])
+        ang_vel_world = np.einsum("bij,bj->bi", rot, state[:, 23:26])
+        d_lin = np.sum((ref["root_lin_vel"] - state[:, 20:23]) ** 2, axis=1)
+        d_ang = np.sum((ref["root_ang_vel"] - ang_vel_world) ** 2, axis=1)
+        terms = {
+            "pose": np.exp(-5.0 * d_pose),
+            "joint_velocity": np.exp(-0.1 * d_vel),
+            "end_effector": np.exp(-40.0 * d_feet),
+            "root_pose": np.exp(-20.0 * (root_error**2 + 0.5 * d_angle**2)),
+            "root_velocity": np.exp(-2.0 * (d_lin + 0.1 * d_ang)),
+        }
+        imitation = sum(w * terms[k] for k, w in IMITATION_WEIGHTS.items())
+        return terms, imitation, root_error > self.params.max_root_error
+
+
+class LocoJoystickSim(_LocoBase):
+    """Follow a commanded body velocity (vx, vy, yaw rate), drawn per episode."""
+
+    reward_terms = (
+        "tracking_lin_vel", "tracking_ang_vel", "lin_vel_z", "ang_vel_xy", "orientation",
+        "base_height", "torques", "energy", "feet_slip", "feet_air_time", *SMOOTHNESS_TERMS,
+    )
+    _weights = {
+        "tracking_lin_vel": 1.0, "tracking_ang_vel": 0.5, "lin_vel_z": -2.0, "ang_vel_xy": -0.05,
+        "orientation": -5.0, "base_height": -10.0, "torques": -2e-4, "energy": -2e-3,
+        "feet_slip": -0.1, "feet_air_time": 1.0,
+    }
+    reward_presets = {
+        "joystick": RewardSpec(weights=dict(_weights)),
+        "joystick+action_rate": RewardSpec(weights={**_weights, "action_rate": -0.01}),
+        "joystick+action_acc": RewardSpec(weights={**_weights, "action_acc": -0.01}),
+    }
+    default_reward = "joystick"
+    extra_obs = 3
+    task_metric = "tracking_return"
+
+    def _setup(self) -> None:
+        super()._setup()
+        self.command = np.zeros((self.num_envs, 3))
+        self.air_time = np.zeros((self.num_envs, 4))
+        self.was_in_contact = np.ones((self.num_envs, 4), dtype=bool)
+        self.stand_height = self.qm.nominal_height
+
+    def _initial_state(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        qpos = np.zeros((len(rows), 19))
+        qpos[:, 2] = self.stand_height
+        qpos[:, 3] = 1.0
+        qpos[:, 7:] = STANDING_POSE
+        return qpos, np.zeros((len(rows), 18))
+
+    def _reset_task(self, rows: np.ndarray) -> None:
+        p = self.params
+        u = self.rng.uniform((3,), rows)
+        lows = np.array([p.command_vx[0], p.command_vy[0], p.command_yaw[0]])
+        highs = np.array([p.command_vx[1], p.command_vy[1], p.command_yaw[1]])
+        self.command[rows] = lows + u * (highs - lows)
+        self.air_time[rows] = 0.0
+        self.was_in_contact[rows] = True
+
+    def _task_obs(self, sel) -> np.ndarray:
+        angle = 2 * np.pi * self.params.gait_frequency * self.t[sel] * self.params.control_dt
+        return np.concatenate([np.cos(angle)[:, None], np.sin(angle)[:, None], self.command[sel]], axis=1)
+
+    def _task_terms(self, rot, feet, foot_vel, contact, torque_sq, power):
+        state = self.state
+        lin_vel = np.einsum("bji,bj->bi", rot, state[:, 20:23])
+        ang_vel = state[:, 23:26]
+        gravity = -rot[:, 2, :]
+        dt = self.params.control_dt
+        touchdown = contact & ~self.was_in_contact
+        self.air_time += dt
+        air = np.sum((self.air_time - 0.1) * touchdown, axis=1)
+        self.air_time = np.where(contact, 0.0, self.air_time)
+        self.was_in_contact = contact
+        moving = np.linalg.norm(self.command[:, :2], axis=1) > 0.05
+        terms = {
+            "tracking_lin_vel": np.exp(-np.sum((self.command[:, :2] - lin_vel[:, :2]) ** 2, axis=1) / 0.25),
+            "tracking_ang_vel": np.exp(-((self.command[:, 2] - ang_vel[:, 2]) ** 2) / 0.25),
+            "lin_vel_z": lin_vel[:, 2] ** 2,
+            "ang_vel_xy": np.sum(ang_vel[:, :2] ** 2, axis=1),
+            "orientation": np.sum(gravity[:, :2] ** 2, axis=1),
+            "base_height": (state[:, 3] - self.stand_height) ** 2,
+            "torques": torque_sq,
+            "energy": power,
+            "feet_slip": np.sum(contact * np.sum(foot_vel[:, :, :2] ** 2, axis=2), axis=1),
+            "feet_air_time": air * moving,
+        }
+        tracking = terms["tracking_lin_vel"] + 0.5 * terms["tracking_ang_vel"]
+        return terms, tracking, np.zeros(self.num_envs, dtype=bool)
