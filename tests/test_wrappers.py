@@ -18,6 +18,7 @@ from gymnasium.vector import AutoresetMode
 from pettingzoo.utils.wrappers import BaseParallelWrapper
 from toy_sims import ToyGameSim, ToyGridSim
 
+import rewardlab
 from rewardlab.core.adapters import RewardlabEnv, RewardlabParallelEnv, RewardlabVectorEnv
 from rewardlab.core.errors import RewardlabError
 from rewardlab.wrappers import (
@@ -37,7 +38,8 @@ from rewardlab.wrappers import (
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # PettingZoo's old creation API, on import
     from pettingzoo.classic import rps_v2
-    from pettingzoo.test import parallel_api_test
+    from pettingzoo.test import api_test, parallel_api_test
+    from pettingzoo.utils.conversions import parallel_to_aec
 
 # rps_v2 warns about PettingZoo's old creation API when it is first used
 pytestmark = pytest.mark.filterwarnings("ignore:The old environment creation API:DeprecationWarning")
@@ -740,3 +742,24 @@ def test_wrapped_envs_are_deterministic_under_a_seed():
                 rewards.append(dict(rew))
             runs.append(rewards)
         assert runs[0] == runs[1]
+
+
+# ----------------------------------------------------------------------------- a registered rewardlab env
+
+REGISTERED = "rewardlab/CoopSLCD-v0"  # multi-agent, Box actions; term names are read from the env
+
+
+def test_wrappers_on_a_registered_rewardlab_env():
+    base_weights = dict(gym.make(REGISTERED).unwrapped.reward_spec.weights)
+    weights = {term: 0.5 + k for k, term in enumerate(base_weights)}  # every term reweighted
+    reference = rollout(gym.make(REGISTERED, reward={"weights": weights}), 0, 0)
+    wrapped = rollout(TermReweighting(gym.make(REGISTERED), weights), 0, 0)
+    assert len(reference[2]) >= 10
+    np.testing.assert_allclose(wrapped[2], reference[2], rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_env(ActionRatePenalty(PotentialShaping(gym.make(REGISTERED), phi_vector, GAMMA), 0.1, 0.1),
+                  skip_render_check=True)
+        stack = InequityAversion(ParallelActionRatePenalty(rewardlab.parallel_env(REGISTERED), 0.1, 0.1), smoothing=0.5)
+        parallel_api_test(stack, num_cycles=30)
+        api_test(parallel_to_aec(SocialReward(rewardlab.parallel_env(REGISTERED), "cooperative")), num_cycles=30)
