@@ -419,6 +419,18 @@ def test_action_rate_penalty_argument_errors():
         ActionRatePenalty(pendulum(), rate_weight=1.0, initial_action=[0.0, 0.0])
     with pytest.raises(RewardlabError, match="normalize=True needs finite action bounds"):
         ActionRatePenalty(_unbounded(), normalize=True)
+    env = ActionRatePenalty(pendulum(), rate_weight=1.0)
+    env.reset(seed=0)
+    with pytest.raises(RewardlabError, match=r"ActionRatePenalty: actions must be finite, got array\(\[nan\]"):
+        env.step(np.array([np.nan], np.float32))
+    with pytest.raises(RewardlabError, match=r"ActionRatePenalty: actions of shape \(2,\) do not fit the space Box"):
+        env.step(np.zeros(2, np.float32))
+    envs = VectorActionRatePenalty(gym.make_vec("Pendulum-v1", num_envs=2), rate_weight=1.0)
+    envs.reset(seed=0)
+    with pytest.raises(RewardlabError, match=r"VectorActionRatePenalty: actions must be finite"):
+        envs.step(np.array([[0.0], [np.inf]], np.float32))
+    with pytest.raises(RewardlabError, match=r"VectorActionRatePenalty: actions of shape \(3, 1\) do not fit 2 instances"):
+        envs.step(np.zeros((3, 1), np.float32))
     with pytest.raises(RewardlabError, match="ParallelActionRatePenalty: agent 'player_0' needs a Box action space"):
         ParallelActionRatePenalty(rps(), rate_weight=1.0)
     with pytest.raises(RewardlabError, match="ParallelActionRatePenalty: initial_action must have one entry per agent"):

@@ -5,7 +5,9 @@ Each step the reward loses
     rate_weight * ||a_t - a_{t-1}||^2  +  acc_weight * ||a_t - 2 a_{t-1} + a_{t-2}||^2
 
 (squared Euclidean norms of the flattened action; the finite-difference first and second
-derivatives of the action sequence, the smoothness penalties of legged-locomotion rewards).
+derivatives of the action sequence, the smoothness penalties of legged-locomotion rewards). The
+action is taken as passed to ``step`` (before any clipping by the env); a non-finite action is a
+RewardlabError rather than a NaN reward.
 
 **First steps after a reset.** The episode has no a_{-1}, a_{-2}. Two conventions, chosen with
 ``initial_action``:
@@ -79,12 +81,16 @@ class _ActionHistory:
             self.initial = self._flat(initial)
         self.reset()
 
-    def _flat(self, action: Any) -> np.ndarray:
-        flat = np.asarray(action, dtype=np.float64).ravel()
-        if flat.size != int(np.prod(self.space.shape)):
-            raise RewardlabError(
-                f"{self.owner}: action of shape {np.shape(action)} does not fit the space {self.space}"
-            )
+    def _flat(self, action: Any, num_envs: int | None = None) -> np.ndarray:
+        """One action as a flat vector, or ``num_envs`` actions as rows; finite, normalised."""
+        size = int(np.prod(self.space.shape))
+        flat = np.asarray(action, dtype=np.float64)
+        if flat.size != size * (num_envs or 1):
+            fits = f"{num_envs} instances of {self.space}" if num_envs else f"the space {self.space}"
+            raise RewardlabError(f"{self.owner}: actions of shape {flat.shape} do not fit {fits}")
+        flat = flat.reshape(num_envs, size) if num_envs else flat.ravel()
+        if not np.all(np.isfinite(flat)):
+            raise RewardlabError(f"{self.owner}: actions must be finite, got {action!r}")
         return (flat - self.center) / self.half_range if self.normalize else flat
 
     def reset(self) -> None:
@@ -276,9 +282,7 @@ class VectorActionRatePenalty(VectorWrapper):
         return self.env.reset(seed=seed, options=options)
 
     def step(self, actions):
-        flat = np.asarray(actions, dtype=np.float64).reshape(self.num_envs, -1)
-        if self._template.normalize:
-            flat = (flat - self._template.center) / self._template.half_range
+        flat = self._template._flat(actions, self.num_envs)
         known = 2 if self._template.initial is not None else 0
         has_last = (self._steps >= 1) | (known > 0)
         has_before = (self._steps >= 2) | (known > 0)
