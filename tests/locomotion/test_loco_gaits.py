@@ -1,0 +1,132 @@
+"""Reference motions: contact schedules, foot trajectories and the inverse kinematics."""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+import pytest
+
+from rewardlab.envs.locomotion.gaits import GAITS, GRAVITY, MOTIONS, ReferenceMotion
+from rewardlab.envs.locomotion.model import STANDING_POSE, QuadrupedModel, read_xml
+
+
+@pytest.fixture(scope="module")
+def robot():
+    return QuadrupedModel(read_xml(None))
+
+
+def _mujoco_feet(robot, root_pos, joints):
+    """World foot-site positions computed by MuJoCo's own kinematics, an independent check."""
+    data = mujoco.MjData(robot.model)
+    out = np.empty((len(joints), 4, 3))
+    for i in range(len(joints)):
+        data.qpos[:3] = root_pos[i]
+        data.qpos[3:7] = (1.0, 0.0, 0.0, 0.0)
+        data.qpos[7:] = joints[i]
+        mujoco.mj_kinematics(robot.model, data)
+        out[i] = data.site_xpos[robot.foot_sites]
+    return out
+
+
+@pytest.mark.parametrize("motion", MOTIONS)
+def test_inverse_kinematics_reproduces_the_foot_targets(robot, motion):
+    ref = ReferenceMotion(robot.legs, motion, speed=0.0 if motion == "jump" else 0.5).tabulate()
+    feet = _mujoco_feet(robot, ref.root_pos, ref.joint_pos)
+    assert np.abs(feet - ref.foot_pos).max() < 1e-3  # < 1 mm (in fact ~1e-15)
+    # and the joint targets respect the joint ranges of the model
+    assert np.all(ref.joint_pos >= np.tile(robot.joint_low, 1) - 1e-9)
+    assert np.all(ref.joint_pos <= np.tile(robot.joint_high, 1) + 1e-9)
+
+
+def test_forward_kinematics_matches_mujoco_on_random_poses(robot):
+    rng = np.random.default_rng(0)
+    joints = rng.uniform(robot.joint_low, robot.joint_high, size=(20, 12))
+    root = np.zeros((20, 3))
+    np.testing.assert_allclose(robot.legs.forward(joints), _mujoco_feet(robot, root, joints), atol=1e-12)
+    # round trip on poses with the knee bent backwards (the IK's branch)
+    reachable = joints.copy()
+    reachable[:, 2::3] = rng.uniform(-2.6, -0.9, size=(20, 4))
+    back = robot.legs.inverse(robot.legs.forward(reachable))
+    np.testing.assert_allclose(robot.legs.forward(back), robot.legs.forward(reachable), atol=1e-9)
+
+
+def test_out_of_reach_targets_raise(robot):
+    far = robot.legs.forward(STANDING_POSE)[None].copy()
+    far[..., 2] -= 0.5
+    with pytest.raises(ValueError, match="reach"):
+        robot.legs.inverse(far)
+    with pytest.raises(ValueError, match="reach"):
+        ReferenceMotion(robot.legs, "trot", speed=4.0)
+
+
+@pytest.mark.parametrize("gait", list(GAITS))
+def test_feet_follow_the_contact_schedule(robot, gait):
+    speed = 0.4
+    motion = ReferenceMotion(robot.legs, gait, speed=speed, swing_height=0.06)
+    spec = GAITS[gait]
+    t = np.linspace(0.0, 2 * motion.period, 4001)
+    root, feet = motion.sample(t)
+    contact = motion.contact(t)
+    radius = robot.legs.foot_radius
+    # the schedule: each leg's stance share is the duty factor, lift-off at its phase offset
+    np.testing.assert_allclose(contact.mean(axis=0), spec.duty, atol=2e-3)
+    for leg in range(4):
+        liftoff = np.flatnonzero(contact[:-1, leg] & ~contact[1:, leg])[0]
+        phase = (t[liftoff + 1] * motion.frequency + spec.offsets[leg] - spec.duty) % 1.0
+        assert min(phase, 1 - phase) < 2e-3
+    # stance feet are on the ground and do not slide; swing feet are off the ground
+    velocity = np.gradient(feet, t, axis=0)
+    np.testing.assert_allclose(feet[..., 2][contact], radius, atol=1e-12)
+    inner_stance = contact & np.roll(contact, 1, axis=0) & np.roll(contact, -1, axis=0)
+    assert np.abs(velocity[..., :2][inner_stance]).max() < 1e-6
+    swing = ~contact
+    inner = swing & np.roll(swing, 40, axis=0) & np.roll(swing, -40, axis=0)  # away from touch-down
+    assert np.all(feet[..., 2][inner] > radius + 1e-4)
+    # the swing apex reaches the swing height above the ground (plus the root's arc in a pronk)
+    peak = (feet[..., 2] - radius).max()
+    assert peak == pytest.approx(0.06 + (GRAVITY * ((1 - spec.duty) * motion.period) ** 2 / 8 if spec.flight else 0), rel=1e-3)
+    # one cycle moves each foot, and the root, forward by speed x period
+    k = int(round(motion.period / (t[1] - t[0])))
+    np.testing.assert_allclose(feet[k:, :, 0] - feet[:-k, :, 0], speed * motion.period, atol=1e-9)
+    np.testing.assert_allclose(root[k:, 0] - root[:-k, 0], speed * motion.period, atol=1e-9)
+
+
+def test_phase_offsets_of_the_named_gaits():
+    # (FR, FL, RR, RL) in cycles; facts: trot [0, pi, pi, 0], walk [0, pi/2, pi, 3pi/2], ...
+    assert GAITS["trot"].offsets == (0.0, 0.5, 0.5, 0.0)
+    assert GAITS["walk"].offsets == (0.0, 0.25, 0.5, 0.75)
+    assert GAITS["pace"].offsets == (0.0, 0.5, 0.0, 0.5)
+    assert GAITS["bound"].offsets == (0.0, 0.0, 0.5, 0.5)
+    assert GAITS["pronk"].offsets == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_jump_is_ballistic_in_flight(robot):
+    motion = ReferenceMotion(robot.legs, "jump", speed=0.0, flight_time=0.2)
+    t = np.linspace(0.0, motion.period, 20001)[:-1]
+    root, feet = motion.sample(t)
+    contact = motion.contact(t)
+    flying = ~contact.any(axis=1)
+    assert flying.mean() == pytest.approx(0.2 / motion.period, abs=1e-3)
+    z = root[flying, 2]
+    accel = np.gradient(np.gradient(z, t[flying]), t[flying])
+    np.testing.assert_allclose(accel[3:-3], -GRAVITY, rtol=1e-3)
+    # the feet leave the ground only in flight, and the height curve is continuous
+    inner = flying & np.roll(flying, 5) & np.roll(flying, -5)
+    assert inner.sum() > 0 and np.all(feet[inner, :, 2] > robot.legs.foot_radius)
+    np.testing.assert_allclose(feet[contact.all(axis=1), :, 2], robot.legs.foot_radius, atol=1e-12)
+    assert np.abs(np.diff(root[:, 2])).max() < 1e-3
+    with pytest.raises(ValueError, match="vertical"):
+        ReferenceMotion(robot.legs, "jump", speed=0.5)
+
+
+def test_table_velocities_match_finite_differences(robot):
+    motion = ReferenceMotion(robot.legs, "trot", speed=0.5)
+    ref = motion.tabulate()
+    # an independent derivative: a fine-grid IK of the sampled feet, differentiated by numpy
+    fine = np.arange(-400, 25 * 400 + 400) * (ref.dt / 400)
+    root, feet = motion.sample(fine)
+    joints = robot.legs.inverse(feet - root[:, None, :])
+    velocity = np.gradient(joints, fine, axis=0)[400::400][:25]
+    np.testing.assert_allclose(ref.joint_vel, velocity, atol=2e-3 * np.abs(velocity).max())
+    np.testing.assert_allclose(ref.root_lin_vel[:, 0], 0.5, atol=1e-6)
+    assert ref.frames == 25 and ref.dt == 0.02 and ref.displacement == pytest.approx(0.25)
