@@ -1,0 +1,188 @@
+"""Locomotion environments: parameters, domain randomisation, batching, pickling, user models."""
+
+from __future__ import annotations
+
+import pickle
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import rewardlab  # noqa: F401  (registers the ids)
+from rewardlab.core.errors import RewardlabError
+from rewardlab.core.registry import make_sim
+from rewardlab.envs.locomotion.model import DEFAULT_XML, STANDING_POSE, QuadrupedModel, read_xml
+
+DR = dict(
+    friction_range=(0.4, 1.2),
+    payload_range=(0.0, 3.0),
+    motor_strength_range=(0.8, 1.2),
+    max_latency_steps=2,
+    obs_noise=1.0,
+)
+
+
+def _actions(steps, batch, seed):
+    return np.random.default_rng(seed).uniform(-0.3, 0.3, size=(steps, batch, 1, 12))
+
+
+@pytest.mark.parametrize("env_id", ["rewardlab/LocoImitation-v0", "rewardlab/LocoJoystick-v0"])
+def test_batched_equals_single_with_randomisation(env_id):
+    batch, steps = 3, 80
+    actions = _actions(steps, batch, 1)
+    sim = make_sim(env_id, num_envs=batch, **DR)
+    singles = [make_sim(env_id, num_envs=1, **DR) for _ in range(batch)]
+    obs = sim.reset(seed=10)
+    for i, s in enumerate(singles):
+        np.testing.assert_array_equal(obs[i], s.reset(seed=10 + i)[0])
+    for t in range(steps):
+        step = sim.step(actions[t], autoreset=True)
+        for i, s in enumerate(singles):
+            one = s.step(actions[t, i : i + 1], autoreset=True)
+            np.testing.assert_array_equal(step.obs[i], one.obs[0])
+            np.testing.assert_array_equal(step.reward[i], one.reward[0])
+    # the draws differ between instances: randomisation is per instance
+    assert len(set(np.round(sim.friction, 6))) == batch and len(set(sim.latency)) >= 1
+
+
+def test_randomisation_changes_the_models_and_is_off_by_default():
+    plain = make_sim("rewardlab/LocoJoystick-v0", num_envs=2)
+    plain.reset(seed=0)
+    assert not plain.randomises_model and np.all(plain.friction == 1.0) and np.all(plain.latency == 0)
+    sim = make_sim("rewardlab/LocoJoystick-v0", num_envs=2, **DR)
+    sim.reset(seed=0)
+    trunk = sim.qm.trunk_body
+    for i in range(2):
+        m = sim._models[i]
+        assert m.geom_friction[0, 0] == pytest.approx(sim.friction[i])
+        assert m.body_mass[trunk] == pytest.approx(sim._base_mass + sim.payload[i])
+        assert m.actuator_gainprm[0, 0] == pytest.approx(35.0 * sim.strength[i])
+        assert 0.4 <= sim.friction[i] <= 1.2 and 0.0 <= sim.payload[i] <= 3.0 and 0.8 <= sim.strength[i] <= 1.2
+    assert sim.qm.model.actuator_gainprm[0, 0] == 35.0  # the shared model is untouched
+
+
+def test_payload_makes_the_robot_sag():
+    heights = []
+    for payload in ((0.0, 0.0), (6.0, 6.0)):
+        sim = make_sim("rewardlab/LocoJoystick-v0", num_envs=1, payload_range=payload, init_noise=0.0)
+        sim.reset(seed=0)
+        for _ in range(100):
+            sim.step(np.zeros((1, 1, 12)))
+        heights.append(sim.state[0, 3])
+    assert heights[1] < heights[0] - 0.01
+
+
+def test_action_latency_delays_the_applied_action():
+    sim = make_sim("rewardlab/LocoJoystick-v0", num_envs=1, max_latency_steps=1)
+    for seed in range(20):  # find a reset that drew a one-step latency
+        sim.reset(seed=seed)
+        if sim.latency[0] == 1:
+            break
+    assert sim.latency[0] == 1
+    first = sim.actions_prev.copy()
+    a1 = np.full((1, 1, 12), 0.3)
+    sim.step(a1)
+    # the first step applies the action held before the episode, the second step the first action
+    np.testing.assert_allclose(sim.joint_pos_target[0], np.clip(STANDING_POSE + first[0], sim.qm.ctrl_low, sim.qm.ctrl_high))
+    sim.step(np.zeros((1, 1, 12)))
+    np.testing.assert_allclose(sim.joint_pos_target[0], np.clip(STANDING_POSE + 0.3, sim.qm.ctrl_low, sim.qm.ctrl_high))
+
+
+def test_observation_noise_only_when_asked():
+    clean = make_sim("rewardlab/LocoJoystick-v0", num_envs=1)
+    noisy = make_sim("rewardlab/LocoJoystick-v0", num_envs=1, obs_noise=1.0)
+    a, b = clean.reset(seed=0), noisy.reset(seed=0)
+    assert not np.array_equal(a, b)
+    np.testing.assert_array_equal(a[0, 0, 34:], b[0, 0, 34:])  # actions, clock, command: exact
+    np.testing.assert_array_equal(clean.state, noisy.state)  # noise never touches the physics
+
+
+def test_pickled_randomised_sim_continues_identically():
+    sim = make_sim("rewardlab/LocoImitation-v0", num_envs=2, **DR)
+    sim.reset(seed=5)
+    actions = _actions(40, 2, 2)
+    for t in range(10):
+        sim.step(actions[t], autoreset=True)
+    clone = pickle.loads(pickle.dumps(sim))
+    for t in range(10, 40):
+        a, b = sim.step(actions[t], autoreset=True), clone.step(actions[t], autoreset=True)
+        np.testing.assert_array_equal(a.obs, b.obs)
+        np.testing.assert_array_equal(a.reward, b.reward)
+    assert clone._models[0].geom_friction[0, 0] == pytest.approx(sim.friction[0])
+
+
+def test_joystick_command_is_drawn_per_episode_and_observed():
+    sim = make_sim("rewardlab/LocoJoystick-v0", num_envs=4, command_vx=(0.2, 0.8))
+    obs = sim.reset(seed=0)
+    np.testing.assert_allclose(obs[:, 0, -3:], sim.command, atol=1e-6)
+    assert np.all((sim.command[:, 0] >= 0.2) & (sim.command[:, 0] < 0.8))
+    assert len(set(np.round(sim.command[:, 0], 6))) == 4
+    step = sim.step(np.zeros((4, 1, 12)))
+    rot_vel = sim.state[:, 20:23]  # the trunk is nearly level: world ~ body velocity
+    expected = np.exp(-np.sum((sim.command[:, :2] - rot_vel[:, :2]) ** 2, axis=1) / 0.25)
+    np.testing.assert_allclose(step.terms["tracking_lin_vel"][:, 0], expected, atol=1e-3)
+
+
+def test_residual_action_mode_tracks_the_reference_with_zero_action():
+    sim = make_sim("rewardlab/LocoImitation-v0", num_envs=1, action_mode="residual", random_start_phase=False)
+    sim.reset(seed=0)
+    sim.step(np.zeros((1, 1, 12)))
+    np.testing.assert_allclose(
+        sim.joint_pos_target[0], np.clip(sim.ref.joint_pos[1], sim.qm.ctrl_low, sim.qm.ctrl_high)
+    )
+
+
+def test_every_motion_builds_and_steps():
+    for motion in ("trot", "walk", "pace", "bound", "pronk", "jump"):
+        env = gym.make("rewardlab/LocoImitation-v0", motion=motion, speed=0.0 if motion == "jump" else 0.4)
+        obs, _ = env.reset(seed=0)
+        obs, reward, *_ = env.step(env.action_space.sample())
+        assert np.all(np.isfinite(obs)) and 0.0 <= reward <= 1.0
+
+
+def test_bad_parameters_name_the_env_and_the_argument():
+    cases = [
+        ({"motion": "moonwalk"}, "motion"),
+        ({"speed": 0.3, "motion": "jump"}, "vertical"),
+        ({"speed": 5.0}, "reach"),
+        ({"action_mode": "torque"}, "action_mode"),
+        ({"friction_range": (2.0, 1.0)}, "friction_range"),
+        ({"max_latency_steps": -1}, "max_latency_steps"),
+        ({"control_dt": 0.021}, "control_dt"),
+        ({"xml_file": "/nonexistent.xml"}, "xml_file"),
+    ]
+    for kwargs, word in cases:
+        with pytest.raises(RewardlabError, match=f"LocoImitation-v0.*{word}"):
+            gym.make("rewardlab/LocoImitation-v0", **kwargs)
+
+
+def test_user_xml_with_the_same_layout(tmp_path):
+    # a robot with longer calves and a heavier trunk: the kinematics follow the file
+    text = read_xml(None).replace('pos="0 0 -0.213"', 'pos="0 0 -0.25"').replace('mass="5.204"', 'mass="7.0"')
+    path = tmp_path / "long_legs.xml"
+    path.write_text(text)
+    env = gym.make("rewardlab/LocoImitation-v0", xml_file=str(path))
+    sim = env.unwrapped.sim
+    assert sim.qm.legs.calf == pytest.approx(0.25) and sim.qm.legs.thigh == pytest.approx(0.25)
+    obs, _ = env.reset(seed=0)
+    assert np.all(np.isfinite(env.step(env.action_space.sample())[0]))
+    # a model without the layout is refused with the name of what is missing
+    broken = tmp_path / "broken.xml"
+    broken.write_text(text.replace('name="FR_foot"', 'name="front_right_foot"'))
+    with pytest.raises(RewardlabError, match="FR_foot"):
+        gym.make("rewardlab/LocoImitation-v0", xml_file=str(broken))
+    assert QuadrupedModel(read_xml(DEFAULT_XML)).total_mass == pytest.approx(12.744, abs=1e-3)
+
+
+def test_rgb_frames_follow_the_robot():
+    env = gym.make("rewardlab/LocoImitation-v0", render_mode="rgb_array")
+    env.reset(seed=0)
+    first = env.render()
+    for _ in range(5):
+        env.step(env.action_space.sample())
+    second = env.render()
+    assert first.shape == (240, 320, 3) and first.dtype == np.uint8
+    assert not np.array_equal(first, second)
+    clone = pickle.loads(pickle.dumps(env.unwrapped))  # the renderer is not pickled, but rebuilt
+    np.testing.assert_array_equal(clone.render(), second)
+    env.close()
