@@ -5,6 +5,8 @@
                                     sanctioning and cheap-talk treatments (``ostrom.py``)
 ``rewardlab/CommonsFishery-v0``     Gordon-Schaefer fishery: effort game with norms, monitoring,
                                     sanctions, reputation and exclusion (``fishery.py``)
+``rewardlab/CommonsHarvest-v0``     gridworld harvest: apples regrow by live neighbours, zapping,
+                                    egocentric views, open and closed maps (``harvest.py``)
 ``rewardlab/CommonsPunishment-v0``  IPD population with partner selection by reputation, direct
                                     and third-party punishment (``punishment.py``)
 ==============================  ===============================================================
@@ -26,6 +28,12 @@ ENVS = (
         entry_point="rewardlab.envs.commons.fishery:FisherySim",
         family="commons",
         summary="Gordon-Schaefer fishery: effort game with norms, monitoring, sanctions, reputation",
+    ),
+    EnvSpec(
+        id="rewardlab/CommonsHarvest-v0",
+        entry_point="rewardlab.envs.commons.harvest:HarvestSim",
+        family="commons",
+        summary="Gridworld commons harvest (Melting Pot style): regrowth by neighbours, zapping, 7 players",
     ),
     EnvSpec(
         id="rewardlab/CommonsPunishment-v0",
