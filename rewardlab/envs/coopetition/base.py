@@ -205,7 +205,14 @@ class CoopSim(BatchedSim):
             spaces.Box(0.0, np.float32(e), shape=(1,), dtype=np.float32) for e in p.bounds
         )
         self._others = np.array([[j for j in range(n) if j != i] for i in range(n)], dtype=np.int64)
+        self._flat_others = np.arange(n)[:, None] * n + self._others  # (i, j) -> i * n + j
         self._off_diagonal = 1.0 - np.eye(n)
+        self._ones = np.ones(n)
+        # Constants pre-tiled to (B, n): NumPy is slow at broadcasting an (n,) vector over a
+        # (B, n) array when n is small (one inner loop per instance), fast on equal shapes.
+        self._inv_bounds = 1.0 / self.bounds
+        self._inv_bounds_full = np.tile(self._inv_bounds, (b, 1))
+        self._bounds_full = np.tile(self.bounds, (b, 1))
         self._d_table = p.interdependence_table()
         self._static_d = p.num_phases == 1 or bool(np.all(self._d_table == self._d_table[0]))
         self._d_step: np.ndarray = self._d_table[0]
@@ -229,7 +236,6 @@ class CoopSim(BatchedSim):
         hi[self._extra_col :] = high
         self.obs_dim = dim
         self.observation_spaces = tuple(spaces.Box(lo, hi, dtype=np.float32) for _ in range(n))
-        self._inv_bounds = 1.0 / self.bounds
         self._mean_weight = np.full(n, 1.0 / n)
 
     def _setup_game(self) -> None:
@@ -242,17 +248,16 @@ class CoopSim(BatchedSim):
         """One round with actions a (B, n): (terms, pi, info, terminated or None)."""
         raise NotImplementedError
 
-    def _extra_observation(self, rows: np.ndarray | slice) -> np.ndarray | None:
-        """The game's extra observation columns (m, n, k) for instances ``rows``."""
-        return None
-
     def stage_game(self, phase: int = 0) -> StageGame:
         """The one-shot game at the start of an episode in ``phase`` (what the oracles solve)."""
         raise NotImplementedError
 
     # ----------------------------------------------------------------- hooks of BatchedSim
     def _reset(self, rows: np.ndarray) -> None:
+        # State arrays handed out in a step's info (or aliasing its actions) are copied before
+        # rows are reset, so that an autoreset does not rewrite the ended episode's last info.
         self.t[rows] = 0
+        self.last = self.last.copy()
         self.last[rows] = 0.0
         self._coop_sum[rows] = 0.0
         self._welfare[rows] = 0.0
@@ -284,15 +289,15 @@ class CoopSim(BatchedSim):
         if d.ndim == 2:
             integrated = pi + pi @ d.T
         else:
-            integrated = pi + np.einsum("bij,bj->bi", d, pi)
-        frac = a * self._inv_bounds
+            integrated = pi + np.matmul(d, pi[:, :, None])[:, :, 0]
+        frac = a * self._inv_bounds_full
         if self._masked:
             act = self.active
-            self._coop_sum += (frac * act).sum(axis=1) / np.maximum(act.sum(axis=1), 1)
+            self._coop_sum += (frac * act) @ self._ones / np.maximum(act @ self._ones, 1)
         else:
             self._coop_sum += frac @ self._mean_weight
-        self._welfare += pi.sum(axis=1)
-        self._integrated += integrated.sum(axis=1)
+        self._welfare += pi @ self._ones
+        self._integrated += integrated @ self._ones
         self.last = a
         self.t += 1
         truncated = self.t >= self.params.horizon
@@ -302,20 +307,45 @@ class CoopSim(BatchedSim):
 
     _masked: bool = False
 
+    def _full(self, tiled: np.ndarray, m: int) -> np.ndarray:
+        """A pre-tiled (B, ...) constant for m rows: itself when m == B, else its first m rows."""
+        return tiled if m == self.num_envs else tiled[:m]
+
+    @staticmethod
+    def _spread(values: np.ndarray, n: int) -> np.ndarray:
+        """(m,) -> (m, n), each value repeated for every agent (faster than broadcasting)."""
+        return np.repeat(values, n).reshape(values.shape[0], n)
+
+    @staticmethod
+    def _put(obs: np.ndarray, col: int, values: np.ndarray) -> None:
+        """Write (m, n, k) values into obs columns col..col+k (the k == 1 case stays contiguous)."""
+        if values.shape[2] == 1:
+            obs[:, :, col] = values[:, :, 0]
+        else:
+            obs[:, :, col : col + values.shape[2]] = values
+
     def _observe(self, rows: np.ndarray | None = None) -> np.ndarray:
         sel = slice(None) if rows is None else rows
         n = self.num_agents
-        last = self.last[sel] * self._inv_bounds
-        m = last.shape[0]
-        obs = np.zeros((m, n, self.obs_dim), dtype=np.float32)
+        t = self.t[sel]
+        m = t.shape[0]
+        last = self.last[sel] * self._full(self._inv_bounds_full, m)
+        obs = np.empty((m, n, self.obs_dim), dtype=np.float32)
         obs[:, :, 0] = last
         if self.params.observe_others:
-            obs[:, :, 1:n] = last[:, self._others]
-        obs[:, :, n] = (self.t[sel] * (1.0 / self.params.horizon))[:, None]
-        extra = self._extra_observation(sel)
-        if extra is not None:
-            obs[:, :, self._extra_col :] = extra
+            self._put(obs, 1, last[:, self._others])
+        else:
+            obs[:, :, 1:n] = 0.0
+        obs[:, :, n] = self._spread(t * (1.0 / self.params.horizon), n)
+        if self.sequential:
+            obs[:, :, self._seq_col : self._extra_col] = 0.0
+        if self.obs_dim > self._extra_col:
+            self._fill_extra(obs, sel, m)
         return obs
+
+    def _fill_extra(self, obs: np.ndarray, sel: np.ndarray | slice, m: int) -> None:
+        """Write the game's extra columns (from ``self._extra_col``) for instances ``sel``."""
+        raise NotImplementedError
 
     def aec_observation(self, obs: np.ndarray, agent: int, actions: np.ndarray, acted: np.ndarray) -> np.ndarray:
         if not self.sequential:

@@ -49,7 +49,7 @@ from rewardlab.envs.coopetition.base import (
     check_unit,
     coop_presets,
 )
-from rewardlab.envs.coopetition.payoff import team_output
+from rewardlab.envs.coopetition.payoff import spread, team_output
 
 PAYOFF_TERMS = ("endowment", "effort_cost", "team_share")
 LOYALTY_TERMS = ("loyalty_benefit", "loyalty_cost_relief")
@@ -127,6 +127,7 @@ class TeamSim(CoopSim):
         p = self.params
         b, n = self.num_envs, p.num_agents
         self._active_table = p.active_table()
+        self._active_tiles = np.repeat(self._active_table[:, None, :], b, axis=1)  # (P, B, n)
         self._masked = bool(p.active_phases)
         # D only between agents active in the same phase
         self._d_table = self._d_table * self._active_table[:, :, None] * self._active_table[:, None, :]
@@ -143,6 +144,7 @@ class TeamSim(CoopSim):
         )
 
     def _reset_game(self, rows):
+        self.loyalty, self.active, self.member = self.loyalty.copy(), self.active.copy(), self.member.copy()
         self.loyalty[rows] = self.params.loyalty0
         self.active[rows] = self._active_table[0]
         self.member[rows] = True
@@ -152,23 +154,24 @@ class TeamSim(CoopSim):
     def _team_terms(self, a: np.ndarray, active: np.ndarray, member: np.ndarray | None, loyalty: np.ndarray):
         """Terms and pi for actions a (..., n); shared by the step and the stage game."""
         p = self.params
+        n = a.shape[-1]
+        ones = np.ones(n)
         act = active.astype(float)
+        if act.shape != a.shape:
+            act = np.broadcast_to(act, a.shape)
         a = a * act
-        if member is None:
-            in_team = act
-        else:
-            in_team = act * member
-        count = np.maximum(in_team.sum(axis=-1, keepdims=True), 1.0)
-        effort = (a * in_team).sum(axis=-1, keepdims=True)
-        share = team_output(effort, p.omega, p.beta, p.production, p.multiplier) / count * in_team
+        in_team = act if member is None else act * member
+        count = np.maximum(in_team @ ones, 1.0)
+        effort = (a * in_team) @ ones
+        share = spread(team_output(effort, p.omega, p.beta, p.production, p.multiplier) / count, n) * in_team
         if member is not None:
             solo = p.solo_productivity * team_output(a, p.omega, p.beta, p.production, p.multiplier)
             share = share + solo * (act - in_team)
         cost = -p.cost * a
         endowment = p.endowment * act
         pi = endowment + cost + share
-        others = np.maximum(act.sum(axis=-1, keepdims=True) - 1.0, 1.0)
-        mean_others = ((pi * act).sum(axis=-1, keepdims=True) - pi) / others * act
+        others = spread(np.maximum(act @ ones - 1.0, 1.0), n)
+        mean_others = (spread((pi * act) @ ones, n) - pi) / others * act
         terms = {
             "endowment": endowment,
             "effort_cost": cost,
@@ -180,37 +183,36 @@ class TeamSim(CoopSim):
 
     def _play(self, a):
         p = self.params
+        n = self.num_agents
         if self._masked:
             phase = self.phase
-            self.active = self._active_table[phase]
+            first = phase[0]
+            self.active = self._active_tiles[first] if np.all(phase == first) else self._active_table[phase]
             self._d_step = self._interdependence_for(phase)
         member = None
         if self._coalitions:
-            member = a >= p.coalition_threshold * self.bounds
+            member = a >= p.coalition_threshold * self._bounds_full
             self.member = member
-            both = member[:, :, None] & member[:, None, :]
-            self._d_step = self._base_d * both
+            self._d_step = self._base_d * (member[:, :, None] & member[:, None, :])
         terms, pi = self._team_terms(a, self.active, member, self.loyalty)
         if p.loyalty_rate > 0:
             act = self.active
-            frac = a * self._inv_bounds * act
-            others = np.maximum(act.sum(axis=1, keepdims=True) - 1, 1)
-            coop_others = (frac.sum(axis=1, keepdims=True) - frac) / others
+            frac = a * self._inv_bounds_full * act
+            others = self._spread(np.maximum(act @ self._ones - 1, 1), n)
+            coop_others = (self._spread(frac @ self._ones, n) - frac) / others
             self.loyalty = np.where(act, self.loyalty + p.loyalty_rate * (coop_others - self.loyalty), self.loyalty)
         return terms, pi, {"loyalty": self.loyalty, "active": self.active}, None
 
-    def _extra_observation(self, rows):
+    def _fill_extra(self, obs, sel, m):
         n = self.num_agents
-        act = self.active[rows]
-        phase = self._phase_of_t[np.minimum(self.t[rows], self.params.horizon)]
+        col = self._extra_col
+        phase = self._phase_of_t[np.minimum(self.t[sel], self.params.horizon)]
         nxt = self._active_table[phase]  # who plays the coming round
-        out = np.empty((act.shape[0], n, 5))
-        out[:, :, 0] = self.loyalty[rows]
-        out[:, :, 1] = nxt
-        out[:, :, 2] = (nxt.sum(axis=1) / n)[:, None]
-        out[:, :, 3] = (phase / max(self.params.num_phases - 1, 1))[:, None]
-        out[:, :, 4] = self.member[rows]
-        return out
+        obs[:, :, col] = self.loyalty[sel]
+        obs[:, :, col + 1] = nxt
+        obs[:, :, col + 2] = self._spread(nxt @ self._ones / n, n)
+        obs[:, :, col + 3] = self._spread(phase / max(self.params.num_phases - 1, 1), n)
+        obs[:, :, col + 4] = self.member[sel]
 
     def _game_metrics(self, rows):
         return {"final_mean_loyalty": self.loyalty[rows].mean(axis=1)}

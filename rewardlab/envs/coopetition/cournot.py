@@ -73,19 +73,19 @@ class CournotSim(CoopSim):
         self.extra_obs = (("last_price",), np.zeros(1), np.ones(1))
 
     def _reset_game(self, rows):
+        self.price = self.price.copy()
         self.price[rows] = 0.0
 
     def _play(self, q):
         p = self.params
-        total = q.sum(axis=1)
+        total = q @ self._ones
         self.price = np.maximum(p.demand_intercept - p.demand_slope * total, 0.0)
-        revenue = q * self.price[:, None]
+        revenue = q * self._spread(self.price, self.num_agents)
         cost = -p.unit_cost * q
         return {"revenue": revenue, "production_cost": cost}, revenue + cost, {"price": self.price}, None
 
-    def _extra_observation(self, rows):
-        return np.broadcast_to((self.price[rows] / self.params.demand_intercept)[:, None, None],
-                               (self.t[rows].shape[0], self.num_agents, 1))
+    def _fill_extra(self, obs, sel, m):
+        obs[:, :, self._extra_col] = self._spread(self.price[sel] / self.params.demand_intercept, self.num_agents)
 
     def stage_game(self, phase: int = 0) -> StageGame:
         p = self.params

@@ -118,8 +118,9 @@ class InterdependenceSim(CoopSim):
     def _setup_game(self) -> None:
         p = self.params
         b, n = self.num_envs, p.num_agents
-        self.endowment = self.bounds
+        self.endowment = self._bounds_full
         self._alpha_table = p.alpha_table()
+        self._alpha_tiles = np.repeat(self._alpha_table[:, None, :], b, axis=1)  # (P, B, n)
         self._static_alpha = bool(np.all(self._alpha_table == self._alpha_table[0]))
         self.gamma = np.full(b, p.gamma)
         self._hidden_gamma = bool(p.gamma_range)
@@ -143,13 +144,18 @@ class InterdependenceSim(CoopSim):
             self.gamma[rows] = self.rng.uniform((), rows, lo, hi)
         if self._paired:
             self.partner[rows] = np.arange(p.num_agents) ^ 1
+        self._last_share = self._last_share.copy()  # it aliases the last step's synergy_share term
         self._last_share[rows] = 0.0
         self._d_step = self._pair_interdependence(self.partner) if self._pair_d else self._d_table[0]
 
     # the pieces of one round, shared with the subclasses
     def _alpha_now(self, phase: np.ndarray | None) -> np.ndarray:
+        """alpha for this round, (B, n)."""
         if self._static_alpha:
-            return self._alpha_table[0]
+            return self._alpha_tiles[0]
+        first = phase[0]
+        if np.all(phase == first):
+            return self._alpha_tiles[first]
         return self._alpha_table[phase]
 
     def _pair_interdependence(self, partner: np.ndarray) -> np.ndarray:
@@ -185,17 +191,20 @@ class InterdependenceSim(CoopSim):
         terms, pi = self._tr1(a, self._alpha_now(phase))
         return terms, pi, {}, None
 
-    def _extra_observation(self, rows):
+    def _fill_extra(self, obs, sel, m):
+        col = self._extra_col
         n = self.num_agents
-        m = self.t[rows].shape[0]
-        out = np.zeros((m, n, 3))
         if self._phased:
-            out[:, :, 0] = (self._phase_of_t[np.minimum(self.t[rows], self.params.horizon)] / (self.params.num_phases - 1))[:, None]
-        out[:, :, 1] = self._last_share[rows] * self._inv_bounds
+            phase = self._phase_of_t[np.minimum(self.t[sel], self.params.horizon)]
+            obs[:, :, col] = self._spread(phase / (self.params.num_phases - 1), n)
+        else:
+            obs[:, :, col] = 0.0
+        inv = self._full(self._inv_bounds_full, m)
+        obs[:, :, col + 1] = self._last_share[sel] * inv
         if self._paired:
-            last = self.last[rows] * self._inv_bounds
-            out[:, :, 2] = np.take_along_axis(last, self.partner[rows], axis=1)
-        return out
+            obs[:, :, col + 2] = np.take_along_axis(self.last[sel] * inv, self.partner[sel], axis=1)
+        else:
+            obs[:, :, col + 2] = 0.0
 
     # ----------------------------------------------------------------- oracles
     def _stage_alpha_gamma(self, phase: int, gamma: float | None) -> tuple[np.ndarray, float]:
@@ -210,6 +219,7 @@ class InterdependenceSim(CoopSim):
         n = p.num_agents
         partner = np.arange(n) ^ 1 if self._paired else None
         endowment = self.bounds.copy()
+        alpha = alpha.copy()
 
         def terms(a: np.ndarray) -> dict[str, np.ndarray]:
             pa = None if partner is None else np.broadcast_to(partner, a.shape)

@@ -102,7 +102,7 @@ class ReciprocitySim(TrustSim):
         self._history_count = np.zeros(b, dtype=np.int64)
         self.phi = np.zeros((b, n))
         self.sanction_level = np.zeros((b, n))
-        self._recip_weight_static = None
+        self._setup_reciprocity_constants()
         names, low, high = self.extra_obs
         k = n - 1
         self.extra_obs = (
@@ -116,27 +116,39 @@ class ReciprocitySim(TrustSim):
         self.history[rows] = 0.0
         self._history_sum[rows] = 0.0
         self._history_count[rows] = 0
+        self.phi, self.sanction_level = self.phi.copy(), self.sanction_level.copy()
         self.phi[rows] = 0.0
         self.sanction_level[rows] = 0.0
+
+    def _setup_reciprocity_constants(self) -> None:
+        p = self.params
+        d = self._d_tiles  # (P, B, n, n)
+        self._recip_tiles = reciprocity_weights(np.ones_like(d), d, p.rho0, p.eta, p.omega_r)
+        self._norm_full = p.sanction_norm * self._bounds_full
+        self._rows = np.arange(self.num_envs)
 
     def _play(self, a):
         p = self.params
         n = self.num_agents
         # reciprocity signals against each agent's own recent mean (before this round enters it)
         count = self._history_count
-        mean = self._history_sum / np.maximum(count, 1)[:, None]
-        deviation = np.where((count > 0)[:, None], (a - mean) * self._inv_bounds, 0.0)
-        phi = np.tanh(p.kappa * deviation)
+        has_history = self._spread((count > 0).astype(float), n)
+        mean = self._history_sum / self._spread(np.maximum(count, 1).astype(float), n)
+        phi = np.tanh(p.kappa * (a - mean) * self._inv_bounds_full * has_history)
         trust_before = self.trust
+        phase = self.phase if self._phased else None
         terms, pi, info, terminated = super()._play(a)
-        weights = reciprocity_weights(trust_before, self._d_step, p.rho0, p.eta, p.omega_r)
-        signal = p.lambda_r * np.einsum("bij,bj->bi", weights, phi)
+        if self._d_step.ndim == 3:
+            constants = reciprocity_weights(np.ones_like(self._d_step), self._d_step, p.rho0, p.eta, p.omega_r)
+        else:
+            constants = self._recip_tiles[0 if phase is None else phase[0]]
+        signal = p.lambda_r * np.matmul(trust_before * constants, phi[:, :, None])[:, :, 0]
         terms["reciprocity_signal"] = signal
         terms["reciprocity"] = signal * phi
         self.phi = phi
         # graduated sanctions
         if p.sanction_norm > 0:
-            violate = a < p.sanction_norm * self.bounds
+            violate = a < self._norm_full
             level = np.where(violate, np.minimum(self.sanction_level + 1.0, p.sanction_max_level),
                              np.maximum(self.sanction_level - p.sanction_forgive, 0.0))
             fine = np.where(violate, level * p.sanction_fine, 0.0)
@@ -147,19 +159,19 @@ class ReciprocitySim(TrustSim):
             terms["sanction"] = np.zeros_like(a)
         # push this round into the ring buffer of the last `window` actions
         slot = self.t % p.window
-        rows = np.arange(self.num_envs)
-        self._history_sum += a - np.where((count >= p.window)[:, None], self.history[rows, slot], 0.0)
-        self.history[rows, slot] = a
+        full = self._spread((count >= p.window).astype(float), n)
+        self._history_sum = self._history_sum + a - full * self.history[self._rows, slot]
+        self.history[self._rows, slot] = a
         self._history_count = np.minimum(count + 1, p.window)
         info["reciprocity_signal"] = phi
-        _ = n
         return terms, pi, info, terminated
 
-    def _extra_observation(self, rows):
-        base = super()._extra_observation(rows)
-        phi = self.phi[rows]
-        level = self.sanction_level[rows] / self.params.sanction_max_level
-        return np.concatenate([base, phi[:, self._others], level[:, :, None]], axis=2)
+    def _fill_extra(self, obs, sel, m):
+        super()._fill_extra(obs, sel, m)
+        n = self.num_agents
+        col = self._extra_col + 3 + 2 * (n - 1) + 1
+        self._put(obs, col, self.phi[sel][:, self._others])
+        obs[:, :, col + n - 1] = self.sanction_level[sel] * (1.0 / self.params.sanction_max_level)
 
     def _game_metrics(self, rows):
         metrics = dict(super()._game_metrics(rows))

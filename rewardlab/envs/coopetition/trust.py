@@ -39,8 +39,8 @@ from rewardlab.envs.coopetition.payoff import trust_signal, trust_update
 
 def _trust_integrated(r: np.ndarray, sim, params) -> np.ndarray:
     """U_i = r_i + sum_j T_eff_ij D_ij r_j with the T_eff held at the step just taken."""
-    weight = sim.trust_effective_step * sim.interdependence
-    return r + np.einsum("bij,bj->bi", weight, r)
+    weight = sim.trust_effective_step * sim.interdependence_full
+    return r + np.matmul(weight, r[:, :, None])[:, :, 0]
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,12 @@ class TrustSim(InterdependenceSim):
         self.trust_effective_step = np.zeros((b, n, n))
         self.alpha_now = np.tile(self._alpha_table[0], (b, 1))
         self._dynamic_alpha = p.share_adjust > 0 or p.reputation_shares
-        self._baseline = p.trust_baseline * self.bounds
+        self._baseline_full = p.trust_baseline * self._bounds_full
+        self._signal_index = np.tile(np.arange(n), n)  # s_full[b, i, j] = s[b, j]
+        self._off_full = np.tile(self._off_diagonal, (b, 1, 1))
+        self._d_tiles = np.repeat(self._d_table[:, None], b, axis=1)  # (P, B, n, n)
+        self._amp_tiles = 1.0 + p.xi * self._d_tiles
+        self.interdependence_full = self._d_tiles[0]
         names, low, high = self.extra_obs
         k = n - 1
         self.extra_obs = (
@@ -112,64 +117,79 @@ class TrustSim(InterdependenceSim):
     def _reset_game(self, rows: np.ndarray) -> None:
         super()._reset_game(rows)
         p = self.params
+        self.trust, self.reputation, self.alpha_now = self.trust.copy(), self.reputation.copy(), self.alpha_now.copy()
         self.trust[rows] = p.trust0 * self._off_diagonal
         self.reputation[rows] = p.reputation0 * self._off_diagonal
         self.trust_effective_step[rows] = np.minimum(self.trust[rows], 1.0 - self.reputation[rows]) * self._off_diagonal
         self.alpha_now[rows] = self._alpha_table[0]
+        self.interdependence_full = self._d_full(self._d_step, None)
+
+    def _d_full(self, d: np.ndarray, phase: np.ndarray | None) -> np.ndarray:
+        """D of this round as a (B, n, n) array."""
+        if d.ndim == 3:
+            return d
+        if phase is None:
+            return self._d_tiles[0]
+        return self._d_tiles[phase[0]]  # (n, n) D means every instance is in the same phase
 
     def _shares(self, phase: np.ndarray | None) -> np.ndarray:
         alpha = self._alpha_now(phase)
         if self.params.reputation_shares:
             n = self.num_agents
-            public = 1.0 - self.reputation.sum(axis=1) / (n - 1)  # mean over observers k of R_kj
+            public = 1.0 - np.matmul(self._ones, self.reputation) / (n - 1)  # 1 - mean_k R_kj
             weighted = alpha * public
-            total = weighted.sum(axis=1, keepdims=True)
+            total = self._spread(weighted @ self._ones, n)
             alpha = np.where(total > 0, weighted / np.where(total > 0, total, 1.0), 1.0 / n)
         elif self.params.share_adjust > 0:
             alpha = self.alpha_now
         return alpha
 
-    def _trust_round(self, a: np.ndarray) -> None:
+    def _trust_round(self, a: np.ndarray, phase: np.ndarray | None) -> None:
         p = self.params
+        d_full = self._d_full(self._d_step, phase)
+        self.interdependence_full = d_full
+        if self._d_step.ndim == 3:
+            amplification = 1.0 + p.xi * d_full
+        else:
+            amplification = self._amp_tiles[0 if phase is None else phase[0]]
         self.trust_effective_step = np.minimum(self.trust, 1.0 - self.reputation)
-        signal = trust_signal(a, self._baseline, self.bounds, p.kappa)
+        signal = trust_signal(a, self._baseline_full, self._bounds_full, p.kappa)
+        signal_full = signal[:, self._signal_index].reshape(self.trust.shape)
         self.trust, self.reputation = trust_update(
-            self.trust, self.reputation, signal, self.interdependence if self._d_step.ndim == 3 else self._d_step,
-            p.lambda_pos, p.lambda_neg, p.mu_r, p.delta_r, p.xi, self._off_diagonal,
+            self.trust, self.reputation, signal_full, amplification, self._off_full,
+            p.lambda_pos, p.lambda_neg, p.mu_r, p.delta_r,
         )
 
     def _play(self, a):
         p = self.params
+        n = self.num_agents
         phase = self.phase if self._phased else None
         if phase is not None:
             self._d_step = self._interdependence_for(phase)
         alpha = self._shares(phase)
         terms, pi = self._tr1(a, alpha)
-        self._trust_round(a)
+        self._trust_round(a, phase)
         if self._dynamic_alpha:
-            self.alpha_now = np.broadcast_to(alpha, a.shape).copy()
+            self.alpha_now = np.array(alpha)
             if p.share_adjust > 0:
-                total = a.sum(axis=1, keepdims=True)
+                total = self._spread(a @ self._ones, n)
                 target = np.where(total > 0, a / np.where(total > 0, total, 1.0), self.alpha_now)
                 self.alpha_now += p.share_adjust * (target - self.alpha_now)
-        n = self.num_agents
-        terms["trust_level"] = self.trust.sum(axis=2) / (n - 1)
+        terms["trust_level"] = np.matmul(self.trust, self._ones) * (1.0 / (n - 1))
         terminated = None
         if p.success_trust > 0:
-            reached = (self.trust >= p.success_trust) | (self._off_diagonal == 0)
-            terminated = reached.all(axis=(1, 2))
+            below = (self.trust < p.success_trust) & (self._off_full > 0)
+            terminated = below.reshape(self.num_envs, n * n) @ np.ones(n * n) == 0
         info = {"trust": self.trust, "reputation": self.reputation, "alpha": self.alpha_now}
         return terms, pi, info, terminated
 
-    def _extra_observation(self, rows):
-        base = super()._extra_observation(rows)
-        others = self._others
-        trust = self.trust[rows]
-        rep = self.reputation[rows]
-        idx = np.arange(self.num_agents)[:, None]
-        return np.concatenate(
-            [base, trust[:, idx, others], rep[:, idx, others], self.alpha_now[rows][:, :, None]], axis=2
-        )
+    def _fill_extra(self, obs, sel, m):
+        super()._fill_extra(obs, sel, m)
+        n = self.num_agents
+        col = self._extra_col + 3
+        self._put(obs, col, self.trust[sel].reshape(m, n * n)[:, self._flat_others])
+        self._put(obs, col + n - 1, self.reputation[sel].reshape(m, n * n)[:, self._flat_others])
+        obs[:, :, col + 2 * (n - 1)] = self.alpha_now[sel]
 
     def _game_metrics(self, rows):
         n = self.num_agents
