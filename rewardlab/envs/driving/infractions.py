@@ -1,0 +1,87 @@
+"""Infractions, comfort bounds and the CARLA-leaderboard Driving Score.
+
+Infractions an ego can commit (each counted once per occurrence, on its first step):
+
+==================  ==========================================================================
+collision_vehicle   its box overlaps a traffic vehicle's or another ego's box (separating-axis
+                    test), counted per new contact
+collision_static    its box overlaps a static obstacle
+red_light           its front crosses a stop line on its route while that signal is red
+off_road            more than ``off_road_fraction`` of its box (15 sample points) is off every
+                    lane and intersection box
+route_deviation     its centre is more than ``route_deviation_margin`` beyond the outer edge of
+                    the route's same-direction lanes
+blocked             it stood still (< 0.1 m/s) for ``blocked_time`` seconds with no red light
+                    and no vehicle within 15 m ahead on its route
+speeding            its speed exceeds the limit (counted per episode of speeding)
+ttc                 a constant-velocity projection 0.1, 0.3, 0.5, 0.7 or 0.9 s ahead overlaps
+                    another object (CaRL's time-to-collision check)
+comfort             one of six bounds (below) is exceeded
+==================  ==========================================================================
+
+Driving Score of a route: DS = RC x P with the leaderboard's penalty factors
+
+    P = 0.50^n_pedestrian x 0.60^n_vehicle x 0.65^n_static x 0.70^n_red_light
+        x (1 - fraction of the route driven outside its lanes)
+
+(the stop-sign (0.80) and scenario-timeout (0.70) factors exist in the table but no scenario
+here has stop signs or scenario timeouts; pedestrians are not simulated, n_pedestrian = 0).
+Route deviation and blocked end the route in the leaderboard; here they count as
+infractions and, under the ``carl`` and ``roach`` presets, end the episode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+PENALTY = {
+    "collision_pedestrian": 0.50,
+    "collision_vehicle": 0.60,
+    "collision_static": 0.65,
+    "red_light": 0.70,
+    "stop_sign": 0.80,
+    "scenario_timeout": 0.70,
+}
+
+#: nuPlan's comfort bounds (memory; the values CaRL's comfort factor uses)
+COMFORT_BOUNDS = {
+    "lon_accel_min": -4.05,  # m/s^2
+    "lon_accel_max": 2.40,  # m/s^2
+    "lat_accel": 4.89,  # |.| m/s^2
+    "lon_jerk": 4.13,  # |.| m/s^3
+    "jerk": 8.37,  # |.| m/s^3, magnitude of the jerk vector
+    "yaw_rate": 0.95,  # |.| rad/s
+    "yaw_accel": 1.93,  # |.| rad/s^2
+}
+
+TTC_HORIZONS = (0.1, 0.3, 0.5, 0.7, 0.9)
+
+
+def comfort_violations(a_lon, a_lat, jerk_lon, jerk, yaw_rate, yaw_accel) -> np.ndarray:
+    """Which of the six comfort bounds are exceeded, (..., 6) bool."""
+    b = COMFORT_BOUNDS
+    return np.stack(
+        [
+            (a_lon < b["lon_accel_min"]) | (a_lon > b["lon_accel_max"]),
+            np.abs(a_lat) > b["lat_accel"],
+            np.abs(jerk_lon) > b["lon_jerk"],
+            np.abs(jerk) > b["jerk"],
+            np.abs(yaw_rate) > b["yaw_rate"],
+            np.abs(yaw_accel) > b["yaw_accel"],
+        ],
+        axis=-1,
+    )
+
+
+def penalty_product(counts: dict[str, np.ndarray], outside_fraction: np.ndarray) -> np.ndarray:
+    """The leaderboard's multiplicative penalty P from infraction counts."""
+    p = np.ones_like(np.asarray(outside_fraction, dtype=float))
+    for name, factor in PENALTY.items():
+        if name in counts:
+            p = p * factor ** counts[name]
+    return p * (1.0 - np.clip(outside_fraction, 0.0, 1.0))
+
+
+def driving_score(route_completion: np.ndarray, counts: dict[str, np.ndarray], outside_fraction: np.ndarray) -> np.ndarray:
+    """DS = RC x P, RC in percent."""
+    return route_completion * penalty_product(counts, outside_fraction)

@@ -1,0 +1,293 @@
+"""Observations: a vector of ego state, route, neighbours and signal, or a bird's-eye raster.
+
+Vector observation (91 float32, ego frame: x forward, y left; clipped to [-10, 10]):
+
+=========  =====  =========================================================================
+slice      size   content
+=========  =====  =========================================================================
+0:8        8      v / 30, (v - v_limit) / 10, last steering, last acceleration command,
+                  d_lat / lane width, sin and cos of the heading error, route completion
+8:28       20     10 route points 5, 10, ..., 50 m ahead (x, y) / 50
+28:84      56     8 nearest objects, nearest first: present, dx / 50, dy / 50, relative
+                  velocity (x, y) / 20, cos and sin of the relative heading
+84:88      4      next stop line on the route: present, distance / 50 (clipped to 1), red,
+                  yellow
+88:90      2      same-direction lanes left and right of the route lane / 3
+90         1      distance to the first hazard on the route (vehicle or non-green signal)
+                  / 50, clipped to 1
+=========  =====  =========================================================================
+
+Bird's-eye view (C x H x W, ego at 3/4 of the height facing up, ``bev_resolution`` m/px), with
+CaRL's channel set where this simulator has the objects:
+
+    0 road, 1 route, 2 lane markings, 3 vehicles, 4 pedestrians (always empty here),
+    5 red lights, 6 yellow lights, 7 green lights, 8 static objects, 9 shoulder
+
+Static layers (road, route, markings, shoulder) are rasterised once per episode into a
+per-instance world-frame bit mask; each step samples it on the rotated pixel grid (nearest
+neighbour) and scatters vehicles, obstacles and stop lines as sampled boxes. No Python loop
+over instances or vehicles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from gymnasium import spaces
+
+VECTOR_SIZE = 91
+BEV_CHANNELS = ("road", "route", "lane_markings", "vehicles", "pedestrians", "red_lights",
+                "yellow_lights", "green_lights", "static_objects", "shoulder")
+STATIC_BITS = {"road": 1, "route": 2, "lane_markings": 4, "shoulder": 8}
+SHOULDER = 1.5  # m
+RASTER_MARGIN = 40.0  # m around the map in the static raster
+
+
+def observation_space(p) -> spaces.Box:
+    if p.obs == "vector":
+        return spaces.Box(-10.0, 10.0, shape=(VECTOR_SIZE,), dtype=np.float32)
+    if p.bev_dtype == "uint8":
+        return spaces.Box(0, 255, shape=(len(BEV_CHANNELS), p.bev_size, p.bev_size), dtype=np.uint8)
+    return spaces.Box(0.0, 1.0, shape=(len(BEV_CHANNELS), p.bev_size, p.bev_size), dtype=np.float32)
+
+
+def vector_observation(sim, r: np.ndarray) -> np.ndarray:
+    c = {k: v[r] for k, v in sim.cache.items()}
+    lay = sim.layout
+    e = sim.num_egos
+    ex, ey, epsi, ev = sim.ex[r], sim.ey[r], sim.epsi[r], sim.ev[r]
+    limit = lay.speed_limit[r][:, None]
+    w = lay.width[r][:, None]
+    length = sim.routes["length"][r]
+    cos_e, sin_e = np.cos(epsi), np.sin(epsi)
+    ego = np.stack([
+        ev / 30.0, (ev - limit) / 10.0, sim.steer_prev[r], sim.accel_cmd[r], c["d_lat"] / w,
+        np.sin(c["head_err"]), np.cos(c["head_err"]), sim.progress[r] / length,
+    ], axis=-1)
+    # route points every 5 m: the hazard samples are every 2.5 m
+    pts = c["samples"][:, :, 1::2]  # (b, e, 8, 2) at 5..40 m; pad to 10 with the last sample
+    pts = np.concatenate([pts, np.repeat(c["samples"][:, :, -1:], 2, axis=2)], axis=2)
+    rx, ry = pts[..., 0] - ex[..., None], pts[..., 1] - ey[..., None]
+    route = np.stack([(rx * cos_e[..., None] + ry * sin_e[..., None]) / 50.0,
+                      (-rx * sin_e[..., None] + ry * cos_e[..., None]) / 50.0], axis=-1).reshape(len(r), e, 20)
+    ok = c["near_ok"]
+    dx, dy = c["near_x"] - ex[..., None], c["near_y"] - ey[..., None]
+    vx = c["near_v"] * np.cos(c["near_psi"]) - (ev * cos_e)[..., None]
+    vy = c["near_v"] * np.sin(c["near_psi"]) - (ev * sin_e)[..., None]
+    ce, se = cos_e[..., None], sin_e[..., None]
+    rel_h = c["near_psi"] - epsi[..., None]
+    objs = np.stack([
+        np.ones_like(dx), (dx * ce + dy * se) / 50.0, (-dx * se + dy * ce) / 50.0,
+        (vx * ce + vy * se) / 20.0, (-vx * se + vy * ce) / 20.0, np.cos(rel_h), np.sin(rel_h),
+    ], axis=-1) * ok[..., None]
+    k = objs.shape[2]
+    objs = objs.reshape(len(r), e, 7 * k)
+    if k < 8:
+        objs = np.concatenate([objs, np.zeros((len(r), e, 7 * (8 - k)))], axis=2)
+    state = c["light_state"]
+    light = np.stack([c["has_stop"].astype(float), np.minimum(c["stop_dist"], 50.0) / 50.0,
+                      (state == 2).astype(float), (state == 1).astype(float)], axis=-1)
+    eidx = np.arange(e)[None, :]
+    idx = sim.route_idx[r]
+    lanes = np.stack([sim.routes["lanes_left"][r[:, None], eidx, idx],
+                      sim.routes["lanes_right"][r[:, None], eidx, idx]], axis=-1) / 3.0
+    hazard = (np.minimum(c["hazard"], 50.0) / 50.0)[..., None]
+    out = np.concatenate([ego, route, objs, light, lanes, hazard], axis=-1)
+    return np.clip(out, -10.0, 10.0).astype(np.float32)
+
+
+# ---------------------------------------------------------------------- bird's-eye view
+def static_points(lay, rows: np.ndarray, routes: dict, spacing: float):
+    """World points of the static layers of instances ``rows``: list of (bit, rows, x, y)."""
+    out = []
+    nb = len(rows)
+    rr = rows[:, None, None, None]
+    w = lay.width[rows][:, None, None, None]
+    st = np.arange(0.0, lay.num_stations * 1.0 - 1.0, spacing)
+    max_lanes = int(lay.lanes.max()) + (1 if lay.has_ramp else 0)
+    ramp_extra = float(lay.ramp_offset[rows].max()) if lay.has_ramp else 0.0
+    lat = np.arange(-(max_lanes * 4.0 + ramp_extra + SHOULDER + 0.5), SHOULDER + 0.5, spacing)
+    roads = np.arange(lay.num_roads)
+    s = np.broadcast_to(st[None, None, :, None], (nb, lay.num_roads, len(st), len(lat)))
+    road = np.broadcast_to(roads[None, :, None, None], s.shape)
+    d = np.broadcast_to(lat[None, None, None, :], s.shape)
+    x, y, _ = lay.to_world(rr, road, s, d)
+    length = lay.length[rows][:, :, None, None]
+    nl = lay.lanes[None, :, None, None]
+    inside = (s <= length)
+    on_road = inside & (d <= 0.0) & (d >= -nl * w)
+    shoulder = inside & ~on_road & (d <= SHOULDER) & (d >= -nl * w - SHOULDER)
+    marking = inside & on_road & (np.abs(np.mod(-d + 0.5 * spacing, w) - 0.5 * spacing) < 0.5 * spacing) & (d < -0.5)
+    if lay.has_ramp:
+        idx = np.clip(np.round(s).astype(np.int64), 0, lay.num_stations - 1)
+        center = -(nl + 0.5) * w - lay.ramp_offset[rows][:, None, :][np.arange(nb)[:, None, None, None], 0, idx]
+        ramp = (s <= lay.merge_end[rows][:, None, None, None]) & (np.abs(d - center) <= 0.5 * w)
+        shoulder &= ~ramp
+        on_road = on_road | ramp
+    rows_b = np.broadcast_to(rows[:, None, None, None], s.shape)
+    for bit, mask in ((STATIC_BITS["road"], on_road), (STATIC_BITS["shoulder"], shoulder),
+                      (STATIC_BITS["lane_markings"], marking)):
+        out.append((bit, rows_b[mask], x[mask], y[mask]))
+    if lay.num_intersections:
+        grid = np.arange(-30.0, 30.0 + 1e-9, spacing)
+        gx, gy = np.meshgrid(grid, grid, indexing="ij")
+        hb = lay.half_box[rows][:, None, None, None]
+        cx = lay.centers[rows][:, :, 0][:, :, None, None] + gx
+        cy = lay.centers[rows][:, :, 1][:, :, None, None] + gy
+        box = (np.abs(gx) <= hb) & (np.abs(gy) <= hb)
+        rb = np.broadcast_to(rows[:, None, None, None], box.shape)
+        out.append((STATIC_BITS["road"], rb[box], cx[box], cy[box]))
+    # route: its polyline widened to a lane
+    e = routes["xy"].shape[1]
+    q = routes["xy"].shape[2]
+    ri = np.arange(q)
+    within = ri[None, None, :] < (routes["length"][rows][:, :, None] + 1.0)
+    offs = np.arange(-0.5, 0.5 + 1e-9, spacing / 3.5) * 3.0
+    h = routes["hdg"][rows]
+    rx = routes["xy"][rows][..., 0][..., None] - np.sin(h)[..., None] * offs
+    ry = routes["xy"][rows][..., 1][..., None] + np.cos(h)[..., None] * offs
+    mask = np.broadcast_to((within & (np.arange(e)[None, :, None] == 0))[..., None], rx.shape)
+    rb = np.broadcast_to(rows[:, None, None, None], rx.shape)
+    out.append((STATIC_BITS["route"], rb[mask], rx[mask], ry[mask]))
+    return out
+
+
+def raster_extent(sim) -> tuple[int, int]:
+    """(height, width) in pixels of the per-instance static raster: the routes' surroundings."""
+    p, lay = sim.params, sim.layout
+    res = p.bev_resolution
+    if lay.straight:
+        span = (max(lay.nx, lay.ny) - 1) * p.block_range[1] + 2 * p.arm_range[1] + 2 * RASTER_MARGIN
+        return int(np.ceil(span / res)), int(np.ceil(span / res))
+    # highway: routes run <= route_length (+ 135 m between egos); headings turn <= 0.6 rad
+    width = p.route_length + 150.0 + 2 * RASTER_MARGIN
+    height = 0.6 * (p.route_length + 150.0) + 2 * RASTER_MARGIN
+    return int(np.ceil(height / res)), int(np.ceil(width / res))
+
+
+def build_static_raster(sim, rows: np.ndarray) -> None:
+    """Rasterise road, route, markings and shoulder of instances ``rows`` in a world-frame bit mask
+    centred on their routes."""
+    lay, p = sim.layout, sim.params
+    res = p.bev_resolution
+    if sim.bev_static is None:
+        sim.bev_static = np.zeros((sim.num_envs, *raster_extent(sim)), dtype=np.uint8)
+        sim.bev_origin = np.zeros((sim.num_envs, 2))
+    raster = sim.bev_static
+    h, w = raster.shape[1:]
+    raster[rows] = 0
+    pts = sim.routes["xy"][rows]
+    within = np.arange(pts.shape[2])[None, None, :] <= sim.routes["length"][rows][:, :, None]
+    lo = np.where(within[..., None], pts, np.inf).min(axis=(1, 2))
+    hi = np.where(within[..., None], pts, -np.inf).max(axis=(1, 2))
+    if lay.straight:
+        lo = np.minimum(lo, lay.xy[rows].reshape(len(rows), -1, 2).min(axis=1))
+        hi = np.maximum(hi, lay.xy[rows].reshape(len(rows), -1, 2).max(axis=1))
+    center = 0.5 * (lo + hi)
+    sim.bev_origin[rows, 0] = center[:, 0] - 0.5 * w * res
+    sim.bev_origin[rows, 1] = center[:, 1] - 0.5 * h * res
+    for bit, rb, x, y in static_points(lay, rows, sim.routes, 0.6 * res):
+        ix = np.floor((x - sim.bev_origin[rb, 0]) / res).astype(np.int64)
+        iy = np.floor((y - sim.bev_origin[rb, 1]) / res).astype(np.int64)
+        ok = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
+        raster[rb[ok], iy[ok], ix[ok]] |= np.uint8(bit)
+
+
+def _box_samples(length, width, spacing: float):
+    """Body-frame sample offsets covering a box of the largest size, and a validity mask."""
+    lon = np.arange(-3.0, 3.0 + 1e-9, spacing)
+    lat = np.arange(-1.2, 1.2 + 1e-9, spacing)
+    gl, gw = np.meshgrid(lon, lat, indexing="ij")
+    gl, gw = gl.ravel(), gw.ravel()
+    inside = (np.abs(gl) <= 0.5 * length[..., None]) & (np.abs(gw) <= 0.5 * width[..., None])
+    return gl, gw, inside
+
+
+def bev_observation(sim, r: np.ndarray) -> np.ndarray:
+    """Bird's-eye view (len(r), E, C, H, W) (uint8 0/255 or float32 0/1)."""
+    p = sim.params
+    size, res = p.bev_size, p.bev_resolution
+    nb, e = len(r), sim.num_egos
+    # pixel grid in the ego frame: rows go forward (up), ego at 3/4 of the height
+    row_idx = np.arange(size)
+    fwd = (0.75 * size - row_idx - 0.5) * res
+    left = (0.5 * size - row_idx - 0.5) * res
+    ex, ey, epsi = sim.ex[r], sim.ey[r], sim.epsi[r]
+    c, s = np.cos(epsi)[..., None, None], np.sin(epsi)[..., None, None]
+    f = fwd[:, None]
+    lft = left[None, :]
+    wx = ex[..., None, None] + f * c - lft * s
+    wy = ey[..., None, None] + f * s + lft * c
+    raster = sim.bev_static
+    hh, ww = raster.shape[1:]
+    ix = np.floor((wx - sim.bev_origin[r, 0][:, None, None, None]) / p.bev_resolution).astype(np.int64)
+    iy = np.floor((wy - sim.bev_origin[r, 1][:, None, None, None]) / p.bev_resolution).astype(np.int64)
+    ok = (ix >= 0) & (ix < ww) & (iy >= 0) & (iy < hh)
+    bits = raster[r[:, None, None, None], np.clip(iy, 0, hh - 1), np.clip(ix, 0, ww - 1)] * ok
+    out = np.zeros((nb, e, len(BEV_CHANNELS), size, size), dtype=np.uint8)
+    for name, bit in STATIC_BITS.items():
+        out[:, :, BEV_CHANNELS.index(name)] = (bits & bit) > 0
+    dynamic_layers(sim, r, out, size, res)
+    if p.bev_dtype == "uint8":
+        out *= 255
+        return out
+    return out.astype(np.float32)
+
+
+def dynamic_layers(sim, r: np.ndarray, out: np.ndarray, size: int, res: float) -> None:
+    """Scatter vehicles, static obstacles and stop lines into ``out`` (nb, E, C, size, size)."""
+    nb, e = len(r), sim.num_egos
+    ex, ey, epsi = sim.ex[r], sim.ey[r], sim.epsi[r]
+    objs = sim.objects(r)
+    gl, gw, inside = _box_samples(objs["length"], objs["width"], 0.5 * res)
+    oc, os_ = np.cos(objs["psi"])[..., None], np.sin(objs["psi"])[..., None]
+    px = objs["x"][..., None] + gl * oc - gw * os_
+    py = objs["y"][..., None] + gl * os_ + gw * oc
+    valid = inside & objs["visible"][..., None]
+    channel = np.where(objs["kind"] == 2, BEV_CHANNELS.index("static_objects"), BEV_CHANNELS.index("vehicles"))
+    for k in range(e):
+        dx = px - ex[:, k, None, None]
+        dy = py - ey[:, k, None, None]
+        ck, sk = np.cos(epsi[:, k])[:, None, None], np.sin(epsi[:, k])[:, None, None]
+        fx = dx * ck + dy * sk
+        ly = -dx * sk + dy * ck
+        pr = np.floor(0.75 * size - fx / res).astype(np.int64)
+        pc = np.floor(0.5 * size - ly / res).astype(np.int64)
+        not_self = ~((objs["kind"] == 1) & (np.arange(objs["x"].shape[1]) == objs["x"].shape[1] - e - sim.num_static + k))
+        m = valid & (pr >= 0) & (pr < size) & (pc >= 0) & (pc < size) & not_self[None, :, None]
+        rb = np.broadcast_to(np.arange(nb)[:, None, None], m.shape)[m]
+        ch = np.broadcast_to(channel[None, :, None], m.shape)[m]
+        out[rb, k, ch, pr[m], pc[m]] = 1
+    _draw_stop_lines(sim, r, out, size, res)
+
+
+def _draw_stop_lines(sim, r, out, size, res) -> None:
+    lay = sim.layout
+    if not lay.num_intersections:
+        return
+    nb, e = len(r), sim.num_egos
+    lights = sim.cache["lights"][r]  # (nb, K, 2)
+    slots = lay.lane_slots
+    m = lay.stops_per_road
+    stop_s = lay.stop_s[r][:, :, :m]  # (nb, R, M)
+    k = lay.stop_light[:, :m]  # (R, M)
+    g = lay.road_group[:, None]
+    state = lights[np.arange(nb)[:, None, None], k[None], np.broadcast_to(g, k.shape)[None]]  # (nb, R, M)
+    lat = -np.arange(0.25, slots * 4.0, 0.5 * res)  # sample the stop line across the lanes
+    w = lay.width[r][:, None, None, None]
+    nl = lay.lanes[None, :, None, None]
+    d = np.broadcast_to(lat, stop_s.shape + lat.shape)
+    valid = np.isfinite(stop_s)[..., None] & (d >= -nl * w)
+    s_b = np.broadcast_to(np.where(np.isfinite(stop_s), stop_s, 0.0)[..., None], d.shape)
+    road = np.broadcast_to(np.arange(lay.num_roads)[None, :, None, None], d.shape)
+    x, y, _ = lay.to_world(r[:, None, None, None], road, s_b, d)
+    ch = (5 + np.broadcast_to(np.array([2, 1, 0])[state][..., None], d.shape))  # green->7, yellow->6, red->5
+    for k_e in range(e):
+        dx = x - sim.ex[r, k_e][:, None, None, None]
+        dy = y - sim.ey[r, k_e][:, None, None, None]
+        ck = np.cos(sim.epsi[r, k_e])[:, None, None, None]
+        sk = np.sin(sim.epsi[r, k_e])[:, None, None, None]
+        pr = np.floor(0.75 * size - (dx * ck + dy * sk) / res).astype(np.int64)
+        pc = np.floor(0.5 * size - (-dx * sk + dy * ck) / res).astype(np.int64)
+        mm = valid & (pr >= 0) & (pr < size) & (pc >= 0) & (pc < size)
+        rb = np.broadcast_to(np.arange(nb)[:, None, None, None], mm.shape)[mm]
+        out[rb, k_e, ch[mm], pr[mm], pc[mm]] = 1

@@ -1,0 +1,492 @@
+"""Road networks and routes, generated per instance from its random stream.
+
+A layout is a set of R one-way *roads*. Road r has a reference line sampled every ``DS`` = 1 m
+(positions ``xy`` (B, R, P, 2) and headings ``hdg`` (B, R, P)) and ``lanes[r]`` lanes to its
+right: lane l's centre is at lateral offset d = -(l + 1/2) w (d > 0 is left of the road). A
+point is described on a road by its station s (distance along the reference line) and d.
+
+Two layouts build every scenario:
+
+* :class:`HighwayLayout` - one curved carriageway (straights and constant-curvature arcs with
+  per-seed lengths and curvatures) with ``num_lanes`` lanes and an on-ramp: an extra lane
+  (slot ``num_lanes``) that runs beside the carriageway behind a gore, tapers in, becomes an
+  acceleration lane at ``merge_start`` and ends at ``merge_end``.
+* :class:`GridLayout` - an ``nx`` x ``ny`` grid of straight two-way streets (two one-way roads
+  each) crossing at signalised intersections. 1 x 1 with two lanes per direction is the
+  four-way intersection; 2 x 2 with one lane per direction is the town.
+
+A *route* is a dense polyline (every ~1 m) that follows lane centres: ``route_xy`` (B, E, Q, 2),
+``route_hdg``, cumulative arc length ``route_s``, its length, which road each point lies on
+(-1 inside an intersection box), how many same-direction lanes lie left and right of it, and
+the stop lines it crosses. The ego is located on it by a local search around its previous
+index (``locate_on_route``), never by a full scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rewardlab.core.rng import BatchedRNG
+
+DS = 1.0  # station spacing of road reference lines, m
+HIDDEN = 150.0  # traffic upstream of station 0 drives on, unseen, before entering the map
+
+
+def smoothstep(u: np.ndarray) -> np.ndarray:
+    u = np.clip(u, 0.0, 1.0)
+    return u * u * (3.0 - 2.0 * u)
+
+
+class Layout:
+    """Arrays shared by both layouts; subclasses fill them in ``generate``."""
+
+    num_roads: int
+    num_stations: int
+    lanes: np.ndarray  # (R,) lanes per road (the on-ramp slot excluded)
+    lane_slots: int  # lane ids per road: max lanes (+1 for the on-ramp)
+    straight: bool
+    num_intersections: int = 0
+    stops_per_road: int = 0
+    has_ramp: bool = False
+
+    def __init__(self, num_envs: int, params) -> None:
+        b, r, p = num_envs, self.num_roads, self.num_stations
+        self.num_envs = num_envs
+        self.params = params
+        self.xy = np.zeros((b, r, p, 2))
+        self.hdg = np.zeros((b, r, p))
+        self.length = np.ones((b, r))
+        self.width = np.full(b, 3.5)
+        self.speed_limit = np.full(b, 10.0)
+        m, k = max(self.stops_per_road, 1), max(self.num_intersections, 1)
+        self.stop_s = np.full((b, r, m), np.inf)
+        self.stop_light = np.zeros((r, m), dtype=np.int64)
+        self.road_group = np.zeros(r, dtype=np.int64)
+        self.centers = np.zeros((b, k, 2))
+        self.half_box = np.zeros(b)
+        self.green = np.full((b, k, 2), 10.0)
+        self.yellow = np.full((b, k), 3.0)
+        self.all_red = np.full((b, k), 2.0)
+        self.light_offset = np.zeros((b, k))
+        self.ramp_offset = np.zeros((b, p))
+        self.merge_start = np.zeros(b)
+        self.merge_end = np.zeros(b)
+
+    # ----------------------------------------------------------------- geometry queries
+    def frame(self, rows: np.ndarray, road: np.ndarray, s: np.ndarray):
+        """Reference-line point (x, y) and heading at stations ``s`` of roads ``road``.
+
+        ``rows`` broadcasts against ``road`` and ``s`` (e.g. (B, 1) against (B, N)).
+        Linear interpolation between stations; stations outside [0, length] extrapolate along
+        the end tangent.
+        """
+        p = self.num_stations
+        u = s / DS
+        i0 = np.clip(np.floor(u).astype(np.int64), 0, p - 2)
+        frac = u - i0
+        base = self.xy[rows, road, i0]
+        nxt = self.xy[rows, road, i0 + 1]
+        xy = base + (nxt - base) * frac[..., None]
+        h0 = self.hdg[rows, road, i0]
+        h1 = self.hdg[rows, road, i0 + 1]
+        dh = np.mod(h1 - h0 + np.pi, 2 * np.pi) - np.pi
+        return xy[..., 0], xy[..., 1], h0 + dh * np.clip(frac, 0.0, 1.0)
+
+    def lane_offset(self, rows: np.ndarray, road: np.ndarray, lane: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Lateral offset d of lane centres (the on-ramp slot follows its taper)."""
+        w = self.width[rows]
+        d = -(lane + 0.5) * w
+        if self.has_ramp:
+            idx = np.clip(np.round(s / DS).astype(np.int64), 0, self.num_stations - 1)
+            ramp = lane >= self.lanes[road]
+            d = np.where(ramp, d - self.ramp_offset[rows, idx], d)
+        return d
+
+    def to_world(self, rows, road, s, d):
+        x, y, h = self.frame(rows, road, s)
+        return x - d * np.sin(h), y + d * np.cos(h), h
+
+    def project(self, rows: np.ndarray, x: np.ndarray, y: np.ndarray, hint: np.ndarray | None = None):
+        """Station and offset (B, E, R) of points (B, E) on every road; also the road heading there.
+
+        Straight roads are exact; the curved highway searches ``hint`` +- 8 stations.
+        """
+        if self.straight:
+            ox, oy = self.xy[rows, :, 0, 0][:, None, :], self.xy[rows, :, 0, 1][:, None, :]
+            h = self.hdg[rows, :, 0][:, None, :]
+            c, sn = np.cos(h), np.sin(h)
+            dx, dy = x[..., None] - ox, y[..., None] - oy
+            return dx * c + dy * sn, -dx * sn + dy * c, np.broadcast_to(h, dx.shape)
+        window = np.arange(-8, 9)
+        idx = np.clip(np.round(hint / DS).astype(np.int64)[..., None] + window, 0, self.num_stations - 1)
+        px = self.xy[rows[:, None, None], 0, idx]  # (B, E, W, 2)
+        dist2 = (px[..., 0] - x[..., None]) ** 2 + (px[..., 1] - y[..., None]) ** 2
+        best = np.take_along_axis(idx, np.argmin(dist2, axis=-1)[..., None], axis=-1)[..., 0]
+        bx, by = self.xy[rows[:, None], 0, best, 0], self.xy[rows[:, None], 0, best, 1]
+        h = self.hdg[rows[:, None], 0, best]
+        c, sn = np.cos(h), np.sin(h)
+        dx, dy = x - bx, y - by
+        s = best * DS + dx * c + dy * sn
+        d = -dx * sn + dy * c
+        return s[..., None], d[..., None], h[..., None]
+
+    def drivable(self, rows, s, d, px, py) -> np.ndarray:
+        """Whether points are on a lane or inside an intersection box.
+
+        ``s``, ``d``: Frenet coordinates (B, ..., R) of the points on every road; ``px``, ``py``:
+        their world coordinates (B, ...).
+        """
+        lead = (-1,) + (1,) * (s.ndim - 1)
+        w = self.width[rows].reshape(lead)
+        length = self.length[rows].reshape((-1,) + (1,) * (s.ndim - 2) + (self.num_roads,))
+        on = (s >= 0.0) & (s <= length) & (d <= 0.0) & (d >= -self.lanes * w)
+        ok = on.any(axis=-1)
+        if self.has_ramp:
+            s0, d0 = s[..., 0], d[..., 0]
+            lead0 = (-1,) + (1,) * (s0.ndim - 1)
+            idx = np.clip(np.round(s0 / DS).astype(np.int64), 0, self.num_stations - 1)
+            w0 = self.width[rows].reshape(lead0)
+            center = -(self.lanes[0] + 0.5) * w0 - self.ramp_offset[rows.reshape(lead0), idx]
+            ok |= (s0 >= 0.0) & (s0 <= self.merge_end[rows].reshape(lead0)) & (np.abs(d0 - center) <= 0.5 * w0)
+        if self.num_intersections:
+            c = self.centers[rows].reshape((-1,) + (1,) * (px.ndim - 1) + (self.num_intersections, 2))
+            hb = self.half_box[rows].reshape((-1,) + (1,) * px.ndim)
+            inside = (np.abs(px[..., None] - c[..., 0]) <= hb) & (np.abs(py[..., None] - c[..., 1]) <= hb)
+            ok |= inside.any(axis=-1)
+        return ok
+
+    # ----------------------------------------------------------------- generation
+    def generate(self, rows: np.ndarray, rng: BatchedRNG) -> None:
+        raise NotImplementedError
+
+    def routes(self, rows: np.ndarray, rng: BatchedRNG, num_egos: int, max_points: int) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+
+@dataclass
+class RoutePiece:
+    """A straight run along a lane, or an arc through an intersection box (used in generation)."""
+
+    kind: str
+    road: int = -1
+    lane: int = 0
+    s0: float = 0.0
+    s1: float = 0.0
+    cx: float = 0.0
+    cy: float = 0.0
+    radius: float = 0.0
+    a0: float = 0.0
+    a1: float = 0.0
+
+
+def empty_routes(n: int, num_egos: int, q: int, m: int) -> dict[str, np.ndarray]:
+    return {
+        "xy": np.zeros((n, num_egos, q, 2)),
+        "hdg": np.zeros((n, num_egos, q)),
+        "s": np.zeros((n, num_egos, q)),
+        "length": np.zeros((n, num_egos)),
+        "road": np.full((n, num_egos, q), -1, dtype=np.int64),
+        "lanes_left": np.zeros((n, num_egos, q)),
+        "lanes_right": np.zeros((n, num_egos, q)),
+        "stop_s": np.full((n, num_egos, m), np.inf),
+        "stop_light": np.zeros((n, num_egos, m), dtype=np.int64),
+        "stop_group": np.zeros((n, num_egos, m), dtype=np.int64),
+        "start_road": np.zeros((n, num_egos), dtype=np.int64),
+        "start_lane": np.zeros((n, num_egos), dtype=np.int64),
+        "start_s": np.zeros((n, num_egos)),
+    }
+
+
+def finish_route(xy: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Pad a polyline to ``q`` points; headings from differences, cumulative arc length."""
+    xy = xy[:q]
+    n = len(xy)
+    seg = np.diff(xy, axis=0)
+    hdg = np.arctan2(seg[:, 1], seg[:, 0])
+    hdg = np.concatenate([hdg, hdg[-1:]])
+    s = np.concatenate([[0.0], np.cumsum(np.hypot(seg[:, 0], seg[:, 1]))])
+    pad = q - n
+    if pad > 0:
+        # beyond the end the route continues straight, so projections past the end stay smooth
+        ext = xy[-1] + np.arange(1, pad + 1)[:, None] * DS * np.array([np.cos(hdg[-1]), np.sin(hdg[-1])])
+        xy = np.concatenate([xy, ext])
+        hdg = np.concatenate([hdg, np.full(pad, hdg[-1])])
+        s = np.concatenate([s, s[-1] + np.arange(1, pad + 1) * DS])
+    return xy, hdg, s, n
+
+
+class HighwayLayout(Layout):
+    """A curved multi-lane carriageway with an on-ramp merging from the right."""
+
+    num_roads = 1
+    num_stations = 1000
+    straight = False
+    has_ramp = True
+
+    def __init__(self, num_envs: int, params) -> None:
+        self.lanes = np.array([params.num_lanes])
+        self.lane_slots = params.num_lanes + 1
+        super().__init__(num_envs, params)
+
+    def generate(self, rows: np.ndarray, rng: BatchedRNG) -> None:
+        n = len(rows)
+        u = rng.uniform((12,), rows)
+        p = self.params
+        length = 820.0 + 160.0 * u[:, 0]
+        # piecewise-constant curvature: straight, arc, straight, arc, straight (per-seed lengths)
+        a1 = 80.0 + 120.0 * u[:, 1]
+        gap = 60.0 + 120.0 * u[:, 3]
+        radius1 = p.min_radius + (3 * p.min_radius) * u[:, 5]
+        radius2 = p.min_radius + (3 * p.min_radius) * u[:, 6]
+        # each arc turns by 0.08 - 0.3 rad, so the road stays within a compact band
+        arc1 = (0.08 + 0.22 * u[:, 2]) * radius1
+        arc2 = (0.08 + 0.22 * u[:, 4]) * radius2
+        sign1 = np.where(u[:, 7] < 0.5, -1.0, 1.0)
+        s = np.arange(self.num_stations) * DS
+        b1, b2 = a1 + arc1, a1 + arc1 + gap
+        kappa = np.where((s >= a1[:, None]) & (s < b1[:, None]), (sign1 / radius1)[:, None], 0.0)
+        kappa += np.where((s >= b2[:, None]) & (s < (b2 + arc2)[:, None]), (-sign1 / radius2)[:, None], 0.0)
+        hdg = np.concatenate([np.zeros((n, 1)), np.cumsum(kappa[:, :-1] * DS, axis=1)], axis=1)
+        # positions: exact for piecewise-constant curvature up to the sampling (midpoint heading)
+        mid = hdg[:, :-1] + 0.5 * kappa[:, :-1] * DS
+        steps = np.stack([np.cos(mid), np.sin(mid)], axis=-1) * DS
+        xy = np.concatenate([np.zeros((n, 1, 2)), np.cumsum(steps, axis=1)], axis=1)
+        self.xy[rows, 0] = xy
+        self.hdg[rows, 0] = hdg
+        self.length[rows, 0] = length
+        self.width[rows] = 3.3 + 0.5 * u[:, 8]
+        self.speed_limit[rows] = p.speed_limit_range[0] + (p.speed_limit_range[1] - p.speed_limit_range[0]) * u[:, 9]
+        self.merge_start[rows] = 220.0 + 80.0 * u[:, 10]
+        self.merge_end[rows] = self.merge_start[rows] + 100.0 + 60.0 * u[:, 11]
+        taper = 120.0
+        self.ramp_offset[rows] = 12.0 * smoothstep((self.merge_start[rows, None] - s) / taper)
+
+    def routes(self, rows, rng, num_egos, max_points):
+        n = len(rows)
+        out = empty_routes(n, num_egos, max_points, 1)
+        u = rng.uniform((num_egos, 4), rows)
+        nl = int(self.lanes[0])
+        w = self.width[rows][:, None]
+        ms, me = self.merge_start[rows][:, None], self.merge_end[rows][:, None]
+        # ego 0 starts on the ramp half of the time; the others on main lanes, 45 m apart
+        on_ramp = np.zeros((n, num_egos), dtype=bool)
+        on_ramp[:, 0] = u[:, 0, 0] < self.params.ramp_probability
+        lane = np.minimum((u[:, :, 1] * nl).astype(np.int64), nl - 1)
+        lane = np.where(on_ramp, nl, lane)
+        main_s = 60.0 + 45.0 * np.arange(num_egos)[None, :] + 15.0 * u[:, :, 2]
+        ramp_s = ms - 100.0 + 40.0 * u[:, :, 2]
+        start = np.where(on_ramp, ramp_s, main_s)
+        target = self.params.route_length
+        q = np.arange(max_points) * DS
+        st = start[..., None] + q  # stations of route points (B, E, Q)
+        end = np.minimum(start + target, self.length[rows, 0][:, None] - 20.0)
+        npts = np.minimum(np.floor((end - start) / DS).astype(np.int64) + 1, max_points)
+        st = np.minimum(st, end[..., None])
+        rr = rows[:, None, None]
+        idx = np.clip(np.round(st / DS).astype(np.int64), 0, self.num_stations - 1)
+        ramp_d = -(nl + 0.5) * w[..., None] - self.ramp_offset[rr, idx]
+        main_d = -(np.minimum(lane, nl - 1) + 0.5)[..., None] * w[..., None]
+        # the ramp route changes into the right lane inside the acceleration lane (cosine blend)
+        lc0 = ms[..., None] + 20.0 + 30.0 * u[:, :, 3:4]
+        blend = 0.5 - 0.5 * np.cos(np.pi * np.clip((st - lc0) / 60.0, 0.0, 1.0))
+        right_d = -(nl - 0.5) * w[..., None]
+        d = np.where(on_ramp[..., None], ramp_d + (right_d - ramp_d) * blend, main_d)
+        x, y, _ = self.to_world(rr, np.zeros_like(idx), st, d)
+        xy = np.stack([x, y], axis=-1)
+        for i in range(n):
+            for e in range(num_egos):
+                pts, hdg, s_arc, _ = finish_route(xy[i, e, : npts[i, e]], max_points)
+                out["xy"][i, e], out["hdg"][i, e], out["s"][i, e] = pts, hdg, s_arc
+                out["length"][i, e] = s_arc[npts[i, e] - 1]
+        out["road"][:] = 0
+        lane_est = np.clip(np.floor(-d / w[..., None]), 0, nl).astype(np.int64)
+        ramp_zone = (st >= ms[..., None]) & (st <= me[..., None])
+        main = lane_est < nl
+        out["lanes_left"][:] = np.where(main, lane_est, np.where(ramp_zone, nl, 0))
+        out["lanes_right"][:] = np.where(main, nl - 1 - lane_est + (ramp_zone & (lane_est == nl - 1)), 0)
+        out["start_road"][:] = 0
+        out["start_lane"][:] = lane
+        out["start_s"][:] = start
+        return out
+
+
+class GridLayout(Layout):
+    """Straight two-way streets on an nx x ny grid with a two-phase signal at every crossing."""
+
+    straight = True
+
+    def __init__(self, num_envs: int, params) -> None:
+        self.nx, self.ny = params.grid
+        nl = params.lanes_per_direction
+        self.num_roads = 2 * (self.nx + self.ny)
+        self.num_intersections = self.nx * self.ny
+        self.stops_per_road = max(self.nx, self.ny)
+        max_span = (max(self.nx, self.ny) - 1) * params.block_range[1] + 2 * params.arm_range[1]
+        self.num_stations = int(np.ceil(max_span / DS)) + 2
+        self.lanes = np.full(self.num_roads, nl)
+        self.lane_slots = nl
+        super().__init__(num_envs, params)
+        # roads: per east-west street j: eastbound 2j, westbound 2j+1; per north-south street i:
+        # northbound 2ny+2i, southbound 2ny+2i+1. Signal group 0 = north-south, 1 = east-west.
+        self.road_group[: 2 * self.ny] = 1
+        for j in range(self.ny):
+            for m in range(self.nx):
+                self.stop_light[2 * j, m] = j * self.nx + m
+                self.stop_light[2 * j + 1, m] = j * self.nx + (self.nx - 1 - m)
+        for i in range(self.nx):
+            for m in range(self.ny):
+                self.stop_light[2 * self.ny + 2 * i, m] = m * self.nx + i
+                self.stop_light[2 * self.ny + 2 * i + 1, m] = (self.ny - 1 - m) * self.nx + i
+
+    def generate(self, rows, rng):
+        n, p = len(rows), self.params
+        nx, ny, nl = self.nx, self.ny, p.lanes_per_direction
+        k = self.num_intersections
+        u = rng.uniform((8 + 4 * k,), rows)
+        w = 3.2 + 0.6 * u[:, 0]
+        dx = p.block_range[0] + (p.block_range[1] - p.block_range[0]) * u[:, 1]
+        dy = p.block_range[0] + (p.block_range[1] - p.block_range[0]) * u[:, 2]
+        arm = p.arm_range[0] + (p.arm_range[1] - p.arm_range[0]) * u[:, 3]
+        hb = nl * w + 5.0 + 2.0 * u[:, 4]
+        self.width[rows] = w
+        self.half_box[rows] = hb
+        lo, hi = p.speed_limit_range
+        self.speed_limit[rows] = lo + (hi - lo) * u[:, 5]
+        xs = np.arange(nx)[None, :] * dx[:, None]
+        ys = np.arange(ny)[None, :] * dy[:, None]
+        x_min, x_max = -arm, xs[:, -1] + arm
+        y_min, y_max = -arm, ys[:, -1] + arm
+        origin = np.zeros((n, self.num_roads, 2))
+        heading = np.zeros((n, self.num_roads))
+        length = np.zeros((n, self.num_roads))
+        stop_s = np.full((n, self.num_roads, self.stops_per_road), np.inf)
+        for j in range(ny):
+            origin[:, 2 * j] = np.stack([x_min, ys[:, j]], axis=1)
+            origin[:, 2 * j + 1] = np.stack([x_max, ys[:, j]], axis=1)
+            heading[:, 2 * j + 1] = np.pi
+            length[:, 2 * j] = length[:, 2 * j + 1] = x_max - x_min
+            stop_s[:, 2 * j, :nx] = xs - x_min[:, None] - hb[:, None] - 1.0
+            stop_s[:, 2 * j + 1, :nx] = x_max[:, None] - xs[:, ::-1] - hb[:, None] - 1.0
+        for i in range(nx):
+            r = 2 * ny + 2 * i
+            origin[:, r] = np.stack([xs[:, i], y_min], axis=1)
+            origin[:, r + 1] = np.stack([xs[:, i], y_max], axis=1)
+            heading[:, r] = 0.5 * np.pi
+            heading[:, r + 1] = -0.5 * np.pi
+            length[:, r] = length[:, r + 1] = y_max - y_min
+            stop_s[:, r, :ny] = ys - y_min[:, None] - hb[:, None] - 1.0
+            stop_s[:, r + 1, :ny] = y_max[:, None] - ys[:, ::-1] - hb[:, None] - 1.0
+        s = np.arange(self.num_stations) * DS
+        direction = np.stack([np.cos(heading), np.sin(heading)], axis=-1)
+        self.xy[rows] = origin[:, :, None, :] + s[None, None, :, None] * direction[:, :, None, :]
+        self.hdg[rows] = heading[:, :, None]
+        self.length[rows] = length
+        self.stop_s[rows] = stop_s
+        cx = np.tile(xs, (1, ny))  # intersection k = j * nx + i
+        cy = np.repeat(ys, nx, axis=1)
+        self.centers[rows] = np.stack([cx, cy], axis=-1)
+        g_lo, g_hi = p.green_range
+        self.green[rows] = g_lo + (g_hi - g_lo) * u[:, 8 : 8 + 2 * k].reshape(n, k, 2)
+        self.yellow[rows] = 3.0
+        self.all_red[rows] = 2.0
+        cycle = self.green[rows].sum(axis=-1) + 2 * (self.yellow[rows] + self.all_red[rows])
+        self.light_offset[rows] = cycle * u[:, 8 + 2 * k : 8 + 3 * k]
+
+    def _turn_road(self, road: int, k: int) -> int:
+        """The road a right turn at intersection k leads onto from ``road``."""
+        ny = self.ny
+        if road < 2 * ny:  # east-west road; intersection k = j * nx + i
+            i = k % self.nx
+            east = road % 2 == 0
+            return 2 * ny + 2 * i + (1 if east else 0)  # east turns right to south, west to north
+        j = k // self.nx
+        north = (road - 2 * ny) % 2 == 0
+        return 2 * j + (0 if north else 1)  # north turns right to east, south to west
+
+    def routes(self, rows, rng, num_egos, max_points):
+        n, p = len(rows), self.params
+        nl = p.lanes_per_direction
+        m_max = 4
+        out = empty_routes(n, num_egos, max_points, m_max)
+        u = rng.uniform((num_egos, 4 + m_max), rows)
+        for i, row in enumerate(rows):
+            w, hb = self.width[row], self.half_box[row]
+            for e in range(num_egos):
+                road = int(u[i, e, 0] * self.num_roads) % self.num_roads
+                lane = nl - 1
+                first_stop = self.stop_s[row, road, 0]
+                s_start = max(5.0, first_stop - p.start_distance[0] - (p.start_distance[1] - p.start_distance[0]) * u[i, e, 1])
+                s_start += 12.0 * e  # several egos on one road keep apart
+                pieces, stops = [], []
+                s_cur, length, m, remaining = s_start, 0.0, 0, p.route_length
+                while True:
+                    stop_here = self.stop_s[row, road, m] if m < self.stops_per_road else np.inf
+                    if not np.isfinite(stop_here) or length + (stop_here - s_cur) > remaining:
+                        s_end = min(self.length[row, road] - 10.0, s_cur + remaining - length)
+                        pieces.append(RoutePiece("straight", road, lane, s_cur, max(s_end, s_cur + 1.0)))
+                        break
+                    k = int(self.stop_light[road, m])
+                    box_in = stop_here + 1.0
+                    pieces.append(RoutePiece("straight", road, lane, s_cur, box_in))
+                    sx, sy, _ = self.to_world(row, road, stop_here, -(lane + 0.5) * w)
+                    stops.append((sx, sy, k, int(self.road_group[road])))
+                    length += box_in - s_cur
+                    turn_right = u[i, e, 4 + min(len(stops) - 1, m_max - 1)] < p.right_turn_probability
+                    if turn_right:
+                        new_road = self._turn_road(road, k)
+                        x0, y0, h0 = self.to_world(row, road, box_in, -(lane + 0.5) * w)
+                        radius = hb - (lane + 0.5) * w
+                        cx, cy = x0 + radius * np.sin(h0), y0 - radius * np.cos(h0)
+                        a0 = h0 + 0.5 * np.pi
+                        pieces.append(RoutePiece("arc", cx=cx, cy=cy, radius=radius, a0=a0, a1=a0 - 0.5 * np.pi))
+                        length += 0.5 * np.pi * radius
+                        # station of the box exit on the new road
+                        new_m = int(np.flatnonzero(self.stop_light[new_road] == k)[0])
+                        s_cur = self.stop_s[row, new_road, new_m] + 1.0 + 2.0 * hb
+                        road, m = new_road, new_m + 1
+                    else:
+                        pieces.append(RoutePiece("straight", road, lane, box_in, box_in + 2.0 * hb))
+                        length += 2.0 * hb
+                        s_cur = box_in + 2.0 * hb
+                        m += 1
+                    if len(stops) >= m_max:
+                        remaining = min(remaining, length + 40.0)
+                xy, road_of, left, right = [], [], [], []
+                for piece in pieces:
+                    if piece.kind == "straight":
+                        st = np.arange(piece.s0, piece.s1, DS)
+                        x, y, _ = self.to_world(row, piece.road, st, -(piece.lane + 0.5) * w)
+                        in_box = np.zeros(len(st), dtype=bool)
+                        for mm in range(self.stops_per_road):
+                            c0 = self.stop_s[row, piece.road, mm] + 1.0
+                            in_box |= (st > c0) & (st < c0 + 2.0 * hb)
+                        xy.append(np.stack([x, y], axis=1))
+                        road_of.append(np.where(in_box, -1, piece.road))
+                        left.append(np.full(len(st), piece.lane, dtype=float))
+                        right.append(np.full(len(st), nl - 1 - piece.lane, dtype=float))
+                    else:
+                        count = max(2, int(np.ceil(0.5 * np.pi * piece.radius / DS)))
+                        a = np.linspace(piece.a0, piece.a1, count, endpoint=False)
+                        xy.append(np.stack([piece.cx + piece.radius * np.cos(a), piece.cy + piece.radius * np.sin(a)], axis=1))
+                        road_of.append(np.full(count, -1))
+                        left.append(np.zeros(count))
+                        right.append(np.zeros(count))
+                pts = np.concatenate(xy)
+                pts, hdg, s_arc, npts = finish_route(pts, max_points)
+                out["xy"][i, e], out["hdg"][i, e], out["s"][i, e] = pts, hdg, s_arc
+                out["length"][i, e] = s_arc[npts - 1]
+                for name, values in (("road", road_of), ("lanes_left", left), ("lanes_right", right)):
+                    v = np.concatenate(values)[:max_points]
+                    out[name][i, e, : len(v)] = v
+                    out[name][i, e, len(v) :] = v[-1]
+                for j, (sx, sy, k, g) in enumerate(stops[:m_max]):
+                    nearest = np.argmin((pts[:npts, 0] - sx) ** 2 + (pts[:npts, 1] - sy) ** 2)
+                    out["stop_s"][i, e, j] = s_arc[nearest]
+                    out["stop_light"][i, e, j] = k
+                    out["stop_group"][i, e, j] = g
+                out["start_road"][i, e] = pieces[0].road
+                out["start_lane"][i, e] = lane
+                out["start_s"][i, e] = s_start
+        return out

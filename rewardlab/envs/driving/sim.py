@@ -1,0 +1,857 @@
+"""The batched driving simulator: egos on routes among IDM/MOBIL traffic, at 10 Hz.
+
+========================  ===================================================================
+agents                    ``ego`` (``ego_0`` ... ``ego_{E-1}`` in the multi-ego scenario)
+action                    Box([-1, 1]^2): steering (x 0.5 rad) and acceleration (x 4 m/s^2)
+                          / braking (x 8 m/s^2)
+observation ``vector``    Box (91,) float32: ego state (8), route ahead (10 points, 20), the 8
+                          nearest objects (7 each, 56), next stop line (4), lanes beside the
+                          route (2), hazard distance (1); see observation.py
+observation ``bev``       Box (10, 64, 64) uint8 (or float32) bird's-eye view, 1 m/px
+reward terms              see rewards.py (``carl`` default, ``roach``, ``highway``)
+events                    collision, collision_vehicle, collision_static, red_light, off_road,
+                          route_deviation, blocked (any ego)
+episode end               truncation at ``max_steps`` or when every ego finished its route;
+                          termination on the preset's ``terminate_on`` events
+episode metrics           driving_score, route_completion, collisions, red_lights, off_road,
+                          route_deviation, blocked, speeding, ttc_violations,
+                          comfort_violations, infractions (means over egos)
+========================  ===================================================================
+
+Parameters common to every scenario are in :class:`DrivingParams`; the scenarios add theirs
+(:class:`HighwayParams`, :class:`GridParams`). Every random choice (geometry, traffic, signal
+timing, respawns) comes from ``self.rng``, one stream per instance, so instance i of a batch
+seeded with s replays the single environment seeded with s + i.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from gymnasium import spaces
+
+from rewardlab.core.sim import BatchedSim, StepOutcome
+from rewardlab.envs.driving import infractions as inf
+from rewardlab.envs.driving import observation as obs_mod
+from rewardlab.envs.driving import rewards as rw
+from rewardlab.envs.driving.road import HIDDEN, GridLayout, HighwayLayout, Layout
+from rewardlab.envs.driving.traffic import (
+    RED,
+    YELLOW,
+    IDMParams,
+    LaneIndex,
+    gather,
+    idm_acceleration,
+    light_states,
+)
+from rewardlab.envs.driving.vehicle import bicycle_step, boxes_overlap, wrap_angle
+
+EGO_LENGTH, EGO_WIDTH = 4.6, 1.9
+LF = LR = 1.4
+MAX_STEER = 0.5  # rad
+MAX_ACCEL, MAX_BRAKE = 4.0, 8.0  # m/s^2
+V_MAX = 40.0  # m/s
+NEAREST = 8  # objects in the vector observation and in the collision / TTC checks
+HAZARD_SAMPLES, HAZARD_SPACING = 16, 2.5  # route samples ahead used for the hazard distance
+
+
+@dataclass(frozen=True)
+class DrivingParams:
+    """Parameters shared by the driving scenarios (units: m, s, m/s)."""
+
+    obs: str = "vector"
+    num_vehicles: int = 28
+    min_vehicles: int = 21
+    num_egos: int = 1
+    max_steps: int = 400
+    dt: float = 0.1
+    speed_limit_range: tuple[float, float] = (25.0, 33.0)
+    route_length: float = 500.0
+    reward_speed_range: tuple[float, float] = (20.0, 30.0)
+    route_deviation_margin: float = 3.0
+    blocked_time: float = 10.0
+    off_road_fraction: float = 0.95
+    comfort_window: int = 10
+    bev_size: int = 64
+    bev_resolution: float = 1.0
+    bev_dtype: str = "uint8"
+    idm: IDMParams = field(default_factory=IDMParams)
+
+    def __post_init__(self) -> None:
+        if self.obs not in ("vector", "bev"):
+            raise ValueError(f"obs must be 'vector' or 'bev', got {self.obs!r}")
+        if self.bev_dtype not in ("uint8", "float32"):
+            raise ValueError(f"bev_dtype must be 'uint8' or 'float32', got {self.bev_dtype!r}")
+        if not 1 <= self.min_vehicles <= self.num_vehicles:
+            raise ValueError(f"need 1 <= min_vehicles <= num_vehicles, got {self.min_vehicles}, {self.num_vehicles}")
+        if self.num_egos < 1:
+            raise ValueError(f"num_egos must be >= 1, got {self.num_egos}")
+        if self.max_steps < 1 or self.dt <= 0:
+            raise ValueError(f"max_steps must be >= 1 and dt > 0, got {self.max_steps}, {self.dt}")
+        lo, hi = self.speed_limit_range
+        if not 0 < lo <= hi <= V_MAX:
+            raise ValueError(f"speed_limit_range must satisfy 0 < low <= high <= {V_MAX}, got {self.speed_limit_range}")
+        if not 8 <= self.bev_size <= 512 or self.bev_resolution <= 0:
+            raise ValueError(f"bev_size must be in [8, 512] and bev_resolution > 0, got {self.bev_size}, {self.bev_resolution}")
+        if self.route_length <= 20:
+            raise ValueError(f"route_length must be > 20 m, got {self.route_length}")
+
+
+@dataclass(frozen=True)
+class HighwayParams(DrivingParams):
+    num_lanes: int = 3
+    min_radius: float = 300.0
+    ramp_probability: float = 0.5
+    static_obstacle_probability: float = 0.5
+    ramp_spawn_probability: float = 0.15
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 2 <= self.num_lanes <= 5:
+            raise ValueError(f"num_lanes must be in [2, 5], got {self.num_lanes}")
+        if self.min_radius < 100:
+            raise ValueError(f"min_radius must be >= 100 m, got {self.min_radius}")
+        if self.num_egos > 4:
+            raise ValueError(f"the highway takes at most 4 egos, got {self.num_egos}")
+
+
+@dataclass(frozen=True)
+class GridParams(DrivingParams):
+    grid: tuple[int, int] = (1, 1)
+    lanes_per_direction: int = 2
+    block_range: tuple[float, float] = (90.0, 130.0)
+    arm_range: tuple[float, float] = (110.0, 150.0)
+    green_range: tuple[float, float] = (8.0, 14.0)
+    right_turn_probability: float = 0.5
+    start_distance: tuple[float, float] = (30.0, 70.0)
+    speed_limit_range: tuple[float, float] = (11.0, 14.0)
+    reward_speed_range: tuple[float, float] = (7.0, 11.0)
+    route_length: float = 180.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if len(self.grid) != 2 or min(self.grid) < 1 or max(self.grid) > 3:
+            raise ValueError(f"grid must be (nx, ny) with 1 <= n <= 3, got {self.grid}")
+        if not 1 <= self.lanes_per_direction <= 3:
+            raise ValueError(f"lanes_per_direction must be in [1, 3], got {self.lanes_per_direction}")
+        if self.arm_range[0] < 80:
+            raise ValueError(f"arm_range must start at >= 80 m, got {self.arm_range}")
+
+
+class DrivingSim(BatchedSim):
+    """Shared driving simulator; subclasses pick the layout and parameters."""
+
+    Params = DrivingParams
+    layout_class: type[Layout] = HighwayLayout
+    reward_terms = rw.TERMS
+    reward_presets = rw.PRESETS
+    default_reward = "carl"
+    events = rw.EVENTS
+    num_static = 0
+    route_points = 700
+
+    # ----------------------------------------------------------------- set-up
+    def _setup(self) -> None:
+        p = self.params
+        b, e, n = self.num_envs, p.num_egos, p.num_vehicles
+        self.layout = self.layout_class(b, p)
+        e_names = ("ego",) if e == 1 else tuple(f"ego_{i}" for i in range(e))
+        self.agents = e_names
+        self.action_spaces = tuple(spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32) for _ in range(e))
+        self.observation_spaces = tuple(obs_mod.observation_space(p) for _ in range(e))
+        self.num_egos = e
+        self.num_objects = n + e + self.num_static
+        self.rows = np.arange(b)
+        z = lambda *shape, dtype=float: np.zeros((b, *shape), dtype=dtype)  # noqa: E731
+        # egos
+        self.ex, self.ey, self.epsi, self.ev = z(e), z(e), z(e), z(e)
+        self.steer_prev, self.accel_cmd, self.yaw_rate = z(e), z(e), z(e)
+        self.a_lon_prev, self.a_lat_prev, self.jerk_prev = z(e), z(e), z(e)
+        self.route_idx = z(e, dtype=np.int64)
+        self.progress, self.road_hint = z(e), z(e)
+        self.ego_active = z(e, dtype=bool)
+        self.stopped_time, self.comfort_timer = z(e), z(e, 6)
+        self.contact_prev = z(e, self.num_objects, dtype=bool)
+        self.speeding_prev, self.ttc_prev, self.comfort_prev = z(e, dtype=bool), z(e, dtype=bool), z(e, dtype=bool)
+        self.off_prev, self.dev_prev = z(e, dtype=bool), z(e, dtype=bool)
+        self.counts = {k: z(e) for k in (
+            "collision_vehicle", "collision_static", "red_light", "off_road", "route_deviation",
+            "blocked", "speeding", "ttc", "comfort")}
+        self.outside_dist = z(e)
+        # traffic
+        self.t_road, self.t_lane = z(n, dtype=np.int64), z(n, dtype=np.int64)
+        self.t_s, self.t_v, self.t_lat, self.t_latv = z(n), z(n), z(n), z(n)
+        self.t_v0, self.t_len, self.t_wid = z(n), np.full((b, n), 4.5), np.full((b, n), 1.9)
+        self.t_active = z(n, dtype=bool)
+        self.t_timer = z(n)
+        # static obstacles
+        s = self.num_static
+        self.o_road, self.o_lane, self.o_s = z(s, dtype=np.int64), z(s, dtype=np.int64), z(s)
+        self.o_active = z(s, dtype=bool)
+        self.time = z()
+        self.steps = z(dtype=np.int64)
+        self.routes: dict[str, np.ndarray] = {}
+        self.cache: dict[str, np.ndarray] = {}
+        self.bev_static = None
+
+    # ----------------------------------------------------------------- reset
+    def _reset(self, rows: np.ndarray) -> None:
+        p, lay = self.params, self.layout
+        lay.generate(rows, self.rng)
+        routes = lay.routes(rows, self.rng, self.num_egos, self.route_points)
+        if not self.routes:
+            self.routes = {k: np.zeros((self.num_envs, *v.shape[1:]), dtype=v.dtype) for k, v in routes.items()}
+        for k, v in routes.items():
+            self.routes[k][rows] = v
+        r = self.routes
+        self.ex[rows] = r["xy"][rows, :, 0, 0]
+        self.ey[rows] = r["xy"][rows, :, 0, 1]
+        self.epsi[rows] = r["hdg"][rows, :, 0]
+        u = self.rng.uniform((self.num_egos,), rows)
+        self.ev[rows] = lay.speed_limit[rows, None] * (0.5 + 0.2 * u)
+        for arr in (self.steer_prev, self.accel_cmd, self.yaw_rate, self.a_lon_prev, self.a_lat_prev,
+                    self.jerk_prev, self.progress, self.stopped_time, self.comfort_timer, self.outside_dist):
+            arr[rows] = 0.0
+        self.route_idx[rows] = 0
+        self.road_hint[rows] = r["start_s"][rows]
+        self.ego_active[rows] = True
+        for arr in (self.contact_prev, self.speeding_prev, self.ttc_prev, self.comfort_prev, self.off_prev, self.dev_prev):
+            arr[rows] = False
+        for arr in self.counts.values():
+            arr[rows] = 0.0
+        self.time[rows] = 0.0
+        self.steps[rows] = 0
+        self._place_traffic(rows)
+        if p.obs == "bev":
+            obs_mod.build_static_raster(self, rows)
+        self._perceive_rows(rows)
+
+    def _place_traffic(self, rows: np.ndarray) -> None:
+        """Traffic on a per-lane lattice of random spacing, a random subset of sites occupied."""
+        p, lay = self.params, self.layout
+        nb, n = len(rows), p.num_vehicles
+        slots = lay.lane_slots
+        num_lanes = lay.num_roads * slots
+        sites = 40
+        u = self.rng.uniform((num_lanes + n + 4 + sites * num_lanes,), rows)
+        spacing = 30.0 + 25.0 * u[:, :1]  # (nb, 1)
+        lane_ids = np.arange(num_lanes)
+        road = lane_ids // slots
+        lane = lane_ids % slots
+        offset = u[:, :num_lanes] * spacing  # (nb, L)
+        k = np.arange(sites)
+        site_s = -HIDDEN * 0.5 + offset[:, :, None] + k[None, None, :] * spacing[:, :, None]  # (nb, L, K)
+        length = lay.length[rows][:, road]  # (nb, L)
+        valid = site_s < length[:, :, None] - 10.0
+        exists = lane[None, :] < lay.lanes[road][None, :]
+        if lay.has_ramp:
+            ramp = lane == slots - 1
+            exists = exists | (ramp[None, :] & np.ones((nb, 1), dtype=bool))
+            ramp_ok = site_s < lay.merge_start[rows, None, None] - 20.0
+            valid &= np.where(ramp[None, :, None], ramp_ok, True)
+        valid &= exists[:, :, None]
+        # keep clear of the egos' start positions (same lane id within 25 m)
+        ego_lane = self.routes["start_road"][rows] * slots + self.routes["start_lane"][rows]  # (nb, E)
+        ego_s = self.routes["start_s"][rows]
+        for e in range(self.num_egos):
+            near = (lane_ids[None, :, None] == ego_lane[:, e, None, None]) & (np.abs(site_s - ego_s[:, e, None, None]) < 25.0)
+            valid &= ~near
+        priority = np.where(valid, u[:, num_lanes + n + 4 :].reshape(nb, num_lanes, sites), -1.0)
+        flat = priority.reshape(nb, -1)
+        chosen = np.argsort(-flat, axis=1, kind="stable")[:, :n]
+        ok = np.take_along_axis(flat, chosen, axis=1) >= 0.0
+        chosen_lane = chosen // sites
+        self.t_road[rows] = road[chosen_lane]
+        self.t_lane[rows] = lane[chosen_lane]
+        self.t_s[rows] = np.take_along_axis(site_s.reshape(nb, -1), chosen, axis=1)
+        count = p.min_vehicles + np.floor(u[:, num_lanes + n] * (n - p.min_vehicles + 1)).astype(np.int64)
+        self.t_active[rows] = ok & (np.arange(n)[None, :] < count[:, None])
+        limit = lay.speed_limit[rows, None]
+        self.t_v0[rows] = limit * (0.8 + 0.25 * u[:, num_lanes : num_lanes + n])
+        self.t_v[rows] = self.t_v0[rows] * 0.9
+        self.t_lat[rows] = 0.0
+        self.t_latv[rows] = 0.0
+        self.t_timer[rows] = 0.0
+        self.t_len[rows] = 4.2 + 0.8 * u[:, num_lanes + n + 1 : num_lanes + n + 2]
+        if self.num_static:
+            self._place_static(rows)
+
+    def _place_static(self, rows: np.ndarray) -> None:
+        """A broken-down car in a main lane that is not the first ego's route lane."""
+        lay, p = self.layout, self.params
+        u = self.rng.uniform((self.num_static, 3), rows)
+        nl = int(lay.lanes[0])
+        ego_lane = np.minimum(self.routes["start_lane"][rows, 0], nl - 1)
+        shift = 1 + np.floor(u[..., 0] * (nl - 1)).astype(np.int64)
+        self.o_road[rows] = 0
+        self.o_lane[rows] = (ego_lane[:, None] + shift) % nl
+        self.o_s[rows] = self.routes["start_s"][rows, :1] + 150.0 + 250.0 * u[..., 1]
+        self.o_active[rows] = u[..., 2] < p.static_obstacle_probability
+        # traffic parked on the obstacle would be stuck inside it: move it behind
+        same = (self.t_road[rows][:, :, None] == self.o_road[rows][:, None, :]) & (
+            self.t_lane[rows][:, :, None] == self.o_lane[rows][:, None, :]) & self.o_active[rows][:, None, :]
+        close = same & (np.abs(self.t_s[rows][:, :, None] - self.o_s[rows][:, None, :]) < 30.0)
+        self.t_s[rows] = np.where(close.any(axis=2), self.t_s[rows] - 400.0, self.t_s[rows])
+
+    # ----------------------------------------------------------------- world queries
+    def traffic_pose(self, rows=None):
+        """World pose (x, y, heading) of traffic vehicles of ``rows`` (all by default)."""
+        r = self.rows if rows is None else rows
+        rr = r[:, None]
+        road, lane, s = self.t_road[r], self.t_lane[r], self.t_s[r]
+        d = self.layout.lane_offset(rr, road, lane, s) + self.t_lat[r]
+        x, y, h = self.layout.to_world(rr, road, s, d)
+        h = h + np.arctan2(self.t_latv[r], np.maximum(self.t_v[r], 1.0))
+        return x, y, h
+
+    def static_pose(self, rows=None):
+        r = self.rows if rows is None else rows
+        rr = r[:, None]
+        d = self.layout.lane_offset(rr, self.o_road[r], self.o_lane[r], self.o_s[r])
+        return self.layout.to_world(rr, self.o_road[r], self.o_s[r], d)
+
+    def objects(self, rows=None) -> dict[str, np.ndarray]:
+        """Every object an ego can meet, (B, M): traffic, then egos, then static obstacles."""
+        r = self.rows if rows is None else rows
+        lay = self.layout
+        tx, ty, th = self.traffic_pose(r)
+        s = self.t_s[r]
+        length = lay.length[r[:, None], self.t_road[r]]
+        on_map = (s >= 0.0) & (s <= length)
+        if lay.has_ramp:
+            on_map &= (self.t_lane[r] < lay.lanes[self.t_road[r]]) | (s <= lay.merge_end[r, None] + 5.0)
+        parts = [
+            (tx, ty, th, self.t_v[r], self.t_len[r], self.t_wid[r], self.t_active[r] & on_map, 0),
+            (self.ex[r], self.ey[r], self.epsi[r], self.ev[r], np.full_like(self.ex[r], EGO_LENGTH),
+             np.full_like(self.ex[r], EGO_WIDTH), self.ego_active[r], 1),
+        ]
+        if self.num_static:
+            ox, oy, oh = self.static_pose(r)
+            parts.append((ox, oy, oh, np.zeros_like(ox), np.full_like(ox, 4.5), np.full_like(ox, 1.9), self.o_active[r], 2))
+        names = ("x", "y", "psi", "v", "length", "width", "visible")
+        out = {k: np.concatenate([np.asarray(part[i], dtype=float if k != "visible" else bool) for part in parts], axis=1)
+               for i, k in enumerate(names)}
+        out["kind"] = np.concatenate([np.full(part[0].shape[1], part[7]) for part in parts])
+        return out
+
+    # ----------------------------------------------------------------- perception (obs + checks)
+    def _perceive_rows(self, rows: np.ndarray) -> None:
+        """Compute and cache what observations and checks need, for instances ``rows``."""
+        data = self._perceive(rows)
+        if not self.cache:
+            self.cache = {k: np.zeros((self.num_envs, *v.shape[1:]), dtype=v.dtype) for k, v in data.items()}
+        for k, v in data.items():
+            self.cache[k][rows] = v
+
+    def _perceive(self, r: np.ndarray) -> dict[str, np.ndarray]:
+        lay, routes = self.layout, self.routes
+        e = self.num_egos
+        objs = self.objects(r)
+        m = objs["x"].shape[1]
+        ex, ey, epsi = self.ex[r], self.ey[r], self.epsi[r]
+        dx = objs["x"][:, None, :] - ex[:, :, None]
+        dy = objs["y"][:, None, :] - ey[:, :, None]
+        dist2 = dx * dx + dy * dy
+        self_mask = (objs["kind"] == 1)[None, None, :] & (
+            (np.arange(m) - (m - e - self.num_static))[None, None, :] == np.arange(e)[None, :, None])
+        visible = objs["visible"][:, None, :] & ~self_mask
+        dist2 = np.where(visible, dist2, np.inf)
+        k = min(NEAREST, m)
+        near = np.argpartition(dist2, k - 1, axis=2)[:, :, :k]
+        near = np.take_along_axis(near, np.argsort(np.take_along_axis(dist2, near, axis=2), axis=2), axis=2)
+        near_ok = np.isfinite(np.take_along_axis(dist2, near, axis=2))
+        # route location
+        idx = self.route_idx[r]
+        rr = r[:, None]
+        eidx = np.arange(e)[None, :]
+        rxy = routes["xy"][rr, eidx, idx]
+        rh = routes["hdg"][rr, eidx, idx]
+        c, s = np.cos(rh), np.sin(rh)
+        ox, oy = ex - rxy[..., 0], ey - rxy[..., 1]
+        d_lat = -ox * s + oy * c
+        route_station = routes["s"][rr, eidx, idx] + ox * c + oy * s
+        head_err = wrap_angle(epsi - rh)
+        # route samples ahead (hazard and observation): indices by arc length
+        ahead_s = route_station[..., None] + HAZARD_SPACING * np.arange(1, HAZARD_SAMPLES + 1)
+        sample_idx = np.clip(idx[..., None] + np.round(ahead_s - route_station[..., None]).astype(np.int64), 0, self.route_points - 1)
+        samples = routes["xy"][rr[..., None], eidx[..., None], sample_idx]  # (b, e, H, 2)
+        # hazards: nearest objects within half a lane of a route sample
+        nx_ = np.take_along_axis(objs["x"][:, None, :].repeat(e, 1), near, axis=2)
+        ny_ = np.take_along_axis(objs["y"][:, None, :].repeat(e, 1), near, axis=2)
+        nw_ = np.take_along_axis(objs["width"][:, None, :].repeat(e, 1), near, axis=2)
+        hx = samples[..., None, 0] - nx_[:, :, None, :]
+        hy = samples[..., None, 1] - ny_[:, :, None, :]
+        radius = 0.5 * lay.width[r][:, None, None, None] + 0.5 * nw_[:, :, None, :] - 0.3
+        hit = (hx * hx + hy * hy < radius * radius) & near_ok[:, :, None, :]
+        hit_any = hit.any(axis=3)
+        first = np.where(hit_any.any(axis=2), np.argmax(hit_any, axis=2) + 1, HAZARD_SAMPLES + 8)
+        hazard_vehicle = first * HAZARD_SPACING - 0.5 * EGO_LENGTH
+        # next stop line on the route and its signal
+        lights = light_states(self.time[r], lay.green[r], lay.yellow[r], lay.all_red[r], lay.light_offset[r])
+        front = route_station + 0.5 * EGO_LENGTH
+        stop_s = routes["stop_s"][r]
+        ahead = stop_s >= front[..., None] - 0.5
+        next_m = np.argmax(ahead, axis=2)
+        has_stop = ahead.any(axis=2)
+        stop_dist = np.where(has_stop, np.take_along_axis(stop_s, next_m[..., None], axis=2)[..., 0] - front, np.inf)
+        k_light = np.take_along_axis(routes["stop_light"][r], next_m[..., None], axis=2)[..., 0]
+        g_light = np.take_along_axis(routes["stop_group"][r], next_m[..., None], axis=2)[..., 0]
+        state = lights[np.arange(len(r))[:, None], k_light, g_light]
+        state = np.where(has_stop, state, 0)
+        light_hazard = np.where(has_stop & (state != 0), stop_dist + 0.5 * EGO_LENGTH, np.inf)
+        return {
+            "near": near, "near_ok": near_ok,
+            "near_x": nx_, "near_y": ny_,
+            "near_psi": np.take_along_axis(objs["psi"][:, None, :].repeat(e, 1), near, axis=2),
+            "near_v": np.take_along_axis(objs["v"][:, None, :].repeat(e, 1), near, axis=2),
+            "near_len": np.take_along_axis(objs["length"][:, None, :].repeat(e, 1), near, axis=2),
+            "near_wid": nw_,
+            "near_kind": objs["kind"][near],
+            "d_lat": d_lat, "route_station": route_station, "head_err": head_err,
+            "samples": samples,
+            "hazard_vehicle": hazard_vehicle,
+            "hazard": np.minimum(hazard_vehicle, light_hazard),
+            "stop_dist": stop_dist, "light_state": state, "has_stop": has_stop,
+            "lights": lights,
+        }
+
+    def _observe(self, rows: np.ndarray | None = None) -> np.ndarray:
+        r = self.rows if rows is None else rows
+        if self.params.obs == "bev":
+            return obs_mod.bev_observation(self, r)
+        return obs_mod.vector_observation(self, r)
+
+    # ----------------------------------------------------------------- step
+    def _step(self, actions: np.ndarray) -> StepOutcome:
+        p, lay = self.params, self.layout
+        dt = p.dt
+        b, e = self.num_envs, self.num_egos
+        active = self.ego_active
+        steer_cmd, accel_cmd = actions[..., 0], actions[..., 1]
+        accel = np.where(accel_cmd >= 0.0, accel_cmd * MAX_ACCEL, accel_cmd * MAX_BRAKE)
+        accel = np.where(active, accel, -MAX_BRAKE)
+        # traffic reacts to the egos' poses at the start of the step (simultaneous update)
+        self._step_traffic(dt)
+        v_before = self.ev.copy()
+        x, y, psi, v, yaw_rate = bicycle_step(self.ex, self.ey, self.epsi, self.ev, accel, steer_cmd * MAX_STEER,
+                                              dt, LF, LR, V_MAX)
+        self.ex = np.where(active, x, self.ex)
+        self.ey = np.where(active, y, self.ey)
+        self.epsi = np.where(active, psi, self.epsi)
+        self.ev = np.where(active, v, 0.0)
+        yaw_rate = np.where(active, yaw_rate, 0.0)
+        self.time += dt
+        self.steps += 1
+        if lay.straight is False:
+            s_road, _, _ = lay.project(self.rows, self.ex, self.ey, self.road_hint)
+            self.road_hint = s_road[..., 0]
+        # route location: local search from the previous index (-4 .. +15 points)
+        window = np.arange(-4, 16)
+        cand = np.clip(self.route_idx[..., None] + window, 0, self.route_points - 1)
+        rr = self.rows[:, None, None]
+        pts = self.routes["xy"][rr, np.arange(e)[None, :, None], cand]
+        d2 = (pts[..., 0] - self.ex[..., None]) ** 2 + (pts[..., 1] - self.ey[..., None]) ** 2
+        self.route_idx = np.take_along_axis(cand, np.argmin(d2, axis=2)[..., None], axis=2)[..., 0]
+        prev_front = self.cache["route_station"] + 0.5 * EGO_LENGTH
+        self._perceive_rows(self.rows)
+        c = self.cache
+        # ---------------------------------------------------------------- checks
+        length = self.routes["length"]
+        station = np.clip(c["route_station"], 0.0, length)
+        new_progress = np.maximum(self.progress, station)
+        delta_progress = np.where(active, new_progress - self.progress, 0.0)
+        self.progress = new_progress
+        w = lay.width[:, None]
+        ridx = self.route_idx
+        eidx = np.arange(e)[None, :]
+        left = self.routes["lanes_left"][self.rows[:, None], eidx, ridx]
+        right = self.routes["lanes_right"][self.rows[:, None], eidx, ridx]
+        upper, lower = (left + 0.5) * w, -(right + 0.5) * w
+        d_lat = c["d_lat"]
+        outside_lanes = (d_lat > upper) | (d_lat < lower)
+        self.outside_dist += np.where(outside_lanes, delta_progress, 0.0)
+        deviation = (d_lat > upper + p.route_deviation_margin) | (d_lat < lower - p.route_deviation_margin)
+        # collisions and time-to-collision with the nearest objects
+        near_ok = c["near_ok"] & active[..., None]
+        args = (c["near_x"], c["near_y"], c["near_psi"], c["near_len"], c["near_wid"])
+        ego_box = (self.ex[..., None], self.ey[..., None], self.epsi[..., None], EGO_LENGTH, EGO_WIDTH)
+        contact = boxes_overlap(*ego_box, *args) & near_ok
+        ttc = np.zeros_like(contact)
+        cos_e, sin_e = np.cos(self.epsi)[..., None], np.sin(self.epsi)[..., None]
+        cos_o, sin_o = np.cos(c["near_psi"]), np.sin(c["near_psi"])
+        for tau in inf.TTC_HORIZONS:
+            ttc |= boxes_overlap(
+                self.ex[..., None] + self.ev[..., None] * tau * cos_e, self.ey[..., None] + self.ev[..., None] * tau * sin_e,
+                self.epsi[..., None], EGO_LENGTH, EGO_WIDTH,
+                c["near_x"] + c["near_v"] * tau * cos_o, c["near_y"] + c["near_v"] * tau * sin_o,
+                c["near_psi"], c["near_len"], c["near_wid"])
+        ttc_active = (ttc & near_ok).any(axis=2)
+        contact_full = np.zeros((b, e, self.num_objects), dtype=bool)
+        np.put_along_axis(contact_full, c["near"], contact, axis=2)
+        new_contact = contact_full & ~self.contact_prev
+        self.contact_prev = contact_full
+        kind = self.cache_kind()
+        coll_vehicle = (new_contact & (kind != 2)).any(axis=2)
+        coll_static = (new_contact & (kind == 2)).any(axis=2)
+        collision = coll_vehicle | coll_static
+        # red light: the front crosses a stop line while its signal is red
+        front = c["route_station"] + 0.5 * EGO_LENGTH
+        stops = self.routes["stop_s"]
+        crossed = (prev_front[..., None] < stops) & (front[..., None] >= stops)
+        lights = c["lights"]
+        stop_state = lights[self.rows[:, None, None], self.routes["stop_light"], self.routes["stop_group"]]
+        red_light = (crossed & (stop_state == RED)).any(axis=2) & active
+        # off-road: sample points of the box against lanes and intersection boxes
+        off_frac = self._off_road_fraction()
+        off_road = (off_frac > p.off_road_fraction) & active
+        center_on = off_frac < 1.0
+        # blocked: standing still without a reason
+        excuse = (c["hazard_vehicle"] < 15.0) | ((c["stop_dist"] < 20.0) & (c["light_state"] != 0))
+        still = (self.ev < 0.1) & ~excuse & active
+        self.stopped_time = np.where(still, self.stopped_time + dt, 0.0)
+        blocked = self.stopped_time >= p.blocked_time - 1e-9
+        self.stopped_time = np.where(blocked, 0.0, self.stopped_time)
+        # comfort bounds, from finite differences over the step
+        a_lon = (self.ev - v_before) / dt
+        a_lat = self.ev * yaw_rate
+        jerk_lon = (a_lon - self.a_lon_prev) / dt
+        jerk = np.hypot(a_lon - self.a_lon_prev, a_lat - self.a_lat_prev) / dt
+        yaw_acc = (yaw_rate - self.yaw_rate) / dt
+        violated = inf.comfort_violations(a_lon, a_lat, jerk_lon, jerk, yaw_rate, yaw_acc) & active[..., None]
+        self.comfort_timer = np.where(violated, float(p.comfort_window), np.maximum(self.comfort_timer - 1.0, 0.0))
+        k_comfort = (self.comfort_timer > 0).sum(axis=2)
+        self.a_lon_prev, self.a_lat_prev, self.yaw_rate = a_lon, a_lat, yaw_rate
+        limit = lay.speed_limit[:, None]
+        speeding = (self.ev > limit) & active
+        # ---------------------------------------------------------------- counters
+        def rising(now, prev_name):
+            prev = getattr(self, prev_name)
+            setattr(self, prev_name, now)
+            return now & ~prev
+
+        counts = self.counts
+        counts["collision_vehicle"] += coll_vehicle
+        counts["collision_static"] += coll_static
+        counts["red_light"] += red_light
+        counts["off_road"] += rising(off_road, "off_prev")
+        counts["route_deviation"] += rising(deviation & active, "dev_prev")
+        counts["blocked"] += blocked
+        counts["speeding"] += rising(speeding, "speeding_prev")
+        counts["ttc"] += rising(ttc_active & active, "ttc_prev")
+        counts["comfort"] += rising(violated.any(axis=2), "comfort_prev")
+        events = {
+            "collision": collision.any(axis=1),
+            "collision_vehicle": coll_vehicle.any(axis=1),
+            "collision_static": coll_static.any(axis=1),
+            "red_light": red_light.any(axis=1),
+            "off_road": off_road.any(axis=1),
+            "route_deviation": (deviation & active).any(axis=1),
+            "blocked": blocked.any(axis=1),
+        }
+        ending = np.zeros(b, dtype=bool)
+        for name in self.reward_spec.terminate_on:
+            ending |= events[name]
+        # ---------------------------------------------------------------- terms
+        in_lanes = ~outside_lanes
+        d_rc = 100.0 * delta_progress / length * in_lanes
+        v_des = rw.roach_desired_speed(c["hazard"], limit)
+        own_hard = collision | red_light
+        steer_change = np.abs(steer_cmd - self.steer_prev) > 0.01
+        self.steer_prev = steer_cmd.copy()
+        lane_of_ego = np.clip(np.floor(-self._road_offset() / w), 0, None)
+        nl = self._lanes_here()
+        v_forward = self.ev * np.cos(c["head_err"])
+        lo, hi = p.reward_speed_range
+        act = active.astype(float)
+        terms = {
+            "route_progress": d_rc,
+            "f_speed": np.where(active, rw.speed_factor(self.ev, limit), 1.0),
+            "f_ttc": np.where(ttc_active & active, 0.5, 1.0),
+            "f_comfort": np.where(active, rw.comfort_factor(k_comfort), 1.0),
+            "f_lane": np.where(active, rw.lane_factor(d_lat, w), 1.0),
+            "terminal_carl": -1.0 * own_hard,
+            "r_speed": act * rw.roach_speed(self.ev, v_des),
+            "r_position": -act * np.abs(d_lat) / 2.0,
+            "r_rotation": -act * np.abs(c["head_err"]),
+            "r_action": -0.1 * (steer_change & active),
+            "terminal_roach": np.where(ending[:, None], -1.0 - self.ev * (own_hard & self._hard_terminates()), 0.0) * act,
+            "hw_collision": 1.0 * collision,
+            "hw_right_lane": act * np.where(nl > 1, np.minimum(lane_of_ego, nl - 1) / np.maximum(nl - 1, 1), 1.0),
+            "hw_high_speed": act * rw.high_speed(v_forward, lo, hi),
+            "hw_bias": act,
+            "hw_on_road": np.where(active, center_on.astype(float), 1.0),
+        }
+        # egos that finished their route leave the road (multi-ego); the episode truncates
+        # when all have finished or at the time limit
+        finished = self.progress >= length - 1.0
+        self.ego_active &= ~finished
+        truncated = (self.steps >= p.max_steps) | ~self.ego_active.any(axis=1)
+        info = {
+            "route_completion": (100.0 * self.progress / length).mean(axis=1),
+            "speed": self.ev.mean(axis=1),
+        }
+        return StepOutcome(terms=terms, terminated=np.zeros(b, dtype=bool), truncated=truncated, info=info, events=events)
+
+    def cache_kind(self) -> np.ndarray:
+        n, e = self.params.num_vehicles, self.num_egos
+        return np.concatenate([np.zeros(n), np.ones(e), np.full(self.num_static, 2)])[None, None, :]
+
+    def _hard_terminates(self) -> bool:
+        spec = self.reward_spec.terminate_on
+        return ("collision" in spec) or ("red_light" in spec)
+
+    def _road_offset(self) -> np.ndarray:
+        """Lateral offset of each ego on the road its route point lies on (0 inside boxes)."""
+        lay = self.layout
+        road = self.routes["road"][self.rows[:, None], np.arange(self.num_egos)[None, :], self.route_idx]
+        s, d, _ = lay.project(self.rows, self.ex, self.ey, self.road_hint)
+        off = np.take_along_axis(d, np.maximum(road, 0)[..., None], axis=2)[..., 0]
+        return np.where(road >= 0, off, -0.5 * lay.width[:, None])
+
+    def _lanes_here(self) -> np.ndarray:
+        road = self.routes["road"][self.rows[:, None], np.arange(self.num_egos)[None, :], self.route_idx]
+        return np.where(road >= 0, self.layout.lanes[np.maximum(road, 0)], 1)
+
+    def _off_road_fraction(self) -> np.ndarray:
+        """Fraction of 15 sample points of each ego's box that are off the drivable area."""
+        lay = self.layout
+        lon = np.array([-0.5, -0.25, 0.0, 0.25, 0.5]) * EGO_LENGTH
+        lat = np.array([-0.5, 0.0, 0.5]) * EGO_WIDTH
+        bl = np.repeat(lon, 3)
+        bw = np.tile(lat, 5)
+        c, s = np.cos(self.epsi)[..., None], np.sin(self.epsi)[..., None]
+        px = self.ex[..., None] + bl * c - bw * s
+        py = self.ey[..., None] + bl * s + bw * c
+        es, ed, eh = lay.project(self.rows, self.ex, self.ey, self.road_hint)  # (B, E, R)
+        ddx = (px - self.ex[..., None])[..., None]
+        ddy = (py - self.ey[..., None])[..., None]
+        ch, sh = np.cos(eh)[:, :, None, :], np.sin(eh)[:, :, None, :]
+        ps = es[:, :, None, :] + ddx * ch + ddy * sh
+        pd = ed[:, :, None, :] - ddx * sh + ddy * ch
+        ok = lay.drivable(self.rows, ps, pd, px, py)
+        return 1.0 - ok.mean(axis=2)
+
+    # ----------------------------------------------------------------- traffic
+    def _step_traffic(self, dt: float) -> None:
+        p, lay = self.params, self.layout
+        ip = p.idm
+        b, n, e = self.num_envs, p.num_vehicles, self.num_egos
+        slots = lay.lane_slots
+        rows = self.rows
+        rr = rows[:, None]
+        # entries: traffic, the egos' footprints on every road lane, static obstacles
+        es, ed, eh = lay.project(rows, self.ex, self.ey, self.road_hint)  # (B, E, R)
+        rel = wrap_angle(self.epsi[..., None] - eh)
+        half_lat = 0.5 * (EGO_LENGTH * np.abs(np.sin(rel)) + EGO_WIDTH * np.abs(np.cos(rel)))
+        half_lon = 0.5 * (EGO_LENGTH * np.abs(np.cos(rel)) + EGO_WIDTH * np.abs(np.sin(rel)))
+        roads = np.arange(lay.num_roads)
+        lanes = np.arange(slots)
+        lane_d = lay.lane_offset(rr[..., None, None], np.broadcast_to(roads[None, None, :, None], (b, e, lay.num_roads, slots)),
+                                 np.broadcast_to(lanes, (b, e, lay.num_roads, slots)),
+                                 np.broadcast_to(es[..., None], (b, e, lay.num_roads, slots)))
+        w = lay.width[:, None, None, None]
+        overlap = np.minimum(ed[..., None] + half_lat[..., None], lane_d + 0.5 * w) - np.maximum(
+            ed[..., None] - half_lat[..., None], lane_d - 0.5 * w)
+        exists = lanes[None, :] < lay.lanes[:, None]  # (R, slots)
+        if lay.has_ramp:
+            exists = exists | (lanes[None, :] == slots - 1)
+        length = lay.length[:, None, :, None]
+        occ = (overlap > 0.3) & exists[None, None] & (es[..., None] > -10.0) & (es[..., None] < length + 10.0)
+        occ &= self.ego_active[..., None, None]
+        ego_lane_id = np.broadcast_to((roads[:, None] * slots + lanes[None, :])[None, None], occ.shape)
+        ego_s = np.broadcast_to(es[..., None], occ.shape)
+        ego_v = np.broadcast_to((self.ev[..., None] * np.cos(rel))[..., None], occ.shape)
+        ego_hl = np.broadcast_to(half_lon[..., None], occ.shape)
+        t_id = self.t_road * slots + self.t_lane
+        parts_id = [t_id, ego_lane_id.reshape(b, -1)]
+        parts_s = [self.t_s, ego_s.reshape(b, -1)]
+        parts_v = [self.t_v, ego_v.reshape(b, -1)]
+        parts_hl = [0.5 * self.t_len, ego_hl.reshape(b, -1)]
+        parts_act = [self.t_active, occ.reshape(b, -1)]
+        if self.num_static:
+            parts_id.append(self.o_road * slots + self.o_lane)
+            parts_s.append(self.o_s)
+            parts_v.append(np.zeros_like(self.o_s))
+            parts_hl.append(np.full_like(self.o_s, 2.25))
+            parts_act.append(self.o_active)
+        ent_id = np.concatenate(parts_id, axis=1)
+        ent_s = np.concatenate(parts_s, axis=1)
+        ent_v = np.concatenate(parts_v, axis=1)
+        ent_hl = np.concatenate(parts_hl, axis=1)
+        ent_act = np.concatenate(parts_act, axis=1)
+        index = LaneIndex(ent_id, ent_s, ent_act)
+        leader, follower = index.leader_follower()
+        leader, follower = leader[:, :n], follower[:, :n]
+        hl = 0.5 * self.t_len
+        v, s, v0 = self.t_v, self.t_s, self.t_v0
+
+        def acc_behind(lead):
+            gap = gather(ent_s, lead, np.inf) - s - hl - gather(ent_hl, lead, 0.0)
+            dv = v - gather(ent_v, lead, 0.0)
+            return idm_acceleration(v, v0, gap, dv, ip)
+
+        acc = acc_behind(leader)
+        acc = np.minimum(acc, self._virtual_obstacle_acc(self.t_lane))
+        # MOBIL, politeness 0: best adjacent lane whose gain exceeds the threshold, if safe
+        best_gain = np.full((b, n), -np.inf)
+        best_lane = self.t_lane.copy()
+        can_change = self.t_active & (self.t_timer <= 0.0)
+        nl_road = lay.lanes[self.t_road]
+        on_ramp = self.t_lane >= nl_road
+        for step in (-1, 1):
+            target = self.t_lane + step
+            valid = can_change & (target >= 0) & (target < nl_road)
+            if lay.has_ramp:
+                valid &= ~on_ramp | ((step == -1) & (s >= lay.merge_start[:, None]))
+            if not valid.any():
+                continue
+            q, f = index.query(self.t_road * slots + target, s)
+            gap_q = gather(ent_s, q, np.inf) - s - hl - gather(ent_hl, q, 0.0)
+            a_new = idm_acceleration(v, v0, gap_q, v - gather(ent_v, q, 0.0), ip)
+            a_new = np.minimum(a_new, self._virtual_obstacle_acc(target))
+            s_f, v_f = gather(ent_s, f, -np.inf), gather(ent_v, f, 0.0)
+            gap_f = s - hl - s_f - gather(ent_hl, f, 0.0)
+            v0_f = np.where((f >= 0) & (f < n), gather(np.concatenate([v0, np.full_like(ent_v[:, n:], 30.0)], 1), f, 30.0), 30.0)
+            a_f = idm_acceleration(v_f, np.maximum(v0_f, 1.0), gap_f, v_f - v, ip)
+            static_f = f >= n + e * lay.num_roads * slots
+            safe = (gap_q > 1.0) & (gap_f > 1.0) & ((f < 0) | static_f | (a_f >= -ip.b_safe))
+            gain = a_new - acc + np.where(on_ramp, 2.0, 0.0)
+            take = valid & safe & (gain > ip.threshold) & (gain > best_gain)
+            best_gain = np.where(take, gain, best_gain)
+            best_lane = np.where(take, target, best_lane)
+        changed = best_lane != self.t_lane
+        if changed.any():
+            old_d = lay.lane_offset(rr, self.t_road, self.t_lane, s)
+            new_d = lay.lane_offset(rr, self.t_road, best_lane, s)
+            self.t_lat = np.where(changed, self.t_lat + old_d - new_d, self.t_lat)
+            self.t_lane = best_lane
+            self.t_timer = np.where(changed, ip.lane_change_delay, self.t_timer)
+        self.t_timer -= dt
+        # integrate (exact for constant acceleration, stopping at zero speed)
+        v_end = v + acc * dt
+        stop = v_end < 0.0
+        dist = np.where(stop, v * v / (2.0 * np.maximum(-acc, 1e-9)), 0.5 * (v + np.maximum(v_end, 0.0)) * dt)
+        self.t_s = np.where(self.t_active, s + dist, s)
+        self.t_v = np.where(self.t_active, np.maximum(v_end, 0.0), v)
+        lat_rate = 1.2  # m/s toward the lane centre during a lane change
+        new_lat = self.t_lat - np.clip(self.t_lat, -lat_rate * dt, lat_rate * dt)
+        self.t_latv = (new_lat - self.t_lat) / dt
+        self.t_lat = new_lat
+        self._respawn()
+
+    def _virtual_obstacle_acc(self, lane: np.ndarray) -> np.ndarray:
+        """IDM acceleration toward stop lines at red (or stoppable yellow) signals and lane ends."""
+        p, lay = self.params, self.layout
+        ip = p.idm
+        b, n = self.num_envs, p.num_vehicles
+        s, v, v0 = self.t_s, self.t_v, self.t_v0
+        front = s + 0.5 * self.t_len
+        acc = np.full((b, n), np.inf)
+        if lay.num_intersections:
+            stops = lay.stop_s[self.rows[:, None], self.t_road]  # (B, N, M)
+            ahead = stops >= front[..., None]
+            m = np.argmax(ahead, axis=2)
+            has = ahead.any(axis=2)
+            stop_s = np.take_along_axis(stops, m[..., None], axis=2)[..., 0]
+            k = lay.stop_light[self.t_road, m]
+            g = lay.road_group[self.t_road]
+            lights = light_states(self.time, lay.green, lay.yellow, lay.all_red, lay.light_offset)
+            state = lights[self.rows[:, None], k, g]
+            gap = stop_s - front
+            must_stop = has & ((state == RED) | ((state == YELLOW) & (gap > v * v / (2.0 * ip.b))))
+            a_stop = idm_acceleration(v, v0, gap + ip.jam_distance - 1.0, v, ip)
+            acc = np.where(must_stop, a_stop, acc)
+        if lay.has_ramp:
+            ramp = lane >= lay.lanes[self.t_road]
+            gap = lay.merge_end[:, None] - front
+            a_end = idm_acceleration(v, v0, gap + ip.jam_distance - 1.0, v, ip)
+            acc = np.where(ramp, np.minimum(acc, a_end), acc)
+        return acc
+
+    def _respawn(self) -> None:
+        """Vehicles that left their road re-enter it upstream, behind the last vehicle of a lane."""
+        lay, p = self.layout, self.params
+        leaving = self.t_active & (self.t_s - 0.5 * self.t_len > lay.length[self.rows[:, None], self.t_road])
+        rows = np.flatnonzero(leaving.any(axis=1))
+        if len(rows) == 0:
+            return
+        n = p.num_vehicles
+        u = self.rng.uniform((n, 4), rows)
+        leave = leaving[rows]
+        road = self.t_road[rows]
+        nl = lay.lanes[road]
+        lane = np.minimum(np.floor(u[..., 0] * nl).astype(np.int64), nl - 1)
+        if lay.has_ramp:
+            lane = np.where(u[..., 2] < p.ramp_spawn_probability, nl, lane)
+        slots = lay.lane_slots
+        new_id = road * slots + lane
+        cur_id = self.t_road[rows] * slots + self.t_lane[rows]
+        # the tail (smallest station) of each target lane among vehicles that stay
+        same = (cur_id[:, None, :] == new_id[:, :, None]) & (self.t_active[rows] & ~leave)[:, None, :]
+        tail_s = np.where(same, self.t_s[rows][:, None, :], np.inf).min(axis=2)
+        tail_i = np.argmin(np.where(same, self.t_s[rows][:, None, :], np.inf), axis=2)
+        tail_v = np.take_along_axis(self.t_v[rows], tail_i, axis=1)
+        # several vehicles entering one lane in one step queue up behind each other
+        rank = (np.cumsum(leave[:, :, None] & (new_id[:, :, None] == new_id[:, None, :]).transpose(0, 2, 1), axis=1)
+                * np.eye(n, dtype=bool)[None]).sum(axis=2) - 1
+        gap = 25.0 + 20.0 * u[..., 1]
+        start = np.where(np.isfinite(tail_s), np.minimum(tail_s, 0.0), 0.0) - gap * (1 + np.maximum(rank, 0))
+        v0 = lay.speed_limit[rows, None] * (0.8 + 0.25 * u[..., 3])
+        v_new = np.where(np.isfinite(tail_s), np.minimum(v0, tail_v), 0.9 * v0)
+        sel = (rows[:, None], np.arange(n)[None, :])
+        self.t_lane[sel] = np.where(leave, lane, self.t_lane[rows])
+        self.t_s[sel] = np.where(leave, start, self.t_s[rows])
+        self.t_v[sel] = np.where(leave, v_new, self.t_v[rows])
+        self.t_v0[sel] = np.where(leave, v0, self.t_v0[rows])
+        self.t_lat[sel] = np.where(leave, 0.0, self.t_lat[rows])
+        self.t_latv[sel] = np.where(leave, 0.0, self.t_latv[rows])
+
+    # ----------------------------------------------------------------- metrics, render
+    def _episode_metrics(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        cnt = {k: v[rows] for k, v in self.counts.items()}
+        length = self.routes["length"][rows]
+        rc = 100.0 * np.clip(self.progress[rows] / length, 0.0, 1.0)
+        outside = np.clip(self.outside_dist[rows] / length, 0.0, 1.0)
+        ds = inf.driving_score(rc, cnt, outside)
+        collisions = cnt["collision_vehicle"] + cnt["collision_static"]
+        infractions = collisions + cnt["red_light"] + cnt["off_road"] + cnt["route_deviation"] + cnt["blocked"] + cnt["speeding"]
+        out = {
+            "driving_score": ds, "route_completion": rc, "collisions": collisions,
+            "collisions_vehicle": cnt["collision_vehicle"], "collisions_static": cnt["collision_static"],
+            "red_lights": cnt["red_light"], "off_road": cnt["off_road"], "route_deviation": cnt["route_deviation"],
+            "blocked": cnt["blocked"], "speeding": cnt["speeding"], "ttc_violations": cnt["ttc"],
+            "comfort_violations": cnt["comfort"], "infractions": infractions, "outside_lanes": 100.0 * outside,
+            "route_completed": (self.progress[rows] >= length - 1.0).astype(float),
+        }
+        return {k: np.asarray(v, dtype=float).mean(axis=1) for k, v in out.items()}
+
+    def render_frame(self, index: int = 0) -> np.ndarray:
+        from rewardlab.envs.driving.render import render_scene
+
+        return render_scene(self, index)
+
+
+class HighwaySim(DrivingSim):
+    """Multi-lane highway with an on-ramp merge and a possible broken-down car."""
+
+    Params = HighwayParams
+    layout_class = HighwayLayout
+    num_static = 1
+    route_points = 700
+
+
+class GridSim(DrivingSim):
+    """Signalised intersection (1 x 1 grid) or town (2 x 2 grid)."""
+
+    Params = GridParams
+    layout_class = GridLayout
+    route_points = 600
+
+    def _setup(self) -> None:
+        if self.params.route_length > self.route_points - 50:
+            from rewardlab.core.errors import RewardlabError
+
+            raise RewardlabError(f"{self.env_id}: route_length must be <= {self.route_points - 50} m")
+        super()._setup()
+

@@ -1,0 +1,142 @@
+"""Traffic behaviour: IDM longitudinal control, MOBIL lane changes and traffic lights, batched.
+
+Intelligent Driver Model (Treiber, Hennecke & Helbing, 2000), with the ego's parameters named
+as in highway-env::
+
+    s*(v, dv) = s0 + max(0, v T + v dv / (2 sqrt(a b)))
+    a_IDM     = a [1 - (v / v0)^delta - (s* / gap)^2]
+
+``gap`` is bumper to bumper and ``dv = v - v_leader``. At a steady state behind a leader that
+drives at the same speed v, a_IDM = 0 gives the equilibrium gap
+
+    gap_eq(v) = (s0 + v T) / sqrt(1 - (v / v0)^delta).
+
+MOBIL (Kesting, Treiber & Helbing, 2007) with politeness 0 (highway-env's default): change to
+an adjacent lane when the acceleration there exceeds the current one by ``threshold`` and the new
+follower would not have to brake harder than ``b_safe``.
+
+Leaders and followers are found for all instances at once by sorting entries on a composite key
+(lane id, station): within a row the next entry with the same lane id is the leader. Queries
+into another lane use ``np.searchsorted`` on the keys of all rows flattened with a row stride,
+so no Python loop runs over instances or vehicles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: keys are lane_id * LANE_STRIDE + station; stations stay well inside (-LANE_STRIDE/2, LANE_STRIDE/2)
+LANE_STRIDE = 1.0e5
+ROW_STRIDE = 1.0e8
+INACTIVE_KEY = 5.0e7
+
+GREEN, YELLOW, RED = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class IDMParams:
+    """IDM and MOBIL constants (highway-env's defaults, facts.md section 3)."""
+
+    a: float = 3.0  # comfortable acceleration, m/s^2
+    b: float = 5.0  # comfortable deceleration, m/s^2
+    a_max: float = 6.0  # physical acceleration limit, m/s^2
+    b_max: float = 9.0  # physical braking limit, m/s^2
+    time_gap: float = 1.5  # T, s
+    jam_distance: float = 5.0  # s0, m, bumper to bumper
+    delta: float = 4.0
+    politeness: float = 0.0
+    threshold: float = 0.2  # MOBIL acceleration gain threshold, m/s^2
+    b_safe: float = 2.0  # MOBIL: the new follower may brake at most this hard, m/s^2
+    lane_change_delay: float = 1.0  # s between lane-change decisions of one vehicle
+
+
+def idm_acceleration(v, v0, gap, dv, p: IDMParams) -> np.ndarray:
+    """IDM acceleration; ``gap`` may be ``inf`` (free road). Clipped to the physical limits."""
+    s_star = p.jam_distance + np.maximum(0.0, v * p.time_gap + v * dv / (2.0 * np.sqrt(p.a * p.b)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        interaction = np.where(np.isfinite(gap), (s_star / np.maximum(gap, 0.1)) ** 2, 0.0)
+    free = (np.maximum(v, 0.0) / v0) ** p.delta
+    return np.clip(p.a * (1.0 - free - interaction), -p.b_max, p.a_max)
+
+
+def idm_equilibrium_gap(v, v0, p: IDMParams) -> np.ndarray:
+    """Bumper-to-bumper gap at which IDM holds speed ``v`` behind a leader at the same speed."""
+    return (p.jam_distance + v * p.time_gap) / np.sqrt(1.0 - (v / v0) ** p.delta)
+
+
+def lane_keys(lane_id: np.ndarray, station: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Composite sort keys (B, M); inactive entries sort after every lane of their row."""
+    return np.where(active, lane_id * LANE_STRIDE + station, INACTIVE_KEY)
+
+
+class LaneIndex:
+    """Sorted view of entries (B, M) by (lane, station), answering leader/follower queries."""
+
+    def __init__(self, lane_id: np.ndarray, station: np.ndarray, active: np.ndarray) -> None:
+        self.num_rows, self.num_entries = lane_id.shape
+        keys = lane_keys(lane_id, station, active)
+        self.order = np.argsort(keys, axis=1, kind="stable")
+        self.sorted_keys = np.take_along_axis(keys, self.order, axis=1)
+        self.sorted_lane = np.take_along_axis(np.where(active, lane_id, -1), self.order, axis=1)
+        rows = np.arange(self.num_rows, dtype=np.float64)[:, None]
+        self.global_keys = (rows * ROW_STRIDE + self.sorted_keys).ravel()
+        # rank[b, i]: where entry i sits in its row's sorted order
+        self.rank = np.empty_like(self.order)
+        np.put_along_axis(self.rank, self.order, np.arange(self.num_entries)[None, :], axis=1)
+
+    def leader_follower(self) -> tuple[np.ndarray, np.ndarray]:
+        """Entry index of each entry's leader and follower in its own lane (-1 if none)."""
+        nxt = self.rank + 1
+        prv = self.rank - 1
+        m = self.num_entries
+        lane_sorted = self.sorted_lane
+        own = np.take_along_axis(lane_sorted, self.rank, axis=1)
+        nxt_c = np.minimum(nxt, m - 1)
+        prv_c = np.maximum(prv, 0)
+        lead_ok = (nxt < m) & (np.take_along_axis(lane_sorted, nxt_c, axis=1) == own) & (own >= 0)
+        foll_ok = (prv >= 0) & (np.take_along_axis(lane_sorted, prv_c, axis=1) == own) & (own >= 0)
+        leader = np.where(lead_ok, np.take_along_axis(self.order, nxt_c, axis=1), -1)
+        follower = np.where(foll_ok, np.take_along_axis(self.order, prv_c, axis=1), -1)
+        return leader, follower
+
+    def query(self, lane_id: np.ndarray, station: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Leader and follower entries in lane ``lane_id`` around ``station`` (arrays (B, K))."""
+        rows = np.arange(self.num_rows)[:, None]
+        q = (rows * ROW_STRIDE + lane_id * LANE_STRIDE + station).ravel()
+        pos = np.searchsorted(self.global_keys, q, side="left").reshape(lane_id.shape)
+        local = pos - rows * self.num_entries
+        m = self.num_entries
+        lead_c = np.clip(local, 0, m - 1)
+        foll_c = np.clip(local - 1, 0, m - 1)
+        lead_ok = (local < m) & (np.take_along_axis(self.sorted_lane, lead_c, axis=1) == lane_id)
+        foll_ok = (local >= 1) & (np.take_along_axis(self.sorted_lane, foll_c, axis=1) == lane_id)
+        leader = np.where(lead_ok, np.take_along_axis(self.order, lead_c, axis=1), -1)
+        follower = np.where(foll_ok, np.take_along_axis(self.order, foll_c, axis=1), -1)
+        return leader, follower
+
+
+def gather(values: np.ndarray, index: np.ndarray, fill: float) -> np.ndarray:
+    """values[b, index[b, k]] with ``fill`` where index is -1."""
+    out = np.take_along_axis(values, np.maximum(index, 0), axis=1)
+    return np.where(index >= 0, out, fill)
+
+
+def light_states(time: np.ndarray, green: np.ndarray, yellow: np.ndarray, all_red: np.ndarray,
+                 offset: np.ndarray) -> np.ndarray:
+    """Signal state (GREEN, YELLOW or RED) of both groups, (B, K, 2), at ``time`` (B,).
+
+    The cycle is: group 0 green, yellow, all red, group 1 green, yellow, all red.
+    """
+    g0, g1 = green[..., 0], green[..., 1]
+    cycle = g0 + g1 + 2.0 * (yellow + all_red)
+    t = np.mod(time[:, None] + offset, cycle)
+    s0 = np.where(t < g0, GREEN, np.where(t < g0 + yellow, YELLOW, RED))
+    start1 = g0 + yellow + all_red
+    s1 = np.where(
+        (t >= start1) & (t < start1 + g1),
+        GREEN,
+        np.where((t >= start1 + g1) & (t < start1 + g1 + yellow), YELLOW, RED),
+    )
+    return np.stack([s0, s1], axis=-1)
