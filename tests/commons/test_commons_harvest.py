@@ -144,15 +144,16 @@ def test_eating_and_egocentric_view_rotates():
     p = sim.params
     # facing south from (4, 4), the player's right is west: (4, 3) is to its right, (4, 5) left
     obs = step.obs[0, 0]
-    assert obs[p.view_ahead, p.view_side + 1, 1] == 1  # (4, 3): right of a south-facing player
-    assert obs[p.view_ahead, p.view_side - 1, 1] == 1  # (4, 5): left
-    assert obs[p.view_ahead - 2, p.view_side, 0] == 1  # two ahead (6, 4) is the bottom wall
+    assert obs.shape == (3, 11, 11)
+    assert obs[1, p.view_ahead, p.view_side + 1] == 1  # (4, 3): right of a south-facing player
+    assert obs[1, p.view_ahead, p.view_side - 1] == 1  # (4, 5): left
+    assert obs[0, p.view_ahead - 2, p.view_side] == 1  # two ahead (6, 4) is the bottom wall
     # player 1 at (1, 1) facing north: the row ahead is the top wall, the view beyond is wall too
-    assert step.obs[0, 1, : p.view_ahead, :, 0].all()
+    assert step.obs[0, 1, 0, : p.view_ahead, :].all()
     # the other player appears in the players layer at its relative position
     _place(sim, [[[2, 2], [2, 5]]], [[EAST, NORTH]])
     obs = sim._observe()[0, 0]
-    assert obs[p.view_ahead - 3, p.view_side, 2] == 1 and obs[..., 2].sum() == 1
+    assert obs[2, p.view_ahead - 3, p.view_side] == 1 and obs[2].sum() == 1
 
 
 def test_perolat_metrics_on_a_scripted_episode():
