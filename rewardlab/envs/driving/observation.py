@@ -133,7 +133,7 @@ def static_points(lay, rows: np.ndarray, routes: dict, spacing: float):
         hb = lay.half_box[rows][:, None, None, None]
         cx = lay.centers[rows][:, :, 0][:, :, None, None] + gx
         cy = lay.centers[rows][:, :, 1][:, :, None, None] + gy
-        box = (np.abs(gx) <= hb) & (np.abs(gy) <= hb)
+        box = np.broadcast_to((np.abs(gx) <= hb) & (np.abs(gy) <= hb), cx.shape)
         rb = np.broadcast_to(rows[:, None, None, None], box.shape)
         out.append((STATIC_BITS["road"], rb[box], cx[box], cy[box]))
     # route: its polyline widened to a lane
