@@ -4,8 +4,8 @@ Every coopetition simulator exposes ``stage_game(phase)``: its one-shot game at 
 computed with the same formulas as its step. On that game:
 
 * :func:`nash_equilibrium` -- best-response iteration (Gauss-Seidel over agents) on a reward
-  mode's one-shot utility; each best response is a vectorised grid search refined three times
-  around the best point (201 points per round, so about 1e-7 of the bound).
+  mode's one-shot utility; each best response is a vectorised 201-point grid search refined
+  three times around the best point (a resolution of 5e-9 of the bound).
 * :func:`social_optimum` -- the joint action maximising welfare sum_i pi_i: coordinate ascent
   from several starts with the same line search, polished by L-BFGS-B.
 * closed forms: :func:`team_nash_effort` / :func:`team_optimum_effort` (TR-3, derived in
@@ -113,7 +113,7 @@ def mode_utility(game: StageGame, reward: str | RewardSpec | Mapping[str, Any] =
     return utility
 
 
-def _line_search(values: Callable[[np.ndarray], np.ndarray], high: float, grid: int = 201, rounds: int = 3):
+def _line_search(values: Callable[[np.ndarray], np.ndarray], high: float, grid: int = 201, rounds: int = 4):
     """argmax of a scalar function on [0, high]: a grid, then finer grids around the best point."""
     lo, hi = 0.0, float(high)
     best_x, best_v = 0.0, -np.inf
@@ -156,8 +156,8 @@ def nash_equilibrium(
     reward: str | RewardSpec | Mapping[str, Any] = "private",
     presets: Mapping[str, Any] | None = None,
     start: np.ndarray | None = None,
-    tol: float = 1e-6,
-    max_iter: int = 300,
+    tol: float = 1e-9,
+    max_iter: int = 500,
     grid: int = 201,
 ) -> Solution:
     """A pure Nash equilibrium of the one-shot game under a reward mode, by best-response iteration.
