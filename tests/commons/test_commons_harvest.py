@@ -156,6 +156,45 @@ def test_eating_and_egocentric_view_rotates():
     assert obs[2, p.view_ahead - 3, p.view_side] == 1 and obs[2].sum() == 1
 
 
+@pytest.mark.parametrize("view", [(9, 1, 5), (4, 0, 1), (2, 3, 4)])
+def test_views_match_a_cell_by_cell_reference(view):
+    """Every view cell against pos + a * forward + l * right, looked up one cell at a time."""
+    ahead, behind, side = view
+    sim = rewardlab.make_sim(
+        ENV_ID, num_envs=3, map_name="closed", view_ahead=ahead, view_behind=behind, view_side=side
+    )
+    sim.reset(seed=2)
+    rng = np.random.default_rng(0)
+    forward = {NORTH: (-1, 0), EAST: (0, 1), SOUTH: (1, 0), WEST: (0, -1)}
+    right = {NORTH: (0, 1), EAST: (1, 0), SOUTH: (0, -1), WEST: (-1, 0)}
+    for _ in range(25):
+        step = sim.step(rng.integers(0, 8, size=(3, 7)))
+    obs = step.obs
+    walls = sim.walls
+    apples = np.zeros((3, *walls.shape), dtype=bool)
+    for b in range(3):
+        for k, (r, c) in enumerate(sim.apple_rc):
+            apples[b, r, c] = sim.apples[b, k]
+    for b in range(3):
+        for i in range(7):
+            if sim.removed[b, i]:
+                assert not obs[b, i].any()
+                continue
+            f, rt = forward[int(sim.ori[b, i])], right[int(sim.ori[b, i])]
+            for row in range(ahead + behind + 1):
+                for col in range(2 * side + 1):
+                    fwd, lateral = ahead - row, col - side
+                    r = sim.pos[b, i, 0] + fwd * f[0] + lateral * rt[0]
+                    c = sim.pos[b, i, 1] + fwd * f[1] + lateral * rt[1]
+                    inside = 0 <= r < walls.shape[0] and 0 <= c < walls.shape[1]
+                    wall = not inside or walls[r, c]
+                    apple = inside and apples[b, r, c]
+                    other = inside and any(
+                        j != i and not sim.removed[b, j] and tuple(sim.pos[b, j]) == (r, c) for j in range(7)
+                    )
+                    assert tuple(obs[b, i, :, row, col]) == (wall, apple, other), (b, i, row, col)
+
+
 def test_perolat_metrics_on_a_scripted_episode():
     sim = _sim(num_agents=2, ascii_map=ROOM, regrowth_probs=(0, 0, 0, 0), horizon=6, zap_timeout=2)
     _place(sim, [[[3, 3], [4, 6]]], [[SOUTH, WEST]])

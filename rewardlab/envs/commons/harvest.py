@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from gymnasium import spaces
+from numpy.lib.stride_tricks import sliding_window_view
 
 from rewardlab.core.reward import RewardSpec
 from rewardlab.core.sim import BatchedSim, StepOutcome
@@ -199,15 +200,15 @@ class HarvestSim(BatchedSim):
         self.apple_neighbours = np.where(inside, self.cell_to_apple[flat], num_apples)
         self.regrowth = np.asarray(p.regrowth_probs)
 
-        # observation window: offsets (4 orientations, rows, cols, 2) in padded-grid coordinates
+        # observation window: the rectangle's top-left corner relative to the player, per orientation
         self.pad = max(p.view_ahead, p.view_behind, p.view_side, p.beam_length) + 1
         self.padded_width = self.width + 2 * self.pad
-        ahead = np.arange(p.view_ahead, -p.view_behind - 1, -1)
-        side = np.arange(-p.view_side, p.view_side + 1)
-        off = FORWARD[:, None, None, :] * ahead[None, :, None, None] + RIGHT[:, None, None, :] * side[None, None, :, None]
-        self.view_offsets = (off[..., 0] * self.padded_width + off[..., 1]).reshape(4, -1)  # flat offsets
-        self.view_shape = (len(ahead), len(side))
-        self.self_cell = p.view_ahead * len(side) + p.view_side  # where the player sits in its view
+        ahead, side, behind = p.view_ahead, p.view_side, p.view_behind
+        self.view_corner = np.array(
+            [[-ahead, -side], [-side, -behind], [-behind, -side], [-side, -ahead]]  # N, E, S, W
+        )
+        self.view_shape = (ahead + behind + 1, 2 * side + 1)
+        self.self_cell = ahead * (2 * side + 1) + side  # where the player sits in its flattened view
         padded = np.ones((self.height + 2 * self.pad, self.padded_width), dtype=np.uint8)
         padded[self.pad : self.pad + self.height, self.pad : self.pad + self.width] = walls
         self.padded_walls = padded.ravel()
@@ -242,7 +243,7 @@ class HarvestSim(BatchedSim):
         self.removed_steps[rows] = 0.0
 
     def _padded_codes(self, rows) -> np.ndarray:
-        """(b, padded cells) uint8: 1 wall, 2 apple, 3 player."""
+        """(b, padded rows, padded cols) uint8: 0 floor, 1 wall, 2 apple, 3 player."""
         apples = self.apples[rows]
         codes = np.repeat(self.padded_walls[None], apples.shape[0], axis=0)
         codes[:, self.padded_apple] = np.where(apples, 2, 0)
@@ -250,25 +251,38 @@ class HarvestSim(BatchedSim):
         present = self.removed[rows] == 0
         r_idx = np.broadcast_to(np.arange(apples.shape[0])[:, None], flat.shape)
         codes[r_idx[present], flat[present]] = 3
-        return codes
+        return codes.reshape(apples.shape[0], -1, self.padded_width)
 
     def _padded_flat(self, pos: np.ndarray) -> np.ndarray:
         return (pos[..., 0] + self.pad) * self.padded_width + pos[..., 1] + self.pad
 
     def _observe(self, rows: np.ndarray | None = None) -> np.ndarray:
         rows = np.arange(self.num_envs) if rows is None else rows
+        b, n = len(rows), self.params.num_agents
         codes = self._padded_codes(rows)
-        centre = self._padded_flat(self.pos[rows])  # (b, n)
-        index = centre[:, :, None] + self.view_offsets[self.ori[rows]]  # (b, n, cells)
-        b, n = centre.shape
-        window = np.take_along_axis(codes, index.reshape(b, -1), axis=1).reshape(b, n, -1)
+        # every view is a rectangle of the padded map, rotated so that "ahead" is up: cut the
+        # rectangles out of sliding-window views (no index arithmetic per cell), then rotate
+        # each orientation's group at once (four groups, not a loop over players)
+        height, width = self.view_shape
+        upright = sliding_window_view(codes, (height, width), axis=(1, 2))
+        sideways = sliding_window_view(codes, (width, height), axis=(1, 2))
+        ori = self.ori[rows]
+        corner = self.pos[rows] + self.pad + self.view_corner[ori]
+        owner = np.broadcast_to(np.arange(b)[:, None], (b, n))
+        window = np.empty((b, n, height, width), dtype=np.uint8)
+        for k in range(4):
+            group = ori == k
+            source = upright if k % 2 == 0 else sideways
+            cut = source[owner[group], corner[..., 0][group], corner[..., 1][group]]
+            window[group] = np.rot90(cut, k, axes=(1, 2))
+        window = window.reshape(b, n, -1)
         window[:, :, self.self_cell] = 0  # the player itself is not an "other player"
         window[self.removed[rows] > 0] = 0  # out of play: nothing to see
-        # channel-first one-hot layers: each layer is one contiguous comparison (the fastest way)
+        # channel-first one-hot layers: each layer is one contiguous comparison
         obs = np.empty((b, n, 3, window.shape[2]), dtype=np.float32)
-        for layer in range(3):  # three layers, not a loop over instances or agents
+        for layer in range(3):
             obs[:, :, layer] = window == layer + 1
-        return obs.reshape(b, n, 3, *self.view_shape)
+        return obs.reshape(b, n, 3, height, width)
 
     # ------------------------------------------------------------------ dynamics
     def _step(self, actions: np.ndarray) -> StepOutcome:
