@@ -384,9 +384,15 @@ class DrivingSim(BatchedSim):
         hy = samples[..., None, 1] - ny_[:, :, None, :]
         radius = 0.5 * lay.width[r][:, None, None, None] + 0.5 * nw_[:, :, None, :] - 0.3
         hit = (hx * hx + hy * hy < radius * radius) & near_ok[:, :, None, :]
-        hit_any = hit.any(axis=3)
-        first = np.where(hit_any.any(axis=2), np.argmax(hit_any, axis=2) + 1, HAZARD_SAMPLES + 8)
+        obj_hit = hit.any(axis=2)  # (b, e, K)
+        obj_first = np.where(obj_hit, np.argmax(hit, axis=2) + 1, HAZARD_SAMPLES + 8)
+        hazard_obj = np.argmin(obj_first, axis=2)[..., None]
+        first = np.take_along_axis(obj_first, hazard_obj, axis=2)[..., 0]
         hazard_vehicle = first * HAZARD_SPACING - 0.5 * EGO_LENGTH
+        near_psi = np.take_along_axis(objs["psi"][:, None, :].repeat(e, 1), near, axis=2)
+        near_v = np.take_along_axis(objs["v"][:, None, :].repeat(e, 1), near, axis=2)
+        hz_psi = np.take_along_axis(near_psi, hazard_obj, axis=2)[..., 0]
+        hazard_speed = np.take_along_axis(near_v, hazard_obj, axis=2)[..., 0] * np.cos(hz_psi - epsi)
         # next stop line on the route and its signal
         lights = light_states(self.time[r], lay.green[r], lay.yellow[r], lay.all_red[r], lay.light_offset[r])
         front = route_station + 0.5 * EGO_LENGTH
@@ -403,8 +409,7 @@ class DrivingSim(BatchedSim):
         return {
             "near": near, "near_ok": near_ok,
             "near_x": nx_, "near_y": ny_,
-            "near_psi": np.take_along_axis(objs["psi"][:, None, :].repeat(e, 1), near, axis=2),
-            "near_v": np.take_along_axis(objs["v"][:, None, :].repeat(e, 1), near, axis=2),
+            "near_psi": near_psi, "near_v": near_v, "hazard_speed": hazard_speed,
             "near_len": np.take_along_axis(objs["length"][:, None, :].repeat(e, 1), near, axis=2),
             "near_wid": nw_,
             "near_kind": objs["kind"][near],
