@@ -255,6 +255,29 @@ class _LocoBase(BatchedSim):
         self._out_state = np.zeros((b, self.substeps, self.qm.state_size))
         self._out_sensor = np.zeros((b, self.substeps, model.nsensordata))
         self._control = np.zeros((b, self.substeps, model.nu))
+        self._start_qvel = np.zeros((b, self.substeps, 12))
+
+    def _advance(self) -> None:
+        """Run the substeps of every instance from ``self.state`` under ``self._control``.
+
+        Fills ``_out_state`` (B, substeps, nstate) with the state after each substep and
+        ``_out_sensor`` with the sensors of each substep (evaluated at its start). A batch runs
+        in one ``mujoco.rollout`` call; a single instance steps its MjData directly, which skips
+        the rollout call's fixed cost and computes the same thing with the same C functions.
+        """
+        if self.num_envs == 1:
+            model, data = self._models[0], self._datas[0]
+            mujoco.mj_setState(model, data, self.state[0], self.qm.state_spec)
+            data.ctrl[:] = self._control[0, 0]
+            for k in range(self.substeps):
+                mujoco.mj_step(model, data)
+                self._out_sensor[0, k] = data.sensordata
+                mujoco.mj_getState(model, data, self._out_state[0, k], self.qm.state_spec)
+            return
+        self._pool.rollout_.rollout(
+            self._models, self._datas, self.substeps, int(mujoco.mjtState.mjSTATE_CTRL),
+            self.state, None, self._control, self._out_state, self._out_sensor, None,
+        )
 
     def _apply_model_randomisation(self, rows: np.ndarray) -> None:
         for i in rows:  # only at resets and only with domain randomisation on
@@ -268,7 +291,7 @@ class _LocoBase(BatchedSim):
     # ----------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("qm", "_pool", "_datas", "_models", "_renderer", "_render_data"):
+        for key in ("qm", "_pool", "_datas", "_models", "_renderer", "_render_data", "_rot"):
             state.pop(key, None)
         return state
 
@@ -335,11 +358,12 @@ class _LocoBase(BatchedSim):
         obs = self._obs if rows is None else self._obs[rows]
         return obs[:, None, :].copy()
 
-    def _compute_obs(self, rows: np.ndarray | None) -> np.ndarray:
+    def _compute_obs(self, rows: np.ndarray | None, rot: np.ndarray | None = None) -> np.ndarray:
         sel = slice(None) if rows is None else rows
         state = self.state[sel]
-        rot = quat_to_matrix(state[:, 4:8])
-        lin_vel = np.einsum("bji,bj->bi", rot, state[:, 20:23])
+        if rot is None:
+            rot = quat_to_matrix(state[:, 4:8])
+        lin_vel = np.matmul(state[:, None, 20:23], rot)[:, 0]
         ang_vel = state[:, 23:26]
         gravity = -rot[:, 2, :]
         parts = [
@@ -378,19 +402,17 @@ class _LocoBase(BatchedSim):
         target = np.clip(target, qm.ctrl_low, qm.ctrl_high)
         self.joint_pos_target = target
         self._control[:] = target[:, None, :]
-        before = self.state.copy()
-        self._pool.rollout_.rollout(
-            self._models, self._datas, self.substeps, int(mujoco.mjtState.mjSTATE_CTRL),
-            self.state, None, self._control, self._out_state, self._out_sensor, None,
-        )
+        before = self.state
+        self._advance()
         self.state = self._out_state[:, -1].copy()
         self.t += 1
         # torques act over each substep from the state at its start
         torque = self._out_sensor[:, :, qm.force_sensor_adr]
-        start_qvel = np.concatenate([before[:, None, 26:38], self._out_state[:, :-1, 26:38]], axis=1)
-        power = np.abs(torque * start_qvel).sum(axis=2).mean(axis=1)
+        self._start_qvel[:, 0] = before[:, 26:38]
+        self._start_qvel[:, 1:] = self._out_state[:, :-1, 26:38]
+        power = np.abs(torque * self._start_qvel).sum(axis=2).mean(axis=1)
         abs_torque = np.abs(torque).mean(axis=(1, 2))
-        torque_sq = (torque**2).sum(axis=2).mean(axis=1)
+        torque_sq = np.square(torque).sum(axis=2).mean(axis=1)
         contact = self._out_sensor[:, -1, qm.touch_sensor_adr] > 1.0
         self.sum_torque += abs_torque
         self.sum_power += power
@@ -402,10 +424,12 @@ class _LocoBase(BatchedSim):
         self.actions_prev = a.copy()
 
         rot = quat_to_matrix(self.state[:, 4:8])
-        feet = self.state[:, None, 1:4] + np.einsum("bij,bfj->bfi", rot, qm.legs.forward(self.state[:, 8:20]))
+        self._rot = rot
+        foot_local = qm.legs.forward(self.state[:, 8:20])
+        feet = self.state[:, None, 1:4] + np.matmul(foot_local, rot.transpose(0, 2, 1))
         foot_vel = (feet - self.feet_prev) / p.control_dt
         self.feet_prev = feet
-        terms, task_value, task_terminated = self._task_terms(rot, feet, foot_vel, contact, torque_sq, power)
+        terms, task_value, task_terminated = self._task_terms(rot, foot_local, foot_vel, contact, torque_sq, power)
         self.sum_task += task_value
         terms["action_rate"] = action_rate
         terms["action_acc"] = action_acc
@@ -414,7 +438,7 @@ class _LocoBase(BatchedSim):
         up = rot[:, 2, 2]
         fallen = (height < p.terminate_height) | (up < math.cos(p.terminate_tilt))
         terminated = fallen | task_terminated
-        self._obs = self._compute_obs(None)
+        self._obs = self._compute_obs(None, rot)
         return StepOutcome(
             terms=terms,
             terminated=terminated,
@@ -467,7 +491,8 @@ class _LocoBase(BatchedSim):
     def _task_obs(self, sel) -> np.ndarray:
         raise NotImplementedError
 
-    def _task_terms(self, rot, feet, foot_vel, contact, torque_sq, power):
+    def _task_terms(self, rot, foot_local, foot_vel, contact, torque_sq, power):
+        """Task reward terms, the per-step task score summed into the task metric, and task ends."""
         raise NotImplementedError
 
     def _reference_joints(self, steps: np.ndarray) -> np.ndarray:
@@ -526,6 +551,19 @@ class LocoImitationSim(_LocoBase):
             "contact": self.ref.contact[k],
         }
 
+    def pose_reference(self, step: int, index: int = 0) -> None:
+        """Put instance ``index`` kinematically at the reference's episode step ``step``.
+
+        For playback and videos (``render()`` then shows the reference); it does not step physics.
+        """
+        ref = self.reference_state(np.full(self.num_envs, step))
+        self.state[index, 1:4] = ref["root_pos"][index]
+        self.state[index, 4:8] = ref["root_quat"][index]
+        self.state[index, 8:20] = ref["joint_pos"][index]
+        self.state[index, 20:23] = ref["root_lin_vel"][index]
+        self.state[index, 23:26] = ref["root_ang_vel"][index]
+        self.state[index, 26:38] = ref["joint_vel"][index]
+
     def _initial_state(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.params.random_start_phase:
             self.frame0[rows] = self.rng.integers(self.ref.frames, (), rows)
@@ -549,18 +587,20 @@ class LocoImitationSim(_LocoBase):
             [np.cos(angle)[:, None], np.sin(angle)[:, None], self.ref.joint_pos[k_next] - STANDING_POSE], axis=1
         )
 
-    def _task_terms(self, rot, feet, foot_vel, contact, torque_sq, power):
-        ref = self.reference_state()
+    def _task_terms(self, rot, foot_local, foot_vel, contact, torque_sq, power):
+        ref = self.ref
+        k, cycle = self._ref_index(self.t)
         state = self.state
-        d_pose = np.sum((ref["joint_pos"] - state[:, 8:20]) ** 2, axis=1)
-        d_vel = np.sum((ref["joint_vel"] - state[:, 26:38]) ** 2, axis=1)
-        foot_local = self.qm.legs.forward(state[:, 8:20])
-        d_feet = np.sum((ref["foot_local"] - foot_local) ** 2, axis=(1, 2))
-        root_error = np.linalg.norm(ref["root_pos"] - state[:, 1:4], axis=1)
-        d_angle = quat_angle(ref["root_quat"], state[:, 4:8])
-        ang_vel_world = np.einsum("bij,bj->bi", rot, state[:, 23:26])
-        d_lin = np.sum((ref["root_lin_vel"] - state[:, 20:23]) ** 2, axis=1)
-        d_ang = np.sum((ref["root_ang_vel"] - ang_vel_world) ** 2, axis=1)
+        d_pose = np.square(ref.joint_pos[k] - state[:, 8:20]).sum(axis=1)
+        d_vel = np.square(ref.joint_vel[k] - state[:, 26:38]).sum(axis=1)
+        d_feet = np.square(ref.foot_local[k] - foot_local).sum(axis=(1, 2))
+        root_delta = ref.root_pos[k] - state[:, 1:4]
+        root_delta[:, 0] += cycle * ref.displacement
+        root_error = np.sqrt(np.square(root_delta).sum(axis=1))
+        d_angle = quat_angle(ref.root_quat[k], state[:, 4:8])
+        ang_vel_world = np.matmul(rot, state[:, 23:26, None])[:, :, 0]
+        d_lin = np.square(ref.root_lin_vel[k] - state[:, 20:23]).sum(axis=1)
+        d_ang = np.square(ref.root_ang_vel[k] - ang_vel_world).sum(axis=1)
         terms = {
             "pose": np.exp(-5.0 * d_pose),
             "joint_velocity": np.exp(-0.1 * d_vel),
@@ -620,9 +660,9 @@ class LocoJoystickSim(_LocoBase):
         angle = 2 * np.pi * self.params.gait_frequency * self.t[sel] * self.params.control_dt
         return np.concatenate([np.cos(angle)[:, None], np.sin(angle)[:, None], self.command[sel]], axis=1)
 
-    def _task_terms(self, rot, feet, foot_vel, contact, torque_sq, power):
+    def _task_terms(self, rot, foot_local, foot_vel, contact, torque_sq, power):
         state = self.state
-        lin_vel = np.einsum("bji,bj->bi", rot, state[:, 20:23])
+        lin_vel = np.matmul(state[:, None, 20:23], rot)[:, 0]
         ang_vel = state[:, 23:26]
         gravity = -rot[:, 2, :]
         dt = self.params.control_dt
