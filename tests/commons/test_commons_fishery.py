@@ -189,3 +189,18 @@ def test_bad_parameters_name_the_env():
         rewardlab.make_sim(ENV_ID, monitor_prob=1.5)
     with pytest.raises(RewardlabError, match="CommonsFishery-v0.*norm_mode"):
         rewardlab.make_sim(ENV_ID, norm_mode="decree")
+
+
+def test_regrowth_noise_is_mean_preserving_and_seeded():
+    num_envs, sigma = 4000, 0.3
+    sim = rewardlab.make_sim(ENV_ID, num_envs=num_envs, institution="none", stock_noise=sigma, initial_stock=0.5)
+    sim.reset(seed=0)
+    step = sim.step(np.zeros((num_envs, 5, 3), dtype=np.int64))
+    growth = step.info["stock"] - 50.0  # deterministic growth r B (1 - B/K) = 5 from B = K/2
+    expected = R * 50.0 * 0.5
+    sd = expected * np.sqrt(np.exp(sigma**2) - 1)  # sd of a mean-one lognormal factor, times 5
+    assert abs(growth.mean() - expected) < 4.5 * sd / np.sqrt(num_envs)
+    assert growth.std() == pytest.approx(sd, rel=0.1)
+    again = rewardlab.make_sim(ENV_ID, num_envs=num_envs, institution="none", stock_noise=sigma, initial_stock=0.5)
+    again.reset(seed=0)
+    np.testing.assert_array_equal(again.step(np.zeros((num_envs, 5, 3), dtype=np.int64)).info["stock"], step.info["stock"])

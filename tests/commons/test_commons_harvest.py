@@ -224,3 +224,20 @@ def test_bad_parameters_name_the_env():
         rewardlab.make_sim(ENV_ID, num_agents=4, ascii_map=ROOM)
     with pytest.raises(RewardlabError, match="CommonsHarvest-v0.*regrowth_probs"):
         rewardlab.make_sim(ENV_ID, regrowth_probs=(0.0, 2.0, 0.0, 0.0))
+
+
+def test_random_episode_end_after_the_horizon():
+    num_envs = 600
+    sim = _sim(
+        num_envs, num_agents=2, ascii_map=ROOM, horizon=10, end_probability=0.5, end_check_every=5, max_horizon=30
+    )
+    length = np.zeros(num_envs)
+    noop = np.zeros((num_envs, 2), dtype=np.int64)
+    for t in range(1, 31):
+        step = sim.step(noop)
+        length[(length == 0) & step.truncated] = t
+    assert set(np.unique(length)) <= {10, 15, 20, 25, 30}
+    # P(end at 10) = 0.5, P(end at 15) = 0.25; 30 is the cap (probability 1/16)
+    for value, prob in ((10, 0.5), (15, 0.25), (30, 1 / 16)):
+        share = np.mean(length == value)
+        assert abs(share - prob) < 4.5 * np.sqrt(prob * (1 - prob) / num_envs), (value, share)

@@ -24,6 +24,9 @@ Parameters          ``num_agents`` 7, ``map_name`` open | closed, ``ascii_map`` 
                     A apple cell, P spawn point, space floor), ``regrowth_probs`` None (open:
                     (0, .0025, .005, .025), closed: (0, .001, .005, .025)), ``zap_timeout``
                     None (open 4, closed 100), ``beam_length`` 3, ``horizon`` 1000,
+                    ``end_probability`` 0 (Melting Pot's random end: 0.15, checked every
+                    ``end_check_every`` 100 steps once ``horizon`` is reached, up to
+                    ``max_horizon`` 5000; with 0 the episode ends at ``horizon``),
                     ``view_ahead`` 9, ``view_behind`` 1, ``view_side`` 5
 Reward terms        ``apples`` (1 when an apple is eaten), ``zap_fired`` (1 when firing),
                     ``zapped`` (1 when hit). Indicators; the presets weigh them.
@@ -127,6 +130,9 @@ class HarvestParams:
     zap_timeout: int | None = None
     beam_length: int = 3
     horizon: int = 1000
+    end_probability: float = 0.0
+    end_check_every: int = 100
+    max_horizon: int = 5000
     view_ahead: int = 9
     view_behind: int = 1
     view_side: int = 5
@@ -146,6 +152,13 @@ class HarvestParams:
             raise ValueError(
                 f"zap_timeout, beam_length and horizon must be >= 1, got {self.zap_timeout!r}, "
                 f"{self.beam_length!r}, {self.horizon!r}"
+            )
+        if not 0.0 <= self.end_probability <= 1.0:
+            raise ValueError(f"end_probability must lie in [0, 1], got {self.end_probability!r}")
+        if self.end_check_every < 1 or self.max_horizon < self.horizon:
+            raise ValueError(
+                f"end_check_every must be >= 1 and max_horizon >= horizon, got "
+                f"{self.end_check_every!r}, {self.max_horizon!r}"
             )
         if min(self.view_ahead, self.view_behind, self.view_side) < 0:
             raise ValueError("view_ahead, view_behind and view_side must be >= 0")
@@ -363,12 +376,22 @@ class HarvestSim(BatchedSim):
         self.removed_steps += (self.removed > 0).sum(axis=1)  # out of play at the end of this step
 
         self.t += 1
+        if p.end_probability > 0:
+            # Melting Pot style: past the horizon, the episode ends at random at each check
+            check = (self.t >= p.horizon) & ((self.t - p.horizon) % p.end_check_every == 0)
+            ends = np.zeros(b, dtype=bool)
+            if check.any():
+                rows_due = np.flatnonzero(check)
+                ends[rows_due] = self.rng.bernoulli(p.end_probability, (), rows_due)
+            truncated = ends | (self.t >= p.max_horizon)
+        else:
+            truncated = self.t >= p.horizon
         self.eaten += ate
         self.eat_time_sum += ate * self.t[:, None]
         return StepOutcome(
             terms={"apples": ate.astype(np.float64), "zap_fired": fired.astype(np.float64), "zapped": zapped.astype(np.float64)},
             terminated=np.zeros(b, dtype=bool),
-            truncated=self.t >= p.horizon,
+            truncated=truncated,
             info={"apples_left": self.apples.sum(axis=1), "removed": self.removed > 0},
         )
 
