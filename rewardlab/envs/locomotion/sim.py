@@ -410,9 +410,12 @@ class _LocoBase(BatchedSim):
         torque = self._out_sensor[:, :, qm.force_sensor_adr]
         self._start_qvel[:, 0] = before[:, 26:38]
         self._start_qvel[:, 1:] = self._out_state[:, :-1, 26:38]
-        power = np.abs(torque * self._start_qvel).sum(axis=2).mean(axis=1)
-        abs_torque = np.abs(torque).mean(axis=(1, 2))
-        torque_sq = np.square(torque).sum(axis=2).mean(axis=1)
+        # one axis at a time: a reduction over several axes may group the additions differently
+        # for different batch sizes, and a batch must match single envs bit for bit
+        per_substep = 1.0 / self.substeps
+        power = np.abs(torque * self._start_qvel).sum(axis=2).sum(axis=1) * per_substep
+        abs_torque = np.abs(torque).sum(axis=2).sum(axis=1) * (per_substep / 12.0)
+        torque_sq = np.square(torque).sum(axis=2).sum(axis=1) * per_substep
         contact = self._out_sensor[:, -1, qm.touch_sensor_adr] > 1.0
         self.sum_torque += abs_torque
         self.sum_power += power
@@ -593,7 +596,7 @@ class LocoImitationSim(_LocoBase):
         state = self.state
         d_pose = np.square(ref.joint_pos[k] - state[:, 8:20]).sum(axis=1)
         d_vel = np.square(ref.joint_vel[k] - state[:, 26:38]).sum(axis=1)
-        d_feet = np.square(ref.foot_local[k] - foot_local).sum(axis=(1, 2))
+        d_feet = np.square(ref.foot_local[k] - foot_local).sum(axis=2).sum(axis=1)
         root_delta = ref.root_pos[k] - state[:, 1:4]
         root_delta[:, 0] += cycle * ref.displacement
         root_error = np.sqrt(np.square(root_delta).sum(axis=1))
