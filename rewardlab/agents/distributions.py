@@ -56,7 +56,12 @@ class BetaDist:
     def __init__(self, alpha: torch.Tensor, beta: torch.Tensor) -> None:
         self.alpha = alpha
         self.beta = beta
-        self._dist = torch.distributions.Beta(alpha, beta, validate_args=False)
+
+    @property
+    def _dist(self) -> torch.distributions.Beta:
+        # built on demand: mode() alone (the smoothness penalties, also under torch.func.vmap)
+        # needs no torch.distributions object
+        return torch.distributions.Beta(self.alpha, self.beta, validate_args=False)
 
     def sample(self) -> torch.Tensor:
         return self._dist.sample().clamp(BETA_EPS, 1.0 - BETA_EPS)

@@ -73,7 +73,7 @@ class PPOConfig:
     critic_hidden_sizes: Sequence[int] | None = None  #: None: hidden_sizes
     lpn_hidden_sizes: Sequence[int] = (32, 32)  #: the LPN's phase network
     activation: str = "tanh"
-    init_log_std: float = 0.0
+    init_log_std: float = -0.5  #: initial log-std of the Gaussian (actions scaled to [-1, 1])
     phase_index: int | Sequence[int] | None = None  #: LPN: observation entries holding phi
     phase_fn: Callable[[torch.Tensor], torch.Tensor] | None = None  #: LPN: obs -> phi instead
     phase_dim: int = 1
@@ -85,7 +85,7 @@ class PPOConfig:
     caps_spatial: float = 0.0
     caps_sigma: float = 0.05
     lipschitz_penalty: float = 0.0  #: Chen et al. use 0.002
-    torch_threads: int | None = None  #: torch.set_num_threads on CPU; None leaves it
+    torch_threads: int | None = 1  #: torch.set_num_threads on CPU (small nets: 1 is fastest); None leaves it
 
     def __post_init__(self) -> None:
         positive = ("num_envs", "num_steps", "num_minibatches", "update_epochs")
