@@ -1,0 +1,46 @@
+"""Non-default variants of the commons environments through the Gymnasium and PettingZoo checkers.
+
+The registry-wide tests run each id with its defaults; the variants below switch on the code
+paths those defaults leave off (treatments, institutions, norm modes, maps, random ends).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+from pettingzoo.test import parallel_api_test
+
+import rewardlab
+
+VARIANTS = [
+    ("rewardlab/CommonsOstrom-v0", {"treatment": "communication_sanctioning", "binding_pledges": True}),
+    ("rewardlab/CommonsOstrom-v0", {"endowment": 25, "num_agents": 4}),
+    ("rewardlab/CommonsFishery-v0", {"institution": "both", "norm_mode": "voted", "stock_noise": 0.1}),
+    ("rewardlab/CommonsFishery-v0", {"norm_mode": "learned", "exclusion_threshold": -2.0, "third_party_error": 0.2}),
+    ("rewardlab/CommonsHarvest-v0", {"map_name": "closed", "end_probability": 0.15, "horizon": 100}),
+    ("rewardlab/CommonsHarvest-v0", {"num_agents": 3, "view_ahead": 4, "view_behind": 2, "view_side": 3}),
+    ("rewardlab/CommonsPunishment-v0", {"institution": "none", "partner_selection": False}),
+    ("rewardlab/CommonsPunishment-v0", {"institution": "third_party", "public_reputation": False, "num_agents": 6}),
+]
+
+
+@pytest.mark.parametrize(("env_id", "kwargs"), VARIANTS)
+def test_variant_passes_checkers_and_stays_in_its_spaces(env_id, kwargs):
+    env = gym.make(env_id, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_env(env.unwrapped, skip_render_check=True)
+        parallel_api_test(rewardlab.parallel_env(env_id, **kwargs), num_cycles=60)
+    obs, _ = env.reset(seed=0)
+    space = env.observation_space
+    for action in [env.action_space.sample() for _ in range(150)]:
+        obs, reward, terminated, truncated, info = env.step(action)
+        assert space.contains(obs) and np.isfinite(reward)
+        assert set(info["reward_terms"]) >= set(env.unwrapped.sim.reward_terms)
+        if terminated or truncated:
+            assert info["episode_metrics"]
+            obs, _ = env.reset()
