@@ -34,6 +34,7 @@ def _place_ego(sim, route_index, lateral=0.0, speed=None, heading_offset=0.0):
     if not sim.layout.straight:  # the highway locates the ego by a local search from this hint
         road = sim.layout.xy[0, 0]
         sim.road_hint[0, 0] = np.argmin((road[:, 0] - sim.ex[0, 0]) ** 2 + (road[:, 1] - sim.ey[0, 0]) ** 2)
+    sim._update_frenet(sim.rows)
     sim._perceive_rows(sim.rows)
 
 
@@ -88,6 +89,7 @@ def test_static_collision_is_its_own_infraction():
     sim.o_road[0, 0] = 0
     sim.o_lane[0, 0] = int(np.floor(-d[0, 0, 0] / sim.layout.width[0]))
     sim.o_s[0, 0] = s[0, 0, 0] + 2.0
+    sim._update_static_pose(sim.rows)
     sim._perceive_rows(sim.rows)
     step = _step(sim)
     assert step.events["collision_static"][0] and not step.events["collision_vehicle"][0]

@@ -110,6 +110,7 @@ def test_idm_platoon_in_the_simulator_settles_at_the_equilibrium_gap():
     sim = rewardlab.make_sim("rewardlab/DrivingHighway-v0", num_envs=1, reward="highway")
     sim.reset(seed=0)
     sim.ex[:] = 1e4  # park the ego far away from every lane
+    sim._update_frenet(sim.rows)
     sim.t_active[:] = False
     sim.o_active[:] = False
     v_lead, v0 = 18.0, 30.0

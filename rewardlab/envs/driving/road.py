@@ -75,33 +75,42 @@ class Layout:
         self.merge_end = np.zeros(b)
 
     # ----------------------------------------------------------------- geometry queries
+    def sync(self, rows: np.ndarray) -> None:
+        """Refresh the flat copies of the reference lines that ``frame`` gathers from."""
+        if not hasattr(self, "fx"):
+            self.fx = np.zeros(self.xy.shape[:3])
+            self.fy = np.zeros(self.xy.shape[:3])
+        self.fx[rows] = self.xy[rows, ..., 0]
+        self.fy[rows] = self.xy[rows, ..., 1]
+
     def frame(self, rows: np.ndarray, road: np.ndarray, s: np.ndarray):
         """Reference-line point (x, y) and heading at stations ``s`` of roads ``road``.
 
         ``rows`` broadcasts against ``road`` and ``s`` (e.g. (B, 1) against (B, N)).
-        Linear interpolation between stations; stations outside [0, length] extrapolate along
-        the end tangent.
+        Linear interpolation between stations (headings are continuous along a road); stations
+        outside [0, length] extrapolate along the end segment.
         """
         p = self.num_stations
-        u = s / DS
-        i0 = np.clip(np.floor(u).astype(np.int64), 0, p - 2)
+        u = s * (1.0 / DS)
+        i0 = np.minimum(np.maximum(u.astype(np.int64) - (u < 0), 0), p - 2)
         frac = u - i0
-        base = self.xy[rows, road, i0]
-        nxt = self.xy[rows, road, i0 + 1]
-        xy = base + (nxt - base) * frac[..., None]
-        h0 = self.hdg[rows, road, i0]
-        h1 = self.hdg[rows, road, i0 + 1]
-        dh = np.mod(h1 - h0 + np.pi, 2 * np.pi) - np.pi
-        return xy[..., 0], xy[..., 1], h0 + dh * np.clip(frac, 0.0, 1.0)
+        flat = (rows * self.num_roads + road) * p + i0
+        fx, fy, fh = self.fx.reshape(-1), self.fy.reshape(-1), self.hdg.reshape(-1)
+        x0, y0, h0 = fx.take(flat), fy.take(flat), fh.take(flat)
+        flat += 1
+        x = x0 + (fx.take(flat) - x0) * frac
+        y = y0 + (fy.take(flat) - y0) * frac
+        h = h0 + (fh.take(flat) - h0) * np.minimum(np.maximum(frac, 0.0), 1.0)
+        return x, y, h
 
     def lane_offset(self, rows: np.ndarray, road: np.ndarray, lane: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Lateral offset d of lane centres (the on-ramp slot follows its taper)."""
-        w = self.width[rows]
-        d = -(lane + 0.5) * w
-        if self.has_ramp:
-            idx = np.clip(np.round(s / DS).astype(np.int64), 0, self.num_stations - 1)
-            ramp = lane >= self.lanes[road]
-            d = np.where(ramp, d - self.ramp_offset[rows, idx], d)
+        d = -(lane + 0.5) * self.width.take(rows)
+        if self.has_ramp:  # the highway: one road, the ramp is slot lanes[0]
+            p = self.num_stations
+            idx = np.minimum(np.maximum((s * (1.0 / DS) + 0.5).astype(np.int64), 0), p - 1)
+            extra = self.ramp_offset.reshape(-1).take(rows * p + idx)
+            d = d - np.where(lane >= self.lanes[0], extra, 0.0)
         return d
 
     def to_world(self, rows, road, s, d):
@@ -114,18 +123,24 @@ class Layout:
         Straight roads are exact; the curved highway searches ``hint`` +- 8 stations.
         """
         if self.straight:
-            ox, oy = self.xy[rows, :, 0, 0][:, None, :], self.xy[rows, :, 0, 1][:, None, :]
-            h = self.hdg[rows, :, 0][:, None, :]
+            lead = (-1,) + (1,) * (x.ndim - 1) + (self.num_roads,)
+            ox, oy = self.fx[rows, :, 0].reshape(lead), self.fy[rows, :, 0].reshape(lead)
+            h = self.hdg[rows, :, 0].reshape(lead)
             c, sn = np.cos(h), np.sin(h)
             dx, dy = x[..., None] - ox, y[..., None] - oy
             return dx * c + dy * sn, -dx * sn + dy * c, np.broadcast_to(h, dx.shape)
         window = np.arange(-8, 9)
-        idx = np.clip(np.round(hint / DS).astype(np.int64)[..., None] + window, 0, self.num_stations - 1)
-        px = self.xy[rows[:, None, None], 0, idx]  # (B, E, W, 2)
-        dist2 = (px[..., 0] - x[..., None]) ** 2 + (px[..., 1] - y[..., None]) ** 2
-        best = np.take_along_axis(idx, np.argmin(dist2, axis=-1)[..., None], axis=-1)[..., 0]
-        bx, by = self.xy[rows[:, None], 0, best, 0], self.xy[rows[:, None], 0, best, 1]
-        h = self.hdg[rows[:, None], 0, best]
+        p = self.num_stations
+        base = (rows * self.num_roads * p).reshape((-1,) + (1,) * (x.ndim - 1))
+        raw0 = (hint * (1.0 / DS) + 0.5).astype(np.int64) - 8
+        idx = np.minimum(np.maximum(raw0[..., None] + window + 8, 0), p - 1)
+        flat = base[..., None] + idx
+        fx, fy = self.fx.reshape(-1), self.fy.reshape(-1)
+        dist2 = (fx.take(flat) - x[..., None]) ** 2 + (fy.take(flat) - y[..., None]) ** 2
+        best = raw0 + np.argmin(dist2, axis=-1)  # first minimum: right even where clipped
+        best = np.minimum(np.maximum(best, 0), p - 1)
+        fb = base + best
+        bx, by, h = fx.take(fb), fy.take(fb), self.hdg.reshape(-1).take(fb)
         c, sn = np.cos(h), np.sin(h)
         dx, dy = x - bx, y - by
         s = best * DS + dx * c + dy * sn
@@ -255,6 +270,7 @@ class HighwayLayout(Layout):
         xy = np.concatenate([np.zeros((n, 1, 2)), np.cumsum(steps, axis=1)], axis=1)
         self.xy[rows, 0] = xy
         self.hdg[rows, 0] = hdg
+        self.sync(rows)
         self.length[rows, 0] = length
         self.width[rows] = 3.3 + 0.5 * u[:, 8]
         self.speed_limit[rows] = p.speed_limit_range[0] + (p.speed_limit_range[1] - p.speed_limit_range[0]) * u[:, 9]
@@ -382,6 +398,7 @@ class GridLayout(Layout):
         direction = np.stack([np.cos(heading), np.sin(heading)], axis=-1)
         self.xy[rows] = origin[:, :, None, :] + s[None, None, :, None] * direction[:, :, None, :]
         self.hdg[rows] = heading[:, :, None]
+        self.sync(rows)
         self.length[rows] = length
         self.stop_s[rows] = stop_s
         cx = np.tile(xs, (1, ny))  # intersection k = j * nx + i

@@ -56,6 +56,14 @@ NEAREST = 8  # objects in the vector observation and in the collision / TTC chec
 HAZARD_SAMPLES, HAZARD_SPACING = 16, 2.5  # route samples ahead used for the hazard distance
 
 
+def take_last(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``a`` gathered along its last axis by ``idx`` (same leading shape): take_along_axis, lean."""
+    m = a.shape[-1]
+    lead = idx.shape[:-1]
+    base = np.arange(int(np.prod(lead)), dtype=np.int64).reshape(lead + (1,)) * m
+    return np.ascontiguousarray(a).reshape(-1).take(base + idx)
+
+
 @dataclass(frozen=True)
 class DrivingParams:
     """Parameters shared by the driving scenarios (units: m, s, m/s)."""
@@ -162,6 +170,8 @@ class DrivingSim(BatchedSim):
         self.observation_spaces = tuple(obs_mod.observation_space(p) for _ in range(e))
         self.num_egos = e
         self.num_objects = n + e + self.num_static
+        self._not_self = np.ones((1, e, self.num_objects), dtype=bool)
+        self._not_self[0, np.arange(e), n + np.arange(e)] = False
         self.rows = np.arange(b)
         z = lambda *shape, dtype=float: np.zeros((b, *shape), dtype=dtype)  # noqa: E731
         # egos
@@ -189,6 +199,7 @@ class DrivingSim(BatchedSim):
         s = self.num_static
         self.o_road, self.o_lane, self.o_s = z(s, dtype=np.int64), z(s, dtype=np.int64), z(s)
         self.o_active = z(s, dtype=bool)
+        self.o_x, self.o_y, self.o_h = z(s), z(s), z(s)
         self.time = z()
         self.steps = z(dtype=np.int64)
         self.routes: dict[str, np.ndarray] = {}
@@ -202,8 +213,12 @@ class DrivingSim(BatchedSim):
         routes = lay.routes(rows, self.rng, self.num_egos, self.route_points)
         if not self.routes:
             self.routes = {k: np.zeros((self.num_envs, *v.shape[1:]), dtype=v.dtype) for k, v in routes.items()}
+            self.routes["x"] = np.zeros(self.routes["hdg"].shape)
+            self.routes["y"] = np.zeros(self.routes["hdg"].shape)
         for k, v in routes.items():
             self.routes[k][rows] = v
+        self.routes["x"][rows] = routes["xy"][..., 0]
+        self.routes["y"][rows] = routes["xy"][..., 1]
         r = self.routes
         self.ex[rows] = r["xy"][rows, :, 0, 0]
         self.ey[rows] = r["xy"][rows, :, 0, 1]
@@ -222,10 +237,21 @@ class DrivingSim(BatchedSim):
             arr[rows] = 0.0
         self.time[rows] = 0.0
         self.steps[rows] = 0
+        self._update_frenet(rows)
         self._place_traffic(rows)
         if p.obs == "bev":
             obs_mod.build_static_raster(self, rows)
         self._perceive_rows(rows)
+
+    def _update_frenet(self, rows: np.ndarray) -> None:
+        """Station, offset and road heading (B, E, R) of every ego on every road."""
+        s, d, h = self.layout.project(rows, self.ex[rows], self.ey[rows], self.road_hint[rows])
+        if not hasattr(self, "ego_s"):
+            shape = (self.num_envs, self.num_egos, self.layout.num_roads)
+            self.ego_s, self.ego_d, self.ego_h = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        self.ego_s[rows], self.ego_d[rows], self.ego_h[rows] = s, d, h
+        if not self.layout.straight:
+            self.road_hint[rows] = s[..., 0]
 
     def _place_traffic(self, rows: np.ndarray) -> None:
         """Traffic on a per-lane lattice of random spacing, a random subset of sites occupied."""
@@ -293,6 +319,7 @@ class DrivingSim(BatchedSim):
             self.t_lane[rows][:, :, None] == self.o_lane[rows][:, None, :]) & self.o_active[rows][:, None, :]
         close = same & (np.abs(self.t_s[rows][:, :, None] - self.o_s[rows][:, None, :]) < 30.0)
         self.t_s[rows] = np.where(close.any(axis=2), self.t_s[rows] - 400.0, self.t_s[rows])
+        self._update_static_pose(rows)
 
     # ----------------------------------------------------------------- world queries
     def traffic_pose(self, rows=None):
@@ -306,10 +333,14 @@ class DrivingSim(BatchedSim):
         return x, y, h
 
     def static_pose(self, rows=None):
+        """World pose of the static obstacles (they never move: computed at reset)."""
         r = self.rows if rows is None else rows
-        rr = r[:, None]
-        d = self.layout.lane_offset(rr, self.o_road[r], self.o_lane[r], self.o_s[r])
-        return self.layout.to_world(rr, self.o_road[r], self.o_s[r], d)
+        return self.o_x[r], self.o_y[r], self.o_h[r]
+
+    def _update_static_pose(self, rows: np.ndarray) -> None:
+        rr = rows[:, None]
+        d = self.layout.lane_offset(rr, self.o_road[rows], self.o_lane[rows], self.o_s[rows])
+        self.o_x[rows], self.o_y[rows], self.o_h[rows] = self.layout.to_world(rr, self.o_road[rows], self.o_s[rows], d)
 
     def objects(self, rows=None) -> dict[str, np.ndarray]:
         """Every object an ego can meet, (B, M): traffic, then egos, then static obstacles."""
@@ -347,76 +378,81 @@ class DrivingSim(BatchedSim):
     def _perceive(self, r: np.ndarray) -> dict[str, np.ndarray]:
         lay, routes = self.layout, self.routes
         e = self.num_egos
+        nb = len(r)
         objs = self.objects(r)
         m = objs["x"].shape[1]
         ex, ey, epsi = self.ex[r], self.ey[r], self.epsi[r]
         dx = objs["x"][:, None, :] - ex[:, :, None]
         dy = objs["y"][:, None, :] - ey[:, :, None]
         dist2 = dx * dx + dy * dy
-        self_mask = (objs["kind"] == 1)[None, None, :] & (
-            (np.arange(m) - (m - e - self.num_static))[None, None, :] == np.arange(e)[None, :, None])
-        visible = objs["visible"][:, None, :] & ~self_mask
+        visible = objs["visible"][:, None, :] & self._not_self
         dist2 = np.where(visible, dist2, np.inf)
         k = min(NEAREST, m)
         near = np.argpartition(dist2, k - 1, axis=2)[:, :, :k]
-        near = np.take_along_axis(near, np.argsort(np.take_along_axis(dist2, near, axis=2), axis=2), axis=2)
-        near_ok = np.isfinite(np.take_along_axis(dist2, near, axis=2))
+        near = take_last(near, np.argsort(take_last(dist2, near), axis=2))
+        near_d2 = take_last(dist2, near)
+        near_ok = near_d2 < np.inf
+        flat = np.arange(nb)[:, None, None] * m + near  # objects are per instance, shared by egos
+
+        def pick(name):
+            return objs[name].reshape(-1).take(flat)
+
+        nx_, ny_, nw_ = pick("x"), pick("y"), pick("width")
+        near_psi, near_v = pick("psi"), pick("v")
         # route location
         idx = self.route_idx[r]
-        rr = r[:, None]
-        eidx = np.arange(e)[None, :]
-        rxy = routes["xy"][rr, eidx, idx]
-        rh = routes["hdg"][rr, eidx, idx]
+        q = self.route_points
+        rflat = (r[:, None] * e + np.arange(e)[None, :]) * q
+        rx_flat, ry_flat = routes["x"].reshape(-1), routes["y"].reshape(-1)
+        rh = routes["hdg"].reshape(-1).take(rflat + idx)
         c, s = np.cos(rh), np.sin(rh)
-        ox, oy = ex - rxy[..., 0], ey - rxy[..., 1]
+        ox, oy = ex - rx_flat.take(rflat + idx), ey - ry_flat.take(rflat + idx)
         d_lat = -ox * s + oy * c
-        route_station = routes["s"][rr, eidx, idx] + ox * c + oy * s
+        route_station = routes["s"].reshape(-1).take(rflat + idx) + ox * c + oy * s
         head_err = wrap_angle(epsi - rh)
-        # route samples ahead (hazard and observation): indices by arc length
-        ahead_s = route_station[..., None] + HAZARD_SPACING * np.arange(1, HAZARD_SAMPLES + 1)
-        sample_idx = np.clip(idx[..., None] + np.round(ahead_s - route_station[..., None]).astype(np.int64), 0, self.route_points - 1)
-        samples = routes["xy"][rr[..., None], eidx[..., None], sample_idx]  # (b, e, H, 2)
+        # route samples ahead every 2.5 m (route points are ~1 m apart)
+        offs = np.round(HAZARD_SPACING * np.arange(1, HAZARD_SAMPLES + 1)).astype(np.int64)
+        sidx = np.minimum(idx[..., None] + offs, q - 1) + rflat[..., None]
+        sx, sy = rx_flat.take(sidx), ry_flat.take(sidx)  # (b, e, H)
         # hazards: nearest objects within half a lane of a route sample
-        nx_ = np.take_along_axis(objs["x"][:, None, :].repeat(e, 1), near, axis=2)
-        ny_ = np.take_along_axis(objs["y"][:, None, :].repeat(e, 1), near, axis=2)
-        nw_ = np.take_along_axis(objs["width"][:, None, :].repeat(e, 1), near, axis=2)
-        hx = samples[..., None, 0] - nx_[:, :, None, :]
-        hy = samples[..., None, 1] - ny_[:, :, None, :]
+        hx = sx[..., None] - nx_[:, :, None, :]
+        hy = sy[..., None] - ny_[:, :, None, :]
         radius = 0.5 * lay.width[r][:, None, None, None] + 0.5 * nw_[:, :, None, :] - 0.3
         hit = (hx * hx + hy * hy < radius * radius) & near_ok[:, :, None, :]
-        obj_hit = hit.any(axis=2)  # (b, e, K)
-        obj_first = np.where(obj_hit, np.argmax(hit, axis=2) + 1, HAZARD_SAMPLES + 8)
+        obj_first = np.where(hit.any(axis=2), np.argmax(hit, axis=2) + 1, HAZARD_SAMPLES + 8)
         hazard_obj = np.argmin(obj_first, axis=2)[..., None]
-        first = np.take_along_axis(obj_first, hazard_obj, axis=2)[..., 0]
+        first = take_last(obj_first, hazard_obj)[..., 0]
         hazard_vehicle = first * HAZARD_SPACING - 0.5 * EGO_LENGTH
-        near_psi = np.take_along_axis(objs["psi"][:, None, :].repeat(e, 1), near, axis=2)
-        near_v = np.take_along_axis(objs["v"][:, None, :].repeat(e, 1), near, axis=2)
-        hz_psi = np.take_along_axis(near_psi, hazard_obj, axis=2)[..., 0]
-        hazard_speed = np.take_along_axis(near_v, hazard_obj, axis=2)[..., 0] * np.cos(hz_psi - epsi)
-        # next stop line on the route and its signal
-        lights = light_states(self.time[r], lay.green[r], lay.yellow[r], lay.all_red[r], lay.light_offset[r])
+        hz_psi = take_last(near_psi, hazard_obj)[..., 0]
+        hazard_speed = take_last(near_v, hazard_obj)[..., 0] * np.cos(hz_psi - epsi)
         front = route_station + 0.5 * EGO_LENGTH
-        stop_s = routes["stop_s"][r]
-        ahead = stop_s >= front[..., None] - 0.5
-        next_m = np.argmax(ahead, axis=2)
-        has_stop = ahead.any(axis=2)
-        stop_dist = np.where(has_stop, np.take_along_axis(stop_s, next_m[..., None], axis=2)[..., 0] - front, np.inf)
-        k_light = np.take_along_axis(routes["stop_light"][r], next_m[..., None], axis=2)[..., 0]
-        g_light = np.take_along_axis(routes["stop_group"][r], next_m[..., None], axis=2)[..., 0]
-        state = lights[np.arange(len(r))[:, None], k_light, g_light]
-        state = np.where(has_stop, state, 0)
-        light_hazard = np.where(has_stop & (state != 0), stop_dist + 0.5 * EGO_LENGTH, np.inf)
+        if lay.num_intersections:
+            # next stop line on the route and its signal
+            lights = light_states(self.time[r], lay.green[r], lay.yellow[r], lay.all_red[r], lay.light_offset[r])
+            stop_s = routes["stop_s"][r]
+            ahead = stop_s >= front[..., None] - 0.5
+            next_m = np.argmax(ahead, axis=2)[..., None]
+            has_stop = ahead.any(axis=2)
+            stop_dist = np.where(has_stop, take_last(stop_s, next_m)[..., 0] - front, np.inf)
+            k_light = take_last(routes["stop_light"][r], next_m)[..., 0]
+            g_light = take_last(routes["stop_group"][r], next_m)[..., 0]
+            state = lights[np.arange(nb)[:, None], k_light, g_light]
+            state = np.where(has_stop, state, 0)
+            hazard = np.minimum(hazard_vehicle, np.where(has_stop & (state != 0), stop_dist + 0.5 * EGO_LENGTH, np.inf))
+        else:
+            lights = np.zeros((nb, 1, 2), dtype=np.int64)
+            has_stop = np.zeros((nb, e), dtype=bool)
+            stop_dist = np.full((nb, e), np.inf)
+            state = np.zeros((nb, e), dtype=np.int64)
+            hazard = hazard_vehicle
         return {
             "near": near, "near_ok": near_ok,
             "near_x": nx_, "near_y": ny_,
             "near_psi": near_psi, "near_v": near_v, "hazard_speed": hazard_speed,
-            "near_len": np.take_along_axis(objs["length"][:, None, :].repeat(e, 1), near, axis=2),
-            "near_wid": nw_,
-            "near_kind": objs["kind"][near],
+            "near_len": pick("length"), "near_wid": nw_,
             "d_lat": d_lat, "route_station": route_station, "head_err": head_err,
-            "samples": samples,
-            "hazard_vehicle": hazard_vehicle,
-            "hazard": np.minimum(hazard_vehicle, light_hazard),
+            "samples": np.stack([sx, sy], axis=-1),
+            "hazard_vehicle": hazard_vehicle, "hazard": hazard,
             "stop_dist": stop_dist, "light_state": state, "has_stop": has_stop,
             "lights": lights,
         }
@@ -448,9 +484,7 @@ class DrivingSim(BatchedSim):
         yaw_rate = np.where(active, yaw_rate, 0.0)
         self.time += dt
         self.steps += 1
-        if lay.straight is False:
-            s_road, _, _ = lay.project(self.rows, self.ex, self.ey, self.road_hint)
-            self.road_hint = s_road[..., 0]
+        self._update_frenet(self.rows)
         # route location: local search from the previous index (-4 .. +15 points)
         window = np.arange(-4, 16)
         cand = np.clip(self.route_idx[..., None] + window, 0, self.route_points - 1)
@@ -610,8 +644,7 @@ class DrivingSim(BatchedSim):
         """Lateral offset of each ego on the road its route point lies on (0 inside boxes)."""
         lay = self.layout
         road = self.routes["road"][self.rows[:, None], np.arange(self.num_egos)[None, :], self.route_idx]
-        s, d, _ = lay.project(self.rows, self.ex, self.ey, self.road_hint)
-        off = np.take_along_axis(d, np.maximum(road, 0)[..., None], axis=2)[..., 0]
+        off = take_last(self.ego_d, np.maximum(road, 0)[..., None])[..., 0]
         return np.where(road >= 0, off, -0.5 * lay.width[:, None])
 
     def _lanes_here(self) -> np.ndarray:
@@ -628,7 +661,7 @@ class DrivingSim(BatchedSim):
         c, s = np.cos(self.epsi)[..., None], np.sin(self.epsi)[..., None]
         px = self.ex[..., None] + bl * c - bw * s
         py = self.ey[..., None] + bl * s + bw * c
-        es, ed, eh = lay.project(self.rows, self.ex, self.ey, self.road_hint)  # (B, E, R)
+        es, ed, eh = self.ego_s, self.ego_d, self.ego_h  # (B, E, R)
         ddx = (px - self.ex[..., None])[..., None]
         ddy = (py - self.ey[..., None])[..., None]
         ch, sh = np.cos(eh)[:, :, None, :], np.sin(eh)[:, :, None, :]
@@ -646,7 +679,7 @@ class DrivingSim(BatchedSim):
         rows = self.rows
         rr = rows[:, None]
         # entries: traffic, the egos' footprints on every road lane, static obstacles
-        es, ed, eh = lay.project(rows, self.ex, self.ey, self.road_hint)  # (B, E, R)
+        es, ed, eh = self.ego_s, self.ego_d, self.ego_h  # (B, E, R), from the end of the last step
         rel = wrap_angle(self.epsi[..., None] - eh)
         half_lat = 0.5 * (EGO_LENGTH * np.abs(np.sin(rel)) + EGO_WIDTH * np.abs(np.cos(rel)))
         half_lon = 0.5 * (EGO_LENGTH * np.abs(np.cos(rel)) + EGO_WIDTH * np.abs(np.sin(rel)))
@@ -697,7 +730,11 @@ class DrivingSim(BatchedSim):
             return idm_acceleration(v, v0, gap, dv, ip)
 
         acc = acc_behind(leader)
-        acc = np.minimum(acc, self._virtual_obstacle_acc(self.t_lane))
+        # stop lines hold for every lane of a road: computed once for the current and target lanes
+        a_stop = self._stop_line_acc()
+        acc = np.minimum(acc, a_stop)
+        if lay.has_ramp:
+            acc = np.minimum(acc, self._lane_end_acc())
         # MOBIL, politeness 0: best adjacent lane whose gain exceeds the threshold, if safe
         best_gain = np.full((b, n), -np.inf)
         best_lane = self.t_lane.copy()
@@ -714,7 +751,7 @@ class DrivingSim(BatchedSim):
             q, f = index.query(self.t_road * slots + target, s)
             gap_q = gather(ent_s, q, np.inf) - s - hl - gather(ent_hl, q, 0.0)
             a_new = idm_acceleration(v, v0, gap_q, v - gather(ent_v, q, 0.0), ip)
-            a_new = np.minimum(a_new, self._virtual_obstacle_acc(target))
+            a_new = np.minimum(a_new, a_stop)  # target lanes are never the ending ramp lane
             s_f, v_f = gather(ent_s, f, -np.inf), gather(ent_v, f, 0.0)
             gap_f = s - hl - s_f - gather(ent_hl, f, 0.0)
             v0_f = np.where((f >= 0) & (f < n), gather(np.concatenate([v0, np.full_like(ent_v[:, n:], 30.0)], 1), f, 30.0), 30.0)
@@ -745,34 +782,35 @@ class DrivingSim(BatchedSim):
         self.t_lat = new_lat
         self._respawn()
 
-    def _virtual_obstacle_acc(self, lane: np.ndarray) -> np.ndarray:
-        """IDM acceleration toward stop lines at red (or stoppable yellow) signals and lane ends."""
+    def _stop_line_acc(self) -> np.ndarray | float:
+        """IDM acceleration toward the next stop line at a red (or stoppable yellow) signal."""
         p, lay = self.params, self.layout
+        if not lay.num_intersections:
+            return np.inf
         ip = p.idm
-        b, n = self.num_envs, p.num_vehicles
-        s, v, v0 = self.t_s, self.t_v, self.t_v0
-        front = s + 0.5 * self.t_len
-        acc = np.full((b, n), np.inf)
-        if lay.num_intersections:
-            stops = lay.stop_s[self.rows[:, None], self.t_road]  # (B, N, M)
-            ahead = stops >= front[..., None]
-            m = np.argmax(ahead, axis=2)
-            has = ahead.any(axis=2)
-            stop_s = np.take_along_axis(stops, m[..., None], axis=2)[..., 0]
-            k = lay.stop_light[self.t_road, m]
-            g = lay.road_group[self.t_road]
-            lights = light_states(self.time, lay.green, lay.yellow, lay.all_red, lay.light_offset)
-            state = lights[self.rows[:, None], k, g]
-            gap = stop_s - front
-            must_stop = has & ((state == RED) | ((state == YELLOW) & (gap > v * v / (2.0 * ip.b))))
-            a_stop = idm_acceleration(v, v0, gap + ip.jam_distance - 1.0, v, ip)
-            acc = np.where(must_stop, a_stop, acc)
-        if lay.has_ramp:
-            ramp = lane >= lay.lanes[self.t_road]
-            gap = lay.merge_end[:, None] - front
-            a_end = idm_acceleration(v, v0, gap + ip.jam_distance - 1.0, v, ip)
-            acc = np.where(ramp, np.minimum(acc, a_end), acc)
-        return acc
+        v, v0 = self.t_v, self.t_v0
+        front = self.t_s + 0.5 * self.t_len
+        stops = lay.stop_s[self.rows[:, None], self.t_road]  # (B, N, M)
+        ahead = stops >= front[..., None]
+        m = np.argmax(ahead, axis=2)
+        has = ahead.any(axis=2)
+        stop_s = take_last(stops, m[..., None])[..., 0]
+        k = lay.stop_light[self.t_road, m]
+        g = lay.road_group[self.t_road]
+        lights = light_states(self.time, lay.green, lay.yellow, lay.all_red, lay.light_offset)
+        state = lights[self.rows[:, None], k, g]
+        gap = stop_s - front
+        must_stop = has & ((state == RED) | ((state == YELLOW) & (gap > v * v / (2.0 * ip.b))))
+        a_stop = idm_acceleration(v, v0, gap + ip.jam_distance - 1.0, v, ip)
+        return np.where(must_stop, a_stop, np.inf)
+
+    def _lane_end_acc(self) -> np.ndarray:
+        """IDM acceleration of vehicles on the on-ramp toward the end of its acceleration lane."""
+        lay, ip = self.layout, self.params.idm
+        v = self.t_v
+        gap = lay.merge_end[:, None] - self.t_s - 0.5 * self.t_len
+        a_end = idm_acceleration(v, self.t_v0, gap + ip.jam_distance - 1.0, v, ip)
+        return np.where(self.t_lane >= lay.lanes[self.t_road], a_end, np.inf)
 
     def _respawn(self) -> None:
         """Vehicles that left their road re-enter it upstream, behind the last vehicle of a lane."""

@@ -54,11 +54,11 @@ class IDMParams:
 
 def idm_acceleration(v, v0, gap, dv, p: IDMParams) -> np.ndarray:
     """IDM acceleration; ``gap`` may be ``inf`` (free road). Clipped to the physical limits."""
-    s_star = p.jam_distance + np.maximum(0.0, v * p.time_gap + v * dv / (2.0 * np.sqrt(p.a * p.b)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        interaction = np.where(np.isfinite(gap), (s_star / np.maximum(gap, 0.1)) ** 2, 0.0)
-    free = (np.maximum(v, 0.0) / v0) ** p.delta
-    return np.clip(p.a * (1.0 - free - interaction), -p.b_max, p.a_max)
+    s_star = p.jam_distance + np.maximum(0.0, v * (p.time_gap + dv * (0.5 / np.sqrt(p.a * p.b))))
+    ratio = s_star / np.maximum(gap, 0.1)  # 0 for a free road (gap = inf)
+    x = np.maximum(v, 0.0) / v0
+    free = x * x * x * x if p.delta == 4.0 else x**p.delta
+    return np.minimum(np.maximum(p.a * (1.0 - free - ratio * ratio), -p.b_max), p.a_max)
 
 
 def idm_equilibrium_gap(v, v0, p: IDMParams) -> np.ndarray:
@@ -71,6 +71,13 @@ def lane_keys(lane_id: np.ndarray, station: np.ndarray, active: np.ndarray) -> n
     return np.where(active, lane_id * LANE_STRIDE + station, INACTIVE_KEY)
 
 
+def take_rows(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """values[b, index[b, k]] for a 2-D ``values`` (a lean ``take_along_axis``)."""
+    m = values.shape[1]
+    base = (np.arange(values.shape[0], dtype=np.int64) * m)[:, None]
+    return np.ascontiguousarray(values).reshape(-1).take(base + index)
+
+
 class LaneIndex:
     """Sorted view of entries (B, M) by (lane, station), answering leader/follower queries."""
 
@@ -78,27 +85,29 @@ class LaneIndex:
         self.num_rows, self.num_entries = lane_id.shape
         keys = lane_keys(lane_id, station, active)
         self.order = np.argsort(keys, axis=1, kind="stable")
-        self.sorted_keys = np.take_along_axis(keys, self.order, axis=1)
-        self.sorted_lane = np.take_along_axis(np.where(active, lane_id, -1), self.order, axis=1)
+        self.sorted_keys = take_rows(keys, self.order)
+        self.sorted_lane = take_rows(np.where(active, lane_id, -1), self.order)
         rows = np.arange(self.num_rows, dtype=np.float64)[:, None]
         self.global_keys = (rows * ROW_STRIDE + self.sorted_keys).ravel()
         # rank[b, i]: where entry i sits in its row's sorted order
+        m = self.num_entries
         self.rank = np.empty_like(self.order)
-        np.put_along_axis(self.rank, self.order, np.arange(self.num_entries)[None, :], axis=1)
+        base = (np.arange(self.num_rows) * m)[:, None]
+        self.rank.reshape(-1)[(base + self.order).ravel()] = np.tile(np.arange(m), self.num_rows)
 
     def leader_follower(self) -> tuple[np.ndarray, np.ndarray]:
         """Entry index of each entry's leader and follower in its own lane (-1 if none)."""
+        m = self.num_entries
         nxt = self.rank + 1
         prv = self.rank - 1
-        m = self.num_entries
         lane_sorted = self.sorted_lane
-        own = np.take_along_axis(lane_sorted, self.rank, axis=1)
+        own = take_rows(lane_sorted, self.rank)
         nxt_c = np.minimum(nxt, m - 1)
         prv_c = np.maximum(prv, 0)
-        lead_ok = (nxt < m) & (np.take_along_axis(lane_sorted, nxt_c, axis=1) == own) & (own >= 0)
-        foll_ok = (prv >= 0) & (np.take_along_axis(lane_sorted, prv_c, axis=1) == own) & (own >= 0)
-        leader = np.where(lead_ok, np.take_along_axis(self.order, nxt_c, axis=1), -1)
-        follower = np.where(foll_ok, np.take_along_axis(self.order, prv_c, axis=1), -1)
+        lead_ok = (nxt < m) & (take_rows(lane_sorted, nxt_c) == own) & (own >= 0)
+        foll_ok = (prv >= 0) & (take_rows(lane_sorted, prv_c) == own) & (own >= 0)
+        leader = np.where(lead_ok, take_rows(self.order, nxt_c), -1)
+        follower = np.where(foll_ok, take_rows(self.order, prv_c), -1)
         return leader, follower
 
     def query(self, lane_id: np.ndarray, station: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -108,19 +117,18 @@ class LaneIndex:
         pos = np.searchsorted(self.global_keys, q, side="left").reshape(lane_id.shape)
         local = pos - rows * self.num_entries
         m = self.num_entries
-        lead_c = np.clip(local, 0, m - 1)
-        foll_c = np.clip(local - 1, 0, m - 1)
-        lead_ok = (local < m) & (np.take_along_axis(self.sorted_lane, lead_c, axis=1) == lane_id)
-        foll_ok = (local >= 1) & (np.take_along_axis(self.sorted_lane, foll_c, axis=1) == lane_id)
-        leader = np.where(lead_ok, np.take_along_axis(self.order, lead_c, axis=1), -1)
-        follower = np.where(foll_ok, np.take_along_axis(self.order, foll_c, axis=1), -1)
+        lead_c = np.minimum(local, m - 1)
+        foll_c = np.maximum(local - 1, 0)
+        lead_ok = (local < m) & (take_rows(self.sorted_lane, lead_c) == lane_id)
+        foll_ok = (local >= 1) & (take_rows(self.sorted_lane, foll_c) == lane_id)
+        leader = np.where(lead_ok, take_rows(self.order, lead_c), -1)
+        follower = np.where(foll_ok, take_rows(self.order, foll_c), -1)
         return leader, follower
 
 
 def gather(values: np.ndarray, index: np.ndarray, fill: float) -> np.ndarray:
     """values[b, index[b, k]] with ``fill`` where index is -1."""
-    out = np.take_along_axis(values, np.maximum(index, 0), axis=1)
-    return np.where(index >= 0, out, fill)
+    return np.where(index >= 0, take_rows(values, np.maximum(index, 0)), fill)
 
 
 def light_states(time: np.ndarray, green: np.ndarray, yellow: np.ndarray, all_red: np.ndarray,
