@@ -347,7 +347,8 @@ def curve_statistics(curves: Sequence[Sequence[Mapping[str, Any]]], key: str) ->
     """
     usable = []
     for curve in curves:
-        points = [(float(p["step"]), float(p[key])) for p in curve if "step" in p and key in p]
+        points = [(float(p["step"]), float(p[key])) for p in curve
+                  if "step" in p and key in p and np.isfinite(float(p[key]))]  # NaN: no episode ended yet
         if points:
             usable.append(np.array(sorted(points)))
     if not usable:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import pytest
 import yaml
@@ -133,3 +134,19 @@ def test_derived_metrics():
     assert evaluate_expression("max(private_return, 7) ** 2 - abs(-1)", metrics) == 48.0
     assert math.isnan(evaluate_expression(expression, {"integrated_return": 0.0, "private_return": 1.0}))
     assert math.isnan(evaluate_expression("missing + 1", metrics))
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "studies"
+
+
+@pytest.mark.parametrize("name", ["carl_minibatch", "smoothness", "coopetition_modes", "commons_sanctions"])
+def test_shipped_studies_expand_on_registered_envs(name):
+    from rewardlab.core.registry import get_spec
+
+    path = SHIPPED / f"{name}.yaml"
+    quick, full = load_study(path, profile="quick"), load_study(path, profile="full")
+    assert quick.name == name and quick.metrics and quick.claim
+    assert len(quick.runs()) < len(full.runs())
+    assert max(r.config["total_steps"] for r in quick.runs()) < min(r.config["total_steps"] for r in full.runs())
+    for run in quick.runs() + full.runs():
+        assert get_spec(run.env).id == run.env
