@@ -31,6 +31,7 @@ from gymnasium import spaces
 
 from rewardlab.core.reward import RewardSpec
 from rewardlab.core.sim import BatchedSim, StepOutcome
+from rewardlab.envs.coopetition.payoff import batched_matvec
 
 
 def _tuple_of_floats(value: Any, name: str) -> tuple[float, ...]:
@@ -289,7 +290,7 @@ class CoopSim(BatchedSim):
         if d.ndim == 2:
             integrated = pi + pi @ d.T
         else:
-            integrated = pi + np.matmul(d, pi[:, :, None])[:, :, 0]
+            integrated = pi + batched_matvec(d, pi)
         frac = a * self._inv_bounds_full
         if self._masked:
             act = self.active
@@ -333,7 +334,7 @@ class CoopSim(BatchedSim):
         obs = np.empty((m, n, self.obs_dim), dtype=np.float32)
         obs[:, :, 0] = last
         if self.params.observe_others:
-            self._put(obs, 1, last[:, self._others])
+            self._put(obs, 1, np.take(last, self._others, axis=1))
         else:
             obs[:, :, 1:n] = 0.0
         obs[:, :, n] = self._spread(t * (1.0 / self.params.horizon), n)

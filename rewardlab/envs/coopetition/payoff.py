@@ -64,6 +64,23 @@ def spread(values: np.ndarray, n: int) -> np.ndarray:
     return np.repeat(values.reshape(-1), n).reshape(*values.shape, n)
 
 
+def row_sums(m: np.ndarray) -> np.ndarray:
+    """(B, n, n) -> (B, n), sum over j of m[b, i, j], as one 2-D matrix product.
+
+    NumPy's batched matmul and small-axis reductions are slow for many tiny matrices; one
+    (B n, n) @ (n,) product is not.
+    """
+    b, n, _ = m.shape
+    return (np.ascontiguousarray(m).reshape(b * n, n) @ np.ones(n)).reshape(b, n)
+
+
+def batched_matvec(m: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(B, n, n), (B, n) -> (B, n): sum_j m[b, i, j] v[b, j]."""
+    b, n = v.shape
+    spread_v = np.take(v, np.tile(np.arange(n), n), axis=1).reshape(b, n, n)  # [b, i, j] = v[b, j]
+    return row_sums(m * spread_v)
+
+
 def tr1_terms(
     a: np.ndarray,
     endowment: np.ndarray,

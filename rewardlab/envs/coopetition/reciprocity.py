@@ -38,7 +38,7 @@ import numpy as np
 from rewardlab.core.reward import RewardSpec
 from rewardlab.envs.coopetition.base import StageGame, check_positive, check_unit, coop_presets
 from rewardlab.envs.coopetition.interdependence import InterdependenceSim
-from rewardlab.envs.coopetition.payoff import reciprocity_weights
+from rewardlab.envs.coopetition.payoff import batched_matvec, reciprocity_weights
 from rewardlab.envs.coopetition.trust import TrustParams, TrustSim
 
 PAYOFF_TERMS = (*InterdependenceSim.payoff_terms, "sanction")
@@ -97,7 +97,7 @@ class ReciprocitySim(TrustSim):
         super()._setup_game()
         p = self.params
         b, n = self.num_envs, p.num_agents
-        self.history = np.zeros((b, p.window, n))
+        self.history = np.zeros((p.window, b, n))  # slot-major: one contiguous plane per slot
         self._history_sum = np.zeros((b, n))
         self._history_count = np.zeros(b, dtype=np.int64)
         self.phi = np.zeros((b, n))
@@ -113,7 +113,7 @@ class ReciprocitySim(TrustSim):
 
     def _reset_game(self, rows):
         super()._reset_game(rows)
-        self.history[rows] = 0.0
+        self.history[:, rows] = 0.0
         self._history_sum[rows] = 0.0
         self._history_count[rows] = 0
         self.phi, self.sanction_level = self.phi.copy(), self.sanction_level.copy()
@@ -142,7 +142,7 @@ class ReciprocitySim(TrustSim):
             constants = reciprocity_weights(np.ones_like(self._d_step), self._d_step, p.rho0, p.eta, p.omega_r)
         else:
             constants = self._recip_tiles[0 if phase is None else phase[0]]
-        signal = p.lambda_r * np.matmul(trust_before * constants, phi[:, :, None])[:, :, 0]
+        signal = p.lambda_r * batched_matvec(trust_before * constants, phi)
         terms["reciprocity_signal"] = signal
         terms["reciprocity"] = signal * phi
         self.phi = phi
@@ -160,8 +160,14 @@ class ReciprocitySim(TrustSim):
         # push this round into the ring buffer of the last `window` actions
         slot = self.t % p.window
         full = self._spread((count >= p.window).astype(float), n)
-        self._history_sum = self._history_sum + a - full * self.history[self._rows, slot]
-        self.history[self._rows, slot] = a
+        first = slot[0]
+        if np.all(slot == first):  # instances in step: one plane of the ring buffer
+            oldest = self.history[first]
+            self._history_sum = self._history_sum + a - full * oldest
+            self.history[first] = a
+        else:
+            self._history_sum = self._history_sum + a - full * self.history[slot, self._rows]
+            self.history[slot, self._rows] = a
         self._history_count = np.minimum(count + 1, p.window)
         info["reciprocity_signal"] = phi
         return terms, pi, info, terminated
@@ -170,7 +176,7 @@ class ReciprocitySim(TrustSim):
         super()._fill_extra(obs, sel, m)
         n = self.num_agents
         col = self._extra_col + 3 + 2 * (n - 1) + 1
-        self._put(obs, col, self.phi[sel][:, self._others])
+        self._put(obs, col, np.take(self.phi[sel], self._others, axis=1))
         obs[:, :, col + n - 1] = self.sanction_level[sel] * (1.0 / self.params.sanction_max_level)
 
     def _game_metrics(self, rows):

@@ -34,13 +34,13 @@ import numpy as np
 
 from rewardlab.envs.coopetition.base import StageGame, check_positive, check_unit, coop_presets
 from rewardlab.envs.coopetition.interdependence import InterdependenceParams, InterdependenceSim
-from rewardlab.envs.coopetition.payoff import trust_signal, trust_update
+from rewardlab.envs.coopetition.payoff import batched_matvec, row_sums, trust_signal, trust_update
 
 
 def _trust_integrated(r: np.ndarray, sim, params) -> np.ndarray:
     """U_i = r_i + sum_j T_eff_ij D_ij r_j with the T_eff held at the step just taken."""
     weight = sim.trust_effective_step * sim.interdependence_full
-    return r + np.matmul(weight, r[:, :, None])[:, :, 0]
+    return r + batched_matvec(weight, r)
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class TrustSim(InterdependenceSim):
         alpha = self._alpha_now(phase)
         if self.params.reputation_shares:
             n = self.num_agents
-            public = 1.0 - np.matmul(self._ones, self.reputation) / (n - 1)  # 1 - mean_k R_kj
+            public = 1.0 - row_sums(self.reputation.transpose(0, 2, 1)) / (n - 1)  # 1 - mean_k R_kj
             weighted = alpha * public
             total = self._spread(weighted @ self._ones, n)
             alpha = np.where(total > 0, weighted / np.where(total > 0, total, 1.0), 1.0 / n)
@@ -154,7 +154,7 @@ class TrustSim(InterdependenceSim):
             amplification = self._amp_tiles[0 if phase is None else phase[0]]
         self.trust_effective_step = np.minimum(self.trust, 1.0 - self.reputation)
         signal = trust_signal(a, self._baseline_full, self._bounds_full, p.kappa)
-        signal_full = signal[:, self._signal_index].reshape(self.trust.shape)
+        signal_full = np.take(signal, self._signal_index, axis=1).reshape(self.trust.shape)
         self.trust, self.reputation = trust_update(
             self.trust, self.reputation, signal_full, amplification, self._off_full,
             p.lambda_pos, p.lambda_neg, p.mu_r, p.delta_r,
@@ -175,7 +175,7 @@ class TrustSim(InterdependenceSim):
                 total = self._spread(a @ self._ones, n)
                 target = np.where(total > 0, a / np.where(total > 0, total, 1.0), self.alpha_now)
                 self.alpha_now += p.share_adjust * (target - self.alpha_now)
-        terms["trust_level"] = np.matmul(self.trust, self._ones) * (1.0 / (n - 1))
+        terms["trust_level"] = row_sums(self.trust) * (1.0 / (n - 1))
         terminated = None
         if p.success_trust > 0:
             below = (self.trust < p.success_trust) & (self._off_full > 0)
@@ -187,8 +187,8 @@ class TrustSim(InterdependenceSim):
         super()._fill_extra(obs, sel, m)
         n = self.num_agents
         col = self._extra_col + 3
-        self._put(obs, col, self.trust[sel].reshape(m, n * n)[:, self._flat_others])
-        self._put(obs, col + n - 1, self.reputation[sel].reshape(m, n * n)[:, self._flat_others])
+        self._put(obs, col, np.take(self.trust[sel].reshape(m, n * n), self._flat_others, axis=1))
+        self._put(obs, col + n - 1, np.take(self.reputation[sel].reshape(m, n * n), self._flat_others, axis=1))
         obs[:, :, col + 2 * (n - 1)] = self.alpha_now[sel]
 
     def _game_metrics(self, rows):
