@@ -3,15 +3,18 @@
 It plays the reference motion back through the robot's own position servos. For the next
 reference frame it commands
 
-    q* = q_ref + (tau_ff + K_d qdot_ref) / K_p,    tau_ff = -J_l(q_ref)^T (0, 0, m g / n_stance)
+    q* = q_ref + (tau_ff + K_d qdot_ref) / K_p,   tau_ff = -J_l(q_ref)^T (0, 0, m (g + z''_ref) / n_stance)
 
 for every leg l in stance in the reference: the feed-forward torque that carries the robot's
-weight, shared between the stance feet, and the servo's damping at the reference joint speed,
-both turned into a position offset of the servo (K_p, K_d read from the model). ``J_l`` is the
+weight and accelerates it as the reference root does (the push-off of a jump; ``accel_gain``),
+shared between the stance feet, and the servo's damping at the reference joint speed, both turned
+into a position offset of the servo (K_p, K_d read from the model). ``J_l`` is the
 trunk-frame Jacobian of the foot position with respect to the leg's joints (central differences of
 the forward kinematics). Optionally, ``balance_gain`` tilts the stance legs against the trunk's
-roll and pitch (a proportional attitude correction). It is a non-learning reference point for
-the imitation reward, not a controller that survives pushes.
+roll and pitch (an over-correction of the stance feet toward where a level trunk would have
+them), and ``position_gain`` / ``yaw_gain`` shift and turn the stance feet against the root's
+position and heading error. It is a non-learning reference point for the imitation reward, tuned
+on the trot and the jump; it does not hold the walk, pace, bound or pronk.
 
 Example::
 
@@ -43,6 +46,7 @@ class PDGaitTracker:
         position_gain: float = 0.5,
         yaw_gain: float = 1.0,
         max_shift: float = 0.05,
+        accel_gain: float = 1.0,
     ) -> None:
         if not isinstance(sim, LocoImitationSim):
             raise TypeError("PDGaitTracker needs a LocoImitationSim (rewardlab/LocoImitation-v0)")
@@ -59,7 +63,11 @@ class PDGaitTracker:
         # feed-forward torques per reference frame: they depend on the reference only
         jac = leg_jacobians(sim, ref.joint_pos)  # (K, 4, 3, 3): foot xyz by leg joint
         stance = ref.contact.astype(np.float64)
-        share = self.weight / np.maximum(stance.sum(axis=1, keepdims=True), 1.0) * stance  # (K, 4)
+        # vertical force the stance feet must supply: weight plus the reference's vertical
+        # acceleration (the push-off of a jump), never pulling
+        accel = (np.roll(ref.root_lin_vel[:, 2], -1) - np.roll(ref.root_lin_vel[:, 2], 1)) / (2 * ref.dt)
+        support = np.maximum(sim.qm.total_mass * (GRAVITY + accel_gain * accel), 0.0)[:, None]
+        share = support / np.maximum(stance.sum(axis=1, keepdims=True), 1.0) * stance  # (K, 4)
         # tau = -J^T f with the ground reaction f = (0, 0, share) on each stance foot
         tau = -(jac[:, :, 2, :] * share[:, :, None]).reshape(len(stance), 12)
         self.feed_forward = tau if gravity_compensation else np.zeros_like(tau)

@@ -66,3 +66,15 @@ def test_gravity_compensation_and_feedback_matter():
 def test_tracker_rejects_other_envs():
     with pytest.raises(TypeError, match="LocoImitationSim"):
         PDGaitTracker(make_sim("rewardlab/LocoJoystick-v0"))
+
+
+def test_pd_tracker_jumps_with_the_push_off_feed_forward():
+    sim = make_sim("rewardlab/LocoImitation-v0", num_envs=4, motion="jump", speed=0.0)
+    sim.reset(seed=0)
+    per_step, mean_length, _ = _play(sim, PDGaitTracker(sim), 300)
+    assert mean_length == 300 and per_step > 0.8
+    # without the reference's vertical acceleration in the feed-forward the push-off is too weak
+    weak = make_sim("rewardlab/LocoImitation-v0", num_envs=4, motion="jump", speed=0.0)
+    weak.reset(seed=0)
+    weak_per_step, _, _ = _play(weak, PDGaitTracker(weak, accel_gain=0.0), 300)
+    assert weak_per_step < per_step - 0.2
