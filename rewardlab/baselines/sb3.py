@@ -1,0 +1,284 @@
+"""Stable-Baselines3 runners for every rewardlab environment, with RL-Zoo hyperparameters.
+
+Every id trains through :func:`rewardlab.sb3_vec_env`, the simulator seen as an SB3 ``VecEnv``
+with one slot per (instance, agent): single-agent ids get B slots stepped as one batch (no
+per-environment Python loop), multi-agent ids get B x n slots of one shared policy (parameter
+sharing, with a one-hot agent id appended to the observation).
+
+Hyperparameters live in ``rewardlab/baselines/hyperparams/<algo>.yml`` in RL Baselines3 Zoo's
+format (top-level keys are env ids; ``n_envs``, ``n_timesteps``, ``policy``, ``normalize``,
+``policy_kwargs`` and the algorithm's keyword arguments), so the same files drive
+``python -m rl_zoo3.train --algo ppo --env rewardlab/<id> --gym-packages rewardlab
+-conf rewardlab/baselines/hyperparams/ppo.yml``. ``agent_kwargs`` override them.
+
+    from rewardlab.baselines.sb3 import train_and_evaluate_sb3
+    result = train_and_evaluate_sb3("rewardlab/DrivingHighway-v0", algo="sb3-ppo",
+                                    total_steps=50_000, seed=0)
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from rewardlab.core.errors import RewardlabError, choices
+
+HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
+#: RL-Zoo keys that are not the algorithm's constructor arguments
+ZOO_KEYS = ("n_envs", "n_timesteps", "policy", "normalize", "agent_id", "torch_threads")
+
+
+def algorithm_classes() -> dict[str, type]:
+    import stable_baselines3 as sb3
+
+    return {
+        "sb3-ppo": sb3.PPO,
+        "sb3-a2c": sb3.A2C,
+        "sb3-sac": sb3.SAC,
+        "sb3-td3": sb3.TD3,
+        "sb3-ddpg": sb3.DDPG,
+        "sb3-dqn": sb3.DQN,
+    }
+
+
+def load_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
+    """The RL-Zoo entry for ``env_id`` in ``hyperparams/<algo>.yml`` (``default`` if it has none)."""
+    name = algo.removeprefix("sb3-")
+    path = HYPERPARAMS_DIR / f"{name}.yml"
+    if not path.exists():
+        return {}
+    table = yaml.load(path.read_text(), Loader=yaml.SafeLoader) or {}
+    entry = table.get(env_id, table.get("default", {}))
+    return dict(entry or {})
+
+
+def _policy_kwargs(value: Any) -> Any:
+    """RL-Zoo writes policy_kwargs as a Python expression string, e.g. "dict(net_arch=[64, 64])"."""
+    if not isinstance(value, str):
+        return value
+    import torch
+
+    return eval(value, {"__builtins__": {}}, {"dict": dict, "nn": torch.nn})  # noqa: S307 - trusted package file
+
+
+def make_vec_env(env_id: str, num_envs: int, reward: Any, env_kwargs: dict | None, agent_id: bool):
+    """An SB3 VecEnv over a fresh simulator of ``env_id`` (registered id or "module:SimClass")."""
+    from rewardlab.agents.run import make_env_sim
+    from rewardlab.core.adapters.sb3_vec_env import RewardlabSB3VecEnv
+
+    sim = make_env_sim(env_id, num_envs, reward, env_kwargs)
+    return RewardlabSB3VecEnv(sim, agent_id=agent_id)
+
+
+def build_model(
+    env_id: str,
+    algo: str,
+    venv,
+    hyperparams: dict[str, Any],
+    seed: int,
+    device: str,
+    tensorboard_log: str | None = None,
+):
+    classes = algorithm_classes()
+    cls = classes[algo]
+    valid = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "env", "policy", "seed", "device", "_init_setup_model")]
+    kwargs = {k: v for k, v in hyperparams.items() if k not in ZOO_KEYS}
+    unknown = set(kwargs) - set(valid)
+    if unknown:
+        raise RewardlabError(
+            f"{env_id} ({algo}): unknown setting(s) {choices(unknown)}; valid settings are "
+            f"{choices([*valid, 'num_envs', 'n_envs', 'policy', 'normalize', 'agent_id'])}"
+        )
+    if "policy_kwargs" in kwargs:
+        kwargs["policy_kwargs"] = _policy_kwargs(kwargs["policy_kwargs"])
+    if tensorboard_log is not None:
+        kwargs["tensorboard_log"] = tensorboard_log
+    from stable_baselines3.common.utils import get_device
+
+    try:
+        return cls(
+            hyperparams.get("policy", "MlpPolicy"),
+            venv,
+            seed=seed,
+            device=get_device(device),
+            verbose=0,
+            **kwargs,
+        )
+    except AssertionError as err:  # SB3 asserts on unsupported action spaces
+        raise RewardlabError(f"{env_id} ({algo}): {err or 'unsupported action or observation space'}") from err
+
+
+def sb3_settings(env_id: str, algo: str, agent_kwargs: dict | None) -> dict[str, Any]:
+    hyperparams = load_hyperparams(algo, env_id)
+    overrides = dict(agent_kwargs or {})
+    if "num_envs" in overrides:
+        overrides["n_envs"] = overrides.pop("num_envs")
+    hyperparams.update(overrides)
+    return hyperparams
+
+
+def evaluate_sb3(model, sim, episodes: int, seed: int, agent_id: bool, obs_rms=None, max_steps: int = 100_000) -> dict[str, float]:
+    """Mean episode metrics of the deterministic SB3 policy over ``episodes`` fresh instances."""
+    from rewardlab.core.adapters.sb3_vec_env import RewardlabSB3VecEnv
+
+    venv = RewardlabSB3VecEnv(sim, agent_id=agent_id)
+    venv.seed(seed)
+    obs = venv.reset()
+    collected: dict[str, np.ndarray] = {}
+    seen = np.zeros(sim.num_envs, dtype=bool)
+    for _ in range(max_steps):
+        if obs_rms is not None:
+            obs = obs_rms(obs)
+        actions, _ = model.predict(obs, deterministic=True)
+        obs, _, dones, infos = venv.step(actions)
+        done = dones.reshape(sim.num_envs, sim.num_agents)[:, 0]
+        for b in np.flatnonzero(done & ~seen):
+            for name, value in infos[b * sim.num_agents]["episode_metrics"].items():
+                collected.setdefault(name, np.full(sim.num_envs, np.nan))[b] = value
+        seen |= done
+        if seen.all():
+            break
+    return {name: float(np.nanmean(v)) for name, v in collected.items() if np.isfinite(v).any()}
+
+
+def train_and_evaluate_sb3(
+    env_id: str,
+    *,
+    algo: str = "sb3-ppo",
+    reward=None,
+    env_kwargs: dict | None = None,
+    agent_kwargs: dict | None = None,
+    total_steps: int,
+    seed: int,
+    eval_episodes: int = 10,
+    device: str = "cpu",
+    log_dir=None,
+    progress: bool = False,
+):
+    """Train an SB3 algorithm on ``env_id``; same contract as ``rewardlab.agents.train_and_evaluate``.
+
+    ``total_steps`` counts instance-steps, as for rewardlab's agents: SB3 is asked for
+    ``total_steps * n_agents`` slot-steps.
+    """
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from rewardlab.agents.envs import clone_sim
+    from rewardlab.agents.run import RunLogger, RunResult, write_run_config
+
+    if algo not in algorithm_classes():
+        raise RewardlabError(f"{env_id}: unknown SB3 algo {algo!r}; expected one of {choices(algorithm_classes())}")
+    hyperparams = sb3_settings(env_id, algo, agent_kwargs)
+    torch_threads = hyperparams.pop("torch_threads", 1)
+    if torch_threads is not None and str(device) == "cpu":
+        import torch
+
+        torch.set_num_threads(int(torch_threads))  # as rewardlab's PPO: small networks run fastest on one
+    num_envs = int(hyperparams.get("n_envs", 8))
+    agent_id = hyperparams.get("agent_id")
+    if agent_id is None:  # one-hot agent ids where observations are flat (the adapter needs that)
+        probe = make_vec_env(env_id, 1, reward, env_kwargs, agent_id=False)
+        agent_id = len(probe.sim.obs_shape) == 1
+        probe.close()
+    venv = make_vec_env(env_id, num_envs, reward, env_kwargs, agent_id=bool(agent_id))
+    sim = venv.sim
+    n_agents = sim.num_agents
+    normalize = hyperparams.get("normalize", False)
+    if normalize:
+        norm_kwargs = normalize if isinstance(normalize, dict) else {}
+        if isinstance(normalize, str):
+            norm_kwargs = _policy_kwargs(normalize)
+        venv = VecNormalize(venv, **{"gamma": hyperparams.get("gamma", 0.99), **norm_kwargs})
+    log_path = Path(log_dir) if log_dir is not None else None
+    if log_path is not None:
+        write_run_config(
+            log_path,
+            {
+                "env_id": env_id,
+                "algo": algo,
+                "reward": reward if not hasattr(reward, "to_dict") else reward.to_dict(),
+                "reward_spec": sim.reward_spec.to_dict(),
+                "env_kwargs": env_kwargs or {},
+                "agent": hyperparams,
+                "total_steps": int(total_steps),
+                "seed": int(seed),
+                "device": device,
+            },
+        )
+    model = build_model(env_id, algo, venv, hyperparams, seed, device)
+    logger = RunLogger(log_path, total_steps, progress, title=f"{algo} {env_id}")
+    curve: list[dict[str, float]] = []
+    every = max(1, int(total_steps) // 100)  # off-policy algorithms "roll out" each step: thin the curve
+
+    class Recorder(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.update_times: list[float] = []
+            self.rollout_end = None
+            self.episodes: dict[str, list[float]] = {}
+            self.last_point = -every
+            self.last_return = float("nan")
+            self.last_time = time.perf_counter()
+            self.last_step = 0
+
+        def _on_step(self) -> bool:
+            dones = self.locals.get("dones")
+            infos = self.locals.get("infos")
+            if dones is not None and infos is not None:
+                for slot in np.flatnonzero(np.asarray(dones)[::n_agents]) * n_agents:
+                    for name, value in infos[slot].get("episode_metrics", {}).items():
+                        self.episodes.setdefault(name, []).append(value)
+            return True
+
+        def _on_rollout_start(self) -> None:
+            if self.rollout_end is not None:
+                self.update_times.append(time.perf_counter() - self.rollout_end)
+
+        def _on_rollout_end(self) -> None:
+            self.rollout_end = time.perf_counter()
+            step = self.num_timesteps // n_agents
+            if step - self.last_point < every:
+                return
+            stats: dict[str, float] = {"step": step}
+            for name, values in self.episodes.items():
+                key = name if name in ("return", "length") else f"metric/{name}"
+                stats[key] = float(np.mean(values))
+            self.episodes = {}
+            if "return" in stats:
+                self.last_return = stats["return"]
+            stats["return"] = self.last_return
+            now = time.perf_counter()
+            stats["sps"] = (step - self.last_step) / max(now - self.last_time, 1e-9)
+            stats["update_time_s"] = self.update_times[-1] if self.update_times else float("nan")
+            self.last_time, self.last_step, self.last_point = now, step, step
+            curve.append(stats)
+            logger.log(stats)
+
+    recorder = Recorder()
+    start = time.perf_counter()
+    try:
+        model.learn(total_timesteps=int(total_steps) * n_agents, callback=recorder)
+    finally:
+        logger.close()
+    train_time = time.perf_counter() - start
+    obs_rms = venv.normalize_obs if isinstance(venv, VecNormalize) else None
+    if isinstance(venv, VecNormalize):
+        venv.training = False
+    eval_sim = clone_sim(sim, int(eval_episodes))
+    metrics = evaluate_sb3(model, eval_sim, int(eval_episodes), seed + 1_000_000, bool(agent_id), obs_rms)
+    metrics["train_time_s"] = train_time
+    metrics["update_time_s"] = float(np.mean(recorder.update_times)) if recorder.update_times else float("nan")
+    checkpoint = None
+    if log_path is not None:
+        model.save(log_path / "model.zip")
+        checkpoint = str(log_path / "model.zip")
+        (log_path / "curve.json").write_text(json.dumps(curve, default=float))
+        (log_path / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+    venv.close()
+    return RunResult(metrics=metrics, curve=curve, checkpoint=checkpoint)
