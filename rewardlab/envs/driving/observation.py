@@ -37,7 +37,7 @@ from gymnasium import spaces
 VECTOR_SIZE = 91
 BEV_CHANNELS = ("road", "route", "lane_markings", "vehicles", "pedestrians", "red_lights",
                 "yellow_lights", "green_lights", "static_objects", "shoulder")
-STATIC_BITS = {"road": 1, "route": 2, "lane_markings": 4, "shoulder": 8}
+STATIC_BITS = {"road": 1, "lane_markings": 2, "shoulder": 4}  # routes: route_bit(ego)
 SHOULDER = 1.5  # m
 RASTER_MARGIN = 40.0  # m around the map in the static raster
 
@@ -96,37 +96,58 @@ def vector_observation(sim, r: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- bird's-eye view
-def static_points(lay, rows: np.ndarray, routes: dict, spacing: float):
-    """World points of the static layers of instances ``rows``: list of (bit, rows, x, y)."""
+def route_bit(ego: int) -> int:
+    """Bit of ego ``ego``'s route in the static raster (after road, markings, shoulder)."""
+    return 8 << ego
+
+
+def static_points(lay, rows: np.ndarray, routes: dict, spacing: float, station_range=None):
+    """World points of the static layers of instances ``rows``: list of (bit, rows, x, y).
+
+    ``station_range`` (lo, hi) (B,) limits the stations sampled on the highway to the routes'
+    surroundings.
+    """
     out = []
     nb = len(rows)
     rr = rows[:, None, None, None]
     w = lay.width[rows][:, None, None, None]
-    st = np.arange(0.0, lay.num_stations * 1.0 - 1.0, spacing)
-    max_lanes = int(lay.lanes.max()) + (1 if lay.has_ramp else 0)
-    ramp_extra = float(lay.ramp_offset[rows].max()) if lay.has_ramp else 0.0
-    lat = np.arange(-(max_lanes * 4.0 + ramp_extra + SHOULDER + 0.5), SHOULDER + 0.5, spacing)
-    roads = np.arange(lay.num_roads)
-    s = np.broadcast_to(st[None, None, :, None], (nb, lay.num_roads, len(st), len(lat)))
-    road = np.broadcast_to(roads[None, :, None, None], s.shape)
-    d = np.broadcast_to(lat[None, None, None, :], s.shape)
-    x, y, _ = lay.to_world(rr, road, s, d)
-    length = lay.length[rows][:, :, None, None]
     nl = lay.lanes[None, :, None, None]
-    inside = (s <= length)
+    span = lay.num_stations * 1.0 - 1.0
+    if station_range is None:
+        st = np.broadcast_to(np.arange(0.0, span, spacing)[None, None, :, None], (nb, 1, int(np.ceil(span / spacing)), 1))
+    else:
+        lo, hi = station_range
+        count = int(np.ceil((hi - lo).max() / spacing)) + 1
+        st = np.minimum(lo[:, None] + spacing * np.arange(count)[None, :], span)[:, None, :, None]
+    lat = np.arange(-(int(lay.lanes.max()) * 3.8 + SHOULDER), SHOULDER + 1e-9, spacing)
+    shape = (nb, lay.num_roads, st.shape[2], len(lat))
+    s = np.broadcast_to(st, shape)
+    road = np.broadcast_to(np.arange(lay.num_roads)[None, :, None, None], shape)
+    d = np.broadcast_to(lat[None, None, None, :], shape)
+    length = lay.length[rows][:, :, None, None]
+    inside = (s <= length) & (d >= -nl * w - SHOULDER)
+    x, y, _ = lay.to_world(rr, road, s, d)
     on_road = inside & (d <= 0.0) & (d >= -nl * w)
-    shoulder = inside & ~on_road & (d <= SHOULDER) & (d >= -nl * w - SHOULDER)
-    marking = inside & on_road & (np.abs(np.mod(-d + 0.5 * spacing, w) - 0.5 * spacing) < 0.5 * spacing) & (d < -0.5)
-    if lay.has_ramp:
-        idx = np.clip(np.round(s).astype(np.int64), 0, lay.num_stations - 1)
-        center = -(nl + 0.5) * w - lay.ramp_offset[rows][:, None, :][np.arange(nb)[:, None, None, None], 0, idx]
-        ramp = (s <= lay.merge_end[rows][:, None, None, None]) & (np.abs(d - center) <= 0.5 * w)
-        shoulder &= ~ramp
-        on_road = on_road | ramp
-    rows_b = np.broadcast_to(rows[:, None, None, None], s.shape)
+    shoulder = inside & ~on_road
+    marking = on_road & (np.abs(np.mod(-d + 0.5 * spacing, w) - 0.5 * spacing) < 0.5 * spacing) & (d < -0.5)
+    rows_b = np.broadcast_to(rows[:, None, None, None], shape)
     for bit, mask in ((STATIC_BITS["road"], on_road), (STATIC_BITS["shoulder"], shoulder),
                       (STATIC_BITS["lane_markings"], marking)):
         out.append((bit, rows_b[mask], x[mask], y[mask]))
+    if lay.has_ramp:  # the on-ramp: a lane-wide band around its tapering centre line
+        u = np.arange(-(1.9 + SHOULDER), 1.9 + SHOULDER + 1e-9, spacing)
+        s_r = np.broadcast_to(st[:, 0], (nb, st.shape[2], len(u)))
+        idx = np.minimum(np.round(s_r).astype(np.int64), lay.num_stations - 1)
+        w_r = lay.width[rows][:, None, None]
+        center = -(lay.lanes[0] + 0.5) * w_r - lay.ramp_offset[rows[:, None, None], idx]
+        d_r = center + u
+        x_r, y_r, _ = lay.to_world(rows[:, None, None], np.zeros_like(idx), s_r, d_r)
+        exists = s_r <= lay.merge_end[rows][:, None, None]
+        lane_r = exists & (np.abs(u) <= 0.5 * w_r)
+        rb = np.broadcast_to(rows[:, None, None], s_r.shape)
+        out.append((STATIC_BITS["road"], rb[lane_r], x_r[lane_r], y_r[lane_r]))
+        sh = exists & ~lane_r
+        out.append((STATIC_BITS["shoulder"], rb[sh], x_r[sh], y_r[sh]))
     if lay.num_intersections:
         grid = np.arange(-30.0, 30.0 + 1e-9, spacing)
         gx, gy = np.meshgrid(grid, grid, indexing="ij")
@@ -136,18 +157,18 @@ def static_points(lay, rows: np.ndarray, routes: dict, spacing: float):
         box = np.broadcast_to((np.abs(gx) <= hb) & (np.abs(gy) <= hb), cx.shape)
         rb = np.broadcast_to(rows[:, None, None, None], box.shape)
         out.append((STATIC_BITS["road"], rb[box], cx[box], cy[box]))
-    # route: its polyline widened to a lane
+    # routes: each ego's polyline widened to 3 m, one bit per ego
     e = routes["xy"].shape[1]
     q = routes["xy"].shape[2]
-    ri = np.arange(q)
-    within = ri[None, None, :] < (routes["length"][rows][:, :, None] + 1.0)
-    offs = np.arange(-0.5, 0.5 + 1e-9, spacing / 3.5) * 3.0
+    within = np.arange(q)[None, :] < (routes["length"][rows][:, :, None] + 1.0)
+    offs = np.arange(-1.5, 1.5 + 1e-9, spacing)
     h = routes["hdg"][rows]
-    rx = routes["xy"][rows][..., 0][..., None] - np.sin(h)[..., None] * offs
-    ry = routes["xy"][rows][..., 1][..., None] + np.cos(h)[..., None] * offs
-    mask = np.broadcast_to((within & (np.arange(e)[None, :, None] == 0))[..., None], rx.shape)
-    rb = np.broadcast_to(rows[:, None, None, None], rx.shape)
-    out.append((STATIC_BITS["route"], rb[mask], rx[mask], ry[mask]))
+    for k in range(e):
+        rx = routes["xy"][rows, k, :, 0][..., None] - np.sin(h[:, k])[..., None] * offs
+        ry = routes["xy"][rows, k, :, 1][..., None] + np.cos(h[:, k])[..., None] * offs
+        mask = np.broadcast_to(within[:, k, :, None], rx.shape)
+        rb = np.broadcast_to(rows[:, None, None], rx.shape)
+        out.append((route_bit(k), rb[mask], rx[mask], ry[mask]))
     return out
 
 
@@ -185,21 +206,41 @@ def build_static_raster(sim, rows: np.ndarray) -> None:
     center = 0.5 * (lo + hi)
     sim.bev_origin[rows, 0] = center[:, 0] - 0.5 * w * res
     sim.bev_origin[rows, 1] = center[:, 1] - 0.5 * h * res
-    for bit, rb, x, y in static_points(lay, rows, sim.routes, 0.6 * res):
-        ix = np.floor((x - sim.bev_origin[rb, 0]) / res).astype(np.int64)
-        iy = np.floor((y - sim.bev_origin[rb, 1]) / res).astype(np.int64)
+    station_range = None
+    if not lay.straight:
+        start = sim.routes["start_s"][rows]
+        station_range = (start.min(axis=1) - RASTER_MARGIN, start.max(axis=1) + p.route_length + RASTER_MARGIN)
+    for bit, rb, x, y in static_points(lay, rows, sim.routes, 0.7 * res, station_range):
+        ix = np.floor((x - sim.bev_origin[rb, 0]) * (1.0 / res)).astype(np.int64)
+        iy = np.floor((y - sim.bev_origin[rb, 1]) * (1.0 / res)).astype(np.int64)
         ok = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
         raster[rb[ok], iy[ok], ix[ok]] |= np.uint8(bit)
+    # the shoulder is what borders the road, never the road itself (e.g. the opposite carriageway)
+    sub = raster[rows]
+    sub[(sub & STATIC_BITS["road"]) > 0] &= np.uint8(~STATIC_BITS["shoulder"] & 0xFF)
+    raster[rows] = sub
 
 
 def _box_samples(length, width, spacing: float):
     """Body-frame sample offsets covering a box of the largest size, and a validity mask."""
-    lon = np.arange(-3.0, 3.0 + 1e-9, spacing)
-    lat = np.arange(-1.2, 1.2 + 1e-9, spacing)
+    n_lon, n_lat = int(3.0 // spacing), int(1.2 // spacing)
+    lon = np.arange(-n_lon, n_lon + 1) * spacing  # symmetric lattices through the centre
+    lat = np.arange(-n_lat, n_lat + 1) * spacing
     gl, gw = np.meshgrid(lon, lat, indexing="ij")
     gl, gw = gl.ravel(), gw.ravel()
     inside = (np.abs(gl) <= 0.5 * length[..., None]) & (np.abs(gw) <= 0.5 * width[..., None])
     return gl, gw, inside
+
+
+def _static_lut(ego: int) -> np.ndarray:
+    """(256, 4) uint8: raster bits -> (road, route of ``ego``, lane markings, shoulder) as 0/1."""
+    bits = np.arange(256)
+    return np.stack([(bits & STATIC_BITS["road"]) > 0, (bits & route_bit(ego)) > 0,
+                     (bits & STATIC_BITS["lane_markings"]) > 0, (bits & STATIC_BITS["shoulder"]) > 0],
+                    axis=1).astype(np.uint8)
+
+
+_STATIC_CHANNELS = [BEV_CHANNELS.index(n) for n in ("road", "route", "lane_markings", "shoulder")]
 
 
 def bev_observation(sim, r: np.ndarray) -> np.ndarray:
@@ -208,24 +249,26 @@ def bev_observation(sim, r: np.ndarray) -> np.ndarray:
     size, res = p.bev_size, p.bev_resolution
     nb, e = len(r), sim.num_egos
     # pixel grid in the ego frame: rows go forward (up), ego at 3/4 of the height
-    row_idx = np.arange(size)
-    fwd = (0.75 * size - row_idx - 0.5) * res
-    left = (0.5 * size - row_idx - 0.5) * res
-    ex, ey, epsi = sim.ex[r], sim.ey[r], sim.epsi[r]
-    c, s = np.cos(epsi)[..., None, None], np.sin(epsi)[..., None, None]
-    f = fwd[:, None]
-    lft = left[None, :]
-    wx = ex[..., None, None] + f * c - lft * s
-    wy = ey[..., None, None] + f * s + lft * c
+    idx = np.arange(size)
+    fwd = ((0.75 * size - idx - 0.5) * res)[:, None]
+    left = ((0.5 * size - idx - 0.5) * res)[None, :]
     raster = sim.bev_static
     hh, ww = raster.shape[1:]
-    ix = np.floor((wx - sim.bev_origin[r, 0][:, None, None, None]) / p.bev_resolution).astype(np.int64)
-    iy = np.floor((wy - sim.bev_origin[r, 1][:, None, None, None]) / p.bev_resolution).astype(np.int64)
+    inv = 1.0 / res
+    # pixel centres relative to the raster origin, in raster pixels
+    c, s = np.cos(sim.epsi[r])[..., None, None] * inv, np.sin(sim.epsi[r])[..., None, None] * inv
+    ox = ((sim.ex[r] - sim.bev_origin[r, 0][:, None]) * inv)[..., None, None]
+    oy = ((sim.ey[r] - sim.bev_origin[r, 1][:, None]) * inv)[..., None, None]
+    ix = np.floor(ox + fwd * c - left * s).astype(np.int64)
+    iy = np.floor(oy + fwd * s + left * c).astype(np.int64)
     ok = (ix >= 0) & (ix < ww) & (iy >= 0) & (iy < hh)
-    bits = raster[r[:, None, None, None], np.clip(iy, 0, hh - 1), np.clip(ix, 0, ww - 1)] * ok
+    flat = (r[:, None, None, None] * hh + np.minimum(np.maximum(iy, 0), hh - 1)) * ww + np.minimum(np.maximum(ix, 0), ww - 1)
+    bits = raster.reshape(-1).take(flat)
+    bits *= ok
     out = np.zeros((nb, e, len(BEV_CHANNELS), size, size), dtype=np.uint8)
-    for name, bit in STATIC_BITS.items():
-        out[:, :, BEV_CHANNELS.index(name)] = (bits & bit) > 0
+    for k in range(e):
+        lut = sim._bev_luts[k] if hasattr(sim, "_bev_luts") else _static_lut(k)
+        out[:, k, _STATIC_CHANNELS] = np.moveaxis(lut[bits[:, k]], -1, 1)
     dynamic_layers(sim, r, out, size, res)
     if p.bev_dtype == "uint8":
         out *= 255
@@ -238,7 +281,7 @@ def dynamic_layers(sim, r: np.ndarray, out: np.ndarray, size: int, res: float) -
     nb, e = len(r), sim.num_egos
     ex, ey, epsi = sim.ex[r], sim.ey[r], sim.epsi[r]
     objs = sim.objects(r)
-    gl, gw, inside = _box_samples(objs["length"], objs["width"], 0.5 * res)
+    gl, gw, inside = _box_samples(objs["length"], objs["width"], 0.7 * res)
     oc, os_ = np.cos(objs["psi"])[..., None], np.sin(objs["psi"])[..., None]
     px = objs["x"][..., None] + gl * oc - gw * os_
     py = objs["y"][..., None] + gl * os_ + gw * oc

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from rewardlab.envs.driving.observation import BEV_CHANNELS, STATIC_BITS, dynamic_layers, static_points
+from rewardlab.envs.driving.observation import (
+    BEV_CHANNELS,
+    STATIC_BITS,
+    dynamic_layers,
+    route_bit,
+    static_points,
+)
 
 SIZE, RESOLUTION = 256, 0.4  # pixels, m per pixel: a 102 m wide view
 
@@ -39,11 +45,15 @@ def render_scene(sim, index: int = 0, size: int = SIZE, resolution: float = RESO
         pr = np.floor(0.75 * size - (dx * c + dy * s) / resolution).astype(np.int64)
         pc = np.floor(0.5 * size - (-dx * s + dy * c) / resolution).astype(np.int64)
         ok = (pr >= 0) & (pr < size) & (pc >= 0) & (pc < size)
-        name = next(k for k, v in STATIC_BITS.items() if v == bit)
+        if bit >= route_bit(0) and bit != route_bit(0):
+            continue  # other egos' routes
+        name = "route" if bit == route_bit(0) else next(k for k, v in STATIC_BITS.items() if v == bit)
         layers[0, 0, BEV_CHANNELS.index(name), pr[ok], pc[ok]] = 1
     dynamic_layers(sim, rows, layers, size, resolution)
     frame = np.empty((size, size, 3), dtype=np.uint8)
     frame[:] = BACKGROUND
+    road = layers[0, 0, BEV_CHANNELS.index("road")] > 0
+    layers[0, 0, BEV_CHANNELS.index("shoulder")] &= ~road
     for name, colour in COLOURS.items():
         frame[layers[0, 0, BEV_CHANNELS.index(name)] > 0] = colour
     # the ego itself, a filled box at its fixed place in the view
