@@ -80,7 +80,7 @@ def test_trust_dynamics_match_the_scalar_rules():
         a = _random_actions(sim, rng)
         sim.step(a)
         for b in range(3):
-            s = np.tanh(3.0 * (a[b, :, 0] - 0.3 * sim.bounds) / sim.bounds)
+            s = np.tanh(3.0 * (a[b, :, 0] - sim.trust_baseline) / sim.bounds)
             T2, R2 = _scalar_trust_step(T[b], R[b], s, D)
             np.testing.assert_allclose(sim.trust[b], T2, atol=1e-12)
             np.testing.assert_allclose(sim.reputation[b], R2, atol=1e-12)
@@ -88,8 +88,9 @@ def test_trust_dynamics_match_the_scalar_rules():
 
 def test_trust_signal_is_normalised_by_the_endowment():
     """A constant action 5 below the baseline erodes trust gradually instead of collapsing it."""
-    sim = rewardlab.make_sim("rewardlab/CoopTrustDilemma-v0")
+    sim = rewardlab.make_sim("rewardlab/CoopTrustDilemma-v0", trust_baseline=0.3)
     sim.reset(seed=0)
+    np.testing.assert_array_equal(sim.trust_baseline, [30.0, 30.0])
     below = np.full((1, 2, 1), 0.3 * 100.0 - 5.0)
     for _ in range(3):
         sim.step(below)
@@ -98,6 +99,20 @@ def test_trust_signal_is_normalised_by_the_endowment():
     for _ in range(3):
         raw += 0.30 * math.tanh(-5.0) * raw * (1 + 0.5 * 0.5)
     assert raw < 0.2
+
+
+def test_default_trust_baseline_is_the_private_nash_action():
+    from rewardlab.baselines.coopetition import nash_equilibrium
+
+    sim = rewardlab.make_sim("rewardlab/CoopSLCD-v0")
+    nash = nash_equilibrium(sim.stage_game(0), "private").actions
+    np.testing.assert_allclose(sim.trust_baseline, nash)
+    sim.reset(seed=0)
+    trust0 = sim.trust[0, 0, 1]
+    sim.step((nash + 5.0)[None, :, None])
+    assert sim.trust[0, 0, 1] > trust0  # investing above the selfish level builds trust
+    with pytest.raises(RewardlabError, match="trust_baseline"):
+        rewardlab.make_sim("rewardlab/CoopSLCD-v0", trust_baseline="median")
 
 
 def test_recovery_race_terminates_when_trust_recovered():

@@ -200,6 +200,7 @@ class CoopSim(BatchedSim):
         p = self.params
         n, b = p.num_agents, self.num_envs
         self.agents = tuple(p.agent_names)
+        self.num_agents = n  # BatchedSim sets it after _setup; the stage games need it earlier
         self.bounds = np.asarray(p.bounds, dtype=float)
         self.sequential = bool(p.movers_in_turn)
         self.action_spaces = tuple(

@@ -15,9 +15,12 @@ Info                   ``trust`` (n, n), ``reputation`` (n, n), ``alpha`` (n,)
 =====================  ==========================================================================
 
 The trust signal of agent j is s_j = tanh(kappa * (a_j - b_j) / e_j): the deviation from the
-baseline b_j = trust_baseline * e_j measured in endowments, so that kappa = 3 makes a shortfall
-of 5 % of the endowment a mild signal (-0.15) and outright defection a strong one (about -0.9),
-instead of the reference's near-binary tanh of raw action units. ``trust_integrated`` uses the
+baseline b_j measured in endowments, so that kappa = 3 makes a shortfall of 5 % of the
+endowment a mild signal (-0.15) and outright defection from a baseline near 30 % a strong one
+(about -0.7), instead of the reference's near-binary tanh of raw action units. The baseline is
+``trust_baseline * e_j``, or by default (``"nash"``) agent j's action in the private-payoff Nash
+equilibrium of the one-shot game (from ``rewardlab.baselines.coopetition``): a partner gains
+trust by investing more than a selfish partner would and loses it by investing less. ``trust_integrated`` uses the
 T_eff the agents held when they acted (before this step's update).
 
 ``success_trust > 0`` ends an episode (terminated) once every T_ij >= success_trust
@@ -53,7 +56,7 @@ class TrustParams(InterdependenceParams):
         mu_r: reputation damage rate; delta_r: reputation decay per step.
         xi: erosion amplification by interdependence, (1 + xi * D_ij).
         trust0, reputation0: initial T_ij and R_ij (off-diagonal).
-        trust_baseline: b_j as a fraction of e_j.
+        trust_baseline: b_j as a fraction of e_j, or "nash": j's private Nash action.
         success_trust: end the episode when every T_ij reaches it (0 disables).
         share_adjust: renegotiation rate of the shares toward contribution shares (0 disables).
         reputation_shares: shares weighted by public reputation.
@@ -67,7 +70,7 @@ class TrustParams(InterdependenceParams):
     xi: float = 0.5
     trust0: float = 0.5
     reputation0: float = 0.0
-    trust_baseline: float = 0.3
+    trust_baseline: float | str = "nash"
     success_trust: float = 0.0
     share_adjust: float = 0.0
     reputation_shares: bool = False
@@ -76,8 +79,12 @@ class TrustParams(InterdependenceParams):
         super().__post_init__()
         check_positive(self.kappa, "kappa")
         for name in ("lambda_pos", "lambda_neg", "mu_r", "delta_r", "trust0", "reputation0",
-                     "trust_baseline", "success_trust", "share_adjust"):
+                     "success_trust", "share_adjust"):
             check_unit(getattr(self, name), name)
+        if self.trust_baseline != "nash":
+            if isinstance(self.trust_baseline, str):
+                raise ValueError(f"trust_baseline must be a fraction in [0, 1] or 'nash', got {self.trust_baseline!r}")
+            check_unit(self.trust_baseline, "trust_baseline")
         check_positive(self.xi, "xi", allow_zero=True)
         if self.trust0 > 1.0 - self.reputation0:
             raise ValueError(f"trust0 ({self.trust0}) must not exceed 1 - reputation0 ({1 - self.reputation0})")
@@ -100,7 +107,8 @@ class TrustSim(InterdependenceSim):
         self.trust_effective_step = np.zeros((b, n, n))
         self.alpha_now = np.tile(self._alpha_table[0], (b, 1))
         self._dynamic_alpha = p.share_adjust > 0 or p.reputation_shares
-        self._baseline_full = p.trust_baseline * self._bounds_full
+        self.trust_baseline = self._baseline_actions()
+        self._baseline_full = np.tile(self.trust_baseline, (b, 1))
         self._signal_index = np.tile(np.arange(n), n)  # s_full[b, i, j] = s[b, j]
         self._off_full = np.tile(self._off_diagonal, (b, 1, 1))
         self._d_tiles = np.repeat(self._d_table[:, None], b, axis=1)  # (P, B, n, n)
@@ -123,6 +131,20 @@ class TrustSim(InterdependenceSim):
         self.trust_effective_step[rows] = np.minimum(self.trust[rows], 1.0 - self.reputation[rows]) * self._off_diagonal
         self.alpha_now[rows] = self._alpha_table[0]
         self.interdependence_full = self._d_full(self._d_step, None)
+
+    def _baseline_actions(self) -> np.ndarray:
+        """b_j in action units, (n,)."""
+        p = self.params
+        if p.trust_baseline != "nash":
+            return p.trust_baseline * self.bounds
+        from rewardlab.envs.coopetition import base
+
+        key = ("nash-baseline", type(self).__qualname__, p)
+        if key not in base._OPTIMUM_CACHE:
+            from rewardlab.baselines.coopetition import nash_equilibrium
+
+            base._OPTIMUM_CACHE[key] = nash_equilibrium(self.stage_game(0), "private").actions
+        return base._OPTIMUM_CACHE[key].copy()
 
     def _d_full(self, d: np.ndarray, phase: np.ndarray | None) -> np.ndarray:
         """D of this round as a (B, n, n) array."""
