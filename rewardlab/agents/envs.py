@@ -118,3 +118,41 @@ def clone_sim(sim: BatchedSim, num_envs: int, render_mode: str | None = None) ->
         )
     params = {f.name: getattr(sim.params, f.name) for f in dataclasses.fields(sim.params) if f.init}
     return type(sim)(num_envs=num_envs, reward=sim.reward_spec, render_mode=render_mode, env_id=sim.env_id, **params)
+
+
+def run_episodes(
+    sim: Any,
+    act: Any,
+    episodes: int,
+    seed: int,
+    max_steps: int = 100_000,
+    frame_callback: Any = None,
+) -> dict[str, np.ndarray]:
+    """Play the first episode of each of ``episodes`` instances of ``sim`` with ``act(obs) -> actions``.
+
+    Returns every episode metric as an array of ``episodes`` values (NaN where an instance did not
+    finish within ``max_steps``). ``frame_callback(sim)`` runs before each step (video).
+    """
+    episodes = min(int(episodes), sim.num_envs)
+    obs = sim.reset(seed=seed)
+    collected: dict[str, np.ndarray] = {}
+    seen = np.zeros(sim.num_envs, dtype=bool)
+    for _ in range(max_steps):
+        if frame_callback is not None:
+            frame_callback(sim)
+        step = sim.step(act(obs), autoreset=True)
+        obs = step.obs
+        if step.episode_metrics is not None:
+            new = np.asarray(step.done) & ~seen
+            for name, values in step.episode_metrics.items():
+                column = collected.setdefault(name, np.full(sim.num_envs, np.nan))
+                column[new] = np.asarray(values, dtype=np.float64)[new]
+            seen |= new
+        if seen[:episodes].all():
+            break
+    return {name: values[:episodes] for name, values in collected.items()}
+
+
+def summarize(per_episode: dict[str, np.ndarray]) -> dict[str, float]:
+    """Mean of each metric over the episodes that finished."""
+    return {name: float(np.nanmean(v)) for name, v in per_episode.items() if np.isfinite(v).any()}

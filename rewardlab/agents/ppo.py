@@ -38,7 +38,7 @@ from gymnasium import spaces
 
 from rewardlab.agents import penalties
 from rewardlab.agents.distributions import DiagGaussian
-from rewardlab.agents.envs import as_sim, clone_sim
+from rewardlab.agents.envs import as_sim, clone_sim, run_episodes, summarize
 from rewardlab.agents.policies import ActionLayout, ActorCritic, Critic, RunningNorm, build_actor
 from rewardlab.core.errors import RewardlabError, choices
 
@@ -553,34 +553,29 @@ class PPO:
         The evaluation simulator is a copy of the training one with B = ``episodes`` (or
         ``eval_env``), seeded with ``seed`` (default: the agent's seed + 1_000_000).
         """
-        sim = as_sim(eval_env) if eval_env is not None else clone_sim(self.sim, episodes)
+        return summarize(self.evaluate_episodes(episodes, seed, deterministic, eval_env, max_steps, frame_callback))
+
+    @torch.no_grad()
+    def evaluate_episodes(
+        self,
+        episodes: int = 10,
+        seed: int | None = None,
+        deterministic: bool = True,
+        eval_env: Any = None,
+        max_steps: int = 100_000,
+        frame_callback: Callable[[Any], None] | None = None,
+        render_mode: str | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Every episode metric per evaluation episode (arrays of length ``episodes``)."""
+        sim = as_sim(eval_env) if eval_env is not None else clone_sim(self.sim, episodes, render_mode)
         if sim.num_agents != self.num_agents:
             raise RewardlabError(f"{sim.env_id}: evaluation env has {sim.num_agents} agents, the agent {self.num_agents}")
-        obs = sim.reset(seed=self.seed + 1_000_000 if seed is None else seed)
-        collected: dict[str, np.ndarray] = {}
-        seen = np.zeros(sim.num_envs, dtype=bool)
-        saved_envs = self.num_envs
-        self.num_envs = sim.num_envs
+        seed = self.seed + 1_000_000 if seed is None else seed
         try:
-            for _ in range(max_steps):
-                if frame_callback is not None:
-                    frame_callback(sim)
-                step = sim.step(self.predict(obs, deterministic), autoreset=True)
-                obs = step.obs
-                if step.episode_metrics is not None:
-                    new = np.asarray(step.done) & ~seen
-                    for name, values in step.episode_metrics.items():
-                        column = collected.setdefault(name, np.full(sim.num_envs, np.nan))
-                        column[new] = np.asarray(values, dtype=np.float64)[new]
-                    seen |= new
-                if seen[: min(episodes, sim.num_envs)].all():
-                    break
+            return run_episodes(sim, lambda obs: self.predict(obs, deterministic), episodes, seed, max_steps, frame_callback)
         finally:
-            self.num_envs = saved_envs
-        if eval_env is None:
-            sim.close()
-        take = slice(0, min(episodes, sim.num_envs))
-        return {name: float(np.nanmean(values[take])) for name, values in collected.items() if np.isfinite(values[take]).any()}
+            if eval_env is None:
+                sim.close()
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:

@@ -123,28 +123,24 @@ def sb3_settings(env_id: str, algo: str, agent_kwargs: dict | None) -> dict[str,
     return hyperparams
 
 
-def evaluate_sb3(model, sim, episodes: int, seed: int, agent_id: bool, obs_rms=None, max_steps: int = 100_000) -> dict[str, float]:
-    """Mean episode metrics of the deterministic SB3 policy over ``episodes`` fresh instances."""
+def sb3_actor(model, sim, agent_id: bool, obs_rms=None):
+    """``act(obs (B, n, ...)) -> actions (B, n, ...)`` of a trained SB3 model, deterministic."""
     from rewardlab.core.adapters.sb3_vec_env import RewardlabSB3VecEnv
 
-    venv = RewardlabSB3VecEnv(sim, agent_id=agent_id)
-    venv.seed(seed)
-    obs = venv.reset()
-    collected: dict[str, np.ndarray] = {}
-    seen = np.zeros(sim.num_envs, dtype=bool)
-    for _ in range(max_steps):
+    view = RewardlabSB3VecEnv(sim, agent_id=agent_id)
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        slots = view._slots(obs)
         if obs_rms is not None:
-            obs = obs_rms(obs)
-        actions, _ = model.predict(obs, deterministic=True)
-        obs, _, dones, infos = venv.step(actions)
-        done = dones.reshape(sim.num_envs, sim.num_agents)[:, 0]
-        for b in np.flatnonzero(done & ~seen):
-            for name, value in infos[b * sim.num_agents]["episode_metrics"].items():
-                collected.setdefault(name, np.full(sim.num_envs, np.nan))[b] = value
-        seen |= done
-        if seen.all():
-            break
-    return {name: float(np.nanmean(v)) for name, v in collected.items() if np.isfinite(v).any()}
+            slots = obs_rms(slots)
+        actions, _ = model.predict(slots, deterministic=True)
+        actions = np.asarray(actions).reshape(sim.num_envs, sim.num_agents, *sim.action_shape)
+        if view._rescale:
+            unit = (np.clip(actions, -1.0, 1.0) + 1.0) / 2.0
+            actions = sim._box_low + unit * (sim._box_high - sim._box_low)
+        return actions
+
+    return act
 
 
 def train_and_evaluate_sb3(
@@ -169,14 +165,17 @@ def train_and_evaluate_sb3(
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from rewardlab.agents.envs import clone_sim
+    from rewardlab.agents.envs import clone_sim, run_episodes, summarize
     from rewardlab.agents.run import RunLogger, RunResult, write_run_config
 
     if algo not in algorithm_classes():
         raise RewardlabError(f"{env_id}: unknown SB3 algo {algo!r}; expected one of {choices(algorithm_classes())}")
     hyperparams = sb3_settings(env_id, algo, agent_kwargs)
     torch_threads = hyperparams.pop("torch_threads", 1)
-    if torch_threads is not None and str(device) == "cpu":
+    from rewardlab.agents.ppo import resolve_device
+
+    device = str(resolve_device(device))
+    if torch_threads is not None and device == "cpu":
         import torch
 
         torch.set_num_threads(int(torch_threads))  # as rewardlab's PPO: small networks run fastest on one
@@ -186,6 +185,7 @@ def train_and_evaluate_sb3(
         probe = make_vec_env(env_id, 1, reward, env_kwargs, agent_id=False)
         agent_id = len(probe.sim.obs_shape) == 1
         probe.close()
+    hyperparams["agent_id"] = bool(agent_id)
     venv = make_vec_env(env_id, num_envs, reward, env_kwargs, agent_id=bool(agent_id))
     sim = venv.sim
     n_agents = sim.num_agents
@@ -271,12 +271,15 @@ def train_and_evaluate_sb3(
     if isinstance(venv, VecNormalize):
         venv.training = False
     eval_sim = clone_sim(sim, int(eval_episodes))
-    metrics = evaluate_sb3(model, eval_sim, int(eval_episodes), seed + 1_000_000, bool(agent_id), obs_rms)
+    act = sb3_actor(model, eval_sim, bool(agent_id), obs_rms)
+    metrics = summarize(run_episodes(eval_sim, act, int(eval_episodes), seed + 1_000_000))
     metrics["train_time_s"] = train_time
     metrics["update_time_s"] = float(np.mean(recorder.update_times)) if recorder.update_times else float("nan")
     checkpoint = None
     if log_path is not None:
         model.save(log_path / "model.zip")
+        if isinstance(venv, VecNormalize):
+            venv.save(str(log_path / "vecnormalize.pkl"))
         checkpoint = str(log_path / "model.zip")
         (log_path / "curve.json").write_text(json.dumps(curve, default=float))
         (log_path / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
