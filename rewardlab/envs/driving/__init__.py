@@ -28,7 +28,7 @@ ENVS = (
         entry_point=f"{_SIM}:GridSim",
         family="driving",
         summary="2 x 2 town grid of signalised crossings, one lane per direction",
-        kwargs={"grid": (2, 2), "lanes_per_direction": 1, "route_length": 320.0, "max_steps": 500,
+        kwargs={"grid": (2, 2), "lanes_per_direction": 1, "route_length": 250.0, "max_steps": 500,
                 "block_range": (90.0, 130.0), "arm_range": (90.0, 120.0)},
         multi_agent=False,
     ),

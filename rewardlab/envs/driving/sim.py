@@ -170,6 +170,7 @@ class DrivingSim(BatchedSim):
         self.observation_spaces = tuple(obs_mod.observation_space(p) for _ in range(e))
         self.num_egos = e
         self.num_objects = n + e + self.num_static
+        self._taus = np.array((0.0, *inf.TTC_HORIZONS))[:, None]  # (T, 1) against (..., T, K)
         self._not_self = np.ones((1, e, self.num_objects), dtype=bool)
         self._not_self[0, np.arange(e), n + np.arange(e)] = False
         self.rows = np.arange(b)
@@ -513,18 +514,19 @@ class DrivingSim(BatchedSim):
         deviation = (d_lat > upper + p.route_deviation_margin) | (d_lat < lower - p.route_deviation_margin)
         # collisions and time-to-collision with the nearest objects
         near_ok = c["near_ok"] & active[..., None]
-        args = (c["near_x"], c["near_y"], c["near_psi"], c["near_len"], c["near_wid"])
-        ego_box = (self.ex[..., None], self.ey[..., None], self.epsi[..., None], EGO_LENGTH, EGO_WIDTH)
-        contact = boxes_overlap(*ego_box, *args) & near_ok
-        ttc = np.zeros_like(contact)
-        cos_e, sin_e = np.cos(self.epsi)[..., None], np.sin(self.epsi)[..., None]
-        cos_o, sin_o = np.cos(c["near_psi"]), np.sin(c["near_psi"])
-        for tau in inf.TTC_HORIZONS:
-            ttc |= boxes_overlap(
-                self.ex[..., None] + self.ev[..., None] * tau * cos_e, self.ey[..., None] + self.ev[..., None] * tau * sin_e,
-                self.epsi[..., None], EGO_LENGTH, EGO_WIDTH,
-                c["near_x"] + c["near_v"] * tau * cos_o, c["near_y"] + c["near_v"] * tau * sin_o,
-                c["near_psi"], c["near_len"], c["near_wid"])
+        # contact now and at the constant-velocity projections (tau = 0, 0.1, ..., 0.9 s) in one test
+        tau = self._taus
+        ce, se = np.cos(self.epsi)[..., None, None], np.sin(self.epsi)[..., None, None]
+        co, so = np.cos(c["near_psi"])[..., None, :], np.sin(c["near_psi"])[..., None, :]
+        ve = self.ev[..., None, None] * tau
+        vo = c["near_v"][..., None, :] * tau
+        hit = boxes_overlap(
+            self.ex[..., None, None] + ve * ce, self.ey[..., None, None] + ve * se, self.epsi[..., None, None],
+            EGO_LENGTH, EGO_WIDTH,
+            c["near_x"][..., None, :] + vo * co, c["near_y"][..., None, :] + vo * so, c["near_psi"][..., None, :],
+            c["near_len"][..., None, :], c["near_wid"][..., None, :]) & near_ok[..., None, :]
+        contact = hit[..., 0, :]
+        ttc = hit[..., 1:, :].any(axis=2)
         ttc_active = (ttc & near_ok).any(axis=2)
         contact_full = np.zeros((b, e, self.num_objects), dtype=bool)
         np.put_along_axis(contact_full, c["near"], contact, axis=2)
