@@ -5,10 +5,10 @@
 For each id, prints control steps per second (one control step = 5 physics steps of 0.004 s,
 50 Hz) of:
 
-* ``raw mj_step``: the physics alone, single thread. The env's own trajectory (its states and
-  servo targets, recorded in an untimed pass with the same actions) is replayed: for each
-  recorded step ``mj_setState`` + ``ctrl`` + ``mj_step(model, data, 5)``, so raw and env step
-  the same states with the same contacts;
+* ``raw mj_step``: the physics alone, single thread. The batched env's own trajectory (the
+  states and servo targets of its B instances over 200 steps, recorded in an untimed pass with
+  the same actions) is replayed: for each recorded instance-step ``mj_setState`` + ``ctrl`` +
+  ``mj_step(model, data, 5)``, so raw and env step the same states with the same contacts;
 * ``raw rollout``: the same recorded states, B at a time, in one ``mujoco.rollout`` call on a
   thread pool (the call the batched env makes);
 * ``raw thread pool``: the alternative, a ``ThreadPoolExecutor`` whose workers each loop
@@ -38,66 +38,74 @@ import rewardlab  # noqa: F401  (registers the ids)
 ENV_IDS = ("rewardlab/LocoImitation-v0", "rewardlab/LocoJoystick-v0")
 
 
-def _timed(fn, seconds: float) -> float:
-    """Calls of ``fn`` per second over about ``seconds``."""
+def _timed(fn, seconds: float) -> tuple[float, float]:
+    """Calls of ``fn`` per wall-clock second and per CPU second (all threads) over ``seconds``."""
     fn()  # warm-up
-    count, start = 0, time.perf_counter()
+    count, start, cpu_start = 0, time.perf_counter(), time.process_time()
     while True:
         fn()
         count += 1
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
-            return count / elapsed
+            cpu = max(time.process_time() - cpu_start, 1e-9)
+            return count / elapsed, count / cpu
+
+
+def _scaled(rates: tuple[float, float], factor: int) -> tuple[float, float]:
+    return rates[0] * factor, rates[1] * factor
 
 
 def _actions(count: int, batch: int) -> np.ndarray:
     return np.random.default_rng(1).uniform(-0.2, 0.2, size=(count, batch, 12)).astype(np.float32)
 
 
-def record(env_id: str, steps: int) -> tuple[object, np.ndarray, np.ndarray]:
-    """The model, and the (state, servo target) of every step of a single-env run."""
-    env = gym.make(env_id)
+def record(env_id: str, batch: int, steps: int) -> tuple[object, np.ndarray, np.ndarray]:
+    """The model, and the (state, servo target) of every instance and step of a batched run.
+
+    ``gym.make_vec`` with the same actions as the timed run: the raw figures then step exactly
+    the states the env stepped (falls and resets included).
+    """
+    env = gym.make_vec(env_id, num_envs=batch)
     env.reset(seed=0)
-    sim = env.unwrapped.sim
-    actions = _actions(steps, 1)[:, 0]
+    sim = env.sim
+    actions = _actions(64, batch)
     states, targets = [], []
-    for a in actions:
-        states.append(sim.state[0].copy())
-        _, _, terminated, truncated, _ = env.step(a)
-        targets.append(sim.joint_pos_target[0].copy())
-        if terminated or truncated:
-            env.reset()
+    for t in range(steps):
+        states.append(sim.state.copy())
+        env.step(actions[t % 64])
+        targets.append(sim.joint_pos_target.copy())
     return sim.qm, np.array(states), np.array(targets)
 
 
-def bench_raw(qm, states: np.ndarray, targets: np.ndarray, batch: int, seconds: float) -> dict[str, float]:
+def bench_raw(qm, states: np.ndarray, targets: np.ndarray, seconds: float) -> dict[str, tuple[float, float]]:
+    """Raw physics over recorded states (steps, B, nstate) and servo targets (steps, B, 12)."""
     model = qm.model
+    steps, batch = states.shape[:2]
+    flat_states = states.reshape(steps * batch, -1)
+    flat_targets = targets.reshape(steps * batch, 12)
     data = mujoco.MjData(model)
-    n = len(states)
     index = [0]
 
     def replay_one():
-        k = index[0] % n
+        k = index[0] % len(flat_states)
         index[0] += 1
-        mujoco.mj_setState(model, data, states[k], qm.state_spec)
-        data.ctrl[:] = targets[k]
+        mujoco.mj_setState(model, data, flat_states[k], qm.state_spec)
+        data.ctrl[:] = flat_targets[k]
         mujoco.mj_step(model, data, 5)
 
     single = _timed(replay_one, seconds)
     threads = min(batch, os.cpu_count() or 1)
-    chunks = n // batch
     pool = rollout.Rollout(nthread=threads)
     scratch = [mujoco.MjData(model) for _ in range(threads)]
     models = [model] * batch
     out_state = np.zeros((batch, 5, qm.state_size))
     out_sensor = np.zeros((batch, 5, model.nsensordata))
-    batched_states = states[: chunks * batch].reshape(chunks, batch, -1).copy()
-    controls = np.repeat(targets[: chunks * batch].reshape(chunks, batch, 1, 12), 5, axis=2).copy()
+    controls = np.repeat(targets[:, :, None, :], 5, axis=2).copy()
 
     def replay_rollout():
-        c = index[0] % chunks
+        c = index[0] % steps
         index[0] += 1
-        pool.rollout_.rollout(models, scratch, 5, int(mujoco.mjtState.mjSTATE_CTRL), batched_states[c], None,
+        pool.rollout_.rollout(models, scratch, 5, int(mujoco.mjtState.mjSTATE_CTRL), states[c], None,
                               controls[c], out_state, out_sensor, None)
 
     datas = [mujoco.MjData(model) for _ in range(batch)]
@@ -106,25 +114,25 @@ def bench_raw(qm, states: np.ndarray, targets: np.ndarray, batch: int, seconds: 
 
     def work(rows, c):
         for i in rows:
-            mujoco.mj_setState(model, datas[i], batched_states[c, i], qm.state_spec)
-            datas[i].ctrl[:] = controls[c, i, 0]
+            mujoco.mj_setState(model, datas[i], states[c, i], qm.state_spec)
+            datas[i].ctrl[:] = targets[c, i]
             mujoco.mj_step(model, datas[i], 5)
 
     def replay_pool():
-        c = index[0] % chunks
+        c = index[0] % steps
         index[0] += 1
         list(executor.map(work, slices, [c] * len(slices)))
 
     figures = {
         "raw mj_step (1 thread)": single,
-        f"raw rollout ({batch} x, {threads} threads)": _timed(replay_rollout, seconds) * batch,
-        f"raw thread pool ({batch} x, {threads} threads)": _timed(replay_pool, seconds) * batch,
+        f"raw rollout ({batch} x, {threads} threads)": _scaled(_timed(replay_rollout, seconds), batch),
+        f"raw thread pool ({batch} x, {threads} threads)": _scaled(_timed(replay_pool, seconds), batch),
     }
     executor.shutdown()
     return figures
 
 
-def bench_single(env_id: str, seconds: float) -> float:
+def bench_single(env_id: str, seconds: float) -> tuple[float, float]:
     env = gym.make(env_id)
     env.reset(seed=0)
     actions = _actions(4096, 1)[:, 0]
@@ -139,7 +147,7 @@ def bench_single(env_id: str, seconds: float) -> float:
     return _timed(step, seconds)
 
 
-def bench_batched(env_id: str, batch: int, seconds: float) -> float:
+def bench_batched(env_id: str, batch: int, seconds: float) -> tuple[float, float]:
     env = gym.make_vec(env_id, num_envs=batch)
     env.reset(seed=0)
     actions = _actions(64, batch)
@@ -149,7 +157,7 @@ def bench_batched(env_id: str, batch: int, seconds: float) -> float:
         env.step(actions[index[0] % 64])
         index[0] += 1
 
-    return _timed(step, seconds) * batch
+    return _scaled(_timed(step, seconds), batch)
 
 
 def main() -> None:
@@ -160,26 +168,30 @@ def main() -> None:
     parser.add_argument("--env", choices=ENV_IDS, action="append", help="default: both ids")
     args = parser.parse_args()
     for env_id in args.env or ENV_IDS:
-        qm, states, targets = record(env_id, 20 * args.batch)
-        best: dict[str, float] = {}
+        qm, states, targets = record(env_id, args.batch, 200)
+        wall: dict[str, float] = {}
+        cpu: dict[str, float] = {}
         for _ in range(args.repeats):
-            figures = bench_raw(qm, states, targets, args.batch, args.seconds)
+            figures = bench_raw(qm, states, targets, args.seconds)
             figures["single env"] = bench_single(env_id, args.seconds)
             figures[f"batched env ({args.batch} x)"] = bench_batched(env_id, args.batch, args.seconds)
-            for name, value in figures.items():
-                best[name] = max(best.get(name, 0.0), value)
+            for name, (per_wall, per_cpu) in figures.items():
+                wall[name] = max(wall.get(name, 0.0), per_wall)
+                cpu[name] = max(cpu.get(name, 0.0), per_cpu)
         print(f"{env_id}: control steps/s (5 physics steps each), best of {args.repeats}; "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-        for name, value in best.items():
-            print(f"  {name:<36s} {value:>9.0f}")
-        raw = best["raw mj_step (1 thread)"]
-        threaded = best[f"raw rollout ({args.batch} x, {min(args.batch, os.cpu_count() or 1)} threads)"]
-        single = best["single env"]
-        batched = best[f"batched env ({args.batch} x)"]
-        print(f"  single env overhead over raw mj_step:      {raw / single - 1:>7.0%}")
-        print(f"  batched env overhead over raw rollout:     {threaded / batched - 1:>7.0%}")
-        print(f"  batched env overhead over raw mj_step:     {raw / batched - 1:>7.0%}  (negative: faster)")
-        print(f"  batched env / single env, per step:        {batched / single:>7.2f}x")
+        print(f"  {'':<36s} {'per wall s':>10s} {'per CPU s':>10s}")
+        for name in wall:
+            print(f"  {name:<36s} {wall[name]:>10.0f} {cpu[name]:>10.0f}")
+        threads = min(args.batch, os.cpu_count() or 1)
+        rollout_name = f"raw rollout ({args.batch} x, {threads} threads)"
+        batched_name = f"batched env ({args.batch} x)"
+        raw = "raw mj_step (1 thread)"
+        print("  overheads (raw rate / env rate - 1), by CPU time, the work an env step adds to its physics:")
+        print(f"    single env over raw mj_step:        {cpu[raw] / cpu['single env'] - 1:>7.0%}")
+        print(f"    batched env over raw rollout:       {cpu[rollout_name] / cpu[batched_name] - 1:>7.0%}")
+        print(f"    batched env over raw mj_step:       {cpu[raw] / cpu[batched_name] - 1:>7.0%}")
+        print(f"  batched env / single env per step, wall clock: {wall[batched_name] / wall['single env']:.2f}x")
 
 
 if __name__ == "__main__":

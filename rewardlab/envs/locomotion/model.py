@@ -139,8 +139,8 @@ class QuadrupedModel:
         frc = [i for i in range(m.nsensor) if m.sensor_type[i] == mujoco.mjtSensor.mjSENS_ACTUATORFRC]
         if len(frc) != 12:
             raise ValueError("the model needs an actuatorfrc sensor per actuator")
-        self.force_sensor_adr = m.sensor_adr[frc]
-        self.touch_sensor_adr = m.sensor_adr[touch]
+        self.force_sensor_adr = _as_slice(m.sensor_adr[frc])
+        self.touch_sensor_adr = _as_slice(m.sensor_adr[touch])
         calf_len = -m.body_pos[calf_bodies, 2]
         foot_len = -m.site_pos[self.foot_sites, 2]
         foot_geoms = [g for g in range(m.ngeom) if m.geom_bodyid[g] in calf_bodies and m.geom_type[g] == mujoco.mjtGeom.mjGEOM_SPHERE]
@@ -155,6 +155,13 @@ class QuadrupedModel:
         self.state_spec = int(mujoco.mjtState.mjSTATE_FULLPHYSICS)
         self.state_size = mujoco.mj_stateSize(m, self.state_spec)
         self.nominal_height = float(-self.legs.forward(STANDING_POSE)[0, 2] + radius)
+
+
+def _as_slice(index: np.ndarray) -> slice | np.ndarray:
+    """A slice where the addresses are consecutive (a view, cheaper than fancy indexing)."""
+    if len(index) and np.array_equal(index, np.arange(index[0], index[0] + len(index))):
+        return slice(int(index[0]), int(index[0]) + len(index))
+    return index
 
 
 def _id(model: mujoco.MjModel, kind: mujoco.mjtObj, name: str) -> int:

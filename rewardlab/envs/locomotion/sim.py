@@ -267,12 +267,14 @@ class _LocoBase(BatchedSim):
         """
         if self.num_envs == 1:
             model, data = self._models[0], self._datas[0]
-            mujoco.mj_setState(model, data, self.state[0], self.qm.state_spec)
+            spec, sensors, states = self.qm.state_spec, self._out_sensor[0], self._out_state[0]
+            mujoco.mj_setState(model, data, self.state[0], spec)
             data.ctrl[:] = self._control[0, 0]
+            sensordata = data.sensordata  # a view: valid for the life of `data`
             for k in range(self.substeps):
                 mujoco.mj_step(model, data)
-                self._out_sensor[0, k] = data.sensordata
-                mujoco.mj_getState(model, data, self._out_state[0, k], self.qm.state_spec)
+                sensors[k] = sensordata
+                mujoco.mj_getState(model, data, states[k], spec)
             return
         self._pool.rollout_.rollout(
             self._models, self._datas, self.substeps, int(mujoco.mjtState.mjSTATE_CTRL),
