@@ -219,7 +219,7 @@ def test_graduated_sanctions_escalate_and_forgive():
     sim = rewardlab.make_sim("rewardlab/CoopGraduatedSanction-v0")
     sim.reset(seed=0)
     low = np.full((1, 6, 1), 50.0)
-    low[0, 0, 0] = 5.0  # agent 0 violates the norm (20 % of 100)
+    low[0, 0, 0] = 5.0  # agent 0 violates the norm (25 % of 100)
     fines = [float(-sim.step(low).terms["sanction"][0, 0]) for _ in range(6)]
     assert fines == [5.0, 10.0, 15.0, 20.0, 20.0, 20.0]
     ok = np.full((1, 6, 1), 50.0)
