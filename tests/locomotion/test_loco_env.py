@@ -186,3 +186,52 @@ def test_rgb_frames_follow_the_robot():
     clone = pickle.loads(pickle.dumps(env.unwrapped))  # the renderer is not pickled, but rebuilt
     np.testing.assert_array_equal(clone.render(), second)
     env.close()
+
+
+def test_pose_reference_puts_the_feet_on_the_reference():
+    sim = make_sim("rewardlab/LocoImitation-v0", num_envs=1, random_start_phase=False)
+    sim.reset(seed=0)
+    for step in (0, 7, 31):
+        sim.pose_reference(step)
+        ref = sim.reference_state(np.array([step]))
+        np.testing.assert_allclose(sim._feet_world(sim.state)[0], ref["foot_pos"][0], atol=1e-9)
+        # stance feet touch the floor (sphere centre one radius up), swing feet are above it
+        heights = sim._feet_world(sim.state)[0, :, 2] - sim.qm.legs.foot_radius
+        assert np.all(np.abs(heights[ref["contact"][0]]) < 1e-9)
+
+
+def test_tracking_error_and_falls_end_the_episode():
+    # standing still while the reference trots away: ended by the root error, not by a fall
+    sim = make_sim("rewardlab/LocoImitation-v0", num_envs=1, speed=0.8, max_root_error=0.3)
+    sim.reset(seed=0)
+    for _ in range(200):
+        step = sim.step(np.zeros((1, 1, 12)))
+        if step.done[0]:
+            break
+    assert step.terminated[0] and not step.info["fallen"][0]
+    error = np.linalg.norm(sim.reference_state()["root_pos"][0] - sim.state[0, 1:4])
+    assert error > 0.3
+    # folded legs drop the trunk below the fall height
+    sim = make_sim("rewardlab/LocoJoystick-v0", num_envs=1)
+    sim.reset(seed=0)
+    fold = np.tile([0.0, 1.0, -1.0], 4)[None, None, :]  # thighs forward, knees fully bent
+    for _ in range(200):
+        step = sim.step(fold)
+        if step.done[0]:
+            break
+    assert step.terminated[0] and step.info["fallen"][0]
+
+
+def test_feet_air_time_pays_at_touch_down():
+    sim = make_sim("rewardlab/LocoJoystick-v0", num_envs=1, command_vx=(0.5, 0.5), command_vy=(0.0, 0.0))
+    sim.reset(seed=0)
+    for _ in range(50):  # settle on four feet
+        step = sim.step(np.zeros((1, 1, 12)))
+    assert step.info["contact"][0].all() and np.all(sim.air_time == 0.0)
+    sim.was_in_contact[:] = np.array([[False, True, True, True]])
+    sim.air_time[0, 0] = 0.28  # FR has been in the air; it is on the ground after the next step
+    step = sim.step(np.zeros((1, 1, 12)))
+    touching = step.info["contact"][0]
+    assert touching[0]
+    assert step.terms["feet_air_time"][0, 0] == pytest.approx(0.28 + 0.02 - 0.1)
+    assert sim.air_time[0, 0] == 0.0
