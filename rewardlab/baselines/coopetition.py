@@ -90,7 +90,6 @@ def mode_utility(game: StageGame, reward: str | RewardSpec | Mapping[str, Any] =
     d = np.asarray(game.interdependence, dtype=float)
     if spec.social == "trust_integrated":
         d = d * game.trust_effective
-    active = None if game.active is None else game.active.astype(float)
 
     def utility(a: np.ndarray) -> np.ndarray:
         terms = game.terms(a)
@@ -102,12 +101,14 @@ def mode_utility(game: StageGame, reward: str | RewardSpec | Mapping[str, Any] =
             r = r * terms[name]
         if spec.social == "private":
             return r
-        u = r + r @ d.T
+        if game.interdependence_of is not None:  # D depends on the joint action
+            u = r + np.einsum("...ij,...j->...i", game.interdependence_of(a), r)
+        else:
+            u = r + r @ d.T
         if spec.social == "cooperative":
-            if active is None:
-                return np.repeat(u.mean(axis=-1, keepdims=True), u.shape[-1], axis=-1)
-            mean = (u * active).sum(axis=-1, keepdims=True) / active.sum()
-            return np.broadcast_to(mean, u.shape) * active
+            # as the core defines it: the mean over all n agent slots (masked agents count as 0),
+            # given to every slot; with masks it is the active members' mean scaled by m / n
+            return np.repeat(u.mean(axis=-1, keepdims=True), u.shape[-1], axis=-1)
         return u
 
     return utility

@@ -192,3 +192,22 @@ def test_score_vs_oracle_and_errors():
     _, team = _game("rewardlab/CoopTeamProduction-v0")
     with pytest.raises(RewardlabError, match="trust"):
         oracles.mode_utility(team, "trust_integrated")
+
+
+DETERMINISTIC_FIRST_STEP = [i for i in COOP_IDS if not i.endswith(("SynergySearch-v0", "IndirectReciprocity-v0"))]
+
+
+@pytest.mark.parametrize("env_id", DETERMINISTIC_FIRST_STEP)
+def test_oracle_utilities_equal_the_environment_rewards_on_the_first_step(env_id):
+    """The oracles solve the game the agents are rewarded by: every preset's one-shot utility
+    equals the environment's reward for the same joint action at the first step."""
+    cls = rewardlab.get_spec(env_id).load()
+    rng = np.random.default_rng(1)
+    for preset in cls.reward_presets:
+        sim = rewardlab.make_sim(env_id, num_envs=6, reward=preset)
+        sim.reset(seed=0)
+        a = rng.uniform(0.0, 1.0, (6, sim.num_agents)) * sim.bounds
+        a[0] = sim.bounds * 0.5
+        reward = sim.step(a[:, :, None]).reward
+        utility = oracles.mode_utility(sim.stage_game(0), preset, cls.reward_presets)(a)
+        np.testing.assert_allclose(reward, utility, rtol=1e-10, atol=1e-10, err_msg=f"{env_id} {preset}")

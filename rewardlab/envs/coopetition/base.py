@@ -159,6 +159,8 @@ class StageGame:
         interdependence: D (n, n) at this state.
         trust_effective: T_eff (n, n) at this state, where the game has trust.
         active: (n,) bool, the agents that play (the others' actions are ignored).
+        interdependence_of: where D depends on the joint action (coalition membership), joint
+            actions (..., n) -> D (..., n, n); it then replaces ``interdependence``.
     """
 
     env_id: str
@@ -168,6 +170,7 @@ class StageGame:
     interdependence: np.ndarray
     trust_effective: np.ndarray | None = None
     active: np.ndarray | None = None
+    interdependence_of: Callable[[np.ndarray], np.ndarray] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property

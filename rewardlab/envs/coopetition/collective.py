@@ -229,7 +229,13 @@ class TeamSim(CoopSim):
             member = (a >= p.coalition_threshold * bounds) if coalitions else None
             return self._team_terms(a, active, member, theta)[0]
 
+        base_d = self._d_table[phase]
+
+        def interdependence_of(a):
+            member = a >= p.coalition_threshold * bounds
+            return base_d * (member[..., :, None] & member[..., None, :])
+
         return StageGame(
-            self.env_id, bounds, terms, PAYOFF_TERMS, self._d_table[phase], active=active,
-            meta={"loyalty": theta},
+            self.env_id, bounds, terms, PAYOFF_TERMS, base_d, active=active,
+            interdependence_of=interdependence_of if coalitions else None, meta={"loyalty": theta},
         )
