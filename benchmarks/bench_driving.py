@@ -3,7 +3,9 @@
     python benchmarks/bench_driving.py            # full figures (a few minutes)
     python benchmarks/bench_driving.py --quick    # a smoke run
 
-Prints env-steps/s (best of ``--repeats``) for: the single Gymnasium env (random actions,
+Prints env-steps/s (best of ``--repeats``), per wall-clock second and per CPU second of this
+process (``time.process_time``: on a shared machine the wall-clock figure also counts the time
+other processes held the cores), for: the single Gymnasium env (random actions,
 resets included), the batched simulator with vector observations at 1,024 instances, the
 bird's-eye-view observation at 256 instances, and highway-env's ``highway-v0`` and
 ``highway-fast-v0`` (policy steps/s, random discrete actions, headless). OMP/MKL/OpenBLAS
@@ -27,8 +29,22 @@ import numpy as np  # noqa: E402
 import rewardlab  # noqa: E402
 
 
-def best_of(repeats: int, fn) -> float:
-    return max(fn() for _ in range(repeats))
+class Clock:
+    """Wall-clock and process CPU time of a block."""
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
+def best_of(repeats: int, fn) -> tuple[float, float]:
+    """Best (wall, cpu) rates over repeats."""
+    results = [fn() for _ in range(repeats)]
+    return max(r[0] for r in results), max(r[1] for r in results)
 
 
 def single_env(env_id: str, steps: int, **kwargs) -> float:
@@ -36,25 +52,26 @@ def single_env(env_id: str, steps: int, **kwargs) -> float:
     env.reset(seed=0)
     env.action_space.seed(0)
     actions = [env.action_space.sample() * np.array([0.2, 1.0], dtype=np.float32) for _ in range(steps)]
-    start = time.perf_counter()
-    for a in actions:
-        _, _, term, trunc, _ = env.step(a)
-        if term or trunc:
-            env.reset()
-    return steps / (time.perf_counter() - start)
+    with Clock() as clock:
+        for a in actions:
+            _, _, term, trunc, _ = env.step(a)
+            if term or trunc:
+                env.reset()
+    return steps / clock.wall, steps / clock.cpu
 
 
-def batched(env_id: str, num_envs: int, steps: int, **kwargs) -> tuple[float, float]:
+def batched(env_id: str, num_envs: int, steps: int, **kwargs) -> tuple[float, float, float]:
     sim = rewardlab.make_sim(env_id, num_envs=num_envs, **kwargs)
     sim.reset(seed=0)
     rng = np.random.default_rng(0)
     actions = rng.uniform(-1, 1, (steps, num_envs, sim.num_egos, 2)) * np.array([0.2, 1.0])
     sim.step(actions[0], autoreset=True)  # warm-up
     vehicles = sim.t_active.sum(axis=1).mean()
-    start = time.perf_counter()
-    for a in actions[1:]:
-        sim.step(a, autoreset=True)
-    return num_envs * (steps - 1) / (time.perf_counter() - start), float(vehicles)
+    with Clock() as clock:
+        for a in actions[1:]:
+            sim.step(a, autoreset=True)
+    n = num_envs * (steps - 1)
+    return n / clock.wall, n / clock.cpu, float(vehicles)
 
 
 def highway_env(env_id: str, steps: int) -> float:
@@ -65,12 +82,12 @@ def highway_env(env_id: str, steps: int) -> float:
         env = gym.make(env_id)
         env.reset(seed=0)
         env.action_space.seed(0)
-        start = time.perf_counter()
-        for _ in range(steps):
-            _, _, term, trunc, _ = env.step(env.action_space.sample())
-            if term or trunc:
-                env.reset()
-        return steps / (time.perf_counter() - start)
+        with Clock() as clock:
+            for _ in range(steps):
+                _, _, term, trunc, _ = env.step(env.action_space.sample())
+                if term or trunc:
+                    env.reset()
+        return steps / clock.wall, steps / clock.cpu
 
 
 def main() -> None:
@@ -83,20 +100,24 @@ def main() -> None:
     for env_id in ("rewardlab/DrivingHighway-v0", "rewardlab/DrivingIntersection-v0", "rewardlab/DrivingTown-v0"):
         name = env_id.split("/")[1]
         rate = best_of(args.repeats, lambda env_id=env_id: single_env(env_id, 200 if q else 1000))
-        rows.append((f"rewardlab {name}", "single env, vector obs", 1, rate))
+        rows.append((f"rewardlab {name}", "single env, vector obs", 1, *rate))
     for env_id in ("rewardlab/DrivingHighway-v0", "rewardlab/DrivingTown-v0"):
         name = env_id.split("/")[1]
         results = [batched(env_id, 64 if q else 1024, 5 if q else 40) for _ in range(args.repeats)]
-        rate, vehicles = max(results)
-        rows.append((f"rewardlab {name}", f"batched, vector obs, {vehicles:.1f} vehicles/instance", 64 if q else 1024, rate))
+        vehicles = results[0][2]
+        rows.append((f"rewardlab {name}", f"batched, vector obs, {vehicles:.1f} vehicles/instance", 64 if q else 1024,
+                     max(r[0] for r in results), max(r[1] for r in results)))
     results = [batched("rewardlab/DrivingHighway-v0", 32 if q else 256, 5 if q else 30, obs="bev") for _ in range(args.repeats)]
-    rows.append(("rewardlab DrivingHighway-v0", "batched, BEV 10x64x64 uint8", 32 if q else 256, max(results)[0]))
+    rows.append(("rewardlab DrivingHighway-v0", "batched, BEV 10x64x64 uint8", 32 if q else 256,
+                 max(r[0] for r in results), max(r[1] for r in results)))
     for env_id in ("highway-v0", "highway-fast-v0"):
         rate = best_of(args.repeats, lambda env_id=env_id: highway_env(env_id, 10 if q else 60))
-        rows.append((f"highway-env {env_id}", "single env, kinematics obs", 1, rate))
-    print(f"{'environment':38s} {'setting':48s} {'B':>5s} {'env-steps/s':>12s}")
-    for name, setting, b, rate in rows:
-        print(f"{name:38s} {setting:48s} {b:5d} {rate:12,.0f}")
+        rows.append((f"highway-env {env_id}", "single env, kinematics obs", 1, *rate))
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"| {'environment':36s} | {'setting':46s} | {'B':>5s} | {'steps/s (wall)':>14s} | {'steps/s (CPU)':>13s} |")
+    print(f"|{'-' * 38}|{'-' * 48}|{'-' * 7}|{'-' * 16}|{'-' * 15}|")
+    for name, setting, b, wall, cpu in rows:
+        print(f"| {name:36s} | {setting:46s} | {b:5d} | {wall:14,.0f} | {cpu:13,.0f} |")
 
 
 if __name__ == "__main__":

@@ -76,10 +76,17 @@ class Layout:
 
     # ----------------------------------------------------------------- geometry queries
     def sync(self, rows: np.ndarray) -> None:
-        """Refresh the flat copies of the reference lines that ``frame`` gathers from."""
-        if not hasattr(self, "fx"):
+        """Refresh the packed (x, y, heading) table that ``frame`` gathers from.
+
+        One row of 4 floats per station keeps a station's data in one cache line, so a gather
+        of a station and its successor touches little memory.
+        """
+        if not hasattr(self, "geo"):
+            self.geo = np.zeros((*self.xy.shape[:3], 4))
             self.fx = np.zeros(self.xy.shape[:3])
             self.fy = np.zeros(self.xy.shape[:3])
+        self.geo[rows, ..., :2] = self.xy[rows]
+        self.geo[rows, ..., 2] = self.hdg[rows]
         self.fx[rows] = self.xy[rows, ..., 0]
         self.fy[rows] = self.xy[rows, ..., 1]
 
@@ -95,12 +102,13 @@ class Layout:
         i0 = np.minimum(np.maximum(u.astype(np.int64) - (u < 0), 0), p - 2)
         frac = u - i0
         flat = (rows * self.num_roads + road) * p + i0
-        fx, fy, fh = self.fx.reshape(-1), self.fy.reshape(-1), self.hdg.reshape(-1)
-        x0, y0, h0 = fx.take(flat), fy.take(flat), fh.take(flat)
-        flat += 1
-        x = x0 + (fx.take(flat) - x0) * frac
-        y = y0 + (fy.take(flat) - y0) * frac
-        h = h0 + (fh.take(flat) - h0) * np.minimum(np.maximum(frac, 0.0), 1.0)
+        table = self.geo.reshape(-1, 4)
+        g0 = table.take(flat, axis=0)
+        g1 = table.take(flat + 1, axis=0)
+        g1 -= g0
+        x = g0[..., 0] + g1[..., 0] * frac
+        y = g0[..., 1] + g1[..., 1] * frac
+        h = g0[..., 2] + g1[..., 2] * np.minimum(np.maximum(frac, 0.0), 1.0)
         return x, y, h
 
     def lane_offset(self, rows: np.ndarray, road: np.ndarray, lane: np.ndarray, s: np.ndarray) -> np.ndarray:

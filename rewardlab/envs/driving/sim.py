@@ -371,6 +371,9 @@ class DrivingSim(BatchedSim):
     def _perceive_rows(self, rows: np.ndarray) -> None:
         """Compute and cache what observations and checks need, for instances ``rows``."""
         data = self._perceive(rows)
+        if len(rows) == self.num_envs and self.cache:
+            self.cache = data  # every instance: take the fresh arrays, no copy
+            return
         if not self.cache:
             self.cache = {k: np.zeros((self.num_envs, *v.shape[1:]), dtype=v.dtype) for k, v in data.items()}
         for k, v in data.items():
@@ -832,14 +835,17 @@ class DrivingSim(BatchedSim):
         slots = lay.lane_slots
         new_id = road * slots + lane
         cur_id = self.t_road[rows] * slots + self.t_lane[rows]
-        # the tail (smallest station) of each target lane among vehicles that stay
-        same = (cur_id[:, None, :] == new_id[:, :, None]) & (self.t_active[rows] & ~leave)[:, None, :]
-        tail_s = np.where(same, self.t_s[rows][:, None, :], np.inf).min(axis=2)
-        tail_i = np.argmin(np.where(same, self.t_s[rows][:, None, :], np.inf), axis=2)
-        tail_v = np.take_along_axis(self.t_v[rows], tail_i, axis=1)
+        # the tail (smallest station) of every lane among the vehicles that stay, (rows, lanes)
+        lanes = np.arange(lay.num_roads * slots)
+        stay = (self.t_active[rows] & ~leave)[..., None] & (cur_id[..., None] == lanes)
+        s_in_lane = np.where(stay, self.t_s[rows][..., None], np.inf)  # (rows, N, lanes)
+        tail_i = np.argmin(s_in_lane, axis=1)  # (rows, lanes)
+        tail_s = take_last(np.moveaxis(s_in_lane, 1, 2), tail_i[..., None])[..., 0]
+        tail_v = take_last(self.t_v[rows], tail_i)
+        tail_s, tail_v = take_last(tail_s, new_id), take_last(tail_v, new_id)
         # several vehicles entering one lane in one step queue up behind each other
-        rank = (np.cumsum(leave[:, :, None] & (new_id[:, :, None] == new_id[:, None, :]).transpose(0, 2, 1), axis=1)
-                * np.eye(n, dtype=bool)[None]).sum(axis=2) - 1
+        entering = leave[..., None] & (new_id[..., None] == lanes)
+        rank = take_last(np.cumsum(entering, axis=1), new_id[..., None])[..., 0] - 1
         gap = 25.0 + 20.0 * u[..., 1]
         start = np.where(np.isfinite(tail_s), np.minimum(tail_s, 0.0), 0.0) - gap * (1 + np.maximum(rank, 0))
         v0 = lay.speed_limit[rows, None] * (0.8 + 0.25 * u[..., 3])
