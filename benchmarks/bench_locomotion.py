@@ -14,7 +14,8 @@ For each id, prints control steps per second (one control step = 5 physics steps
 * ``raw thread pool``: the alternative, a ``ThreadPoolExecutor`` whose workers each loop
   ``mj_step`` over a slice of the B recorded states (MuJoCo releases the GIL);
 * ``single env``: ``gym.make(id)``: actions, physics, rewards, observations, metrics, resets;
-* ``batched env``: ``gym.make_vec(id, num_envs=B)``, per instance.
+* ``batched env``: ``gym.make_vec(id, num_envs=B)``, per instance;
+* ``peer``: Gymnasium's own ``Ant-v5`` single env (frame skip 5), for scale.
 
 Actions are uniform in [-0.2, 0.2] (servo targets within 0.2 rad of standing). Each figure is the
 best of ``--repeats`` runs: the development machine is shared. Overhead = raw rate / env rate - 1:
@@ -160,6 +161,25 @@ def bench_batched(env_id: str, batch: int, seconds: float) -> tuple[float, float
     return _scaled(_timed(step, seconds), batch)
 
 
+def bench_ant(seconds: float) -> tuple[float, float] | None:
+    """Gymnasium's Ant-v5 (8 torque motors, frame skip 5) as a peer single env, if it loads."""
+    try:
+        env = gym.make("Ant-v5")
+    except Exception:  # noqa: BLE001 - a peer that does not load is skipped, not an error
+        return None
+    env.reset(seed=0)
+    actions = np.random.default_rng(1).uniform(-0.2, 0.2, size=(4096, 8)).astype(np.float32)
+    index = [0]
+
+    def step():
+        _, _, terminated, truncated, _ = env.step(actions[index[0] % 4096])
+        index[0] += 1
+        if terminated or truncated:
+            env.reset()
+
+    return _timed(step, seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
@@ -175,6 +195,9 @@ def main() -> None:
             figures = bench_raw(qm, states, targets, args.seconds)
             figures["single env"] = bench_single(env_id, args.seconds)
             figures[f"batched env ({args.batch} x)"] = bench_batched(env_id, args.batch, args.seconds)
+            ant = bench_ant(args.seconds) if env_id == ENV_IDS[0] else None
+            if ant is not None:
+                figures["peer: gymnasium Ant-v5 single env"] = ant
             for name, (per_wall, per_cpu) in figures.items():
                 wall[name] = max(wall.get(name, 0.0), per_wall)
                 cpu[name] = max(cpu.get(name, 0.0), per_cpu)

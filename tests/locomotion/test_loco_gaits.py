@@ -130,3 +130,17 @@ def test_table_velocities_match_finite_differences(robot):
     np.testing.assert_allclose(ref.joint_vel, velocity, atol=2e-3 * np.abs(velocity).max())
     np.testing.assert_allclose(ref.root_lin_vel[:, 0], 0.5, atol=1e-6)
     assert ref.frames == 25 and ref.dt == 0.02 and ref.displacement == pytest.approx(0.25)
+
+
+def test_quaternion_matrices_match_mujoco_and_do_not_depend_on_the_batch():
+    from rewardlab.envs.locomotion.model import quat_to_matrix
+
+    rng = np.random.default_rng(0)
+    quats = rng.normal(size=(257, 4))
+    quats /= np.linalg.norm(quats, axis=1, keepdims=True)
+    batch = quat_to_matrix(quats)
+    for i in range(0, 257, 16):
+        expected = np.zeros(9)
+        mujoco.mju_quat2Mat(expected, quats[i])
+        np.testing.assert_allclose(batch[i], expected.reshape(3, 3), atol=1e-14)
+        np.testing.assert_array_equal(batch[i], quat_to_matrix(quats[i : i + 1])[0])  # bit for bit

@@ -171,23 +171,42 @@ def _id(model: mujoco.MjModel, kind: mujoco.mjtObj, name: str) -> int:
     return index
 
 
+def _quat_matrix_map() -> np.ndarray:
+    """M (16, 9) with R.flat = (q q^T).flat @ M for unit quaternions q = (w, x, y, z).
+
+    Every entry of the rotation matrix is a quadratic form of q, e.g. R_00 = w^2 + x^2 - y^2 - z^2
+    and R_01 = 2 (x y - w z), so one outer product and one matrix product give all nine.
+    """
+    w, x, y, z = range(4)
+    entries = [
+        {(w, w): 1, (x, x): 1, (y, y): -1, (z, z): -1},
+        {(x, y): 2, (w, z): -2},
+        {(x, z): 2, (w, y): 2},
+        {(x, y): 2, (w, z): 2},
+        {(w, w): 1, (x, x): -1, (y, y): 1, (z, z): -1},
+        {(y, z): 2, (w, x): -2},
+        {(x, z): 2, (w, y): -2},
+        {(y, z): 2, (w, x): 2},
+        {(w, w): 1, (x, x): -1, (y, y): -1, (z, z): 1},
+    ]
+    m = np.zeros((16, 9))
+    for col, terms in enumerate(entries):
+        for (i, j), coef in terms.items():
+            m[4 * i + j, col] += coef
+    return m
+
+
+_QUAT_TO_MATRIX = _quat_matrix_map()
+
+
 def quat_to_matrix(quat: np.ndarray) -> np.ndarray:
     """Rotation matrices (..., 3, 3) of unit quaternions (..., 4) in MuJoCo's (w, x, y, z) order."""
     quat = np.asarray(quat, dtype=np.float64)
-    w, x, y, z = quat[..., 0], quat[..., 1], quat[..., 2], quat[..., 3]
-    out = np.empty((*quat.shape[:-1], 3, 3))
-    xx, yy, zz = x * x, y * y, z * z
-    xy, xz, yz, wx, wy, wz = x * y, x * z, y * z, w * x, w * y, w * z
-    out[..., 0, 0] = 1 - 2 * (yy + zz)
-    out[..., 0, 1] = 2 * (xy - wz)
-    out[..., 0, 2] = 2 * (xz + wy)
-    out[..., 1, 0] = 2 * (xy + wz)
-    out[..., 1, 1] = 1 - 2 * (xx + zz)
-    out[..., 1, 2] = 2 * (yz - wx)
-    out[..., 2, 0] = 2 * (xz - wy)
-    out[..., 2, 1] = 2 * (yz + wx)
-    out[..., 2, 2] = 1 - 2 * (xx + yy)
-    return out
+    # a stack of (1 x 16) @ (16 x 9) products: each quaternion's matrix is computed the same way
+    # whatever the batch size (a 2-D (B x 16) product may switch BLAS kernels with B and round
+    # differently, and batches must match single instances bit for bit)
+    outer = (quat[..., :, None] * quat[..., None, :]).reshape(-1, 1, 16)
+    return (outer @ _QUAT_TO_MATRIX).reshape(*quat.shape[:-1], 3, 3)
 
 
 def quat_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
