@@ -116,7 +116,8 @@ def test_public_goods_closed_forms():
 
 @pytest.mark.parametrize("firms", [2, 3, 5])
 def test_cournot_nash_and_collusion(firms):
-    sim, game = _game("rewardlab/CoopCournot-v0", num_agents=firms, agent_names=())
+    sim, game = _game("rewardlab/CoopCournot-v0", num_agents=firms)
+    assert sim.agents == tuple(f"firm_{i}" for i in range(firms))
     nash = oracles.nash_equilibrium(game, "private")
     q_star = oracles.cournot_nash_quantity(100.0, 1.0, 10.0, firms)
     assert q_star == pytest.approx(90.0 / (firms + 1))

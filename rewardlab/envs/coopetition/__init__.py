@@ -140,5 +140,5 @@ ENVS = (
     # ---------------------------------------------------------------- Cournot
     EnvSpec("rewardlab/CoopCournot-v0", COURNOT, "coopetition",
             "Cournot market: three firms, P = 100 - Q, c = 10; collusion can emerge",
-            dict(num_agents=3, bounds=(100.0,), agent_names=("firm_0", "firm_1", "firm_2"))),
+            dict(num_agents=3, bounds=(100.0,))),
 )

@@ -1,7 +1,7 @@
 """Cournot market: n firms choose quantities; collusion can emerge in repeated play.
 
 =====================  ==========================================================================
-Agents                 ``firm_0 ... firm_{n-1}``
+Agents                 ``firm_0 ... firm_{n-1}`` (``num_agents`` firms, 3 by default)
 Action space (each)    Box(0, q_max, (1,)): quantity, q_max = a / b by default
 Observation            base layout + [last price / a]
 Parameters             :class:`CournotParams`: demand_intercept a, demand_slope b, unit_cost c (+ base)
@@ -36,6 +36,8 @@ class CournotParams(CoopParams):
     unit_cost: float = 10.0
 
     def __post_init__(self) -> None:
+        if not len(self.agent_names) and isinstance(self.num_agents, (int, np.integer)):
+            object.__setattr__(self, "agent_names", tuple(f"firm_{i}" for i in range(self.num_agents)))
         super().__post_init__()
         check_positive(self.demand_intercept, "demand_intercept")
         check_positive(self.demand_slope, "demand_slope")
