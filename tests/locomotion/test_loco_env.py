@@ -235,3 +235,20 @@ def test_feet_air_time_pays_at_touch_down():
     assert touching[0]
     assert step.terms["feet_air_time"][0, 0] == pytest.approx(0.28 + 0.02 - 0.1)
     assert sim.air_time[0, 0] == 0.0
+
+
+def test_observation_layout_phase_at_46_and_47():
+    """studies/smoothness.yaml feeds entries 46 and 47 to the Linear Policy Net as its phase."""
+    sim = make_sim("rewardlab/LocoImitation-v0", num_envs=2, random_start_phase=True)
+    obs = sim.reset(seed=1)[:, 0]
+    for _ in range(3):
+        k = (sim.frame0 + sim.t) % sim.ref.frames
+        np.testing.assert_allclose(obs[:, 46], np.cos(2 * np.pi * k / sim.ref.frames), atol=1e-6)
+        np.testing.assert_allclose(obs[:, 47], np.sin(2 * np.pi * k / sim.ref.frames), atol=1e-6)
+        np.testing.assert_allclose(obs[:, 48:60], sim.ref.joint_pos[(k + 1) % sim.ref.frames] - STANDING_POSE, atol=1e-6)
+        np.testing.assert_allclose(obs[:, 0], sim.state[:, 3], atol=1e-6)
+        np.testing.assert_allclose(obs[:, 10:22], sim.state[:, 8:20] - STANDING_POSE, atol=1e-6)
+        obs = sim.step(np.zeros((2, 1, 12))).obs[:, 0]
+    joystick = make_sim("rewardlab/LocoJoystick-v0", num_envs=1)
+    obs = joystick.reset(seed=0)[0, 0]
+    assert obs.shape == (51,) and obs[46] == pytest.approx(1.0) and obs[47] == pytest.approx(0.0)
