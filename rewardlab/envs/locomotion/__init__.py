@@ -10,7 +10,27 @@ id                                 what it is
 See :mod:`rewardlab.envs.locomotion.sim` for spaces, terms, presets and parameters.
 """
 
+import os
+import sys
+
 from rewardlab.core.registry import EnvSpec
+
+
+def _default_headless_gl() -> None:
+    """Pick MuJoCo's offscreen GL backend on a machine without a display.
+
+    MuJoCo chooses its GL backend when it is first imported, from ``MUJOCO_GL``; its default
+    (GLFW) needs a display. Where none is set and MuJoCo is not imported yet, use EGL on a
+    machine with an NVIDIA device and OSMesa otherwise. An explicit ``MUJOCO_GL`` always wins.
+    """
+    if "MUJOCO_GL" in os.environ or "mujoco" in sys.modules:
+        return
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform in ("darwin", "win32"):
+        return
+    os.environ["MUJOCO_GL"] = "egl" if os.path.exists("/dev/nvidia0") else "osmesa"
+
+
+_default_headless_gl()
 
 ENVS = (
     EnvSpec(
