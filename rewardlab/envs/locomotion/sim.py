@@ -36,8 +36,8 @@ contact of ||v_foot,xy||^2 [-0.1], ``feet_air_time`` sum over feet touching down
 0.1 s) [1.0].
 
 Smoothness terms of both tasks (weight 0 unless a preset switches them on): ``action_rate``
-||a_t - a_{t-1}||^2 and ``action_acc`` ||a_t - 2 a_{t-1} + a_{t-2}||^2 (actions before the first
-step count as equal to the first).
+||a_t - a_{t-1}||^2 and ``action_acc`` ||a_t - 2 a_{t-1} + a_{t-2}||^2 (before the first step,
+a_{-1} = a_{-2} = the action that holds the initial pose).
 
 Presets: ``imitation`` (default of LocoImitation), ``imitation+action_rate`` (-0.01),
 ``imitation+action_acc`` (-0.01); ``joystick`` (default of LocoJoystick), ``joystick+action_rate``
@@ -54,6 +54,10 @@ Domain randomisation (off by default; drawn per instance at every reset from ``s
 ``motor_strength_range`` (scales the servo gains and torque limits), ``max_latency_steps`` (the
 action applied is that of k steps ago, k uniform in 0..max), ``obs_noise`` (std of Gaussian noise
 on observations).
+
+Rendering (``render_mode="rgb_array"``): 320x240 frames from a tracking camera through
+``mujoco.Renderer``, created on first use and never pickled. Without a display and without
+``MUJOCO_GL``, importing rewardlab selects EGL (NVIDIA device present) or OSMesa.
 """
 
 from __future__ import annotations
