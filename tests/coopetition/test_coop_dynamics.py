@@ -211,7 +211,7 @@ def test_reciprocity_signal_uses_the_mean_of_the_last_k_actions():
             expected_phi = np.tanh(3.0 * (x - past.mean(axis=0)) / 100.0)
         else:
             expected_phi = np.zeros(2)
-        np.testing.assert_allclose(step.info["reciprocity_signal"][0], expected_phi, atol=1e-12)
+        np.testing.assert_allclose(step.info["kindness"][0], expected_phi, atol=1e-12)
         history.append(x)
 
 

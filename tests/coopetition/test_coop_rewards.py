@@ -59,7 +59,6 @@ def test_trust_integrated_recomputed_from_terms_and_trust(env_id):
     env.reset(seed=1)
     space = env.action_space
     space.seed(2)
-    p = sim.params
     payoff = sim.payoff_terms
     trust, rep = sim.trust[0].copy(), sim.reputation[0].copy()
     for _ in range(20):
@@ -75,7 +74,6 @@ def test_trust_integrated_recomputed_from_terms_and_trust(env_id):
         assert 0.0 <= trust.min() and trust.max() <= 1.0 and np.all(trust <= 1 - rep + 1e-12)
         if term or trunc:
             break
-    _ = p
 
 
 def test_trust_integrated_differs_from_integrated_and_private():

@@ -12,6 +12,7 @@ Reward terms           TR-1 terms, ``sanction`` (-fine; their sum is pi_i), ``tr
                        (kindness-weighted U_recip, see below)
 Presets                ``private``, ``integrated``, ``cooperative``, ``trust_integrated``,
                        ``reciprocal`` (pi_i + reciprocity)
+Info                   TR-2's (trust, reputation, alpha) + ``kindness`` phi (n,)
 =====================  ==========================================================================
 
 Reciprocity signals: s_j = (a_j - abar_j) / e_j with abar_j the mean of j's last ``window``
@@ -169,7 +170,7 @@ class ReciprocitySim(TrustSim):
             self._history_sum = self._history_sum + a - full * self.history[slot, self._rows]
             self.history[slot, self._rows] = a
         self._history_count = np.minimum(count + 1, p.window)
-        info["reciprocity_signal"] = phi
+        info["kindness"] = phi  # phi_j, each agent's deviation signal against its own recent mean
         return terms, pi, info, terminated
 
     def _fill_extra(self, obs, sel, m):
