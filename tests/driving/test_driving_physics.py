@@ -13,6 +13,7 @@ from rewardlab.envs.driving.traffic import (
     YELLOW,
     IDMParams,
     LaneIndex,
+    RoadIndex,
     idm_acceleration,
     idm_equilibrium_gap,
     light_states,
@@ -169,3 +170,24 @@ def test_light_states_follow_the_two_phase_cycle():
         got = light_states(np.array([t]), green, yellow, all_red, offset)[0, 0]
         assert tuple(got) == (expect0, expect1), t
         assert not (got[0] != RED and got[1] != RED)  # never both groups moving
+
+
+def test_road_index_neighbours_in_any_lane_match_brute_force():
+    rng = np.random.default_rng(2)
+    b, m, slots, roads = 4, 40, 3, 2
+    road = rng.integers(0, roads, (b, m))
+    slot = rng.integers(0, slots, (b, m))
+    s = rng.uniform(-100, 500, (b, m))
+    active = rng.random((b, m)) < 0.85
+    index = RoadIndex(road, slot, s, active, slots)
+    for target in range(slots):
+        lead, foll = index.neighbours(np.full((b, m), target))
+        for i in range(b):
+            for j in range(m):
+                if not active[i, j]:
+                    continue
+                cand = [k for k in range(m) if active[i, k] and k != j and road[i, k] == road[i, j] and slot[i, k] == target]
+                ahead = [k for k in cand if s[i, k] > s[i, j]]
+                behind = [k for k in cand if s[i, k] < s[i, j]]
+                assert lead[i, j] == (min(ahead, key=lambda k: s[i, k]) if ahead else -1)
+                assert foll[i, j] == (max(behind, key=lambda k: s[i, k]) if behind else -1)

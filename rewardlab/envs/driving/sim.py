@@ -40,7 +40,7 @@ from rewardlab.envs.driving.traffic import (
     RED,
     YELLOW,
     IDMParams,
-    LaneIndex,
+    RoadIndex,
     gather,
     idm_acceleration,
     light_states,
@@ -723,9 +723,8 @@ class DrivingSim(BatchedSim):
         ent_v = np.concatenate(parts_v, axis=1)
         ent_hl = np.concatenate(parts_hl, axis=1)
         ent_act = np.concatenate(parts_act, axis=1)
-        index = LaneIndex(ent_id, ent_s, ent_act)
-        leader, follower = index.leader_follower()
-        leader, follower = leader[:, :n], follower[:, :n]
+        index = RoadIndex(ent_id // slots, ent_id % slots, ent_s, ent_act, slots)
+        leader, _ = index.neighbours(self.t_lane, n)
         hl = 0.5 * self.t_len
         v, s, v0 = self.t_v, self.t_s, self.t_v0
 
@@ -753,7 +752,7 @@ class DrivingSim(BatchedSim):
                 valid &= ~on_ramp | ((step == -1) & (s >= lay.merge_start[:, None]))
             if not valid.any():
                 continue
-            q, f = index.query(self.t_road * slots + target, s)
+            q, f = index.neighbours(target, n)
             gap_q = gather(ent_s, q, np.inf) - s - hl - gather(ent_hl, q, 0.0)
             a_new = idm_acceleration(v, v0, gap_q, v - gather(ent_v, q, 0.0), ip)
             a_new = np.minimum(a_new, a_stop)  # target lanes are never the ending ramp lane

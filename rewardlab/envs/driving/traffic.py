@@ -126,6 +126,61 @@ class LaneIndex:
         return leader, follower
 
 
+class RoadIndex:
+    """Entries (B, M) sorted by (road, station), with next/previous entry of every lane slot.
+
+    For each lane slot l, ``np.minimum.accumulate`` over the reversed sorted order gives the
+    first position at or after each position whose entry is in slot l (and
+    ``np.maximum.accumulate`` the last one at or before). An entry's leader in any slot of its
+    road is then one gather away, so MOBIL's queries into the adjacent lanes need no search.
+    Entries at exactly the same station in two lanes are ordered arbitrarily.
+    """
+
+    def __init__(self, road: np.ndarray, slot: np.ndarray, station: np.ndarray, active: np.ndarray,
+                 num_slots: int) -> None:
+        self.num_rows, self.num_entries = road.shape
+        b, m = road.shape
+        keys = np.where(active, road * LANE_STRIDE + station, INACTIVE_KEY)
+        self.order = np.argsort(keys, axis=1, kind="stable")
+        self.sorted_road = take_rows(np.where(active, road, -1), self.order)
+        sorted_slot = take_rows(slot, self.order)
+        self.rank = np.empty_like(self.order)
+        base = (np.arange(b) * m)[:, None]
+        self.rank.reshape(-1)[(base + self.order).ravel()] = np.tile(np.arange(m), b)
+        pos = np.arange(m)[None, :]
+        self.next_in = np.empty((num_slots, b, m), dtype=np.int64)
+        self.prev_in = np.empty((num_slots, b, m), dtype=np.int64)
+        for lane in range(num_slots):
+            member = (sorted_slot == lane) & (self.sorted_road >= 0)
+            nxt = np.where(member, pos, m)[:, ::-1]
+            self.next_in[lane] = np.minimum.accumulate(nxt, axis=1)[:, ::-1]
+            self.prev_in[lane] = np.maximum.accumulate(np.where(member, pos, -1), axis=1)
+        self.road = road
+
+    def neighbours(self, target_slot: np.ndarray, count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Leader and follower (entry indices, -1 if none) of the first ``count`` entries in
+        slot ``target_slot`` (B, count) of their own road."""
+        b, m = self.num_rows, self.num_entries
+        count = m if count is None else count
+        rank = self.rank[:, :count]
+        road = self.road[:, :count]
+        rows = np.arange(b)[:, None]
+        slot = np.minimum(np.maximum(target_slot, 0), self.next_in.shape[0] - 1)
+        after = np.minimum(rank + 1, m - 1)
+        before = np.maximum(rank - 1, 0)
+        lead_pos = self.next_in.reshape(-1).take((slot * b + rows) * m + after)
+        foll_pos = self.prev_in.reshape(-1).take((slot * b + rows) * m + before)
+        lead_ok = (rank + 1 < m) & (lead_pos < m)
+        foll_ok = (rank >= 1) & (foll_pos >= 0)
+        lead_c = np.minimum(lead_pos, m - 1)
+        foll_c = np.maximum(foll_pos, 0)
+        lead_ok &= take_rows(self.sorted_road, lead_c) == road
+        foll_ok &= take_rows(self.sorted_road, foll_c) == road
+        leader = np.where(lead_ok, take_rows(self.order, lead_c), -1)
+        follower = np.where(foll_ok, take_rows(self.order, foll_c), -1)
+        return leader, follower
+
+
 def gather(values: np.ndarray, index: np.ndarray, fill: float) -> np.ndarray:
     """values[b, index[b, k]] with ``fill`` where index is -1."""
     return np.where(index >= 0, take_rows(values, np.maximum(index, 0)), fill)
