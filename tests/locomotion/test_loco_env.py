@@ -252,3 +252,26 @@ def test_observation_layout_phase_at_46_and_47():
     joystick = make_sim("rewardlab/LocoJoystick-v0", num_envs=1)
     obs = joystick.reset(seed=0)[0, 0]
     assert obs.shape == (51,) and obs[46] == pytest.approx(1.0) and obs[47] == pytest.approx(0.0)
+
+
+def test_thread_count_does_not_change_results():
+    actions = _actions(40, 4, 3)
+    runs = []
+    for threads in (1, 2, 3):
+        sim = make_sim("rewardlab/LocoImitation-v0", num_envs=4, num_threads=threads)
+        sim.reset(seed=4)
+        runs.append([sim.step(a, autoreset=True).obs for a in actions])
+    for other in runs[1:]:
+        for x, y in zip(runs[0], other, strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_masked_reset_restarts_only_those_instances():
+    sim = make_sim("rewardlab/LocoJoystick-v0", num_envs=3)
+    sim.reset(seed=0)
+    for _ in range(10):
+        sim.step(np.zeros((3, 1, 12)))
+    before = sim.state.copy()
+    sim.reset(mask=np.array([False, True, False]))
+    np.testing.assert_array_equal(sim.state[[0, 2]], before[[0, 2]])
+    assert sim.t[1] == 0 and sim.t[0] == 10 and sim.state[1, 3] == pytest.approx(sim.stand_height)
