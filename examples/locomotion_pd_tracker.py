@@ -3,7 +3,9 @@
     python examples/locomotion_pd_tracker.py [--envs 4] [--steps 500]
 
 Prints, per motion, the imitation reward per step (maximum 1) and the mean episode length in
-steps (500 = the 10 s time limit) of each policy, over ``--envs`` instances seeded 0..envs-1.
+steps (500 = the 10 s time limit) of each policy, over ``--envs`` instances seeded 0..envs-1;
+then the smoothness metrics of the finished episodes (CAPS Sm, mean action rate, share of action
+energy above 5 Hz, mechanical power): reference points for the smoothness study.
 """
 
 from __future__ import annotations
@@ -18,14 +20,23 @@ from rewardlab.core.registry import make_sim
 MOTIONS = (("trot", 0.5), ("walk", 0.3), ("pace", 0.5), ("bound", 0.5), ("pronk", 0.3), ("jump", 0.0))
 
 
-def play(sim, policy, steps: int) -> tuple[float, float]:
-    """Imitation reward per step and mean episode length, counting unfinished episodes."""
+SMOOTHNESS = ("smoothness_sm", "action_rate", "high_freq_energy", "mechanical_power")
+
+
+def play(sim, policy, steps: int, smoothness: dict | None = None) -> tuple[float, float]:
+    """Imitation reward per step and mean episode length, counting unfinished episodes.
+
+    With ``smoothness`` (a dict), the smoothness metrics of finished episodes are appended to it.
+    """
     returns, lengths = [], []
     for _ in range(steps):
         step = sim.step(policy(sim), autoreset=True)
         if step.episode_metrics is not None:
             returns += list(step.episode_metrics["imitation_return"][step.done])
             lengths += list(step.episode_metrics["length"][step.done])
+            if smoothness is not None:
+                for name in SMOOTHNESS:
+                    smoothness.setdefault(name, []).extend(step.episode_metrics[name][step.done])
     running = sim.t > 0
     returns += list(sim.sum_task[running])
     lengths += list(sim.t[running])
@@ -45,14 +56,23 @@ def main() -> None:
     }
     print("| motion (speed) | " + " | ".join(policies) + " |")
     print("|---" * (len(policies) + 1) + "|")
+    smooth_rows = []
     for motion, speed in MOTIONS:
         cells = []
-        for policy in policies.values():
+        for name, policy in policies.items():
             sim = make_sim("rewardlab/LocoImitation-v0", num_envs=args.envs, motion=motion, speed=speed)
             sim.reset(seed=0)
-            per_step, length = play(sim, PDGaitTracker(sim) if policy is None else policy, args.steps)
+            metrics: dict = {}
+            per_step, length = play(sim, PDGaitTracker(sim) if policy is None else policy, args.steps, metrics)
             cells.append(f"{per_step:.3f}, {length:.0f}")
+            if name != "zero action" and metrics:
+                smooth_rows.append((f"{motion}, {name}", [np.mean(metrics[k]) for k in SMOOTHNESS]))
         print(f"| {motion} ({speed} m/s) | " + " | ".join(cells) + " |")
+    print()
+    print("| motion, policy (finished episodes) | " + " | ".join(SMOOTHNESS) + " |")
+    print("|---" * (len(SMOOTHNESS) + 1) + "|")
+    for label, values in smooth_rows:
+        print(f"| {label} | " + " | ".join(f"{v:.4g}" for v in values) + " |")
 
 
 if __name__ == "__main__":
