@@ -297,7 +297,9 @@ class _LocoBase(BatchedSim):
     # ----------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("qm", "_pool", "_datas", "_models", "_renderer", "_render_data", "_rot"):
+        # MuJoCo objects do not pickle (and the scratch buffers need not): rebuilt on load
+        for key in ("qm", "_pool", "_datas", "_models", "_renderer", "_render_data",
+                    "_out_state", "_out_sensor", "_control", "_start_qvel"):
             state.pop(key, None)
         return state
 
@@ -433,7 +435,6 @@ class _LocoBase(BatchedSim):
         self.actions_prev = a.copy()
 
         rot = quat_to_matrix(self.state[:, 4:8])
-        self._rot = rot
         foot_local = qm.legs.forward(self.state[:, 8:20])
         feet = self.state[:, None, 1:4] + np.matmul(foot_local, rot.transpose(0, 2, 1))
         foot_vel = (feet - self.feet_prev) / p.control_dt
