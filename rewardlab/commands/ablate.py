@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rewardlab.studies.executors import ablate, default_workers, pending_runs
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             progress.update(task, total=planned, completed=planned - todo)
             progress.console.print(
                 f"{study.name}: {planned} runs planned, {planned - todo} already finished in {out}, "
-                f"{todo} to run on {args.backend} with {workers} worker(s)"
+                f"{todo} to run on {args.backend} with {workers} worker(s)", soft_wrap=True
             )
 
         def on_done(run, outcome) -> None:
@@ -64,12 +65,13 @@ def run(args: argparse.Namespace) -> int:
             if outcome["ok"]:
                 progress.console.print(
                     f"  done  {run.env.split('/')[-1]}  {run.setting_label}  seed={run.seed}  "
-                    f"({outcome.get('wall_time_s', float('nan')):.1f} s)"
+                    f"({outcome.get('wall_time_s', float('nan')):.1f} s)", soft_wrap=True
                 )
             else:
                 failures += 1
                 progress.console.print(
-                    f"  [red]FAILED[/red] {run.env}  {run.setting_label}  seed={run.seed}: {outcome.get('error')}"
+                    f"  [red]FAILED[/red] {run.env}  {run.setting_label}  seed={run.seed}: {escape(str(outcome.get('error')))}",
+                    soft_wrap=True, markup=True, highlight=False,
                 )
             progress.update(task, advance=1, failed=failures)
 

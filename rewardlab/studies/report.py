@@ -328,7 +328,15 @@ def plot_bars(report: StudyReport, path: Path) -> Path | None:
                color=[colours(i % 10) for i in range(len(labels))])
         ax.set_xticks(positions, labels, rotation=45, ha="right", fontsize=8)
         scope = ALL_ENVS if ALL_ENVS in where else ("" if len(set(where)) != 1 else where[0])
-        ax.set_title(f"{metric}" + (f" ({scope})" if scope else ""), fontsize=10)
+        title = f"{metric}" + (f" ({scope})" if scope else "")
+        if heights:
+            bottom = min(h - lo for h, lo in zip(heights, lows, strict=True))
+            top = max(h + hi for h, hi in zip(heights, highs, strict=True))
+            if bottom > 0 and bottom > 0.5 * top:  # differences would vanish on a zero-based axis
+                span = max(top - bottom, 1e-12 * top)
+                ax.set_ylim(bottom - 0.15 * span, top + 0.15 * span)
+                title += " [axis not from 0]"
+        ax.set_title(title, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     for index in range(len(metrics), nrows * ncols):
         axes[index // ncols][index % ncols].axis("off")
