@@ -132,14 +132,29 @@ def trust_update(
     [0, 1 - R_new]; the diagonal is zeroed by ``off_diagonal``. All arrays share one shape (the
     simulators pre-tile them; NumPy broadcasting over small trailing axes is slow).
     """
-    negative = signal < 0.0
-    gain = lambda_pos * signal * np.maximum(0.0, (1.0 - reputation) - trust)
-    loss = lambda_neg * signal * trust * amplification
-    trust = trust + np.where(negative, loss, gain)
-    damaged = reputation + mu_r * np.abs(signal) * (1.0 - reputation)
-    reputation = np.where(negative, damaged, reputation * (1.0 - delta_r)) * off_diagonal
-    trust = np.minimum(np.maximum(trust, 0.0), 1.0 - reputation) * off_diagonal
-    return trust, reputation
+    # Branch-free: the positive and negative parts of s select the build and erosion rules
+    # (boolean-masked selection is several times slower than this arithmetic in NumPy).
+    positive = np.maximum(signal, 0.0)
+    negative = np.minimum(signal, 0.0)
+    room = 1.0 - reputation
+    headroom = room - trust
+    np.maximum(headroom, 0.0, out=headroom)
+    change = positive * headroom
+    change *= lambda_pos  # s > 0: build toward 1 - R
+    loss = negative * trust
+    loss *= amplification
+    loss *= lambda_neg  # s < 0: erode, amplified by interdependence
+    change += loss
+    trust = trust + change
+    damage = negative * room
+    damage *= -mu_r  # s < 0: mu_R |s| (1 - R)
+    new_reputation = reputation - delta_r * (reputation * (signal >= 0.0))  # s >= 0: decay
+    new_reputation += damage
+    new_reputation *= off_diagonal
+    np.maximum(trust, 0.0, out=trust)
+    np.minimum(trust, 1.0 - new_reputation, out=trust)
+    trust *= off_diagonal
+    return trust, new_reputation
 
 
 def team_output(total_effort: np.ndarray, omega: float, beta: float, kind: str, multiplier: float) -> np.ndarray:

@@ -104,7 +104,8 @@ class TrustSim(InterdependenceSim):
         b, n = self.num_envs, p.num_agents
         self.trust = np.zeros((b, n, n))
         self.reputation = np.zeros((b, n, n))
-        self.trust_effective_step = np.zeros((b, n, n))
+        self._trust_before = self.trust  # T and R when the agents last acted (for T_eff)
+        self._reputation_before = self.reputation
         self.alpha_now = np.tile(self._alpha_table[0], (b, 1))
         self._dynamic_alpha = p.share_adjust > 0 or p.reputation_shares
         self.trust_baseline = self._baseline_actions()
@@ -128,7 +129,7 @@ class TrustSim(InterdependenceSim):
         self.trust, self.reputation, self.alpha_now = self.trust.copy(), self.reputation.copy(), self.alpha_now.copy()
         self.trust[rows] = p.trust0 * self._off_diagonal
         self.reputation[rows] = p.reputation0 * self._off_diagonal
-        self.trust_effective_step[rows] = np.minimum(self.trust[rows], 1.0 - self.reputation[rows]) * self._off_diagonal
+        self._trust_before, self._reputation_before = self.trust, self.reputation
         self.alpha_now[rows] = self._alpha_table[0]
         self.interdependence_full = self._d_full(self._d_step, None)
 
@@ -145,6 +146,11 @@ class TrustSim(InterdependenceSim):
 
             base._OPTIMUM_CACHE[key] = nash_equilibrium(self.stage_game(0), "private").actions
         return base._OPTIMUM_CACHE[key].copy()
+
+    @property
+    def trust_effective_step(self) -> np.ndarray:
+        """T_eff = min(T, 1 - R) that the agents held when they took the last step, (B, n, n)."""
+        return np.minimum(self._trust_before, 1.0 - self._reputation_before)
 
     def _d_full(self, d: np.ndarray, phase: np.ndarray | None) -> np.ndarray:
         """D of this round as a (B, n, n) array."""
@@ -174,7 +180,7 @@ class TrustSim(InterdependenceSim):
             amplification = 1.0 + p.xi * d_full
         else:
             amplification = self._amp_tiles[0 if phase is None else phase[0]]
-        self.trust_effective_step = np.minimum(self.trust, 1.0 - self.reputation)
+        self._trust_before, self._reputation_before = self.trust, self.reputation
         signal = trust_signal(a, self._baseline_full, self._bounds_full, p.kappa)
         signal_full = np.take(signal, self._signal_index, axis=1).reshape(self.trust.shape)
         self.trust, self.reputation = trust_update(
