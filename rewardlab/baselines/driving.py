@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rewardlab.envs.driving.sim import LF, LR, MAX_ACCEL, MAX_BRAKE, MAX_STEER, DrivingSim
+from rewardlab.envs.driving.control import pure_pursuit
+from rewardlab.envs.driving.sim import MAX_ACCEL, MAX_BRAKE, DrivingSim
 from rewardlab.envs.driving.traffic import IDMParams, idm_acceleration
 
 LATERAL_COMFORT = 2.5  # m/s^2
@@ -46,17 +47,7 @@ class RouteDriver:
         v = sim.ev
         routes = sim.routes
         q = routes["xy"].shape[2]
-        # pure pursuit
-        look = np.maximum(6.0, 0.8 * v)
-        target = np.clip(sim.route_idx + np.round(look).astype(np.int64), 0, q - 1)
-        tx = routes["xy"][rows, eidx, target, 0] - sim.ex
-        ty = routes["xy"][rows, eidx, target, 1] - sim.ey
-        alpha = np.arctan2(ty, tx) - sim.epsi
-        dist = np.maximum(np.hypot(tx, ty), 1.0)
-        kappa = 2.0 * np.sin(alpha) / dist
-        beta = np.arcsin(np.clip(kappa * LR, -0.99, 0.99))
-        delta = np.arctan(np.tan(beta) * (LF + LR) / LR)
-        steer = np.clip(delta / MAX_STEER, -1.0, 1.0)
+        steer = pure_pursuit(sim)
         # speed target: the limit, lower where the route ahead curves
         ahead = np.clip(sim.route_idx[..., None] + np.arange(0, 40, 4), 0, q - 1)
         h = routes["hdg"][rows[..., None], eidx[..., None], ahead]

@@ -12,7 +12,6 @@ from rewardlab.envs.driving.traffic import (
     RED,
     YELLOW,
     IDMParams,
-    LaneIndex,
     RoadIndex,
     idm_acceleration,
     idm_equilibrium_gap,
@@ -129,33 +128,6 @@ def test_idm_platoon_in_the_simulator_settles_at_the_equilibrium_gap():
     assert sim.t_v[0, 0] == pytest.approx(v_lead, abs=1e-9)
     assert sim.t_v[0, 1] == pytest.approx(v_lead, abs=1e-3)
     assert gap == pytest.approx(idm_equilibrium_gap(v_lead, v0, sim.params.idm), rel=1e-3)
-
-
-def test_lane_index_leaders_and_followers_match_brute_force():
-    rng = np.random.default_rng(1)
-    b, m = 5, 30
-    lane = rng.integers(0, 4, (b, m))
-    s = rng.uniform(-100, 500, (b, m))
-    active = rng.random((b, m)) < 0.8
-    index = LaneIndex(lane, s, active)
-    leader, follower = index.leader_follower()
-    q_lane = rng.integers(0, 4, (b, 7))
-    q_s = rng.uniform(-100, 500, (b, 7))
-    q_lead, q_foll = index.query(q_lane, q_s)
-    for i in range(b):
-        for j in range(m):
-            same = [k for k in range(m) if active[i, k] and lane[i, k] == lane[i, j] and k != j]
-            ahead = [k for k in same if s[i, k] > s[i, j]]
-            behind = [k for k in same if s[i, k] < s[i, j]]
-            if active[i, j]:
-                assert leader[i, j] == (min(ahead, key=lambda k: s[i, k]) if ahead else -1)
-                assert follower[i, j] == (max(behind, key=lambda k: s[i, k]) if behind else -1)
-        for j in range(7):
-            cand = [k for k in range(m) if active[i, k] and lane[i, k] == q_lane[i, j]]
-            ahead = [k for k in cand if s[i, k] >= q_s[i, j]]
-            behind = [k for k in cand if s[i, k] < q_s[i, j]]
-            assert q_lead[i, j] == (min(ahead, key=lambda k: s[i, k]) if ahead else -1)
-            assert q_foll[i, j] == (max(behind, key=lambda k: s[i, k]) if behind else -1)
 
 
 def test_light_states_follow_the_two_phase_cycle():

@@ -3,7 +3,8 @@
 ========================  ===================================================================
 agents                    ``ego`` (``ego_0`` ... ``ego_{E-1}`` in the multi-ego scenario)
 action                    Box([-1, 1]^2): steering (x 0.5 rad) and acceleration (x 4 m/s^2)
-                          / braking (x 8 m/s^2)
+                          / braking (x 8 m/s^2); ``action="discrete"``: Discrete(5)
+                          meta-actions (control.py)
 observation ``vector``    Box (91,) float32: ego state (8), route ahead (10 points, 20), the 8
                           nearest objects (7 each, 56), next stop line (4), lanes beside the
                           route (2), hazard distance (1); see observation.py
@@ -35,6 +36,7 @@ from rewardlab.core.sim import BatchedSim, StepOutcome
 from rewardlab.envs.driving import infractions as inf
 from rewardlab.envs.driving import observation as obs_mod
 from rewardlab.envs.driving import rewards as rw
+from rewardlab.envs.driving.control import meta_action_command
 from rewardlab.envs.driving.road import HIDDEN, GridLayout, HighwayLayout, Layout
 from rewardlab.envs.driving.traffic import (
     RED,
@@ -69,6 +71,7 @@ class DrivingParams:
     """Parameters shared by the driving scenarios (units: m, s, m/s)."""
 
     obs: str = "vector"
+    action: str = "continuous"
     num_vehicles: int = 28
     min_vehicles: int = 21
     num_egos: int = 1
@@ -89,6 +92,8 @@ class DrivingParams:
     def __post_init__(self) -> None:
         if self.obs not in ("vector", "bev"):
             raise ValueError(f"obs must be 'vector' or 'bev', got {self.obs!r}")
+        if self.action not in ("continuous", "discrete"):
+            raise ValueError(f"action must be 'continuous' or 'discrete', got {self.action!r}")
         if self.bev_dtype not in ("uint8", "float32"):
             raise ValueError(f"bev_dtype must be 'uint8' or 'float32', got {self.bev_dtype!r}")
         if not 1 <= self.min_vehicles <= self.num_vehicles:
@@ -166,7 +171,11 @@ class DrivingSim(BatchedSim):
         self.layout = self.layout_class(b, p)
         e_names = ("ego",) if e == 1 else tuple(f"ego_{i}" for i in range(e))
         self.agents = e_names
-        self.action_spaces = tuple(spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32) for _ in range(e))
+        if p.action == "discrete":
+            self.action_spaces = tuple(spaces.Discrete(5) for _ in range(e))
+        else:
+            self.action_spaces = tuple(spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32) for _ in range(e))
+        self.meta_lane, self.meta_speed = np.zeros((b, e)), np.zeros((b, e))
         self.observation_spaces = tuple(obs_mod.observation_space(p) for _ in range(e))
         self.num_egos = e
         self.num_objects = n + e + self.num_static
@@ -226,6 +235,8 @@ class DrivingSim(BatchedSim):
         self.epsi[rows] = r["hdg"][rows, :, 0]
         u = self.rng.uniform((self.num_egos,), rows)
         self.ev[rows] = lay.speed_limit[rows, None] * (0.5 + 0.2 * u)
+        self.meta_lane[rows] = 0.0
+        self.meta_speed[rows] = self.ev[rows]
         for arr in (self.steer_prev, self.accel_cmd, self.yaw_rate, self.a_lon_prev, self.a_lat_prev,
                     self.jerk_prev, self.progress, self.stopped_time, self.comfort_timer, self.outside_dist):
             arr[rows] = 0.0
@@ -473,8 +484,11 @@ class DrivingSim(BatchedSim):
         dt = p.dt
         b, e = self.num_envs, self.num_egos
         active = self.ego_active
+        if p.action == "discrete":
+            actions = meta_action_command(self, actions)
         steer_cmd, accel_cmd = actions[..., 0], actions[..., 1]
         accel = np.where(accel_cmd >= 0.0, accel_cmd * MAX_ACCEL, accel_cmd * MAX_BRAKE)
+        self.accel_cmd = np.array(accel_cmd, dtype=float)
         accel = np.where(active, accel, -MAX_BRAKE)
         # traffic reacts to the egos' poses at the start of the step (simultaneous update)
         self._step_traffic(dt)

@@ -15,10 +15,11 @@ MOBIL (Kesting, Treiber & Helbing, 2007) with politeness 0 (highway-env's defaul
 an adjacent lane when the acceleration there exceeds the current one by ``threshold`` and the new
 follower would not have to brake harder than ``b_safe``.
 
-Leaders and followers are found for all instances at once by sorting entries on a composite key
-(lane id, station): within a row the next entry with the same lane id is the leader. Queries
-into another lane use ``np.searchsorted`` on the keys of all rows flattened with a row stride,
-so no Python loop runs over instances or vehicles.
+Leaders and followers are found for all instances at once (:class:`RoadIndex`): entries are
+sorted on a composite key (road, station) per row, and for every lane slot a cumulative min/max
+over the sorted positions gives the next and previous entry in that slot, so an entry's leader
+and follower in its own or an adjacent lane are single gathers. No Python loop runs over
+instances or vehicles.
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: keys are lane_id * LANE_STRIDE + station; stations stay well inside (-LANE_STRIDE/2, LANE_STRIDE/2)
+#: sort keys are road * LANE_STRIDE + station; stations stay well inside (-LANE_STRIDE/2, LANE_STRIDE/2)
 LANE_STRIDE = 1.0e5
-ROW_STRIDE = 1.0e8
 INACTIVE_KEY = 5.0e7
 
 GREEN, YELLOW, RED = 0, 1, 2
@@ -66,64 +66,11 @@ def idm_equilibrium_gap(v, v0, p: IDMParams) -> np.ndarray:
     return (p.jam_distance + v * p.time_gap) / np.sqrt(1.0 - (v / v0) ** p.delta)
 
 
-def lane_keys(lane_id: np.ndarray, station: np.ndarray, active: np.ndarray) -> np.ndarray:
-    """Composite sort keys (B, M); inactive entries sort after every lane of their row."""
-    return np.where(active, lane_id * LANE_STRIDE + station, INACTIVE_KEY)
-
-
 def take_rows(values: np.ndarray, index: np.ndarray) -> np.ndarray:
     """values[b, index[b, k]] for a 2-D ``values`` (a lean ``take_along_axis``)."""
     m = values.shape[1]
     base = (np.arange(values.shape[0], dtype=np.int64) * m)[:, None]
     return np.ascontiguousarray(values).reshape(-1).take(base + index)
-
-
-class LaneIndex:
-    """Sorted view of entries (B, M) by (lane, station), answering leader/follower queries."""
-
-    def __init__(self, lane_id: np.ndarray, station: np.ndarray, active: np.ndarray) -> None:
-        self.num_rows, self.num_entries = lane_id.shape
-        keys = lane_keys(lane_id, station, active)
-        self.order = np.argsort(keys, axis=1, kind="stable")
-        self.sorted_keys = take_rows(keys, self.order)
-        self.sorted_lane = take_rows(np.where(active, lane_id, -1), self.order)
-        rows = np.arange(self.num_rows, dtype=np.float64)[:, None]
-        self.global_keys = (rows * ROW_STRIDE + self.sorted_keys).ravel()
-        # rank[b, i]: where entry i sits in its row's sorted order
-        m = self.num_entries
-        self.rank = np.empty_like(self.order)
-        base = (np.arange(self.num_rows) * m)[:, None]
-        self.rank.reshape(-1)[(base + self.order).ravel()] = np.tile(np.arange(m), self.num_rows)
-
-    def leader_follower(self) -> tuple[np.ndarray, np.ndarray]:
-        """Entry index of each entry's leader and follower in its own lane (-1 if none)."""
-        m = self.num_entries
-        nxt = self.rank + 1
-        prv = self.rank - 1
-        lane_sorted = self.sorted_lane
-        own = take_rows(lane_sorted, self.rank)
-        nxt_c = np.minimum(nxt, m - 1)
-        prv_c = np.maximum(prv, 0)
-        lead_ok = (nxt < m) & (take_rows(lane_sorted, nxt_c) == own) & (own >= 0)
-        foll_ok = (prv >= 0) & (take_rows(lane_sorted, prv_c) == own) & (own >= 0)
-        leader = np.where(lead_ok, take_rows(self.order, nxt_c), -1)
-        follower = np.where(foll_ok, take_rows(self.order, prv_c), -1)
-        return leader, follower
-
-    def query(self, lane_id: np.ndarray, station: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Leader and follower entries in lane ``lane_id`` around ``station`` (arrays (B, K))."""
-        rows = np.arange(self.num_rows)[:, None]
-        q = (rows * ROW_STRIDE + lane_id * LANE_STRIDE + station).ravel()
-        pos = np.searchsorted(self.global_keys, q, side="left").reshape(lane_id.shape)
-        local = pos - rows * self.num_entries
-        m = self.num_entries
-        lead_c = np.minimum(local, m - 1)
-        foll_c = np.maximum(local - 1, 0)
-        lead_ok = (local < m) & (take_rows(self.sorted_lane, lead_c) == lane_id)
-        foll_ok = (local >= 1) & (take_rows(self.sorted_lane, foll_c) == lane_id)
-        leader = np.where(lead_ok, take_rows(self.order, lead_c), -1)
-        follower = np.where(foll_ok, take_rows(self.order, foll_c), -1)
-        return leader, follower
 
 
 class RoadIndex:
