@@ -5,7 +5,8 @@
 Prints, per motion, the imitation reward per step (maximum 1) and the mean episode length in
 steps (500 = the 10 s time limit) of each policy, over ``--envs`` instances seeded 0..envs-1;
 then the smoothness metrics of the finished episodes (CAPS Sm, mean action rate, share of action
-energy above 5 Hz, mechanical power): reference points for the smoothness study.
+energy above 5 Hz, mechanical power): reference points for the smoothness study; then the PD
+joystick trotter against standing still on LocoJoystick-v0 (2 x ``--envs`` instances).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import argparse
 
 import numpy as np
 
-from rewardlab.baselines.locomotion import PDGaitTracker
+from rewardlab.baselines.locomotion import PDGaitTracker, PDJoystickTrotter
 from rewardlab.core.registry import make_sim
 
 MOTIONS = (("trot", 0.5), ("walk", 0.3), ("pace", 0.5), ("bound", 0.5), ("pronk", 0.3), ("jump", 0.0))
@@ -73,6 +74,24 @@ def main() -> None:
     print("|---" * (len(SMOOTHNESS) + 1) + "|")
     for label, values in smooth_rows:
         print(f"| {label} | " + " | ".join(f"{v:.4g}" for v in values) + " |")
+    print()
+    print("| LocoJoystick-v0 policy | tracking return per step (max 1.5) | mean length | tracking_lin_vel |")
+    print("|---|---|---|---|")
+    for name, policy in (("PD joystick trotter", None), ("zero action", policies["zero action"])):
+        sim = make_sim("rewardlab/LocoJoystick-v0", num_envs=2 * args.envs)
+        sim.reset(seed=0)
+        policy = PDJoystickTrotter(sim) if policy is None else policy
+        total, lengths, tracking = [], [], []
+        for _ in range(args.steps):
+            step = sim.step(policy(sim), autoreset=True)
+            tracking.append(step.terms["tracking_lin_vel"][:, 0].mean())
+            if step.episode_metrics is not None:
+                total += list(step.episode_metrics["tracking_return"][step.done])
+                lengths += list(step.episode_metrics["length"][step.done])
+        running = sim.t > 0
+        total += list(sim.sum_task[running])
+        lengths += list(sim.t[running])
+        print(f"| {name} | {np.sum(total) / np.sum(lengths):.3f} | {np.mean(lengths):.0f} | {np.mean(tracking):.3f} |")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""PD gait tracker: the heuristic baseline of the locomotion imitation task.
+"""PD gait trackers: the heuristic baselines of the locomotion tasks.
+
+:class:`PDGaitTracker` replays an imitation reference; :class:`PDJoystickTrotter` trots at a
+joystick command.
 
 It plays the reference motion back through the robot's own position servos. For the next
 reference frame it commands
@@ -30,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from rewardlab.envs.locomotion.model import STANDING_POSE, quat_to_matrix
-from rewardlab.envs.locomotion.sim import LocoImitationSim
+from rewardlab.envs.locomotion.sim import LocoImitationSim, LocoJoystickSim
 
 GRAVITY = 9.81
 
@@ -126,4 +129,100 @@ def leg_jacobians(sim: LocoImitationSim, joint_pos: np.ndarray, eps: float = 1e-
         delta[j::3] = eps
         diff = legs.forward(joint_pos + delta) - legs.forward(joint_pos - delta)
         jac[:, :, :, j] = diff / (2 * eps)
+    return jac
+
+
+class PDJoystickTrotter:
+    """Actions (B, 1, 12) that trot a :class:`LocoJoystickSim` at its commanded velocity.
+
+    The feet follow an in-place trot (``frequency`` Hz, ``swing_height`` m) whose stance and
+    swing strokes are stretched to the command: in stance a foot moves against the commanded
+    body velocity (vx, vy) and yaw rate, in swing it returns along the same cycloid as the
+    imitation references. Stance feet are also shifted against the integrated velocity error
+    (``position_gain``). Joint targets come from the closed-form inverse kinematics, with the
+    weight-bearing feed-forward of :class:`PDGaitTracker` (and optionally its attitude
+    correction, ``balance_gain``). It must be called once per step, in order: it integrates.
+    """
+
+    def __init__(
+        self,
+        sim: LocoJoystickSim,
+        frequency: float = 3.125,
+        swing_height: float = 0.04,
+        balance_gain: float = 0.0,
+        position_gain: float = 1.5,
+        max_shift: float = 0.05,
+    ) -> None:
+        if not isinstance(sim, LocoJoystickSim):
+            raise TypeError("PDJoystickTrotter needs a LocoJoystickSim (rewardlab/LocoJoystick-v0)")
+        from rewardlab.envs.locomotion.gaits import ReferenceMotion
+
+        model = sim.qm.model
+        self.kp = model.actuator_gainprm[:, 0].copy()
+        self.motion = ReferenceMotion(
+            sim.qm.legs, "trot", speed=0.0, frequency=frequency, swing_height=swing_height,
+            dt=sim.params.control_dt, body_height=sim.qm.nominal_height - 0.015,
+        )
+        self.table = self.motion.tabulate()
+        self.balance_gain = balance_gain
+        self.position_gain = position_gain
+        self.max_shift = max_shift
+        self.weight = sim.qm.total_mass * GRAVITY
+        self.stance_time = self.motion.gait.duty * self.motion.period
+        # integrated velocity error: where the robot is against where the command would have
+        # taken it (body frame, m); zeroed at every episode start
+        self.drift = np.zeros((sim.num_envs, 2))
+
+    def targets(self, sim: LocoJoystickSim) -> np.ndarray:
+        table, motion = self.table, self.motion
+        k = (sim.t + 1) % table.frames
+        phase = motion.leg_phase((sim.t + 1) * sim.params.control_dt)  # (B, 4)
+        duty = motion.gait.duty
+        stance = phase < duty
+        s_stance = phase / duty
+        s_swing = np.clip((phase - duty) / (1.0 - duty), 0.0, 1.0)
+        # stroke profile in [-1/2, 1/2]: +1/2 at touch-down, -1/2 at lift-off
+        stroke = np.where(stance, 0.5 - s_stance, -0.5 + s_swing - np.sin(2 * np.pi * s_swing) / (2 * np.pi))
+        feet = table.foot_local[k].copy()  # (B, 4, 3) in-place trot
+        command = sim.command
+        feet[:, :, 0] += command[:, None, 0] * self.stance_time * stroke
+        feet[:, :, 1] += command[:, None, 1] * self.stance_time * stroke
+        turn = command[:, None, 2] * self.stance_time * stroke  # yaw stroke about the trunk centre
+        x, y = feet[:, :, 0].copy(), feet[:, :, 1].copy()
+        feet[:, :, 0], feet[:, :, 1] = x - turn * y, y + turn * x
+        if self.balance_gain:
+            rot = quat_to_matrix(sim.state[:, 4:8])
+            yaw = np.arctan2(rot[:, 1, 0], rot[:, 0, 0])
+            c, s = np.cos(yaw), np.sin(yaw)
+            unyaw = np.zeros_like(rot)
+            unyaw[:, 0, 0], unyaw[:, 0, 1], unyaw[:, 1, 0], unyaw[:, 1, 1], unyaw[:, 2, 2] = c, s, -s, c, 1.0
+            tilt = unyaw @ rot
+            seen = np.einsum("bji,bfj->bfi", tilt, feet)
+            feet = np.where(stance[:, :, None], feet - self.balance_gain * (seen - feet), feet)
+        # integral feedback on velocity, applied like the imitation tracker's position feedback:
+        # stance feet shifted against the accumulated error move the trunk back on course
+        rot = quat_to_matrix(sim.state[:, 4:8])
+        velocity = np.matmul(sim.state[:, None, 20:23], rot)[:, 0, :2]
+        self.drift[sim.t == 0] = 0.0
+        self.drift = np.clip(self.drift + (command[:, :2] - velocity) * sim.params.control_dt, -0.2, 0.2)
+        shift = np.clip(self.position_gain * self.drift, -self.max_shift, self.max_shift)
+        feet[:, :, :2] -= np.where(stance[:, :, None], shift[:, None, :], 0.0)
+        joints = sim.qm.legs.inverse(feet, strict=False)
+        jac = _jacobians(sim.qm.legs, joints)
+        share = self.weight / np.maximum(stance.sum(axis=1, keepdims=True), 1.0) * stance
+        tau = -(jac[:, :, 2, :] * share[:, :, None]).reshape(len(joints), 12)
+        return joints + tau / self.kp
+
+    def __call__(self, sim: LocoJoystickSim) -> np.ndarray:
+        action = (self.targets(sim) - STANDING_POSE) / sim.params.action_scale
+        return np.clip(action, -1.0, 1.0)[:, None, :]
+
+
+def _jacobians(legs, joint_pos: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    n = len(joint_pos)
+    jac = np.zeros((n, 4, 3, 3))
+    for j in range(3):
+        delta = np.zeros(12)
+        delta[j::3] = eps
+        jac[:, :, :, j] = (legs.forward(joint_pos + delta) - legs.forward(joint_pos - delta)) / (2 * eps)
     return jac

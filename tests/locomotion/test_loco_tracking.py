@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rewardlab.baselines.locomotion import PDGaitTracker
+from rewardlab.baselines.locomotion import PDGaitTracker, PDJoystickTrotter
 from rewardlab.core.registry import make_sim
 from rewardlab.envs.locomotion.model import STANDING_POSE
 
@@ -78,3 +78,34 @@ def test_pd_tracker_jumps_with_the_push_off_feed_forward():
     weak.reset(seed=0)
     weak_per_step, _, _ = _play(weak, PDGaitTracker(weak, accel_gain=0.0), 300)
     assert weak_per_step < per_step - 0.2
+
+
+def test_joystick_trotter_follows_the_command_better_than_standing():
+    def run(policy_of, steps=250):
+        sim = make_sim("rewardlab/LocoJoystick-v0", num_envs=8)
+        sim.reset(seed=0)
+        policy = policy_of(sim)
+        tracking = []
+        for _ in range(steps):
+            step = sim.step(policy(sim), autoreset=True)
+            tracking.append(step.terms["tracking_lin_vel"][:, 0].mean())
+        return float(np.mean(tracking))
+
+    trot = run(PDJoystickTrotter)
+    stand = run(lambda sim: (lambda s: np.zeros((8, 1, 12))))
+    assert trot > 0.85 and trot > stand + 0.25
+
+
+def test_joystick_trotter_feet_stroke_with_the_command():
+    sim = make_sim("rewardlab/LocoJoystick-v0", num_envs=2, command_vx=(0.0, 0.0), command_vy=(0.0, 0.0),
+                   command_yaw=(0.0, 0.0))
+    sim.reset(seed=0)
+    trotter = PDJoystickTrotter(sim, position_gain=0.0)
+    still = trotter.targets(sim)
+    sim.command[0] = (0.6, 0.0, 0.0)  # same phase, forward command for instance 0 only
+    moving = trotter.targets(sim)
+    np.testing.assert_allclose(moving[1], still[1])
+    feet_still, feet_moving = sim.qm.legs.forward(still[0]), sim.qm.legs.forward(moving[0])
+    # in-place feet differ only in x, by +-0.6 m/s x stance time x stroke (|stroke| <= 1/2)
+    dx = (feet_moving - feet_still)[:, 0]
+    assert np.abs(dx).max() <= 0.6 * trotter.stance_time * 0.5 + 1e-6 and np.abs(dx).max() > 0.01
