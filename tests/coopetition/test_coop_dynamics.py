@@ -94,11 +94,11 @@ def test_trust_signal_is_normalised_by_the_endowment():
     below = np.full((1, 2, 1), 0.3 * 100.0 - 5.0)
     for _ in range(3):
         sim.step(below)
-    assert 0.3 < sim.trust[0, 0, 1] < 0.5  # raw units (kappa = 1 on a deviation of 5) give ~0.2
-    raw = 0.5
+    assert sim.trust[0, 0, 1] == pytest.approx(0.5 * (1 - 0.3 * math.tanh(0.15) * 1.25) ** 3)  # 0.42
+    raw = 0.5  # the reference: kappa = 1 on raw units, tanh(-5) ~ -1
     for _ in range(3):
         raw += 0.30 * math.tanh(-5.0) * raw * (1 + 0.5 * 0.5)
-    assert raw < 0.2
+    assert raw < 0.13
 
 
 def test_default_trust_baseline_is_the_private_nash_action():
