@@ -272,7 +272,7 @@ class DrivingSim(BatchedSim):
         slots = lay.lane_slots
         num_lanes = lay.num_roads * slots
         sites = 40
-        u = self.rng.uniform((num_lanes + n + 4 + sites * num_lanes,), rows)
+        u = self.rng.uniform((num_lanes + 2 * n + 4 + sites * num_lanes,), rows)
         spacing = 30.0 + 25.0 * u[:, :1]  # (nb, 1)
         lane_ids = np.arange(num_lanes)
         road = lane_ids // slots
@@ -295,7 +295,7 @@ class DrivingSim(BatchedSim):
         for e in range(self.num_egos):
             near = (lane_ids[None, :, None] == ego_lane[:, e, None, None]) & (np.abs(site_s - ego_s[:, e, None, None]) < 25.0)
             valid &= ~near
-        priority = np.where(valid, u[:, num_lanes + n + 4 :].reshape(nb, num_lanes, sites), -1.0)
+        priority = np.where(valid, u[:, num_lanes + 2 * n + 4 :].reshape(nb, num_lanes, sites), -1.0)
         flat = priority.reshape(nb, -1)
         chosen = np.argsort(-flat, axis=1, kind="stable")[:, :n]
         ok = np.take_along_axis(flat, chosen, axis=1) >= 0.0
@@ -310,7 +310,8 @@ class DrivingSim(BatchedSim):
         self.t_v[rows] = self.t_v0[rows] * 0.9
         self.t_lat[rows] = 0.0
         self.t_latv[rows] = 0.0
-        self.t_timer[rows] = 0.0
+        # lane-change decisions at random phases of the decision period
+        self.t_timer[rows] = p.idm.lane_change_delay * u[:, num_lanes + n + 4 : num_lanes + 2 * n + 4]
         self.t_len[rows] = 4.2 + 0.8 * u[:, num_lanes + n + 1 : num_lanes + n + 2]
         if self.num_static:
             self._place_static(rows)
@@ -753,40 +754,12 @@ class DrivingSim(BatchedSim):
         acc = np.minimum(acc, a_stop)
         if lay.has_ramp:
             acc = np.minimum(acc, self._lane_end_acc())
-        # MOBIL, politeness 0: best adjacent lane whose gain exceeds the threshold, if safe
-        best_gain = np.full((b, n), -np.inf)
-        best_lane = self.t_lane.copy()
-        can_change = self.t_active & (self.t_timer <= 0.0)
-        nl_road = lay.lanes[self.t_road]
-        on_ramp = self.t_lane >= nl_road
-        for step in (-1, 1):
-            target = self.t_lane + step
-            valid = can_change & (target >= 0) & (target < nl_road)
-            if lay.has_ramp:
-                valid &= ~on_ramp | ((step == -1) & (s >= lay.merge_start[:, None]))
-            if not valid.any():
-                continue
-            q, f = index.neighbours(target, n)
-            gap_q = gather(ent_s, q, np.inf) - s - hl - gather(ent_hl, q, 0.0)
-            a_new = idm_acceleration(v, v0, gap_q, v - gather(ent_v, q, 0.0), ip)
-            a_new = np.minimum(a_new, a_stop)  # target lanes are never the ending ramp lane
-            s_f, v_f = gather(ent_s, f, -np.inf), gather(ent_v, f, 0.0)
-            gap_f = s - hl - s_f - gather(ent_hl, f, 0.0)
-            v0_f = np.where((f >= 0) & (f < n), gather(np.concatenate([v0, np.full_like(ent_v[:, n:], 30.0)], 1), f, 30.0), 30.0)
-            a_f = idm_acceleration(v_f, np.maximum(v0_f, 1.0), gap_f, v_f - v, ip)
-            static_f = f >= n + e * lay.num_roads * slots
-            safe = (gap_q > 1.0) & (gap_f > 1.0) & ((f < 0) | static_f | (a_f >= -ip.b_safe))
-            gain = a_new - acc + np.where(on_ramp, 2.0, 0.0)
-            take = valid & safe & (gain > ip.threshold) & (gain > best_gain)
-            best_gain = np.where(take, gain, best_gain)
-            best_lane = np.where(take, target, best_lane)
-        changed = best_lane != self.t_lane
-        if changed.any():
-            old_d = lay.lane_offset(rr, self.t_road, self.t_lane, s)
-            new_d = lay.lane_offset(rr, self.t_road, best_lane, s)
-            self.t_lat = np.where(changed, self.t_lat + old_d - new_d, self.t_lat)
-            self.t_lane = best_lane
-            self.t_timer = np.where(changed, ip.lane_change_delay, self.t_timer)
+        # MOBIL, politeness 0: best adjacent lane whose gain exceeds the threshold, if safe.
+        # Like highway-env, a vehicle decides once per lane_change_delay (timers start at random
+        # phases), so only the vehicles due this step are evaluated, as flat arrays.
+        due = self.t_active & (self.t_timer <= 0.0)
+        if due.any():
+            self._mobil(index, np.nonzero(due), acc, a_stop, ent_s, ent_v, ent_hl)
         self.t_timer -= dt
         # integrate (exact for constant acceleration, stopping at zero speed)
         v_end = v + acc * dt
@@ -799,6 +772,53 @@ class DrivingSim(BatchedSim):
         self.t_latv = (new_lat - self.t_lat) / dt
         self.t_lat = new_lat
         self._respawn()
+
+    def _mobil(self, index, due, acc, a_stop, ent_s, ent_v, ent_hl) -> None:
+        """Lane changes of the vehicles ``due`` = (rows, vehicles) to decide this step."""
+        p, lay = self.params, self.layout
+        ip = p.idm
+        n, e, slots = p.num_vehicles, self.num_egos, lay.lane_slots
+        bi, vi = due
+        s, v, v0 = self.t_s[due], self.t_v[due], self.t_v0[due]
+        hl = 0.5 * self.t_len[due]
+        lane, road = self.t_lane[due], self.t_road[due]
+        a_cur = acc[due]
+        a_stop = a_stop[due] if np.ndim(a_stop) else a_stop
+        nl_road = lay.lanes[road]
+        on_ramp = lane >= nl_road
+        best_gain = np.full(len(bi), -np.inf)
+        best_lane = lane.copy()
+        static_from = n + e * lay.num_roads * slots
+        v0_ent = np.concatenate([self.t_v0, np.full_like(ent_v[:, n:], 30.0)], axis=1)
+
+        def at(values, idx, fill):
+            return np.where(idx >= 0, values[bi, np.maximum(idx, 0)], fill)
+
+        for step in (-1, 1):
+            target = lane + step
+            valid = (target >= 0) & (target < nl_road)
+            if lay.has_ramp:
+                valid &= ~on_ramp | ((step == -1) & (s >= lay.merge_start[bi]))
+            if not valid.any():
+                continue
+            q, f = index.neighbours_of(bi, vi, target)
+            gap_q = at(ent_s, q, np.inf) - s - hl - at(ent_hl, q, 0.0)
+            a_new = np.minimum(idm_acceleration(v, v0, gap_q, v - at(ent_v, q, 0.0), ip), a_stop)
+            v_f = at(ent_v, f, 0.0)
+            gap_f = s - hl - at(ent_s, f, -np.inf) - at(ent_hl, f, 0.0)
+            a_f = idm_acceleration(v_f, np.maximum(at(v0_ent, f, 30.0), 1.0), gap_f, v_f - v, ip)
+            safe = (gap_q > 1.0) & (gap_f > 1.0) & ((f < 0) | (f >= static_from) | (a_f >= -ip.b_safe))
+            gain = a_new - a_cur + np.where(on_ramp, 2.0, 0.0)
+            take = valid & safe & (gain > ip.threshold) & (gain > best_gain)
+            best_gain = np.where(take, gain, best_gain)
+            best_lane = np.where(take, target, best_lane)
+        changed = best_lane != lane
+        if changed.any():
+            old_d = lay.lane_offset(bi, road, lane, s)
+            new_d = lay.lane_offset(bi, road, best_lane, s)
+            self.t_lat[due] = np.where(changed, self.t_lat[due] + old_d - new_d, self.t_lat[due])
+            self.t_lane[due] = best_lane
+        self.t_timer[due] = ip.lane_change_delay
 
     def _stop_line_acc(self) -> np.ndarray | float:
         """IDM acceleration toward the next stop line at a red (or stoppable yellow) signal."""

@@ -128,6 +128,21 @@ class RoadIndex:
         return leader, follower
 
 
+    def neighbours_of(self, rows: np.ndarray, entries: np.ndarray, target_slot: np.ndarray):
+        """Leader and follower in slot ``target_slot`` of the listed (row, entry) pairs (1-D)."""
+        m = self.num_entries
+        rank = self.rank[rows, entries]
+        road = self.road[rows, entries]
+        slot = np.minimum(np.maximum(target_slot, 0), self.next_in.shape[0] - 1)
+        lead_pos = self.next_in[slot, rows, np.minimum(rank + 1, m - 1)]
+        foll_pos = self.prev_in[slot, rows, np.maximum(rank - 1, 0)]
+        lead_c, foll_c = np.minimum(lead_pos, m - 1), np.maximum(foll_pos, 0)
+        lead_ok = (rank + 1 < m) & (lead_pos < m) & (self.sorted_road[rows, lead_c] == road)
+        foll_ok = (rank >= 1) & (foll_pos >= 0) & (self.sorted_road[rows, foll_c] == road)
+        return (np.where(lead_ok, self.order[rows, lead_c], -1),
+                np.where(foll_ok, self.order[rows, foll_c], -1))
+
+
 def gather(values: np.ndarray, index: np.ndarray, fill: float) -> np.ndarray:
     """values[b, index[b, k]] with ``fill`` where index is -1."""
     return np.where(index >= 0, take_rows(values, np.maximum(index, 0)), fill)
