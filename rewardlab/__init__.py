@@ -19,11 +19,11 @@ from rewardlab.core.reward import RewardSpec
 __version__ = "0.1.0"
 
 
-def sb3_vec_env(env_id: str, num_envs: int = 1, agent_id: bool = False, **kwargs):
+def sb3_vec_env(env_id: str, num_envs: int = 1, agent_id: bool = False, normalize_actions: bool = True, **kwargs):
     """A Stable-Baselines3 VecEnv with one slot per (instance, agent); see core.adapters.sb3_vec_env."""
     from rewardlab.core.adapters.sb3_vec_env import sb3_vec_env as _make
 
-    return _make(env_id, num_envs=num_envs, agent_id=agent_id, **kwargs)
+    return _make(env_id, num_envs=num_envs, agent_id=agent_id, normalize_actions=normalize_actions, **kwargs)
 
 
 register_all()

@@ -130,15 +130,11 @@ def sb3_actor(model, sim, agent_id: bool, obs_rms=None):
     view = RewardlabSB3VecEnv(sim, agent_id=agent_id)
 
     def act(obs: np.ndarray) -> np.ndarray:
-        slots = view._slots(obs)
+        slots = view.observation_slots(obs)
         if obs_rms is not None:
             slots = obs_rms(slots)
         actions, _ = model.predict(slots, deterministic=True)
-        actions = np.asarray(actions).reshape(sim.num_envs, sim.num_agents, *sim.action_shape)
-        if view._rescale:
-            unit = (np.clip(actions, -1.0, 1.0) + 1.0) / 2.0
-            actions = sim._box_low + unit * (sim._box_high - sim._box_low)
-        return actions
+        return view.sim_actions(actions)
 
     return act
 

@@ -94,12 +94,21 @@ def _integrated(r: np.ndarray, sim: BatchedSim, params: Mapping[str, float]) -> 
     d = sim.interdependence  # (n, n) or (B, n, n), zero diagonal
     if d.ndim == 2:
         return r + r @ d.T
-    return r + np.einsum("bij,bj->bi", d, r)
+    n = r.shape[1]
+    if n > 8:
+        return r + np.einsum("bij,bj->bi", d, r)
+    # For few agents, n column updates beat einsum's batched small products several times over.
+    out = r.copy()
+    for j in range(n):
+        out += d[:, :, j] * r[:, j, None]
+    return out
 
 
 def _cooperative(r: np.ndarray, sim: BatchedSim, params: Mapping[str, float]) -> np.ndarray:
     u = _integrated(r, sim, params)
-    return np.repeat(u.mean(axis=1, keepdims=True), r.shape[1], axis=1)
+    n = r.shape[1]
+    team_mean = u @ np.full(n, 1.0 / n)  # a matrix-vector product: far faster than mean(axis=1)
+    return np.broadcast_to(team_mean[:, None], u.shape).copy()
 
 
 def _inequity_averse(r: np.ndarray, sim: BatchedSim, params: Mapping[str, float]) -> np.ndarray:

@@ -277,7 +277,7 @@ class BatchedSim:
         actions = actions.astype(np.float64, copy=False)
         if not np.all(np.isfinite(actions)):
             raise RewardlabError(f"{self.env_id}: actions contain NaN or inf")
-        return np.clip(actions, self._box_low, self._box_high)
+        return np.clip(actions, self._clip_low, self._clip_high)
 
     def _check_spaces(self) -> None:
         shapes = {s.shape for s in self.action_spaces}
@@ -290,6 +290,10 @@ class BatchedSim:
         if isinstance(first, spaces.Box):
             self._box_low = np.stack([s.low for s in self.action_spaces]).astype(np.float64)
             self._box_high = np.stack([s.high for s in self.action_spaces]).astype(np.float64)
+            # bounds tiled to the batch: np.clip is several times slower when it must broadcast
+            batch_shape = (self.num_envs, *self._box_low.shape)
+            self._clip_low = np.broadcast_to(self._box_low, batch_shape).copy()
+            self._clip_high = np.broadcast_to(self._box_high, batch_shape).copy()
         elif isinstance(first, spaces.Discrete):
             self._discrete_bounds = (
                 np.array([s.start for s in self.action_spaces]),

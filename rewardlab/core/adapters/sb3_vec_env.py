@@ -1,10 +1,11 @@
 """A rewardlab simulator as a Stable-Baselines3 ``VecEnv`` with one slot per (instance, agent).
 
 SB3 then trains one policy shared by all agents (parameter sharing). Slot ``b * n + i`` is agent
-i of instance b. Where agents' action bounds differ (a hub and its suppliers), the slots act in
-[-1, 1] and each slot's action is rescaled to its agent's bounds. With ``agent_id=True`` a
-one-hot agent index is appended to each observation so that the shared policy can tell agents
-apart.
+i of instance b. Continuous actions are normalised: the slots act in [-1, 1] and each slot's
+action is rescaled to its own agent's bounds (SB3's Gaussian policies explore around 0 with unit
+scale, and agents' bounds may differ, e.g. a hub and its suppliers); ``normalize_actions=False``
+keeps the raw bounds where all agents share them. With ``agent_id=True`` a one-hot agent index is
+appended to each observation so that the shared policy can tell agents apart.
 
     venv = rewardlab.sb3_vec_env("rewardlab/CommonsHarvest-v0", num_envs=64)
     model = stable_baselines3.PPO("MlpPolicy", venv).learn(100_000)
@@ -24,7 +25,7 @@ from rewardlab.core.sim import BatchedSim
 
 
 class RewardlabSB3VecEnv(VecEnv):
-    def __init__(self, sim: BatchedSim, agent_id: bool = False) -> None:
+    def __init__(self, sim: BatchedSim, agent_id: bool = False, normalize_actions: bool = True) -> None:
         self.sim = sim
         n = sim.num_agents
         self._agent_id = agent_id and n > 1
@@ -40,10 +41,12 @@ class RewardlabSB3VecEnv(VecEnv):
             high = np.max([s.high for s in sim.observation_spaces], axis=0)
             obs_space = spaces.Box(low, high, dtype=obs_space.dtype)
         act_space = sim.action_spaces[0]
-        self._rescale = isinstance(act_space, spaces.Box) and any(
-            not (np.array_equal(s.low, act_space.low) and np.array_equal(s.high, act_space.high))
+        is_box = isinstance(act_space, spaces.Box)
+        shared_bounds = not is_box or all(
+            np.array_equal(s.low, act_space.low) and np.array_equal(s.high, act_space.high)
             for s in sim.action_spaces
         )
+        self._rescale = is_box and (normalize_actions or not shared_bounds)
         if self._rescale:
             act_space = spaces.Box(-1.0, 1.0, shape=act_space.shape, dtype=np.float32)
         super().__init__(sim.num_envs * n, obs_space, act_space)
@@ -52,7 +55,8 @@ class RewardlabSB3VecEnv(VecEnv):
         self._seed: int | None = None
         self._eye = np.eye(n, dtype=np.float32)
 
-    def _slots(self, obs: np.ndarray) -> np.ndarray:
+    def observation_slots(self, obs: np.ndarray) -> np.ndarray:
+        """Simulator observations (k, n, ...) as slot observations (k * n, ...)."""
         flat = obs.reshape(-1, *obs.shape[2:])
         if self._agent_id:
             one_hot = np.tile(self._eye, (obs.shape[0], 1))
@@ -62,7 +66,7 @@ class RewardlabSB3VecEnv(VecEnv):
     def reset(self):
         obs = self.sim.reset(seed=self._seed)
         self._seed = None
-        return self._slots(obs)
+        return self.observation_slots(obs)
 
     def seed(self, seed: int | None = None) -> Sequence[None | int]:
         self._seed = seed
@@ -71,19 +75,24 @@ class RewardlabSB3VecEnv(VecEnv):
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = np.asarray(actions)
 
-    def step_wait(self):
-        sim, n = self.sim, self.sim.num_agents
-        actions = self._actions.reshape(sim.num_envs, n, *sim.action_shape)
+    def sim_actions(self, slot_actions: np.ndarray) -> np.ndarray:
+        """Slot actions (B * n, ...) as simulator actions (B, n, ...), rescaled to agents' bounds."""
+        sim = self.sim
+        actions = np.asarray(slot_actions).reshape(sim.num_envs, sim.num_agents, *sim.action_shape)
         if self._rescale:
             unit = (np.clip(actions, -1.0, 1.0) + 1.0) / 2.0
             actions = sim._box_low + unit * (sim._box_high - sim._box_low)
-        step = sim.step(actions, autoreset=True)
-        obs = self._slots(step.obs)
+        return actions
+
+    def step_wait(self):
+        sim, n = self.sim, self.sim.num_agents
+        step = sim.step(self.sim_actions(self._actions), autoreset=True)
+        obs = self.observation_slots(step.obs)
         rewards = step.reward.reshape(-1).astype(np.float32)
         dones = np.repeat(step.done, n)
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         for b in np.flatnonzero(step.done):
-            final = self._slots(step.final_obs[b : b + 1])
+            final = self.observation_slots(step.final_obs[b : b + 1])
             metrics = {k: float(v[b]) for k, v in step.episode_metrics.items()}
             for i in range(n):
                 slot = b * n + i
@@ -120,6 +129,9 @@ class RewardlabSB3VecEnv(VecEnv):
         return list(indices)
 
 
-def sb3_vec_env(env_id: str, num_envs: int = 1, agent_id: bool = False, **kwargs: Any) -> RewardlabSB3VecEnv:
+def sb3_vec_env(
+    env_id: str, num_envs: int = 1, agent_id: bool = False, normalize_actions: bool = True, **kwargs: Any
+) -> RewardlabSB3VecEnv:
     """An SB3 VecEnv over ``num_envs`` instances of ``env_id`` (num_envs x n_agents slots)."""
-    return RewardlabSB3VecEnv(make_sim(env_id, num_envs=num_envs, **kwargs), agent_id=agent_id)
+    sim = make_sim(env_id, num_envs=num_envs, **kwargs)
+    return RewardlabSB3VecEnv(sim, agent_id=agent_id, normalize_actions=normalize_actions)
