@@ -10,6 +10,7 @@ from gymnasium.vector import AutoresetMode
 from toy_sims import ToyGameSim, ToyGridSim
 from tracking_sim import TrackingSim
 
+import rewardlab
 from rewardlab.agents import MAPPO, PPO, PPOConfig, resolve_device, train_and_evaluate
 from rewardlab.core.errors import RewardlabError
 
@@ -82,14 +83,16 @@ def test_training_is_deterministic_under_a_seed(agent_cls, sim_cls, settings):
         (PPO, TrackingSim, {"num_steps": 16, "policy": "lpn", "phase_index": -1, "jacobian_penalty": 0.1}),
         (MAPPO, ToyGameSim, SMOOTH),
         (PPO, ToyGridSim, {"num_steps": 16}),
+        (MAPPO, "rewardlab/CoopSLCD-v0", {"num_steps": 16}),
     ],
-    ids=["ppo-lpn", "mappo-penalties", "ppo-discrete"],
+    ids=["ppo-lpn", "mappo-penalties", "ppo-discrete", "mappo-coop-slcd"],
 )
 def test_checkpoint_resume_is_bit_for_bit(tmp_path, agent_cls, sim_cls, settings):
     total = 4 * 16 * 4  # four updates
-    whole = agent_cls(sim_cls(num_envs=4), settings, seed=7).learn(total)
+    make = (lambda: rewardlab.make_sim(sim_cls, num_envs=4)) if isinstance(sim_cls, str) else (lambda: sim_cls(num_envs=4))
+    whole = agent_cls(make(), settings, seed=7).learn(total)
 
-    first = agent_cls(sim_cls(num_envs=4), settings, seed=7)
+    first = agent_cls(make(), settings, seed=7)
     first.learn(total, callback=lambda agent, stats: stats["update"] < 2)
     assert first.update == 2
     path = first.save(tmp_path / "ckpt.pt")
