@@ -318,12 +318,24 @@ class HighwayLayout(Layout):
         right_d = -(nl - 0.5) * w[..., None]
         d = np.where(on_ramp[..., None], ramp_d + (right_d - ramp_d) * blend, main_d)
         x, y, _ = self.to_world(rr, np.zeros_like(idx), st, d)
-        xy = np.stack([x, y], axis=-1)
-        for i in range(n):
-            for e in range(num_egos):
-                pts, hdg, s_arc, _ = finish_route(xy[i, e, : npts[i, e]], max_points)
-                out["xy"][i, e], out["hdg"][i, e], out["s"][i, e] = pts, hdg, s_arc
-                out["length"][i, e] = s_arc[npts[i, e] - 1]
+        # headings from differences, cumulative arc length; past the end the route continues
+        # straight along its last heading (as finish_route does for the grid's routes)
+        seg_x, seg_y = np.diff(x, axis=2), np.diff(y, axis=2)
+        hdg = np.arctan2(seg_y, seg_x)
+        last = npts[..., None] - 1  # index of the last route point
+        hdg_last = np.take_along_axis(hdg, np.maximum(last - 1, 0), axis=2)
+        j = np.arange(max_points)[None, None, :]
+        hdg = np.concatenate([hdg, hdg_last], axis=2)
+        hdg = np.where(j >= last, hdg_last, hdg)
+        s_arc = np.concatenate([np.zeros((n, num_egos, 1)), np.cumsum(np.hypot(seg_x, seg_y), axis=2)], axis=2)
+        s_end = np.take_along_axis(s_arc, last, axis=2)
+        beyond = np.maximum(j - last, 0) * DS
+        x_end, y_end = np.take_along_axis(x, last, axis=2), np.take_along_axis(y, last, axis=2)
+        out["xy"][..., 0] = np.where(j > last, x_end + beyond * np.cos(hdg_last), x)
+        out["xy"][..., 1] = np.where(j > last, y_end + beyond * np.sin(hdg_last), y)
+        out["hdg"][:] = hdg
+        out["s"][:] = np.where(j > last, s_end + beyond, s_arc)
+        out["length"][:] = s_end[..., 0]
         out["road"][:] = 0
         lane_est = np.clip(np.floor(-d / w[..., None]), 0, nl).astype(np.int64)
         ramp_zone = (st >= ms[..., None]) & (st <= me[..., None])
