@@ -76,40 +76,44 @@ class Layout:
 
     # ----------------------------------------------------------------- geometry queries
     def sync(self, rows: np.ndarray) -> None:
-        """Refresh the packed (x, y, heading) table that ``frame`` gathers from.
+        """Refresh the packed table (x, y, heading, cos, sin per station) that ``frame`` reads.
 
-        One row of 4 floats per station keeps a station's data in one cache line, so a gather
-        of a station and its successor touches little memory.
+        Eight floats per station (one 64-byte cache line): a station and its successor are two
+        cache lines, and ``to_world`` needs no trigonometry.
         """
         if not hasattr(self, "geo"):
-            self.geo = np.zeros((*self.xy.shape[:3], 4))
+            self.geo = np.zeros((*self.xy.shape[:3], 8))
             self.fx = np.zeros(self.xy.shape[:3])
             self.fy = np.zeros(self.xy.shape[:3])
         self.geo[rows, ..., :2] = self.xy[rows]
         self.geo[rows, ..., 2] = self.hdg[rows]
+        self.geo[rows, ..., 3] = np.cos(self.hdg[rows])
+        self.geo[rows, ..., 4] = np.sin(self.hdg[rows])
         self.fx[rows] = self.xy[rows, ..., 0]
         self.fy[rows] = self.xy[rows, ..., 1]
+
+    def _interpolate(self, rows, road, s) -> np.ndarray:
+        """(..., 5): x, y, heading, cos, sin interpolated linearly between stations (headings are
+        continuous along a road; outside [0, length] the end segment is extended)."""
+        p = self.num_stations
+        u = s * (1.0 / DS)
+        i0 = np.minimum(np.maximum(u.astype(np.int64) - (u < 0), 0), p - 2)
+        flat = (rows * self.num_roads + road) * p + i0
+        table = self.geo.reshape(-1, 8)
+        g0 = table.take(flat, axis=0)[..., :5]
+        g1 = table.take(flat + 1, axis=0)[..., :5]
+        g1 -= g0
+        g1 *= (u - i0)[..., None]
+        g1 += g0
+        return g1
 
     def frame(self, rows: np.ndarray, road: np.ndarray, s: np.ndarray):
         """Reference-line point (x, y) and heading at stations ``s`` of roads ``road``.
 
         ``rows`` broadcasts against ``road`` and ``s`` (e.g. (B, 1) against (B, N)).
-        Linear interpolation between stations (headings are continuous along a road); stations
-        outside [0, length] extrapolate along the end segment.
         """
-        p = self.num_stations
-        u = s * (1.0 / DS)
-        i0 = np.minimum(np.maximum(u.astype(np.int64) - (u < 0), 0), p - 2)
-        frac = u - i0
-        flat = (rows * self.num_roads + road) * p + i0
-        table = self.geo.reshape(-1, 4)
-        g0 = table.take(flat, axis=0)
-        g1 = table.take(flat + 1, axis=0)
-        g1 -= g0
-        x = g0[..., 0] + g1[..., 0] * frac
-        y = g0[..., 1] + g1[..., 1] * frac
-        h = g0[..., 2] + g1[..., 2] * np.minimum(np.maximum(frac, 0.0), 1.0)
-        return x, y, h
+        g = self._interpolate(rows, road, s)
+        return g[..., 0], g[..., 1], g[..., 2]
 
     def lane_offset(self, rows: np.ndarray, road: np.ndarray, lane: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Lateral offset d of lane centres (the on-ramp slot follows its taper)."""
@@ -122,8 +126,9 @@ class Layout:
         return d
 
     def to_world(self, rows, road, s, d):
-        x, y, h = self.frame(rows, road, s)
-        return x - d * np.sin(h), y + d * np.cos(h), h
+        """World position of Frenet points and the road heading there."""
+        g = self._interpolate(rows, road, s)
+        return g[..., 0] - d * g[..., 4], g[..., 1] + d * g[..., 3], g[..., 2]
 
     def project(self, rows: np.ndarray, x: np.ndarray, y: np.ndarray, hint: np.ndarray | None = None):
         """Station and offset (B, E, R) of points (B, E) on every road; also the road heading there.
