@@ -112,7 +112,7 @@ def test_determinism_same_seed_same_rollout(env_id):
 
 def _deterministic_env(env_id: str) -> bool:
     """Environments without randomness may legitimately ignore the seed."""
-    return getattr(rewardlab.get_spec(env_id).load(), "seed_independent", False)
+    return rewardlab.get_spec(env_id).load().seed_independent
 
 
 def test_pickle_roundtrip_continues_identically(env_id):

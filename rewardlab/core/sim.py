@@ -99,6 +99,8 @@ class BatchedSim:
     #: True where the game is played in turns: the AEC adapter then lets later movers observe
     #: earlier movers' actions of the same round through ``aec_observation``.
     sequential: ClassVar[bool] = False
+    #: True for environments without randomness, where every seed gives the same trajectory.
+    seed_independent: ClassVar[bool] = False
 
     # set by _setup
     agents: tuple[str, ...]
