@@ -56,6 +56,7 @@ MAX_ACCEL, MAX_BRAKE = 4.0, 8.0  # m/s^2
 V_MAX = 40.0  # m/s
 NEAREST = 8  # objects in the vector observation and in the collision / TTC checks
 HAZARD_SAMPLES, HAZARD_SPACING = 16, 2.5  # route samples ahead used for the hazard distance
+MOBIL_GRID = 5  # steps between lane-change decision instants
 
 
 def take_last(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -674,6 +675,13 @@ class DrivingSim(BatchedSim):
     def _off_road_fraction(self) -> np.ndarray:
         """Fraction of 15 sample points of each ego's box that are off the drivable area."""
         lay = self.layout
+        es, ed, eh = self.ego_s, self.ego_d, self.ego_h  # (B, E, R)
+        # every sample lies within half the box diagonal (2.5 m) of the centre: a centre that deep
+        # inside some road's lanes needs no sampling (the common case, decided for the whole batch)
+        w = lay.width[:, None, None]
+        deep = (es >= 3.0) & (es <= lay.length[:, None, :] - 3.0) & (ed <= -2.6) & (ed >= -lay.lanes * w + 2.6)
+        if deep.any(axis=2).all():
+            return np.zeros(self.ex.shape)
         lon = np.array([-0.5, -0.25, 0.0, 0.25, 0.5]) * EGO_LENGTH
         lat = np.array([-0.5, 0.0, 0.5]) * EGO_WIDTH
         bl = np.repeat(lon, 3)
@@ -681,7 +689,6 @@ class DrivingSim(BatchedSim):
         c, s = np.cos(self.epsi)[..., None], np.sin(self.epsi)[..., None]
         px = self.ex[..., None] + bl * c - bw * s
         py = self.ey[..., None] + bl * s + bw * c
-        es, ed, eh = self.ego_s, self.ego_d, self.ego_h  # (B, E, R)
         ddx = (px - self.ex[..., None])[..., None]
         ddy = (py - self.ey[..., None])[..., None]
         ch, sh = np.cos(eh)[:, :, None, :], np.sin(eh)[:, :, None, :]
@@ -757,7 +764,8 @@ class DrivingSim(BatchedSim):
         # MOBIL, politeness 0: best adjacent lane whose gain exceeds the threshold, if safe.
         # Like highway-env, a vehicle decides once per lane_change_delay (timers start at random
         # phases), so only the vehicles due this step are evaluated, as flat arrays.
-        due = self.t_active & (self.t_timer <= 0.0)
+        # Decisions fall on a 0.5 s grid of each instance's clock (at least lane_change_delay apart).
+        due = self.t_active & (self.t_timer <= 0.0) & (self.steps % MOBIL_GRID == 0)[:, None]
         if due.any():
             self._mobil(index, np.nonzero(due), acc, a_stop, ent_s, ent_v, ent_hl)
         self.t_timer -= dt
