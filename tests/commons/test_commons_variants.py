@@ -15,6 +15,7 @@ from gymnasium.utils.env_checker import check_env
 from pettingzoo.test import parallel_api_test
 
 import rewardlab
+from rewardlab.core.errors import RewardlabError
 
 VARIANTS = [
     ("rewardlab/CommonsOstrom-v0", {"treatment": "communication_sanctioning", "binding_pledges": True}),
@@ -44,3 +45,20 @@ def test_variant_passes_checkers_and_stays_in_its_spaces(env_id, kwargs):
         if terminated or truncated:
             assert info["episode_metrics"]
             obs, _ = env.reset()
+
+
+@pytest.mark.parametrize(
+    ("env_id", "kwargs", "argument"),
+    [
+        ("rewardlab/CommonsFishery-v0", {"num_agents": 2.5}, "num_agents"),
+        ("rewardlab/CommonsFishery-v0", {"horizon": 10.5}, "horizon"),
+        ("rewardlab/CommonsOstrom-v0", {"endowment": 2.5}, "endowment"),
+        ("rewardlab/CommonsOstrom-v0", {"num_agents": "8"}, "num_agents"),
+        ("rewardlab/CommonsHarvest-v0", {"zap_timeout": 4.0}, "zap_timeout"),
+        ("rewardlab/CommonsHarvest-v0", {"view_side": -1}, "view_side"),
+        ("rewardlab/CommonsPunishment-v0", {"rounds_per_game": True}, "rounds_per_game"),
+    ],
+)
+def test_counts_must_be_integers_and_the_error_names_env_and_argument(env_id, kwargs, argument):
+    with pytest.raises(RewardlabError, match=rf"{env_id.split('/')[1]}: {argument} must be an integer >= \d"):
+        gym.make(env_id, **kwargs)

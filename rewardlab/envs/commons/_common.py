@@ -22,6 +22,18 @@ def standard_presets(weights: dict[str, float]) -> dict[str, RewardSpec]:
     }
 
 
+def check_integers(params: object, minimum: dict[str, int]) -> None:
+    """Raise ValueError unless each named field of ``params`` is an integer >= its minimum.
+
+    Counts (agents, steps, tokens, levels) must be integers: a float such as 10.5 would otherwise
+    be accepted silently or fail later with an error that does not name the argument.
+    """
+    for name, low in minimum.items():
+        value = getattr(params, name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
 def gini(values: np.ndarray) -> np.ndarray:
     """Gini coefficient along the last axis: sum_ij |x_i - x_j| / (2 n sum_i x_i).
 

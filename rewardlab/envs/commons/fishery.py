@@ -69,7 +69,7 @@ import numpy as np
 from gymnasium import spaces
 
 from rewardlab.core.sim import BatchedSim, StepOutcome
-from rewardlab.envs.commons._common import PALETTE, bar_frame, gini, rolled, standard_presets
+from rewardlab.envs.commons._common import PALETTE, bar_frame, check_integers, gini, rolled, standard_presets
 
 INSTITUTIONS = ("none", "direct", "third_party", "both")
 NORM_MODES = ("fixed", "voted", "learned")
@@ -103,14 +103,7 @@ class FisheryParams:
     exclusion_threshold: float | None = None
 
     def __post_init__(self) -> None:
-        if self.num_agents < 2:
-            raise ValueError(f"num_agents must be an integer >= 2, got {self.num_agents!r}")
-        if self.effort_levels < 2:
-            raise ValueError(f"effort_levels must be >= 2, got {self.effort_levels!r}")
-        if self.horizon < 1 or self.learning_interval < 1:
-            raise ValueError(
-                f"horizon and learning_interval must be >= 1, got {self.horizon!r}, {self.learning_interval!r}"
-            )
+        check_integers(self, {"num_agents": 2, "effort_levels": 2, "horizon": 1, "learning_interval": 1})
         for name in ("carrying_capacity", "growth_rate", "catchability", "max_effort"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")

@@ -52,7 +52,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from rewardlab.core.reward import RewardSpec
 from rewardlab.core.sim import BatchedSim, StepOutcome
-from rewardlab.envs.commons._common import INEQUITY_PARAMS, PALETTE, gini
+from rewardlab.envs.commons._common import INEQUITY_PARAMS, PALETTE, check_integers, gini
 
 OPEN_MAP = """
 WWWWWWWWWWWWWWWWWWWWWWWW
@@ -148,22 +148,14 @@ class HarvestParams:
         object.__setattr__(self, "regrowth_probs", probs)
         if self.zap_timeout is None:
             object.__setattr__(self, "zap_timeout", DEFAULT_ZAP_TIMEOUT[self.map_name])
-        if self.zap_timeout < 1 or self.beam_length < 1 or self.horizon < 1:
-            raise ValueError(
-                f"zap_timeout, beam_length and horizon must be >= 1, got {self.zap_timeout!r}, "
-                f"{self.beam_length!r}, {self.horizon!r}"
-            )
+        check_integers(self, {
+            "num_agents": 1, "zap_timeout": 1, "beam_length": 1, "horizon": 1, "end_check_every": 1,
+            "max_horizon": 1, "view_ahead": 0, "view_behind": 0, "view_side": 0,
+        })
         if not 0.0 <= self.end_probability <= 1.0:
             raise ValueError(f"end_probability must lie in [0, 1], got {self.end_probability!r}")
-        if self.end_check_every < 1 or self.max_horizon < self.horizon:
-            raise ValueError(
-                f"end_check_every must be >= 1 and max_horizon >= horizon, got "
-                f"{self.end_check_every!r}, {self.max_horizon!r}"
-            )
-        if min(self.view_ahead, self.view_behind, self.view_side) < 0:
-            raise ValueError("view_ahead, view_behind and view_side must be >= 0")
-        if self.num_agents < 1:
-            raise ValueError(f"num_agents must be >= 1, got {self.num_agents!r}")
+        if self.max_horizon < self.horizon:
+            raise ValueError(f"max_horizon must be >= horizon ({self.horizon}), got {self.max_horizon!r}")
         _, _, spawns = parse_map(self.map_text)
         if len(spawns) < self.num_agents:
             raise ValueError(f"num_agents={self.num_agents} exceeds the map's {len(spawns)} spawn points")

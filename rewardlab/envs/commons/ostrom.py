@@ -49,7 +49,14 @@ import numpy as np
 from gymnasium import spaces
 
 from rewardlab.core.sim import BatchedSim, StepOutcome
-from rewardlab.envs.commons._common import PALETTE, bar_frame, others_index, rolled, standard_presets
+from rewardlab.envs.commons._common import (
+    PALETTE,
+    bar_frame,
+    check_integers,
+    others_index,
+    rolled,
+    standard_presets,
+)
 
 TREATMENTS = ("baseline", "communication", "sanctioning", "communication_sanctioning")
 
@@ -70,12 +77,7 @@ class OstromParams:
     binding_pledges: bool = False
 
     def __post_init__(self) -> None:
-        if self.num_agents < 2:
-            raise ValueError(f"num_agents must be an integer >= 2, got {self.num_agents!r}")
-        if self.endowment < 1:
-            raise ValueError(f"endowment must be an integer >= 1 token, got {self.endowment!r}")
-        if self.horizon < 1:
-            raise ValueError(f"horizon must be >= 1 round, got {self.horizon!r}")
+        check_integers(self, {"num_agents": 2, "endowment": 1, "horizon": 1})
         if self.treatment not in TREATMENTS:
             raise ValueError(f"treatment must be one of {TREATMENTS}, got {self.treatment!r}")
         for name in ("wage", "a", "b", "fee", "fine"):

@@ -62,7 +62,14 @@ import numpy as np
 from gymnasium import spaces
 
 from rewardlab.core.sim import BatchedSim, StepOutcome
-from rewardlab.envs.commons._common import PALETTE, bar_frame, others_index, rolled, standard_presets
+from rewardlab.envs.commons._common import (
+    PALETTE,
+    bar_frame,
+    check_integers,
+    others_index,
+    rolled,
+    standard_presets,
+)
 
 INSTITUTIONS = ("none", "direct", "third_party", "both")
 COOPERATE, DEFECT = 0, 1
@@ -86,13 +93,8 @@ class PunishmentParams:
     rep_unjust: float = -3.0
 
     def __post_init__(self) -> None:
-        if self.num_agents < 3:
-            raise ValueError(f"num_agents must be an integer >= 3 (a bystander is needed), got {self.num_agents!r}")
-        if self.rounds_per_game < 1 or self.games_per_episode < 1:
-            raise ValueError(
-                f"rounds_per_game and games_per_episode must be >= 1, got "
-                f"{self.rounds_per_game!r} and {self.games_per_episode!r}"
-            )
+        # num_agents >= 3: third-party punishment needs a bystander
+        check_integers(self, {"num_agents": 3, "rounds_per_game": 1, "games_per_episode": 1})
         if self.institution not in INSTITUTIONS:
             raise ValueError(f"institution must be one of {INSTITUTIONS}, got {self.institution!r}")
         if len(self.payoffs) != 4 or not np.all(np.isfinite(self.payoffs)):
