@@ -303,6 +303,8 @@ def test_hidden_gamma_is_drawn_per_episode_in_range():
         ({"kappa": -1.0}, "kappa"),
         ({"phase_starts": (0, 500)}, "phase_starts"),
         ({"matching": "speed-dating"}, "matching"),
+        ({"gamma": "high"}, "gamma must be a number"),
+        ({"lambda_pos": None}, "lambda_pos must be a number"),
     ],
 )
 def test_bad_parameters_name_the_env_and_the_argument(kwargs, argument):

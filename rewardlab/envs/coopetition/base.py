@@ -122,12 +122,24 @@ class CoopParams:
         return np.repeat(d[None], self.num_phases, axis=0)
 
 
+def _number(value: Any, name: str) -> float:
+    """``value`` as a float, or a ValueError that names the argument (not NumPy's ufunc message)."""
+    if isinstance(value, (bool, str)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a number, got {value!r}") from err
+
+
 def check_unit(value: float, name: str, low: float = 0.0, high: float = 1.0) -> None:
+    value = _number(value, name)
     if not (np.isfinite(value) and low <= value <= high):
         raise ValueError(f"{name} must lie in [{low}, {high}], got {value!r}")
 
 
 def check_positive(value: float, name: str, allow_zero: bool = False) -> None:
+    value = _number(value, name)
     if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'} and finite, got {value!r}")
 
