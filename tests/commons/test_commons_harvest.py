@@ -81,6 +81,41 @@ def test_regrowth_frequencies_within_binomial_bounds(map_name):
             assert abs(count / trials - p) < bound, (k, count / trials, p)
 
 
+# lone apple cells: (3, 3) has one neighbour at distance 2 (3, 5); (3, 10) has one at distance
+# sqrt(5) (4, 12); (3, 17) has one at distance 2 straight below (5, 17)
+RADIUS_MAP = "\n".join(
+    [
+        "W" * 22,
+        "WP P                 W",
+        "W                    W",
+        "W  A A    A      A   W",
+        "W           A        W",
+        "W                A   W",
+        "W" * 22,
+    ]
+)
+
+
+def test_regrowth_counts_neighbours_within_distance_2_only():
+    num_envs, steps = 1000, 60
+    sim = _sim(num_envs, num_agents=2, ascii_map=RADIUS_MAP, horizon=steps + 1)
+    rc = [tuple(cell) for cell in sim.apple_rc]
+    targets = [rc.index(cell) for cell in [(3, 3), (3, 10), (3, 17)]]
+    state = np.zeros(len(rc), dtype=bool)
+    state[[rc.index(cell) for cell in [(3, 5), (4, 12), (5, 17)]]] = True
+    regrown = np.zeros(3)
+    for _ in range(steps):
+        sim.apples[:] = state
+        sim.step(np.zeros((num_envs, 2), dtype=np.int64))
+        regrown += sim.apples[:, targets].sum(axis=0)
+    trials = num_envs * steps
+    p = sim.params.regrowth_probs[1]
+    bound = 4.5 * np.sqrt(p * (1 - p) / trials)
+    assert abs(regrown[0] / trials - p) < bound  # distance 2 counts
+    assert regrown[1] == 0  # distance sqrt(5) does not: no live neighbour, lost for good
+    assert abs(regrown[2] / trials - p) < bound
+
+
 def test_moves_are_relative_to_orientation_and_walls_block():
     sim = _sim(num_agents=2, ascii_map=ROOM)
     _place(sim, [[[2, 2], [2, 6]]], [[NORTH, EAST]])
