@@ -39,10 +39,11 @@ def rewardlab_ppo_sps(env_id: str, num_envs: int, num_steps: int, updates: int, 
         device=device,
     )
     agent.train_one_update(updates + 1)  # warm-up (first-call allocations)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(updates):
         agent.train_one_update(updates + 1)
-    return updates * num_envs * num_steps / (time.perf_counter() - start)
+    steps = updates * num_envs * num_steps
+    return steps / (time.perf_counter() - start), steps / (time.process_time() - cpu)
 
 
 def sb3_ppo_sps(
@@ -75,9 +76,10 @@ def sb3_ppo_sps(
         verbose=0,
     )
     model.learn(batch)  # warm-up
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     model.learn(updates * batch, reset_num_timesteps=False)
-    return updates * num_envs * num_steps / (time.perf_counter() - start)
+    steps = updates * num_envs * num_steps
+    return steps / (time.perf_counter() - start), steps / (time.process_time() - cpu)
 
 
 def throughput(args) -> None:
@@ -87,17 +89,26 @@ def throughput(args) -> None:
     n = sim.num_agents
     print(f"\n## PPO training throughput on {args.env} ({n} agents), {args.num_envs} instances x {args.num_steps} steps")
     print(f"device {args.device}, torch threads {torch.get_num_threads()}, best of {args.repeats}\n")
-    ours = max(rewardlab_ppo_sps(args.env, args.num_envs, args.num_steps, args.updates, s, args.device) for s in range(args.repeats))
-    batched = max(sb3_ppo_sps(args.env, args.num_envs, args.num_steps, args.updates, s, args.device) for s in range(args.repeats))
-    dummy = max(
-        sb3_ppo_sps(args.env, args.num_envs, args.num_steps, args.updates, s, args.device, batched=False)
-        for s in range(args.repeats)
-    )
-    print("| agent | environment interface | instance-steps/s | rewardlab / this |")
-    print("|---|---|---:|---:|")
-    print(f"| rewardlab PPO | BatchedSim, one slot per (instance, agent) | {ours:,.0f} | 1.00x |")
-    print(f"| SB3 PPO | rewardlab.sb3_vec_env (same batched sim) | {batched:,.0f} | {ours / batched:.2f}x |")
-    print(f"| SB3 PPO | DummyVecEnv of gym.make (RL-Zoo default), joint action | {dummy:,.0f} | {ours / dummy:.2f}x |")
+    # interleaved repeats, best of each: the machine may be shared, so every agent sees the same load
+    runs = {"ours": [], "batched": [], "dummy": []}
+    for rep in range(args.repeats):
+        runs["ours"].append(rewardlab_ppo_sps(args.env, args.num_envs, args.num_steps, args.updates, rep, args.device))
+        runs["batched"].append(sb3_ppo_sps(args.env, args.num_envs, args.num_steps, args.updates, rep, args.device))
+        runs["dummy"].append(
+            sb3_ppo_sps(args.env, args.num_envs, args.num_steps, args.updates, rep, args.device, batched=False)
+        )
+    best = {k: (max(w for w, _ in v), max(c for _, c in v)) for k, v in runs.items()}
+    rows = [
+        ("rewardlab PPO", "BatchedSim, one sample per (instance, agent)", "ours"),
+        ("SB3 PPO", "rewardlab.sb3_vec_env (same batched sim)", "batched"),
+        ("SB3 PPO", "DummyVecEnv of gym.make (RL-Zoo default), joint action", "dummy"),
+    ]
+    print("| agent | environment interface | instance-steps/s (wall) | per CPU-second | rewardlab / this (wall, CPU) |")
+    print("|---|---|---:|---:|---:|")
+    for agent, interface, key in rows:
+        wall, cpu = best[key]
+        ratio = f"{best['ours'][0] / wall:.2f}x, {best['ours'][1] / cpu:.2f}x"
+        print(f"| {agent} | {interface} | {wall:,.0f} | {cpu:,.0f} | {ratio} |")
 
 
 PENALTY_CASES = [
@@ -118,10 +129,9 @@ def penalty(args) -> None:
     print(f"\n## PPO update time with smoothness penalties on {env_id}")
     batch = args.num_envs_penalty * args.num_steps_penalty
     print(f"batch {batch} samples, 4 epochs x 4 minibatches of {batch // 4}, device {args.device}, best of {args.repeats}\n")
-    results = {}
-    for name, settings in PENALTY_CASES:
-        times = []
-        for rep in range(args.repeats):
+    results = {name: np.inf for name, _ in PENALTY_CASES}
+    for rep in range(args.repeats):  # interleaved: every case sees the same machine load
+        for name, settings in PENALTY_CASES:
             sim = rewardlab.make_sim(env_id, num_envs=args.num_envs_penalty)
             config = {"num_steps": args.num_steps_penalty, "hidden_sizes": (256, 256), "torch_threads": args.threads, **settings}
             if settings["policy"] == "lpn":
@@ -129,19 +139,18 @@ def penalty(args) -> None:
             agent = PPO(sim, config, seed=rep, device=args.device)
             rollout, _ = agent._rollout()
             agent._update(rollout)  # warm-up
-            best = np.inf
             for _ in range(args.update_reps):
-                start = time.perf_counter()
+                start = time.process_time() if args.cpu_time else time.perf_counter()
                 agent._update(rollout)
                 if agent.device.type == "cuda":
                     torch.cuda.synchronize()
-                best = min(best, time.perf_counter() - start)
-            times.append(best)
+                elapsed = (time.process_time() if args.cpu_time else time.perf_counter()) - start
+                results[name] = min(results[name], elapsed)
             sim.close()
-        results[name] = min(times)
     base_mlp = results["MLP, no penalty"]
     base_lpn = results["LPN, no penalty"]
-    print("| policy and penalty | update time (s) | vs MLP no penalty | vs LPN no penalty |")
+    clock = "CPU" if args.cpu_time else "wall"
+    print(f"| policy and penalty | update time (s, {clock}) | vs MLP no penalty | vs LPN no penalty |")
     print("|---|---:|---:|---:|")
     for name, seconds in results.items():
         print(f"| {name} | {seconds:.3f} | {seconds / base_mlp:.2f}x | {seconds / base_lpn:.2f}x |")
@@ -161,6 +170,7 @@ def main() -> None:
     parser.add_argument("--update-reps", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--cpu-time", action="store_true", help="penalty part: process CPU time instead of wall clock")
     parser.add_argument("--threads", type=int, default=1, help="torch threads on CPU (both agents)")
     args = parser.parse_args()
     from rewardlab.agents import resolve_device
