@@ -212,3 +212,72 @@ def test_oracle_utilities_equal_the_environment_rewards_on_the_first_step(env_id
         reward = sim.step(a[:, :, None]).reward
         utility = oracles.mode_utility(sim.stage_game(0), preset, cls.reward_presets)(a)
         np.testing.assert_allclose(reward, utility, rtol=1e-10, atol=1e-10, err_msg=f"{env_id} {preset}")
+
+
+@pytest.mark.parametrize("env_id", DETERMINISTIC_FIRST_STEP)
+def test_nash_survives_deviations_paid_by_the_environment(env_id):
+    """The Nash of every preset on the first round's game, checked against the rewards the
+    environment itself pays (not the oracle's utility): every active agent's deviations to a
+    401-point grid over its bound and a 41-point grid within 1 % of its Nash action, one
+    instance per deviation, gain no more than 1e-3 of the payoff scale."""
+    cls = rewardlab.get_spec(env_id).load()
+    game = rewardlab.make_sim(env_id).stage_game(0)
+    players = np.flatnonzero(np.ones(game.num_agents, bool) if game.active is None else game.active)
+    for preset in cls.reward_presets:
+        nash = oracles.nash_equilibrium(game, preset, presets=cls.reward_presets)
+        rows, owners = [nash.actions], [-1]
+        for i in players:
+            bound = game.bounds[i]
+            xs = np.concatenate([np.linspace(0.0, bound, 401),
+                                 np.clip(nash.actions[i] + np.linspace(-0.01, 0.01, 41) * bound, 0.0, bound)])
+            deviations = np.repeat(nash.actions[None], len(xs), axis=0)
+            deviations[:, i] = xs
+            rows.append(deviations)
+            owners += [i] * len(xs)
+        profiles = np.vstack(rows)
+        owners = np.asarray(owners)
+        sim = rewardlab.make_sim(env_id, num_envs=len(profiles), reward=preset)
+        sim.reset(seed=0)
+        reward = sim.step(profiles[:, :, None]).reward
+        np.testing.assert_allclose(reward[0], nash.utilities, rtol=1e-9, atol=1e-9)
+        scale = max(1.0, float(np.abs(reward[0]).max()))
+        for i in players:
+            gain = reward[owners == i, i].max() - reward[0, i]
+            assert gain <= 1e-3 * scale, (env_id, preset, i, gain)
+
+
+def _slope(f, a: np.ndarray, agent: int, h: float = 1e-5) -> float:
+    """Central finite difference of f (a joint action -> scalar) in agent's action."""
+    up, down = a.copy(), a.copy()
+    up[agent] += h
+    down[agent] -= h
+    return (f(up) - f(down)) / (2 * h)
+
+
+def test_closed_forms_satisfy_the_first_order_conditions_of_the_environment_payoff():
+    """A second derivation of the TR-3 and Cournot closed forms: at each closed-form point, the
+    finite-difference slope of the stage game's own payoff (the step's formulas) is zero, and
+    the hand-computed numbers of docs/coopetition.md come out."""
+    _, team = _game("rewardlab/CoopTeamProduction-v0")
+    a_nash = oracles.team_nash_effort(25.0, 0.7, 1.0, 4, 50.0)
+    assert 4 * a_nash == pytest.approx(136.96, abs=0.01)  # 4.375 ** (10 / 3)
+    assert _slope(lambda a: team.payoff(a[None])[0, 0], np.full(4, a_nash), 0) == pytest.approx(0.0, abs=1e-6)
+    # loyalty: the loyal preset's utility is flat in the own effort at the closed form
+    sim, loyal_game = _game("rewardlab/CoopLoyaltyTeam-v0", omega=6.0)
+    p = sim.params
+    loyal = oracles.mode_utility(loyal_game, "loyal", type(sim).reward_presets)
+    a_loyal = oracles.team_nash_effort(6.0, p.beta, p.cost, 4, 50.0, p.loyalty0, p.phi_b, p.phi_c)
+    assert _slope(lambda a: loyal(a[None])[0, 0], np.full(4, a_loyal), 0) == pytest.approx(0.0, abs=1e-6)
+    # social optimum (uncapped with omega = 3): welfare flat in each member's effort
+    _, small = _game("rewardlab/CoopTeamProduction-v0", omega=3.0)
+    a_opt = oracles.team_optimum_effort(3.0, 0.7, 1.0, 4, 50.0)
+    assert 4 * a_opt == pytest.approx(2.1 ** (10 / 3), rel=1e-12)
+    welfare = lambda a: small.payoff(a[None])[0].sum()  # noqa: E731
+    assert _slope(welfare, np.full(4, a_opt), 0) == pytest.approx(0.0, abs=1e-6)
+    # Cournot, 3 firms, P = 100 - Q, c = 10: q* = 22.5 and the collusive 15 each
+    _, cournot = _game("rewardlab/CoopCournot-v0")
+    q_star, q_coll = oracles.cournot_nash_quantity(100.0, 1.0, 10.0, 3), oracles.cournot_collusive_quantity(100.0, 1.0, 10.0, 3)
+    assert (q_star, q_coll) == (22.5, 15.0)
+    assert _slope(lambda q: cournot.payoff(q[None])[0, 0], np.full(3, q_star), 0) == pytest.approx(0.0, abs=1e-6)
+    joint = lambda q: cournot.payoff(q[None])[0].sum()  # noqa: E731
+    assert _slope(joint, np.full(3, q_coll), 0) == pytest.approx(0.0, abs=1e-6)
