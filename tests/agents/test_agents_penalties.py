@@ -124,7 +124,7 @@ def test_lipschitz_penalty_equals_finite_differences():
     with torch.no_grad():
         # log pi(a_n | s_n) depends on s_n only: its gradient is a (N, 1, d) "Jacobian"
         grads = finite_difference_jacobian(lambda s: log_prob(s)[:, None], states)[:, 0]
-    assert float(value) == pytest.approx(float(grads.pow(2).sum(1).mean()), rel=1e-5)
+    assert value.item() == pytest.approx(grads.pow(2).sum(1).mean().item(), rel=1e-5)
 
 
 def test_caps_losses():
