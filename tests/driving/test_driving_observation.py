@@ -109,3 +109,16 @@ def test_multi_ego_bev_shows_each_ego_its_own_route():
     route = BEV_CHANNELS.index("route")
     for k in range(3):
         assert bev[k, route, 48, 32]  # every ego stands on its own route
+
+
+def test_bev_plus_vector_concatenates_both():
+    env = gym.make("rewardlab/DrivingHighway-v0", obs="bev+vector")
+    obs, _ = env.reset(seed=4)
+    assert obs.shape == (91 + 10 * 64 * 64,) and obs.dtype == np.float32
+    assert env.observation_space.contains(obs)
+    vec = rewardlab.make_sim("rewardlab/DrivingHighway-v0", num_envs=1)
+    vec.reset(seed=4)
+    np.testing.assert_array_equal(obs[:91], vec._observe()[0, 0])
+    bev = rewardlab.make_sim("rewardlab/DrivingHighway-v0", num_envs=1, obs="bev")
+    bev.reset(seed=4)
+    np.testing.assert_array_equal(obs[91:], bev._observe()[0, 0].reshape(-1) / 255.0)

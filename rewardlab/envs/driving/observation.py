@@ -17,6 +17,9 @@ slice      size   content
                   / 50, clipped to 1
 =========  =====  =========================================================================
 
+``obs="bev+vector"`` concatenates the vector and the flattened 0/1 raster in one float32 Box
+(CaRL feeds its BEV and scalar measurements to the policy together).
+
 Bird's-eye view (C x H x W, ego at 3/4 of the height facing up, ``bev_resolution`` m/px), with
 CaRL's channel set where this simulator has the objects:
 
@@ -45,9 +48,21 @@ RASTER_MARGIN = 40.0  # m around the map in the static raster
 def observation_space(p) -> spaces.Box:
     if p.obs == "vector":
         return spaces.Box(-10.0, 10.0, shape=(VECTOR_SIZE,), dtype=np.float32)
+    if p.obs == "bev+vector":
+        raster = len(BEV_CHANNELS) * p.bev_size * p.bev_size
+        low = np.concatenate([np.full(VECTOR_SIZE, -10.0), np.zeros(raster)]).astype(np.float32)
+        high = np.concatenate([np.full(VECTOR_SIZE, 10.0), np.ones(raster)]).astype(np.float32)
+        return spaces.Box(low, high, dtype=np.float32)
     if p.bev_dtype == "uint8":
         return spaces.Box(0, 255, shape=(len(BEV_CHANNELS), p.bev_size, p.bev_size), dtype=np.uint8)
     return spaces.Box(0.0, 1.0, shape=(len(BEV_CHANNELS), p.bev_size, p.bev_size), dtype=np.float32)
+
+
+def bev_vector_observation(sim, r: np.ndarray) -> np.ndarray:
+    """The vector observation followed by the flattened 0/1 raster, (len(r), E, 91 + C*H*W)."""
+    vec = vector_observation(sim, r)
+    bev = bev_observation(sim, r, dtype="float32")
+    return np.concatenate([vec, bev.reshape(*bev.shape[:2], -1)], axis=-1)
 
 
 def vector_observation(sim, r: np.ndarray) -> np.ndarray:
@@ -243,7 +258,7 @@ def _static_lut(ego: int) -> np.ndarray:
 _STATIC_CHANNELS = [BEV_CHANNELS.index(n) for n in ("road", "route", "lane_markings", "shoulder")]
 
 
-def bev_observation(sim, r: np.ndarray) -> np.ndarray:
+def bev_observation(sim, r: np.ndarray, dtype: str | None = None) -> np.ndarray:
     """Bird's-eye view (len(r), E, C, H, W) (uint8 0/255 or float32 0/1)."""
     p = sim.params
     size, res = p.bev_size, p.bev_resolution
@@ -270,7 +285,7 @@ def bev_observation(sim, r: np.ndarray) -> np.ndarray:
         lut = sim._bev_luts[k] if hasattr(sim, "_bev_luts") else _static_lut(k)
         out[:, k, _STATIC_CHANNELS] = np.moveaxis(lut[bits[:, k]], -1, 1)
     dynamic_layers(sim, r, out, size, res)
-    if p.bev_dtype == "uint8":
+    if (dtype or p.bev_dtype) == "uint8":
         out *= 255
         return out
     return out.astype(np.float32)

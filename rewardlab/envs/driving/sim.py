@@ -9,6 +9,8 @@ observation ``vector``    Box (91,) float32: ego state (8), route ahead (10 poin
                           nearest objects (7 each, 56), next stop line (4), lanes beside the
                           route (2), hazard distance (1); see observation.py
 observation ``bev``       Box (10, 64, 64) uint8 (or float32) bird's-eye view, 1 m/px
+observation ``bev+vector``  Box (91 + 10*64*64,) float32: the vector, then the raster (0/1)
+                          flattened, CaRL's BEV plus scalar measurements in one Box
 reward terms              see rewards.py (``carl`` default, ``roach``, ``highway``)
 events                    collision, collision_vehicle, collision_static, red_light, off_road,
                           route_deviation, blocked (any ego)
@@ -91,8 +93,8 @@ class DrivingParams:
     idm: IDMParams = field(default_factory=IDMParams)
 
     def __post_init__(self) -> None:
-        if self.obs not in ("vector", "bev"):
-            raise ValueError(f"obs must be 'vector' or 'bev', got {self.obs!r}")
+        if self.obs not in ("vector", "bev", "bev+vector"):
+            raise ValueError(f"obs must be 'vector', 'bev' or 'bev+vector', got {self.obs!r}")
         if self.action not in ("continuous", "discrete"):
             raise ValueError(f"action must be 'continuous' or 'discrete', got {self.action!r}")
         if self.bev_dtype not in ("uint8", "float32"):
@@ -252,7 +254,7 @@ class DrivingSim(BatchedSim):
         self.steps[rows] = 0
         self._update_frenet(rows)
         self._place_traffic(rows)
-        if p.obs == "bev":
+        if p.obs != "vector":
             obs_mod.build_static_raster(self, rows)
         self._perceive_rows(rows)
 
@@ -478,6 +480,8 @@ class DrivingSim(BatchedSim):
         r = self.rows if rows is None else rows
         if self.params.obs == "bev":
             return obs_mod.bev_observation(self, r)
+        if self.params.obs == "bev+vector":
+            return obs_mod.bev_vector_observation(self, r)
         return obs_mod.vector_observation(self, r)
 
     # ----------------------------------------------------------------- step
