@@ -6,18 +6,22 @@ joystick command.
 It plays the reference motion back through the robot's own position servos. For the next
 reference frame it commands
 
-    q* = q_ref + (tau_ff + K_d qdot_ref) / K_p,   tau_ff = -J_l(q_ref)^T (0, 0, m (g + z''_ref) / n_stance)
+    q* = q_ref + (tau_ff + K_d qdot_ref) / K_p,   tau_ff = -J_l(q_ref)^T m (a_ref + g e_z) / n_stance
 
 for every leg l in stance in the reference: the feed-forward torque that carries the robot's
-weight and accelerates it as the reference root does (the push-off of a jump; ``accel_gain``),
-shared between the stance feet, and the servo's damping at the reference joint speed, both turned
-into a position offset of the servo (K_p, K_d read from the model). ``J_l`` is the
-trunk-frame Jacobian of the foot position with respect to the leg's joints (central differences of
-the forward kinematics). Optionally, ``balance_gain`` tilts the stance legs against the trunk's
-roll and pitch (an over-correction of the stance feet toward where a level trunk would have
-them), and ``position_gain`` / ``yaw_gain`` shift and turn the stance feet against the root's
-position and heading error. It is a non-learning reference point for the imitation reward, tuned
-on the trot and the jump; it does not hold the walk, pace, bound or pronk.
+weight and accelerates it as the reference root does (the push-off of a jump or a pronk, the
+LIP sway of a pace or a walk, the surge of a bound; ``accel_gain`` scales a_ref), shared equally
+between the stance feet (so the net force points from their centroid, the reference's
+zero-moment point, to the CoM and has no moment about it), and the servo's damping at the
+reference joint speed, both turned into a position offset of the servo (K_p, K_d read from the
+model). ``J_l`` is the trunk-frame Jacobian of the foot position with respect to the leg's joints
+(central differences of the forward kinematics). Optionally, ``balance_gain`` tilts the stance
+legs against the trunk's roll and pitch (an over-correction of the stance feet toward where a
+level trunk would have them), ``position_gain`` / ``yaw_gain`` shift and turn the stance feet
+against the root's position and heading error, and ``height_gain`` (off by default: it excites
+the trot and the bound) stretches them against a height error. It is a non-learning reference
+point for the imitation reward; with the default gaits it holds every motion (figures in
+docs/locomotion.md, ``examples/locomotion_pd_tracker.py``).
 
 Example::
 
@@ -50,6 +54,7 @@ class PDGaitTracker:
         yaw_gain: float = 1.0,
         max_shift: float = 0.05,
         accel_gain: float = 1.0,
+        height_gain: float = 0.0,
     ) -> None:
         if not isinstance(sim, LocoImitationSim):
             raise TypeError("PDGaitTracker needs a LocoImitationSim (rewardlab/LocoImitation-v0)")
@@ -60,19 +65,21 @@ class PDGaitTracker:
         self.balance_gain = balance_gain
         self.position_gain = position_gain
         self.yaw_gain = yaw_gain
+        self.height_gain = height_gain
         self.max_shift = max_shift
         self.weight = sim.qm.total_mass * GRAVITY
         ref = sim.ref
         # feed-forward torques per reference frame: they depend on the reference only
         jac = leg_jacobians(sim, ref.joint_pos)  # (K, 4, 3, 3): foot xyz by leg joint
         stance = ref.contact.astype(np.float64)
-        # vertical force the stance feet must supply: weight plus the reference's vertical
-        # acceleration (the push-off of a jump), never pulling
-        accel = (np.roll(ref.root_lin_vel[:, 2], -1) - np.roll(ref.root_lin_vel[:, 2], 1)) / (2 * ref.dt)
-        support = np.maximum(sim.qm.total_mass * (GRAVITY + accel_gain * accel), 0.0)[:, None]
-        share = support / np.maximum(stance.sum(axis=1, keepdims=True), 1.0) * stance  # (K, 4)
-        # tau = -J^T f with the ground reaction f = (0, 0, share) on each stance foot
-        tau = -(jac[:, :, 2, :] * share[:, :, None]).reshape(len(stance), 12)
+        # force the stance feet must supply: weight plus mass x the reference root's acceleration
+        # (the push-off of a jump, the sway of a pace), never pulling
+        accel = (np.roll(ref.root_lin_vel, -1, axis=0) - np.roll(ref.root_lin_vel, 1, axis=0)) / (2 * ref.dt)
+        force = sim.qm.total_mass * accel_gain * accel
+        force[:, 2] = np.maximum(force[:, 2] + sim.qm.total_mass * GRAVITY, 0.0)
+        share = stance / np.maximum(stance.sum(axis=1, keepdims=True), 1.0)  # (K, 4)
+        # tau = -J^T f with the ground reaction f = share x force on each stance foot
+        tau = -np.einsum("kl,kc,klcj->klj", share, force, jac).reshape(len(stance), 12)
         self.feed_forward = tau if gravity_compensation else np.zeros_like(tau)
 
     def targets(self, sim: LocoImitationSim) -> np.ndarray:
@@ -80,7 +87,7 @@ class PDGaitTracker:
         k, _ = sim._ref_index(sim.t + 1)
         ref = sim.ref
         joints = ref.joint_pos[k]
-        if self.balance_gain or self.position_gain or self.yaw_gain:
+        if self.balance_gain or self.position_gain or self.yaw_gain or self.height_gain:
             rot = quat_to_matrix(sim.state[:, 4:8])
             yaw = np.arctan2(rot[:, 1, 0], rot[:, 0, 0])
             c, s = np.cos(yaw), np.sin(yaw)
@@ -93,9 +100,13 @@ class PDGaitTracker:
             seen = np.einsum("bji,bfj->bfi", tilt, level)
             feet = level - self.balance_gain * (seen - level)
             # position and heading: stance feet shifted against the root's error move the root
-            error = np.einsum("bij,bj->bi", unyaw[:, :2, :2], sim.reference_state(sim.t + 1)["root_pos"][:, :2] - sim.state[:, 1:3])
+            root_ref = sim.reference_state(sim.t + 1)["root_pos"]
+            error = np.einsum("bij,bj->bi", unyaw[:, :2, :2], root_ref[:, :2] - sim.state[:, 1:3])
             shift = np.clip(self.position_gain * error, -self.max_shift, self.max_shift)
             feet[:, :, :2] -= shift[:, None, :]
+            # height: stance legs stretched when the trunk is low, folded when it is high
+            lift = np.clip(self.height_gain * (root_ref[:, 2] - sim.state[:, 3]), -self.max_shift, self.max_shift)
+            feet[:, :, 2] -= lift[:, None]
             turn = np.clip(self.yaw_gain * yaw, -0.3, 0.3)
             ct, st = np.cos(turn)[:, None], np.sin(turn)[:, None]
             x, y = feet[:, :, 0].copy(), feet[:, :, 1].copy()

@@ -109,7 +109,7 @@ class LocoParams:
         speed: reference forward speed, m/s (0 for the jump).
         frequency: reference cycles per second (None: the motion's default).
         body_height: reference root height, m.
-        swing_height: reference foot clearance, m.
+        swing_height: reference foot clearance, m (None: the gait's default, 0.08 or 0.05).
         episode_seconds: episode length before truncation, s.
         control_dt: control period, s (50 Hz); a whole number of physics steps.
         action_scale: radians per unit action.
@@ -134,7 +134,7 @@ class LocoParams:
     speed: float = 0.5
     frequency: float | None = None
     body_height: float = 0.27
-    swing_height: float = 0.08
+    swing_height: float | None = None
     episode_seconds: float = 10.0
     control_dt: float = 0.02
     action_scale: float = 1.0
@@ -169,7 +169,7 @@ class LocoParams:
                 raise ValueError(f"{name} must be a positive number, got {getattr(self, name)!r}")
         if not 0.0 <= self.terminate_tilt <= math.pi:
             raise ValueError(f"terminate_tilt must be in [0, pi] rad, got {self.terminate_tilt}")
-        if self.init_noise < 0 or self.obs_noise < 0 or self.swing_height < 0:
+        if self.init_noise < 0 or self.obs_noise < 0 or (self.swing_height is not None and self.swing_height < 0):
             raise ValueError("init_noise, obs_noise and swing_height must be >= 0")
         if not isinstance(self.max_latency_steps, int) or not 0 <= self.max_latency_steps <= 10:
             raise ValueError(f"max_latency_steps must be an integer in [0, 10], got {self.max_latency_steps!r}")
