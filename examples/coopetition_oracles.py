@@ -61,7 +61,7 @@ def oracle_scores() -> None:
 
 def oracle_table() -> None:
     """For every id, the one-shot equilibria of each reward mode (last phase)."""
-    print(f"  {'environment':<26}{'mode':<13}{'cooperation':>12}{'welfare % opt':>15}")
+    print(f"  {'environment':<26}{'mode':<13}{'cooperation':>12}{'welfare % opt':>15}{'value added % opt':>19}")
     for spec in rewardlab.all_specs():
         if not spec.id.startswith("rewardlab/Coop"):
             continue
@@ -69,11 +69,14 @@ def oracle_table() -> None:
         game = sim.stage_game(sim.params.num_phases - 1)
         best = oracles.social_optimum(game).welfare
         active = np.ones(sim.num_agents, bool) if game.active is None else game.active
+        # value added: welfare above the all-zero joint action's (the endowments kept)
+        idle = float(game.payoff(np.zeros((1, sim.num_agents)))[0][active].sum())
         for mode in ("private", "integrated", "cooperative"):
             sol = oracles.nash_equilibrium(game, mode)
             coop = float(np.mean(sol.actions[active] / sim.bounds[active]))
             name = spec.id.split("/")[1][4:-3] if mode == "private" else ""
-            print(f"  {name:<26}{mode:<13}{coop:>12.3f}{100 * sol.welfare / best:>15.2f}")
+            added = 100 * (sol.welfare - idle) / (best - idle)
+            print(f"  {name:<26}{mode:<13}{coop:>12.3f}{100 * sol.welfare / best:>15.2f}{added:>19.2f}")
 
 
 def main() -> None:

@@ -281,3 +281,41 @@ def test_closed_forms_satisfy_the_first_order_conditions_of_the_environment_payo
     assert _slope(lambda q: cournot.payoff(q[None])[0, 0], np.full(3, q_star), 0) == pytest.approx(0.0, abs=1e-6)
     joint = lambda q: cournot.payoff(q[None])[0].sum()  # noqa: E731
     assert _slope(joint, np.full(3, q_coll), 0) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_tr1_symmetric_equilibria_by_hand():
+    """TR-1 with two agents, alpha = 1/2 and D = d (TrustDilemma): the first-order conditions
+    theta / (1 + a) = 1 - w gamma / 2, with w = alpha (private), alpha + d (1 - alpha)
+    (integrated) and 1 (cooperative, the optimum's), give a = theta / (1 - w gamma / 2) - 1."""
+    sim, game = _game("rewardlab/CoopTrustDilemma-v0")
+    theta, gamma, d = 20.0, 1.5, 0.5
+    for mode, w in (("private", 0.5), ("integrated", 0.5 + d * 0.5), ("cooperative", 1.0)):
+        expected = theta / (1.0 - w * gamma / 2.0) - 1.0
+        nash = oracles.nash_equilibrium(game, mode, presets=type(sim).reward_presets)
+        assert nash.actions == pytest.approx([expected, expected], abs=1e-5), mode
+    assert oracles.social_optimum(game).actions == pytest.approx([79.0, 79.0], abs=1e-5)
+    # when the own synergy share alone repays the investment (alpha gamma / 2 >= 1) selfish play
+    # invests everything: a larger gamma removes the dilemma instead of sharpening it
+    _, rich = _game("rewardlab/CoopTrustDilemma-v0", gamma=4.0)
+    assert oracles.nash_equilibrium(rich, "private").actions == pytest.approx([100.0, 100.0])
+
+
+def test_value_added_pct_optimum_measures_welfare_above_nobody_investing():
+    for env_id in ("rewardlab/CoopPublicGoods-v0", "rewardlab/CoopTrustDilemma-v0"):
+        sim, game = _game(env_id)
+        nash = oracles.nash_equilibrium(game, "private")
+        optimum = oracles.social_optimum(game)
+        idle = float(game.payoff(np.zeros((1, game.num_agents)))[0].sum())
+        assert sim.idle_welfare_per_phase() == pytest.approx([idle])
+        result = oracles.evaluate(env_id, oracles.ProfilePolicy(nash.actions), episodes=2)
+        expected = 100 * (nash.welfare - idle) / (optimum.welfare - idle)
+        assert result["value_added_pct_optimum"] == pytest.approx(expected, rel=1e-6)
+        assert result["value_added_pct_optimum"] < result["welfare_pct_optimum"]
+        best = oracles.evaluate(env_id, oracles.ProfilePolicy(optimum.actions), episodes=2)
+        assert best["value_added_pct_optimum"] == pytest.approx(100.0)
+        zero = oracles.evaluate(env_id, oracles.ConstantPolicy(0.0), episodes=2)
+        assert zero["value_added_pct_optimum"] == pytest.approx(0.0, abs=1e-9)
+    # the linear public good: contributing nothing is the private Nash, 50 % of the welfare
+    # (the endowments kept) but none of the value the group could add
+    sim, game = _game("rewardlab/CoopPublicGoods-v0")
+    assert game.payoff(np.zeros((1, 5)))[0].sum() == pytest.approx(250.0)

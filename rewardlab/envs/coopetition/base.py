@@ -16,6 +16,8 @@ Observation of agent i (float32, every column in [0, 1] unless the game says oth
 Episode metrics (every game): ``cooperation_level`` (mean action / bound over the episode and
 the active agents), ``welfare`` (sum over steps and agents of pi_i), ``welfare_pct_optimum``
 (welfare as % of the social optimum's welfare over the same steps, from the oracle),
+``value_added_pct_optimum`` (the welfare above what the agents get when nobody invests, as % of
+the optimum's: 100 (W - W_0) / (W* - W_0), the sharper measure where endowments kept dominate W),
 ``private_return`` (= welfare) and ``integrated_return`` (sum over steps and agents of
 U_i = pi_i + sum_j D_ij pi_j), whatever reward the agents were trained on.
 """
@@ -388,21 +390,40 @@ class CoopSim(BatchedSim):
             )
         return _OPTIMUM_CACHE[key]
 
-    def _optimum_welfare(self, rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        per_phase = self.optimum_welfare_per_phase()
+    def idle_welfare_per_phase(self) -> np.ndarray:
+        """The welfare sum_i pi_i of one step in each phase when nobody invests (all actions 0)."""
+        key = ("idle", type(self).__qualname__, self.params)
+        if key not in _OPTIMUM_CACHE:
+            welfare = []
+            for k in range(self.params.num_phases):
+                game = self.stage_game(k)
+                active = np.ones(game.num_agents, bool) if game.active is None else game.active
+                welfare.append(float(game.payoff(np.zeros((1, game.num_agents)))[0][active].sum()))
+            _OPTIMUM_CACHE[key] = np.array(welfare)
+        return _OPTIMUM_CACHE[key]
+
+    def _over_steps(self, per_phase: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Sum of a per-step, per-phase quantity over the first ``lengths`` steps of an episode."""
         cumulative = np.concatenate([[0.0], np.cumsum(per_phase[self._phase_of_t[:-1]])])
         return cumulative[lengths]
+
+    def _optimum_welfare(self, rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        return self._over_steps(self.optimum_welfare_per_phase(), lengths)
 
     def _episode_metrics(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         lengths = np.maximum(self.t[rows], 1)
         optimum = self._optimum_welfare(rows, self.t[rows])
         welfare = self._welfare[rows]
+        idle = self._over_steps(self.idle_welfare_per_phase(), self.t[rows])
         with np.errstate(divide="ignore", invalid="ignore"):
             pct = np.where(np.abs(optimum) > 0, 100.0 * welfare / np.abs(optimum), np.nan)
+            gain = optimum - idle
+            value_pct = np.where(np.abs(gain) > 1e-12, 100.0 * (welfare - idle) / gain, np.nan)
         metrics = {
             "cooperation_level": self._coop_sum[rows] / lengths,
             "welfare": welfare.copy(),
             "welfare_pct_optimum": pct,
+            "value_added_pct_optimum": value_pct,
             "private_return": welfare.copy(),
             "integrated_return": self._integrated[rows].copy(),
         }
