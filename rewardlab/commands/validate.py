@@ -49,7 +49,8 @@ def _rich(rows, totals) -> None:
 def run(args: argparse.Namespace) -> int:
     from rewardlab.envs.coopetition.case_studies import CASES, validate
 
-    cases = [args.case] if args.case else list(CASES)
+    by_lower = {name.lower(): name for name in CASES}  # `rewardlab validate slcd` works too
+    cases = [by_lower.get(args.case.lower(), args.case)] if args.case else list(CASES)
     rows, totals = [], {}
     for case in cases:
         criteria = validate(case)

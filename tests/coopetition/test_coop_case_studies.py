@@ -27,7 +27,7 @@ def test_a_miscalibrated_environment_scores_lower():
 
 
 def test_validate_command_prints_the_table(capsys):
-    assert main(["validate", "RenaultNissan", "--plain"]) == 0
+    assert main(["validate", "renaultnissan", "--plain"]) == 0  # case-insensitive
     out = capsys.readouterr().out
     for key in ("R1", "R2", "R3", "R4", "R5", "R6"):
         assert f"RenaultNissan  {key}" in out
