@@ -204,15 +204,30 @@ def train_and_evaluate(
                 "device": str(agent.device),
             },
         )
-    logger = RunLogger(log_path, total_steps, progress, title=f"{algo} {env_id}")
-    curve: list[dict[str, float]] = []
-    last_return = [float("nan")]
+    return run_agent(agent, total_steps, eval_episodes, log_path, progress, title=f"{algo} {env_id}")
+
+
+def run_agent(
+    agent,
+    total_steps: int,
+    eval_episodes: int,
+    log_path: Path | None,
+    progress: bool = False,
+    save_every: int = 0,
+    title: str = "train",
+) -> RunResult:
+    """Train a built (or resumed) own agent to ``total_steps``, evaluate it, write the run files.
+
+    ``save_every`` > 0 also checkpoints every that many updates (for long runs); a resumed
+    agent continues its update counter, curve and learning-rate schedule.
+    """
+    logger = RunLogger(log_path, total_steps, progress, title=title)
+    start_update = agent.update
 
     def on_update(_agent, stats: dict[str, float]) -> None:
-        if "return" in stats:
-            last_return[0] = stats["return"]
-        curve.append(curve_point(stats, last_return[0]))
         logger.log(stats)
+        if log_path is not None and save_every > 0 and agent.update % save_every == 0:
+            agent.save(log_path / "checkpoint.pt")
 
     start = time.perf_counter()
     try:
@@ -220,13 +235,19 @@ def train_and_evaluate(
     finally:
         logger.close()
     train_time = time.perf_counter() - start
+    curve: list[dict[str, float]] = []
+    last_return = float("nan")
+    for stats in agent.curve:
+        last_return = stats.get("return", last_return)
+        curve.append(curve_point(stats, last_return))
     metrics = agent.evaluate(episodes=eval_episodes)
     metrics["train_time_s"] = train_time
-    metrics["update_time_s"] = float(np.mean([p["update_time_s"] for p in curve])) if curve else float("nan")
+    new = agent.curve[start_update:]
+    metrics["update_time_s"] = float(np.mean([p["update_time_s"] for p in new])) if new else float("nan")
     checkpoint = None
     if log_path is not None:
         checkpoint = str(agent.save(log_path / "checkpoint.pt"))
         (log_path / "curve.json").write_text(json.dumps(curve, default=float))
         (log_path / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
-    sim.close()
+    agent.sim.close()
     return RunResult(metrics=metrics, curve=curve, checkpoint=checkpoint)

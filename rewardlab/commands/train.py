@@ -27,19 +27,24 @@ HELP = "train an agent (rewardlab PPO/MAPPO or Stable-Baselines3) on an environm
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from rewardlab.agents.run import ALGOS
 
-    parser.add_argument("--env", required=True, help="environment id, e.g. rewardlab/CoopSLCD-v0")
+    parser.add_argument("--env", help="environment id, e.g. rewardlab/CoopSLCD-v0 (required unless --resume)")
     parser.add_argument("--algo", default="ppo", choices=ALGOS, help="algorithm (default: ppo)")
     parser.add_argument("--reward", default=None, help="reward preset name or a YAML/JSON reward dict")
     parser.add_argument(
         "--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
         help="agent setting (repeatable); env.<name>=value sets an environment parameter",
     )
-    parser.add_argument("--steps", type=int, default=100_000, help="training budget in instance-steps")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="training budget in instance-steps (default 100000; with --resume: the run's own)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--out", default=None, help="run directory (default: runs/<env>-<algo>-s<seed>-<time>)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--save-every", type=int, default=0, metavar="UPDATES",
+                        help="also checkpoint every this many updates (rewardlab agents)")
+    parser.add_argument("--resume", default=None, metavar="RUN_DIR",
+                        help="continue a rewardlab-agent run from RUN_DIR/checkpoint.pt to --steps (exactly as if uninterrupted)")
 
 
 def parse_value(text: str) -> Any:
@@ -79,13 +84,20 @@ def default_run_dir(env_id: str, algo: str, seed: int) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from rewardlab.agents.run import OWN_ALGOS, train_and_evaluate
 
-    from rewardlab.agents.run import train_and_evaluate
-    from rewardlab.commands.evaluate import metrics_table
-
+    if args.resume:
+        return resume(args)
+    if not args.env:
+        raise RewardlabError("train needs --env ID (or --resume RUN_DIR)")
+    if args.steps is None:
+        args.steps = 100_000
     agent_kwargs, env_kwargs = parse_settings(args.settings)
     out = Path(args.out) if args.out else default_run_dir(args.env, args.algo, args.seed)
+    if args.save_every and args.algo not in OWN_ALGOS:
+        raise RewardlabError(f"--save-every applies to rewardlab's agents {OWN_ALGOS}, not {args.algo}")
+    if args.save_every:
+        return train_own_with_saves(args, agent_kwargs, env_kwargs, out)
     result = train_and_evaluate(
         args.env,
         algo=args.algo,
@@ -99,7 +111,61 @@ def run(args: argparse.Namespace) -> int:
         log_dir=out,
         progress=not args.no_progress,
     )
+    report(result, f"{args.algo} on {args.env}", out)
+    return 0
+
+
+def report(result, title: str, out: Path) -> None:
+    from rich.console import Console
+
+    from rewardlab.commands.evaluate import metrics_table
+
     console = Console()
-    console.print(metrics_table({k: [v] for k, v in result.metrics.items()}, title=f"{args.algo} on {args.env}"))
+    console.print(metrics_table({k: [v] for k, v in result.metrics.items()}, title=title))
     console.print(f"run directory: {out}  (tensorboard --logdir {out})")
+
+
+def train_own_with_saves(args: argparse.Namespace, agent_kwargs: dict, env_kwargs: dict, out: Path) -> int:
+    """train_and_evaluate's path for rewardlab agents, with periodic checkpoints."""
+    import dataclasses
+
+    from rewardlab.agents import MAPPO, PPO, PPOConfig
+    from rewardlab.agents.run import make_env_sim, run_agent, write_run_config
+
+    config = PPOConfig.from_kwargs(f"{args.env} ({args.algo})", agent_kwargs)
+    reward = parse_reward(args.reward)
+    sim = make_env_sim(args.env, config.num_envs, reward, env_kwargs)
+    agent = (MAPPO if args.algo == "mappo" else PPO)(sim, config, seed=args.seed, device=args.device)
+    agent.env_info = {"env_id": args.env, "reward": reward, "env_kwargs": env_kwargs, "algo": args.algo}
+    write_run_config(out, {
+        "env_id": args.env, "algo": args.algo, "reward": reward, "reward_spec": sim.reward_spec.to_dict(),
+        "env_kwargs": env_kwargs, "agent": {k: v for k, v in dataclasses.asdict(config).items() if k != "phase_fn"},
+        "total_steps": args.steps, "seed": args.seed, "device": str(agent.device),
+    })
+    result = run_agent(agent, args.steps, args.eval_episodes, out, not args.no_progress, args.save_every,
+                       title=f"{args.algo} {args.env}")
+    report(result, f"{args.algo} on {args.env}", out)
+    return 0
+
+
+def resume(args: argparse.Namespace) -> int:
+    import json
+
+    from rewardlab.agents import PPO
+    from rewardlab.agents.run import run_agent
+
+    run_dir = Path(args.resume)
+    if not (run_dir / "checkpoint.pt").exists():
+        raise RewardlabError(f"--resume {run_dir}: no checkpoint.pt (only rewardlab-agent runs resume)")
+    agent = PPO.load(run_dir / "checkpoint.pt", device=args.device)
+    config_path = run_dir / "config.json"
+    total = args.steps
+    if total is None and config_path.exists():
+        # the run's own budget: the learning-rate schedule then matches the uninterrupted run
+        total = json.loads(config_path.read_text()).get("total_steps")
+    if total is None:
+        raise RewardlabError(f"--resume {run_dir}: no config.json with total_steps; pass --steps")
+    result = run_agent(agent, total, args.eval_episodes, run_dir, not args.no_progress, args.save_every,
+                       title=f"resume {agent.sim.env_id}")
+    report(result, f"{agent.algo_name} on {agent.sim.env_id} (resumed)", run_dir)
     return 0

@@ -54,3 +54,39 @@ def test_bad_arguments_exit_with_a_message(tmp_path, capsys):
     assert rc == 2 and "KEY=VALUE" in capsys.readouterr().err
     rc = main(["eval", str(tmp_path / "missing")])
     assert rc == 2 and "no such checkpoint" in capsys.readouterr().err
+
+
+def test_periodic_checkpoint_and_resume_match_an_uninterrupted_run(tmp_path, monkeypatch):
+    """A run that checkpoints every 2 updates and crashes in update 3 resumes to the same params."""
+    import pytest
+    import torch
+
+    from rewardlab.agents import PPO
+
+    common = ["--env", "toy_sims:ToyGameSim", "--algo", "mappo", "--set", "num_envs=2", "--set", "num_steps=7",
+              "--seed", "3", "--no-progress", "--device", "cpu", "--eval-episodes", "2", "--steps", "56"]
+    whole, crashed = tmp_path / "whole", tmp_path / "crashed"
+    assert main(["train", *common, "--out", str(whole)]) == 0
+
+    original = PPO.train_one_update
+
+    def crash_in_update_3(self, num_updates):
+        if self.update == 2:
+            raise KeyboardInterrupt("simulated crash")
+        return original(self, num_updates)
+
+    monkeypatch.setattr(PPO, "train_one_update", crash_in_update_3)
+    with pytest.raises(KeyboardInterrupt):
+        main(["train", *common, "--save-every", "2", "--out", str(crashed)])
+    monkeypatch.setattr(PPO, "train_one_update", original)
+    assert PPO.load(crashed / "checkpoint.pt").update == 2
+
+    assert main(["train", "--resume", str(crashed), "--no-progress", "--eval-episodes", "2"]) == 0
+    a, b = PPO.load(whole / "checkpoint.pt"), PPO.load(crashed / "checkpoint.pt")
+    assert a.update == b.update == 4
+    for key, value in a.model.state_dict().items():
+        assert torch.equal(value, b.model.state_dict()[key]), key
+    curve = json.loads((crashed / "curve.json").read_text())
+    assert [p["step"] for p in curve] == [14, 28, 42, 56]
+    reference = json.loads((whole / "curve.json").read_text())
+    assert [p["policy_loss"] for p in curve] == [p["policy_loss"] for p in reference]
