@@ -43,6 +43,22 @@ def _solve(sim, phase: int, mode: str):
     return nash_equilibrium(sim.stage_game(phase), mode, presets=type(sim).reward_presets)
 
 
+def _phase_equilibria(sim, case: str, key: str, phases_are: str):
+    """The private and integrated Nash of every phase, and the criterion that they converged."""
+    phases = range(sim.params.num_phases)
+    priv = [_solve(sim, k, "private") for k in phases]
+    integ = [_solve(sim, k, "integrated") for k in phases]
+    conv = [s.converged for s in priv + integ]
+    converged = _criterion(case, key, f"best-response dynamics converge in all four {phases_are} (private, integrated)",
+                           np.mean(conv), f"{sum(conv)}/{len(conv)} converged")
+    return priv, integ, converged
+
+
+def _welfare_gain(priv, integ) -> np.ndarray:
+    """Per phase: welfare per round at the integrated equilibrium minus at the private one."""
+    return np.array([i.welfare - q.welfare for q, i in zip(priv, integ, strict=True)])
+
+
 # --------------------------------------------------------------------------- Samsung-Sony S-LCD
 def slcd(**overrides) -> list[Criterion]:
     env_id, case = "rewardlab/CoopSLCD-v0", "SLCD"
@@ -86,13 +102,8 @@ def slcd(**overrides) -> list[Criterion]:
 def renault_nissan(**overrides) -> list[Criterion]:
     env_id, case = "rewardlab/CoopRenaultNissan-v0", "RenaultNissan"
     sim = make_sim(env_id, **overrides)
-    phases = range(sim.params.num_phases)
-    priv = [_solve(sim, k, "private") for k in phases]
-    integ = [_solve(sim, k, "integrated") for k in phases]
-    out = []
-    conv = [s.converged for s in priv + integ]
-    out.append(_criterion(case, "R1", "best-response dynamics converge in all four phases (private, integrated)",
-                          np.mean(conv), f"{sum(conv)}/{len(conv)} converged"))
+    priv, integ, converged = _phase_equilibria(sim, case, "R1", "phases")
+    out = [converged]
     up = np.array([i.actions > p.actions for p, i in zip(priv, integ, strict=True)])
     out.append(_criterion(case, "R2", "the alliance raises both partners' investment in every phase",
                           up.mean(), f"{int(up.sum())}/{up.size} partner-phases"))
@@ -103,7 +114,7 @@ def renault_nissan(**overrides) -> list[Criterion]:
     spread_pct = 100 * (renault.max() - renault.min()) / renault.mean()
     out.append(_criterion(case, "R4", "Renault's commitment stays steady (spread < 5 % across phases)",
                           float(spread_pct < 5.0), f"renault {np.round(renault, 2)}, spread {spread_pct:.1f} %"))
-    gain = np.array([i.welfare - p.welfare for p, i in zip(priv, integ, strict=True)])
+    gain = _welfare_gain(priv, integ)
     out.append(_criterion(case, "R5", "the alliance creates value in every phase (integrated welfare > private)",
                           (gain > 0).mean(), f"welfare gain per round {np.round(gain, 3)}"))
     last = integ[-1].actions / sim.bounds
@@ -136,7 +147,7 @@ def apache(**overrides) -> list[Criterion]:
     loyal_effort = np.array([s.actions.sum() for s in loyal])
     out.append(_criterion(case, "A3", "loyalty sustains contribution: loyal-utility effort > private in every phase",
                           (loyal_effort > numeric).mean(), f"loyal {np.round(loyal_effort, 3)}"))
-    gain = np.array([i.welfare - q.welfare for q, i in zip(priv, integ, strict=True)])
+    gain = _welfare_gain(priv, integ)
     out.append(_criterion(case, "A4", "community interdependence creates value in every phase (integrated > private)",
                           (gain > 0).mean(), f"welfare gain per round {np.round(gain, 1)}"))
     founding = integ[0].welfare / social_optimum(sim.stage_game(0)).welfare
@@ -153,22 +164,17 @@ def apache(**overrides) -> list[Criterion]:
 def apple(**overrides) -> list[Criterion]:
     env_id, case = "rewardlab/CoopAppleAppStore-v0", "AppleAppStore"
     sim = make_sim(env_id, **overrides)
-    phases = range(sim.params.num_phases)
-    priv = [_solve(sim, k, "private") for k in phases]
-    integ = [_solve(sim, k, "integrated") for k in phases]
-    out = []
-    conv = [s.converged for s in priv + integ]
-    out.append(_criterion(case, "P1", "best-response dynamics converge in all four eras (private, integrated)",
-                          np.mean(conv), f"{sum(conv)}/{len(conv)} converged"))
+    priv, integ, converged = _phase_equilibria(sim, case, "P1", "eras")
+    out = [converged]
     uplift = np.array([i.actions / q.actions for q, i in zip(priv, integ, strict=True)])
     devs_more = (uplift[:, 1] > uplift[:, 0]) & (uplift[:, 2] > uplift[:, 0])
     out.append(_criterion(case, "P2", "developers depend on Apple more than Apple on them: their uplift is larger",
                           devs_more.mean(), f"uplift per era (apple, large, small) {np.round(uplift, 3).tolist()}"))
-    gain = np.array([i.welfare - q.welfare for q, i in zip(priv, integ, strict=True)])
+    gain = _welfare_gain(priv, integ)
     out.append(_criterion(case, "P3", "the ecosystem creates value in every era (integrated welfare > private)",
                           (gain > 0).mean(), f"welfare gain per round {np.round(gain, 3)}"))
     shares = []
-    for k, s in zip(phases, integ, strict=True):
+    for k, s in enumerate(integ):
         synergy = sim.stage_game(k).terms(s.actions[None])["synergy_share"][0]
         shares.append(synergy / synergy.sum())
     shares = np.array(shares)
