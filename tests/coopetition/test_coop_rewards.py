@@ -41,7 +41,7 @@ def test_cooperative_and_integrated_differ_from_private(env_id):
         assert not np.allclose(_rewards(env_id, "integrated"), private)
 
 
-@pytest.mark.parametrize("env_id", COOP_IDS[:3])
+@pytest.mark.parametrize("env_id", COOP_IDS)
 def test_unknown_mode_is_an_error(env_id):
     with pytest.raises(RewardlabError, match="unknown reward preset 'selfish'"):
         gym.make(env_id, reward="selfish")
