@@ -16,7 +16,7 @@ Info                   TR-2's (trust, reputation, alpha) + ``kindness`` phi (n,)
 =====================  ==========================================================================
 
 Reciprocity signals: s_j = (a_j - abar_j) / e_j with abar_j the mean of j's last ``window``
-actions (this one excluded; 0 before any history), phi_j = tanh(kappa * s_j), weights
+actions (this one excluded), phi_j = tanh(kappa * s_j) (0 in the first round: no history yet), weights
 w_ij = T_ij (1 + omega_r D_ij) rho0 D_ij ** eta (T before this step's update).
 
 * ``reciprocity_signal``  lambda_r * sum_j w_ij phi_j -- the reference's U_recip. It does not
