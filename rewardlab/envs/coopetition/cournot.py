@@ -2,11 +2,13 @@
 
 =====================  ==========================================================================
 Agents                 ``firm_0 ... firm_{n-1}`` (``num_agents`` firms, 3 by default)
-Action space (each)    Box(0, q_max, (1,)): quantity, q_max = a / b by default
+Action space (each)    Box(0, q_max, (1,)): quantity, q_max = ``bounds`` (100, = a / b with the
+                       default demand; it does not follow a or b when they are overridden)
 Observation            base layout + [last price / a]
 Parameters             :class:`CournotParams`: demand_intercept a, demand_slope b, unit_cost c (+ base)
 Reward terms           ``revenue`` q_i P, ``production_cost`` -c q_i (their sum is the profit pi_i)
-Presets                ``private``, ``integrated``, ``cooperative`` (joint profit / n)
+Presets                ``private``, ``integrated`` (= private: D = 0 unless ``interdependence`` is
+                       given), ``cooperative`` (joint profit / n)
 =====================  ==========================================================================
 
 Price P = max(0, a - b sum_j q_j); profit pi_i = q_i (P - c). Nash quantity (each firm's first
