@@ -42,7 +42,7 @@ BEV_CHANNELS = ("road", "route", "lane_markings", "vehicles", "pedestrians", "re
                 "yellow_lights", "green_lights", "static_objects", "shoulder")
 STATIC_BITS = {"road": 1, "lane_markings": 2, "shoulder": 4}  # routes: route_bit(ego)
 SHOULDER = 1.5  # m
-RASTER_MARGIN = 40.0  # m around the map in the static raster
+RASTER_MARGIN = 60.0  # m around the routes in the static raster (beyond the 55 m view radius)
 
 
 def observation_space(p) -> spaces.Box:
@@ -247,12 +247,9 @@ def _box_samples(length, width, spacing: float):
     return gl, gw, inside
 
 
-def _static_lut(ego: int) -> np.ndarray:
-    """(256, 4) uint8: raster bits -> (road, route of ``ego``, lane markings, shoulder) as 0/1."""
-    bits = np.arange(256)
-    return np.stack([(bits & STATIC_BITS["road"]) > 0, (bits & route_bit(ego)) > 0,
-                     (bits & STATIC_BITS["lane_markings"]) > 0, (bits & STATIC_BITS["shoulder"]) > 0],
-                    axis=1).astype(np.uint8)
+def _static_bits(ego: int) -> tuple[int, int, int, int]:
+    """Raster bits of (road, route of ``ego``, lane markings, shoulder)."""
+    return (STATIC_BITS["road"], route_bit(ego), STATIC_BITS["lane_markings"], STATIC_BITS["shoulder"])
 
 
 _STATIC_CHANNELS = [BEV_CHANNELS.index(n) for n in ("road", "route", "lane_markings", "shoulder")]
@@ -264,26 +261,30 @@ def bev_observation(sim, r: np.ndarray, dtype: str | None = None) -> np.ndarray:
     size, res = p.bev_size, p.bev_resolution
     nb, e = len(r), sim.num_egos
     # pixel grid in the ego frame: rows go forward (up), ego at 3/4 of the height
-    idx = np.arange(size)
+    idx = np.arange(size, dtype=np.float32)
     fwd = ((0.75 * size - idx - 0.5) * res)[:, None]
     left = ((0.5 * size - idx - 0.5) * res)[None, :]
     raster = sim.bev_static
     hh, ww = raster.shape[1:]
     inv = 1.0 / res
-    # pixel centres relative to the raster origin, in raster pixels
-    c, s = np.cos(sim.epsi[r])[..., None, None] * inv, np.sin(sim.epsi[r])[..., None, None] * inv
-    ox = ((sim.ex[r] - sim.bev_origin[r, 0][:, None]) * inv)[..., None, None]
-    oy = ((sim.ey[r] - sim.bev_origin[r, 1][:, None]) * inv)[..., None, None]
-    ix = np.floor(ox + fwd * c - left * s).astype(np.int64)
-    iy = np.floor(oy + fwd * s + left * c).astype(np.int64)
-    ok = (ix >= 0) & (ix < ww) & (iy >= 0) & (iy < hh)
-    flat = (r[:, None, None, None] * hh + np.minimum(np.maximum(iy, 0), hh - 1)) * ww + np.minimum(np.maximum(ix, 0), ww - 1)
-    bits = raster.reshape(-1).take(flat)
-    bits *= ok
+    # pixel centres in raster pixels, float32 (exact enough for maps of a few thousand pixels);
+    # the raster leaves RASTER_MARGIN around the routes, pixels beyond it take its edge value
+    c = (np.cos(sim.epsi[r]) * inv).astype(np.float32)[..., None, None]
+    s = (np.sin(sim.epsi[r]) * inv).astype(np.float32)[..., None, None]
+    ox = ((sim.ex[r] - sim.bev_origin[r, 0][:, None]) * inv).astype(np.float32)[..., None, None]
+    oy = ((sim.ey[r] - sim.bev_origin[r, 1][:, None]) * inv).astype(np.float32)[..., None, None]
+    ix = (ox + fwd * c - left * s).astype(np.int32)
+    iy = (oy + fwd * s + left * c).astype(np.int32)
+    np.clip(ix, 0, ww - 1, out=ix)
+    np.clip(iy, 0, hh - 1, out=iy)
+    iy *= ww
+    iy += ix
+    base = (r.astype(np.int64) * (hh * ww))[:, None, None, None]
+    bits = raster.reshape(-1).take(base + iy)
     out = np.zeros((nb, e, len(BEV_CHANNELS), size, size), dtype=np.uint8)
     for k in range(e):
-        lut = sim._bev_luts[k] if hasattr(sim, "_bev_luts") else _static_lut(k)
-        out[:, k, _STATIC_CHANNELS] = np.moveaxis(lut[bits[:, k]], -1, 1)
+        for channel, bit in zip(_STATIC_CHANNELS, _static_bits(k), strict=True):
+            out[:, k, channel] = (bits[:, k] & bit) != 0
     dynamic_layers(sim, r, out, size, res)
     if (dtype or p.bev_dtype) == "uint8":
         out *= 255
