@@ -179,6 +179,7 @@ class PPO:
             id_dim_critic = self.num_agents  # the central critic always needs to know whose value
         else:
             id_dim_critic = id_dim
+        phase_index = self._phase_index()
         try:
             actor = build_actor(
                 cfg.policy,
@@ -188,9 +189,7 @@ class PPO:
                 cfg.lpn_hidden_sizes if cfg.policy == "lpn" else cfg.hidden_sizes,
                 cfg.activation,
                 cfg.init_log_std,
-                cfg.phase_index if cfg.phase_index is not None else getattr(sim, "phase_index", None)
-                if cfg.phase_fn is None
-                else None,
+                phase_index,
                 cfg.phase_fn,
                 cfg.phase_dim,
             )
@@ -217,6 +216,24 @@ class PPO:
         self._eye = torch.eye(self.num_agents, device=self.device)
 
     # ------------------------------------------------------------------ spaces and inputs
+    def _phase_index(self) -> list[int] | None:
+        """The LPN's phase entries, counted in the observation (not the appended agent id).
+
+        Unset, a simulator's ``phase_index`` attribute is used where it has one.
+        """
+        cfg = self.config
+        if cfg.policy != "lpn" or cfg.phase_fn is not None:
+            return None
+        index = cfg.phase_index if cfg.phase_index is not None else getattr(self.sim, "phase_index", None)
+        if index is None:
+            return None
+        index = [index] if isinstance(index, (int, np.integer)) else list(index)
+        if any(not -self.obs_dim <= int(i) < self.obs_dim for i in index):
+            raise RewardlabError(
+                f"{self.sim.env_id}: phase_index {cfg.phase_index!r} outside the observation (length {self.obs_dim})"
+            )
+        return [int(i) % self.obs_dim for i in index]
+
     def _action_layout(self, action_spaces) -> ActionLayout:
         first = action_spaces[0]
         if isinstance(first, spaces.Box):

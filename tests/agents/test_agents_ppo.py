@@ -161,6 +161,16 @@ def test_bad_settings_raise_clear_errors():
         PPO(ToyGridSim(num_envs=2), {"jacobian_penalty": 1.0})
     with pytest.raises(RewardlabError, match="phase_index or phase_fn"):
         PPO(ToyGameSim(num_envs=2), {"policy": "lpn"})
+    with pytest.raises(RewardlabError, match=r"^ToyGameSim: phase_index 9 outside the observation \(length 4\)"):
+        PPO(ToyGameSim(num_envs=2), {"policy": "lpn", "phase_index": 9})
+
+
+def test_lpn_phase_index_counts_in_the_observation_not_the_agent_id():
+    """With n > 1 a one-hot id follows the observation; phase_index=-1 is still the observation's last entry."""
+    agent = PPO(ToyGameSim(num_envs=2), {"policy": "lpn", "phase_index": -1}, seed=0)
+    assert agent.use_agent_id and agent.obs_dim == 4
+    assert agent.model.actor.phase_idx.tolist() == [3]
+    assert agent.model.actor.state_idx.tolist() == [0, 1, 2, 4, 5, 6]  # 3 observation entries + 3 id entries
 
 
 def test_gymnasium_vector_env():
