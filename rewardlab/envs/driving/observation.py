@@ -141,7 +141,10 @@ def static_points(lay, rows: np.ndarray, routes: dict, spacing: float, station_r
     d = np.broadcast_to(lat[None, None, None, :], shape)
     length = lay.length[rows][:, :, None, None]
     inside = (s <= length) & (d >= -nl * w - SHOULDER)
-    x, y, _ = lay.to_world(rr, road, s, d)
+    # the reference frame depends on the station only: interpolate once per station
+    fx, fy, fh = lay.frame(rr, road[..., :1], s[..., :1])
+    x = fx - d * np.sin(fh)
+    y = fy + d * np.cos(fh)
     on_road = inside & (d <= 0.0) & (d >= -nl * w)
     shoulder = inside & ~on_road
     marking = on_road & (np.abs(np.mod(-d + 0.5 * spacing, w) - 0.5 * spacing) < 0.5 * spacing) & (d < -0.5)
@@ -156,7 +159,8 @@ def static_points(lay, rows: np.ndarray, routes: dict, spacing: float, station_r
         w_r = lay.width[rows][:, None, None]
         center = -(lay.lanes[0] + 0.5) * w_r - lay.ramp_offset[rows[:, None, None], idx]
         d_r = center + u
-        x_r, y_r, _ = lay.to_world(rows[:, None, None], np.zeros_like(idx), s_r, d_r)
+        fx, fy, fh = lay.frame(rows[:, None, None], np.zeros_like(idx[..., :1]), s_r[..., :1])
+        x_r, y_r = fx - d_r * np.sin(fh), fy + d_r * np.cos(fh)
         exists = s_r <= lay.merge_end[rows][:, None, None]
         lane_r = exists & (np.abs(u) <= 0.5 * w_r)
         rb = np.broadcast_to(rows[:, None, None], s_r.shape)
