@@ -62,3 +62,21 @@ def test_variant_passes_checkers_and_stays_in_its_spaces(env_id, kwargs):
 def test_counts_must_be_integers_and_the_error_names_env_and_argument(env_id, kwargs, argument):
     with pytest.raises(RewardlabError, match=rf"{env_id.split('/')[1]}: {argument} must be an integer >= \d"):
         gym.make(env_id, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("env_id", "kwargs", "message"),
+    [
+        ("rewardlab/CommonsOstrom-v0", {"wage": "5"}, r"wage must be a finite number >= 0"),
+        ("rewardlab/CommonsFishery-v0", {"carrying_capacity": float("inf")}, r"carrying_capacity must be a finite number > 0"),
+        ("rewardlab/CommonsFishery-v0", {"monitor_prob": 1.5}, r"monitor_prob must be a finite number >= 0.0 and <= 1.0"),
+        ("rewardlab/CommonsFishery-v0", {"norm_effort": 11.0}, r"norm_effort must be a finite number >= 0.0 and <= 10.0"),
+        ("rewardlab/CommonsFishery-v0", {"exclusion_threshold": "low"}, r"exclusion_threshold must be a finite number"),
+        ("rewardlab/CommonsHarvest-v0", {"end_probability": "x"}, r"end_probability must be a finite number"),
+        ("rewardlab/CommonsPunishment-v0", {"fine": float("nan")}, r"fine must be a finite number >= 0"),
+        ("rewardlab/CommonsPunishment-v0", {"rep_unjust": None}, r"rep_unjust must be a finite number"),
+    ],
+)
+def test_bad_numbers_name_the_env_the_argument_and_the_range(env_id, kwargs, message):
+    with pytest.raises(RewardlabError, match=rf"{env_id.split('/')[1]}: {message}"):
+        gym.make(env_id, **kwargs)

@@ -34,6 +34,25 @@ def check_integers(params: object, minimum: dict[str, int]) -> None:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
+def check_numbers(params: object, names: tuple[str, ...], low: float | None = None,
+                  high: float | None = None, low_open: bool = False) -> None:
+    """Raise ValueError unless each named field is a finite real number in the given range.
+
+    ``low_open`` excludes ``low`` itself (``> low``). The message names the field and the range,
+    also for values that are not numbers at all (a string would otherwise reach NumPy first).
+    """
+    lower = "" if low is None else (f"> {low}" if low_open else f">= {low}")
+    upper = "" if high is None else f"<= {high}"
+    expected = " and ".join(x for x in (lower, upper) if x)
+    for name in names:
+        value = getattr(params, name)
+        ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+        ok = ok and bool(np.isfinite(value))
+        ok = ok and (low is None or (value > low if low_open else value >= low)) and (high is None or value <= high)
+        if not ok:
+            raise ValueError(f"{name} must be a finite number{' ' + expected if expected else ''}, got {value!r}")
+
+
 def gini(values: np.ndarray) -> np.ndarray:
     """Gini coefficient along the last axis: sum_ij |x_i - x_j| / (2 n sum_i x_i).
 

@@ -69,7 +69,15 @@ import numpy as np
 from gymnasium import spaces
 
 from rewardlab.core.sim import BatchedSim, StepOutcome
-from rewardlab.envs.commons._common import PALETTE, bar_frame, check_integers, gini, rolled, standard_presets
+from rewardlab.envs.commons._common import (
+    PALETTE,
+    bar_frame,
+    check_integers,
+    check_numbers,
+    gini,
+    rolled,
+    standard_presets,
+)
 
 INSTITUTIONS = ("none", "direct", "third_party", "both")
 NORM_MODES = ("fixed", "voted", "learned")
@@ -104,23 +112,20 @@ class FisheryParams:
 
     def __post_init__(self) -> None:
         check_integers(self, {"num_agents": 2, "effort_levels": 2, "horizon": 1, "learning_interval": 1})
-        for name in ("carrying_capacity", "growth_rate", "catchability", "max_effort"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        for name in ("price", "effort_cost", "stock_noise", "fine", "punish_cost", "third_party_tax"):
-            value = getattr(self, name)
-            if not (np.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        for name in ("initial_stock", "collapse_fraction", "monitor_prob", "third_party_error", "learning_rate"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
+        check_numbers(self, ("carrying_capacity", "growth_rate", "catchability", "max_effort"), low=0.0, low_open=True)
+        check_numbers(self, ("price", "effort_cost", "stock_noise", "fine", "punish_cost", "third_party_tax"), low=0.0)
+        check_numbers(
+            self, ("initial_stock", "collapse_fraction", "monitor_prob", "third_party_error", "learning_rate"),
+            low=0.0, high=1.0,
+        )
+        if self.exclusion_threshold is not None:
+            check_numbers(self, ("exclusion_threshold",))
         if self.institution not in INSTITUTIONS:
             raise ValueError(f"institution must be one of {INSTITUTIONS}, got {self.institution!r}")
         if self.norm_mode not in NORM_MODES:
             raise ValueError(f"norm_mode must be one of {NORM_MODES}, got {self.norm_mode!r}")
-        if self.norm_effort is not None and not 0.0 <= self.norm_effort <= self.max_effort:
-            raise ValueError(f"norm_effort must lie in [0, max_effort] or be None, got {self.norm_effort!r}")
+        if self.norm_effort is not None:
+            check_numbers(self, ("norm_effort",), low=0.0, high=self.max_effort)
 
     # closed forms (used for metrics and the docs; the tests check them against the dynamics)
     @property

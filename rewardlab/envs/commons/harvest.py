@@ -52,7 +52,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from rewardlab.core.reward import RewardSpec
 from rewardlab.core.sim import BatchedSim, StepOutcome
-from rewardlab.envs.commons._common import INEQUITY_PARAMS, PALETTE, check_integers, gini
+from rewardlab.envs.commons._common import INEQUITY_PARAMS, PALETTE, check_integers, check_numbers, gini
 
 OPEN_MAP = """
 WWWWWWWWWWWWWWWWWWWWWWWW
@@ -152,8 +152,7 @@ class HarvestParams:
             "num_agents": 1, "zap_timeout": 1, "beam_length": 1, "horizon": 1, "end_check_every": 1,
             "max_horizon": 1, "view_ahead": 0, "view_behind": 0, "view_side": 0,
         })
-        if not 0.0 <= self.end_probability <= 1.0:
-            raise ValueError(f"end_probability must lie in [0, 1], got {self.end_probability!r}")
+        check_numbers(self, ("end_probability",), low=0.0, high=1.0)
         if self.max_horizon < self.horizon:
             raise ValueError(f"max_horizon must be >= horizon ({self.horizon}), got {self.max_horizon!r}")
         _, _, spawns = parse_map(self.map_text)

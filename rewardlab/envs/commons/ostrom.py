@@ -53,6 +53,7 @@ from rewardlab.envs.commons._common import (
     PALETTE,
     bar_frame,
     check_integers,
+    check_numbers,
     others_index,
     rolled,
     standard_presets,
@@ -80,10 +81,7 @@ class OstromParams:
         check_integers(self, {"num_agents": 2, "endowment": 1, "horizon": 1})
         if self.treatment not in TREATMENTS:
             raise ValueError(f"treatment must be one of {TREATMENTS}, got {self.treatment!r}")
-        for name in ("wage", "a", "b", "fee", "fine"):
-            value = getattr(self, name)
-            if not np.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        check_numbers(self, ("wage", "a", "b", "fee", "fine"), low=0.0)
 
     @property
     def sanctioning(self) -> bool:

@@ -66,6 +66,7 @@ from rewardlab.envs.commons._common import (
     PALETTE,
     bar_frame,
     check_integers,
+    check_numbers,
     others_index,
     rolled,
     standard_presets,
@@ -97,6 +98,8 @@ class PunishmentParams:
         check_integers(self, {"num_agents": 3, "rounds_per_game": 1, "games_per_episode": 1})
         if self.institution not in INSTITUTIONS:
             raise ValueError(f"institution must be one of {INSTITUTIONS}, got {self.institution!r}")
+        check_numbers(self, ("fine",), low=0.0)
+        check_numbers(self, ("punish_just_payoff", "punish_unjust_payoff", "rep_cooperate", "rep_defect", "rep_just", "rep_unjust"))
         if len(self.payoffs) != 4 or not np.all(np.isfinite(self.payoffs)):
             raise ValueError(f"payoffs must be four finite numbers (R, S, T, P), got {self.payoffs!r}")
         object.__setattr__(self, "payoffs", tuple(float(v) for v in self.payoffs))
