@@ -305,6 +305,10 @@ def test_hidden_gamma_is_drawn_per_episode_in_range():
         ({"matching": "speed-dating"}, "matching"),
         ({"gamma": "high"}, "gamma must be a number"),
         ({"lambda_pos": None}, "lambda_pos must be a number"),
+        ({"interdependence": "strong"}, "interdependence must be a 2x2 matrix of numbers"),
+        ({"phase_starts": (0, 50.5)}, "phase_starts must be a sequence of integers"),
+        ({"agent_names": "ab"}, "agent_names must be a sequence of 2 names"),
+        ({"observe_others": "no"}, "observe_others must be True or False"),
     ],
 )
 def test_bad_parameters_name_the_env_and_the_argument(kwargs, argument):

@@ -43,8 +43,21 @@ def _tuple_of_floats(value: Any, name: str) -> tuple[float, ...]:
         raise ValueError(f"{name} must be a sequence of numbers, got {value!r}") from err
 
 
+def _tuple_of_ints(value: Any, name: str) -> tuple[int, ...]:
+    try:
+        items = tuple(np.asarray(value).ravel().tolist())
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a sequence of integers, got {value!r}") from err
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in items):
+        raise ValueError(f"{name} must be a sequence of integers, got {value!r}")
+    return items
+
+
 def _matrix(value: Any, n: int, name: str) -> tuple[tuple[float, ...], ...]:
-    array = np.asarray(value, dtype=float)
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a {n}x{n} matrix of numbers, got {value!r}") from err
     if array.shape != (n, n):
         raise ValueError(f"{name} must be a {n}x{n} matrix, got shape {array.shape}")
     if not np.all(np.isfinite(array)) or np.any(np.diag(array) != 0.0):
@@ -91,13 +104,18 @@ class CoopParams:
         if len(bounds) != n or not all(np.isfinite(b) and b > 0 for b in bounds):
             raise ValueError(f"bounds must be {n} positive finite numbers (or one), got {self.bounds!r}")
         set_(self, "bounds", bounds)
+        for flag in ("observe_others", "movers_in_turn"):
+            if not isinstance(getattr(self, flag), (bool, np.bool_)):
+                raise ValueError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
+        if isinstance(self.agent_names, str) or not isinstance(self.agent_names, (tuple, list)):
+            raise ValueError(f"agent_names must be a sequence of {n} names, got {self.agent_names!r}")
         names = tuple(str(x) for x in self.agent_names)
         if names and (len(names) != n or len(set(names)) != n):
             raise ValueError(f"agent_names must be {n} distinct names, got {self.agent_names!r}")
         set_(self, "agent_names", names or tuple(f"agent_{i}" for i in range(n)))
         if len(self.interdependence):
             set_(self, "interdependence", _matrix(self.interdependence, n, "interdependence"))
-        starts = tuple(int(s) for s in self.phase_starts)
+        starts = _tuple_of_ints(self.phase_starts, "phase_starts")
         if not starts or starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
             raise ValueError(f"phase_starts must start at 0 and increase, got {self.phase_starts!r}")
         if starts[-1] >= self.horizon:

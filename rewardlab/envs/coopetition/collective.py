@@ -45,6 +45,7 @@ from rewardlab.envs.coopetition.base import (
     CoopParams,
     CoopSim,
     StageGame,
+    _tuple_of_ints,
     check_positive,
     check_unit,
     coop_presets,
@@ -97,7 +98,7 @@ class TeamParams(CoopParams):
             raise ValueError(f"production must be 'power' or 'linear', got {self.production!r}")
         for name in ("loyalty0", "loyalty_rate", "phi_b", "phi_c", "coalition_threshold", "solo_productivity"):
             check_unit(getattr(self, name), name)
-        counts = tuple(int(k) for k in self.active_phases)
+        counts = _tuple_of_ints(self.active_phases, "active_phases")
         if counts:
             if len(counts) != self.num_phases or not all(1 <= k <= self.num_agents for k in counts):
                 raise ValueError(
