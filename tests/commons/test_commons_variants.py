@@ -75,6 +75,9 @@ def test_counts_must_be_integers_and_the_error_names_env_and_argument(env_id, kw
         ("rewardlab/CommonsHarvest-v0", {"end_probability": "x"}, r"end_probability must be a finite number"),
         ("rewardlab/CommonsPunishment-v0", {"fine": float("nan")}, r"fine must be a finite number >= 0"),
         ("rewardlab/CommonsPunishment-v0", {"rep_unjust": None}, r"rep_unjust must be a finite number"),
+        ("rewardlab/CommonsPunishment-v0", {"partner_selection": "no"}, r"partner_selection must be True or False"),
+        ("rewardlab/CommonsOstrom-v0", {"binding_pledges": 1}, r"binding_pledges must be True or False"),
+        ("rewardlab/CommonsFishery-v0", {"public_reputation": "off"}, r"public_reputation must be True or False"),
     ],
 )
 def test_bad_numbers_name_the_env_the_argument_and_the_range(env_id, kwargs, message):

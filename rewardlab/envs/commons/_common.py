@@ -53,6 +53,14 @@ def check_numbers(params: object, names: tuple[str, ...], low: float | None = No
             raise ValueError(f"{name} must be a finite number{' ' + expected if expected else ''}, got {value!r}")
 
 
+def check_flags(params: object, names: tuple[str, ...]) -> None:
+    """Raise ValueError unless each named field is a bool (a string such as "no" is truthy)."""
+    for name in names:
+        value = getattr(params, name)
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
 def gini(values: np.ndarray) -> np.ndarray:
     """Gini coefficient along the last axis: sum_ij |x_i - x_j| / (2 n sum_i x_i).
 

@@ -72,6 +72,7 @@ from rewardlab.core.sim import BatchedSim, StepOutcome
 from rewardlab.envs.commons._common import (
     PALETTE,
     bar_frame,
+    check_flags,
     check_integers,
     check_numbers,
     gini,
@@ -112,6 +113,7 @@ class FisheryParams:
 
     def __post_init__(self) -> None:
         check_integers(self, {"num_agents": 2, "effort_levels": 2, "horizon": 1, "learning_interval": 1})
+        check_flags(self, ("public_reputation",))
         check_numbers(self, ("carrying_capacity", "growth_rate", "catchability", "max_effort"), low=0.0, low_open=True)
         check_numbers(self, ("price", "effort_cost", "stock_noise", "fine", "punish_cost", "third_party_tax"), low=0.0)
         check_numbers(

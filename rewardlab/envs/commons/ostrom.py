@@ -52,6 +52,7 @@ from rewardlab.core.sim import BatchedSim, StepOutcome
 from rewardlab.envs.commons._common import (
     PALETTE,
     bar_frame,
+    check_flags,
     check_integers,
     check_numbers,
     others_index,
@@ -81,6 +82,7 @@ class OstromParams:
         check_integers(self, {"num_agents": 2, "endowment": 1, "horizon": 1})
         if self.treatment not in TREATMENTS:
             raise ValueError(f"treatment must be one of {TREATMENTS}, got {self.treatment!r}")
+        check_flags(self, ("binding_pledges",))
         check_numbers(self, ("wage", "a", "b", "fee", "fine"), low=0.0)
 
     @property

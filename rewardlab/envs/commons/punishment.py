@@ -65,6 +65,7 @@ from rewardlab.core.sim import BatchedSim, StepOutcome
 from rewardlab.envs.commons._common import (
     PALETTE,
     bar_frame,
+    check_flags,
     check_integers,
     check_numbers,
     others_index,
@@ -98,6 +99,7 @@ class PunishmentParams:
         check_integers(self, {"num_agents": 3, "rounds_per_game": 1, "games_per_episode": 1})
         if self.institution not in INSTITUTIONS:
             raise ValueError(f"institution must be one of {INSTITUTIONS}, got {self.institution!r}")
+        check_flags(self, ("partner_selection", "public_reputation"))
         check_numbers(self, ("fine",), low=0.0)
         check_numbers(self, ("punish_just_payoff", "punish_unjust_payoff", "rep_cooperate", "rep_defect", "rep_just", "rep_unjust"))
         if len(self.payoffs) != 4 or not np.all(np.isfinite(self.payoffs)):
