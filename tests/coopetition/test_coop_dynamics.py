@@ -38,6 +38,18 @@ def test_slcd_payoff_matches_scalar_formula():
             assert step.terms["synergy_share"][b, i] == pytest.approx(alpha[i] * gamma * synergy)
 
 
+def test_power_individual_value_override():
+    """value_kind="power" (f(a) = a ** value_beta, the reference's alternative; docs/coopetition.md
+    recommends it for a sharper dilemma) reaches the step's terms and the stage game."""
+    sim = rewardlab.make_sim("rewardlab/CoopTrustDilemma-v0", num_envs=3, value_kind="power")
+    sim.reset(seed=0)
+    a = _random_actions(sim, np.random.default_rng(5))
+    step = sim.step(a)
+    np.testing.assert_allclose(step.terms["individual_value"], a[:, :, 0] ** 0.75, rtol=1e-12)
+    game = sim.stage_game(0)
+    np.testing.assert_allclose(game.terms(a[:, :, 0])["individual_value"], a[:, :, 0] ** 0.75, rtol=1e-12)
+
+
 def test_group_synergy_is_geometric_mean_and_zero_if_anyone_invests_nothing():
     sim = rewardlab.make_sim("rewardlab/CoopPlatformEcosystem-v0", num_envs=2)
     sim.reset(seed=0)
