@@ -83,14 +83,11 @@ class Layout:
         """
         if not hasattr(self, "geo"):
             self.geo = np.zeros((*self.xy.shape[:3], 8))
-            self.fx = np.zeros(self.xy.shape[:3])
-            self.fy = np.zeros(self.xy.shape[:3])
+        hdg = self.hdg[rows]
         self.geo[rows, ..., :2] = self.xy[rows]
-        self.geo[rows, ..., 2] = self.hdg[rows]
-        self.geo[rows, ..., 3] = np.cos(self.hdg[rows])
-        self.geo[rows, ..., 4] = np.sin(self.hdg[rows])
-        self.fx[rows] = self.xy[rows, ..., 0]
-        self.fy[rows] = self.xy[rows, ..., 1]
+        self.geo[rows, ..., 2] = hdg
+        self.geo[rows, ..., 3] = np.cos(hdg)
+        self.geo[rows, ..., 4] = np.sin(hdg)
 
     def _interpolate(self, rows, road, s) -> np.ndarray:
         """(..., 5): x, y, heading, cos, sin interpolated linearly between stations (headings are
@@ -137,7 +134,7 @@ class Layout:
         """
         if self.straight:
             lead = (-1,) + (1,) * (x.ndim - 1) + (self.num_roads,)
-            ox, oy = self.fx[rows, :, 0].reshape(lead), self.fy[rows, :, 0].reshape(lead)
+            ox, oy = self.geo[rows, :, 0, 0].reshape(lead), self.geo[rows, :, 0, 1].reshape(lead)
             h = self.hdg[rows, :, 0].reshape(lead)
             c, sn = np.cos(h), np.sin(h)
             dx, dy = x[..., None] - ox, y[..., None] - oy
@@ -148,12 +145,13 @@ class Layout:
         raw0 = (hint * (1.0 / DS) + 0.5).astype(np.int64) - 8
         idx = np.minimum(np.maximum(raw0[..., None] + window + 8, 0), p - 1)
         flat = base[..., None] + idx
-        fx, fy = self.fx.reshape(-1), self.fy.reshape(-1)
-        dist2 = (fx.take(flat) - x[..., None]) ** 2 + (fy.take(flat) - y[..., None]) ** 2
+        table = self.geo.reshape(-1, 8)
+        cand = table.take(flat, axis=0)
+        dist2 = (cand[..., 0] - x[..., None]) ** 2 + (cand[..., 1] - y[..., None]) ** 2
         best = raw0 + np.argmin(dist2, axis=-1)  # first minimum: right even where clipped
         best = np.minimum(np.maximum(best, 0), p - 1)
-        fb = base + best
-        bx, by, h = fx.take(fb), fy.take(fb), self.hdg.reshape(-1).take(fb)
+        g = table.take(base + best, axis=0)
+        bx, by, h = g[..., 0], g[..., 1], g[..., 2]
         c, sn = np.cos(h), np.sin(h)
         dx, dy = x - bx, y - by
         s = best * DS + dx * c + dy * sn
@@ -306,13 +304,13 @@ class HighwayLayout(Layout):
         lane = np.where(on_ramp, nl, lane)
         main_s = 60.0 + 45.0 * np.arange(num_egos)[None, :] + 15.0 * u[:, :, 2]
         ramp_s = ms - 100.0 + 40.0 * u[:, :, 2]
-        start = np.where(on_ramp, ramp_s, main_s)
+        start = np.floor(np.where(on_ramp, ramp_s, main_s))  # whole stations: no interpolation
         target = self.params.route_length
         q = np.arange(max_points) * DS
         st = start[..., None] + q  # stations of route points (B, E, Q)
         end = np.minimum(start + target, self.length[rows, 0][:, None] - 20.0)
         npts = np.minimum(np.floor((end - start) / DS).astype(np.int64) + 1, max_points)
-        st = np.minimum(st, end[..., None])
+        st = np.minimum(st, (start + (npts - 1) * DS)[..., None])
         rr = rows[:, None, None]
         idx = np.clip(np.round(st / DS).astype(np.int64), 0, self.num_stations - 1)
         ramp_d = -(nl + 0.5) * w[..., None] - self.ramp_offset[rr, idx]
@@ -322,7 +320,9 @@ class HighwayLayout(Layout):
         blend = 0.5 - 0.5 * np.cos(np.pi * np.clip((st - lc0) / 60.0, 0.0, 1.0))
         right_d = -(nl - 0.5) * w[..., None]
         d = np.where(on_ramp[..., None], ramp_d + (right_d - ramp_d) * blend, main_d)
-        x, y, _ = self.to_world(rr, np.zeros_like(idx), st, d)
+        g = self.geo.reshape(-1, 8).take(rr * self.num_stations + idx, axis=0)  # one road
+        x = g[..., 0] - d * g[..., 4]
+        y = g[..., 1] + d * g[..., 3]
         # headings from differences, cumulative arc length; past the end the route continues
         # straight along its last heading (as finish_route does for the grid's routes)
         seg_x, seg_y = np.diff(x, axis=2), np.diff(y, axis=2)
