@@ -342,7 +342,11 @@ def evaluate(env_id: str, policy, episodes: int = 8, seed: int = 0, reward: Any 
 
 
 def score_vs_oracle(score: float, oracle: float) -> dict[str, float]:
-    """``pct``: score as % of the oracle's; ``gap_pct``: (score - oracle) / |oracle| x 100."""
+    """``pct``: score as % of the oracle's; ``gap_pct``: (score - oracle) / |oracle| x 100.
+
+    ``pct`` = 100 score / |oracle| reads as "% of the oracle" only when the oracle's score is
+    positive; for a negative oracle use ``gap_pct`` (its sign says better or worse either way).
+    """
     if oracle == 0:
         raise RewardlabError("score_vs_oracle: the oracle's score is 0; a percentage is undefined")
     return {"pct": 100.0 * score / abs(oracle), "gap_pct": 100.0 * (score - oracle) / abs(oracle)}
