@@ -15,6 +15,7 @@ from rewardlab.envs.driving.traffic import (
     RoadIndex,
     idm_acceleration,
     idm_equilibrium_gap,
+    lane_leaders,
     light_states,
 )
 from rewardlab.envs.driving.vehicle import bicycle_step, box_corners, boxes_overlap
@@ -163,3 +164,18 @@ def test_road_index_neighbours_in_any_lane_match_brute_force():
                 behind = [k for k in cand if s[i, k] < s[i, j]]
                 assert lead[i, j] == (min(ahead, key=lambda k: s[i, k]) if ahead else -1)
                 assert foll[i, j] == (max(behind, key=lambda k: s[i, k]) if behind else -1)
+
+
+def test_lane_leaders_match_brute_force():
+    rng = np.random.default_rng(3)
+    b, m, count = 5, 36, 30
+    lane = rng.integers(0, 5, (b, m))
+    s = rng.uniform(-100, 500, (b, m))
+    active = rng.random((b, m)) < 0.8
+    leader = lane_leaders(lane, s, active, count)
+    for i in range(b):
+        for j in range(count):
+            if not active[i, j]:
+                continue
+            ahead = [k for k in range(m) if active[i, k] and lane[i, k] == lane[i, j] and s[i, k] > s[i, j]]
+            assert leader[i, j] == (min(ahead, key=lambda k: s[i, k]) if ahead else -1)

@@ -47,6 +47,7 @@ from rewardlab.envs.driving.traffic import (
     RoadIndex,
     gather,
     idm_acceleration,
+    lane_leaders,
     light_states,
 )
 from rewardlab.envs.driving.vehicle import bicycle_step, boxes_overlap, wrap_angle
@@ -749,8 +750,7 @@ class DrivingSim(BatchedSim):
         ent_v = np.concatenate(parts_v, axis=1)
         ent_hl = np.concatenate(parts_hl, axis=1)
         ent_act = np.concatenate(parts_act, axis=1)
-        index = RoadIndex(ent_id // slots, ent_id % slots, ent_s, ent_act, slots)
-        leader, _ = index.neighbours(self.t_lane, n)
+        leader = lane_leaders(ent_id, ent_s, ent_act, n)
         hl = 0.5 * self.t_len
         v, s, v0 = self.t_v, self.t_s, self.t_v0
 
@@ -771,7 +771,11 @@ class DrivingSim(BatchedSim):
         # Decisions fall on a 0.5 s grid of each instance's clock (at least lane_change_delay apart).
         due = self.t_active & (self.t_timer <= 0.0) & (self.steps % MOBIL_GRID == 0)[:, None]
         if due.any():
-            self._mobil(index, np.nonzero(due), acc, a_stop, ent_s, ent_v, ent_hl)
+            # neighbours in every lane, indexed only for the instances that decide this step
+            due_rows = np.flatnonzero(due.any(axis=1))
+            index = RoadIndex(ent_id[due_rows] // slots, ent_id[due_rows] % slots, ent_s[due_rows],
+                              ent_act[due_rows], slots)
+            self._mobil(index, due_rows, np.nonzero(due), acc, a_stop, ent_s, ent_v, ent_hl)
         self.t_timer -= dt
         # integrate (exact for constant acceleration, stopping at zero speed)
         v_end = v + acc * dt
@@ -785,8 +789,9 @@ class DrivingSim(BatchedSim):
         self.t_lat = new_lat
         self._respawn()
 
-    def _mobil(self, index, due, acc, a_stop, ent_s, ent_v, ent_hl) -> None:
-        """Lane changes of the vehicles ``due`` = (rows, vehicles) to decide this step."""
+    def _mobil(self, index, due_rows, due, acc, a_stop, ent_s, ent_v, ent_hl) -> None:
+        """Lane changes of the vehicles ``due`` = (rows, vehicles) to decide this step; ``index``
+        covers the instances ``due_rows``."""
         p, lay = self.params, self.layout
         ip = p.idm
         n, e, slots = p.num_vehicles, self.num_egos, lay.lane_slots
@@ -813,7 +818,7 @@ class DrivingSim(BatchedSim):
                 valid &= ~on_ramp | ((step == -1) & (s >= lay.merge_start[bi]))
             if not valid.any():
                 continue
-            q, f = index.neighbours_of(bi, vi, target)
+            q, f = index.neighbours_of(np.searchsorted(due_rows, bi), vi, target)
             gap_q = at(ent_s, q, np.inf) - s - hl - at(ent_hl, q, 0.0)
             a_new = np.minimum(idm_acceleration(v, v0, gap_q, v - at(ent_v, q, 0.0), ip), a_stop)
             v_f = at(ent_v, f, 0.0)

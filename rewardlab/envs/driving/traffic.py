@@ -73,6 +73,22 @@ def take_rows(values: np.ndarray, index: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(values).reshape(-1).take(base + index)
 
 
+def lane_leaders(lane_id: np.ndarray, station: np.ndarray, active: np.ndarray, count: int) -> np.ndarray:
+    """Entry index of the leader (next entry ahead in the same lane, -1 if none) of the first
+    ``count`` entries, from one sort of (lane, station) keys per row."""
+    b, m = lane_id.shape
+    keys = np.where(active, lane_id * LANE_STRIDE + station, INACTIVE_KEY)
+    order = np.argsort(keys, axis=1, kind="stable")
+    sorted_lane = take_rows(np.where(active, lane_id, -1), order)
+    rank = np.empty_like(order)
+    rank.reshape(-1)[((np.arange(b) * m)[:, None] + order).ravel()] = np.tile(np.arange(m), b)
+    rank = rank[:, :count]
+    nxt = np.minimum(rank + 1, m - 1)
+    own = take_rows(sorted_lane, rank)
+    ok = (rank + 1 < m) & (take_rows(sorted_lane, nxt) == own) & (own >= 0)
+    return np.where(ok, take_rows(order, nxt), -1)
+
+
 class RoadIndex:
     """Entries (B, M) sorted by (road, station), with next/previous entry of every lane slot.
 
