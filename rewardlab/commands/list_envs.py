@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(title=f"rewardlab environments ({len(rows)})")
-    for column in ("id", "agents", "observation", "action", "presets", "summary"):
+    table.add_column("id", no_wrap=True)
+    for column in ("agents", "observation", "action", "presets", "summary"):
         table.add_column(column, overflow="fold")
     for r in rows:
         table.add_row(r["id"], r["agents"], r["observation"], r["action"], r["presets"].replace("**", ""), r["summary"])
