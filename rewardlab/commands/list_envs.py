@@ -68,11 +68,17 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    console = Console()
+    wide = console.width >= 150  # the one-line summaries only fit a wide terminal
     table = Table(title=f"rewardlab environments ({len(rows)})")
     table.add_column("id", no_wrap=True)
-    for column in ("agents", "observation", "action", "presets", "summary"):
-        table.add_column(column, overflow="fold")
+    table.add_column("agents")
+    table.add_column("spaces (per agent)", no_wrap=True)
+    table.add_column("reward presets")
+    if wide:
+        table.add_column("summary")
     for r in rows:
-        table.add_row(r["id"], r["agents"], r["observation"], r["action"], r["presets"].replace("**", ""), r["summary"])
-    Console().print(table)
+        cells = [r["id"], r["agents"], f"obs {r['observation']}\nact {r['action']}", r["presets"].replace("**", "")]
+        table.add_row(*cells, *([r["summary"]] if wide else []))
+    console.print(table)
     return 0
