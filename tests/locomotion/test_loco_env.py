@@ -275,3 +275,46 @@ def test_masked_reset_restarts_only_those_instances():
     sim.reset(mask=np.array([False, True, False]))
     np.testing.assert_array_equal(sim.state[[0, 2]], before[[0, 2]])
     assert sim.t[1] == 0 and sim.t[0] == 10 and sim.state[1, 3] == pytest.approx(sim.stand_height)
+
+
+def test_imitation_terms_and_observation_match_mujoco():
+    """Every imitation kernel and the observation's body-frame blocks, recomputed from MuJoCo."""
+    import mujoco
+
+    sim = make_sim("rewardlab/LocoImitation-v0", num_envs=3, motion="pace")
+    sim.reset(seed=4)
+    model, data = sim.qm.model, mujoco.MjData(sim.qm.model)
+    from rewardlab.baselines.locomotion import PDGaitTracker
+
+    tracker, largest = PDGaitTracker(sim), {}
+    for noise in _actions(12, 3, 5) / 10:  # near the reference: kernels well above 0
+        actions = np.clip(tracker(sim) + noise, -1.0, 1.0)
+        step = sim.step(actions)
+        ref = sim.reference_state()
+        for i in range(3):
+            data.qpos[:], data.qvel[:] = sim.state[i, 1:20], sim.state[i, 20:38]
+            mujoco.mj_kinematics(model, data)
+            trunk_rot = data.xmat[sim.qm.trunk_body].reshape(3, 3)
+            feet = (data.site_xpos[sim.qm.foot_sites] - data.qpos[:3]) @ trunk_rot  # trunk frame
+            turn = np.zeros(3)
+            mujoco.mju_subQuat(turn, ref["root_quat"][i], data.qpos[3:7])
+            omega_world = trunk_rot @ data.qvel[3:6]  # free-joint angular velocity is body-frame
+            expected = {
+                "pose": np.exp(-5 * np.sum((ref["joint_pos"][i] - data.qpos[7:]) ** 2)),
+                "joint_velocity": np.exp(-0.1 * np.sum((ref["joint_vel"][i] - data.qvel[6:]) ** 2)),
+                "end_effector": np.exp(-40 * np.sum((ref["foot_local"][i] - feet) ** 2)),
+                "root_pose": np.exp(-20 * (np.sum((ref["root_pos"][i] - data.qpos[:3]) ** 2)
+                                           + 0.5 * np.linalg.norm(turn) ** 2)),
+                "root_velocity": np.exp(-2 * (np.sum((ref["root_lin_vel"][i] - data.qvel[:3]) ** 2)
+                                              + 0.1 * np.sum((ref["root_ang_vel"][i] - omega_world) ** 2))),
+            }
+            for name, value in expected.items():
+                assert step.terms[name][i, 0] == pytest.approx(value, rel=1e-9, abs=1e-12), name
+                largest[name] = max(largest.get(name, 0.0), value)
+            obs = step.obs[i, 0]
+            np.testing.assert_allclose(obs[1:4], trunk_rot.T @ [0.0, 0.0, -1.0], atol=1e-6)  # gravity
+            np.testing.assert_allclose(obs[4:7], trunk_rot.T @ data.qvel[:3], atol=1e-6)  # body velocity
+            np.testing.assert_allclose(obs[7:10], data.qvel[3:6], atol=1e-6)
+            np.testing.assert_allclose(obs[22:34], data.qvel[6:], atol=1e-5)
+            np.testing.assert_allclose(obs[34:46], actions[i, 0], atol=1e-6)
+    assert min(largest.values()) > 0.05  # each kernel was checked where it is far from 0

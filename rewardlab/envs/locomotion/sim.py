@@ -81,7 +81,6 @@ from rewardlab.envs.locomotion.gaits import MOTIONS, ReferenceMotion
 from rewardlab.envs.locomotion.model import (
     STANDING_POSE,
     QuadrupedModel,
-    quat_angle,
     quat_to_matrix,
     read_xml,
 )
@@ -222,6 +221,8 @@ class _LocoBase(BatchedSim):
         self.start_x = np.zeros(b)
         self.joint_pos_target = np.zeros((b, 12))
         self._obs = np.zeros((b, self.obs_dim), dtype=np.float32)
+        self._rows = np.arange(b)
+        self._min_up = math.cos(p.terminate_tilt)
         self._renderer = None
         self._render_data = None
 
@@ -241,6 +242,7 @@ class _LocoBase(BatchedSim):
                 f"timestep ({model.opt.timestep})"
             )
         self.substeps = int(round(substeps))
+        self._per_substep = 1.0 / self.substeps
         b = self.num_envs
         threads = self.params.num_threads or min(b, os.cpu_count() or 1)
         threads = 0 if b == 1 or threads <= 1 else min(threads, b)
@@ -264,26 +266,35 @@ class _LocoBase(BatchedSim):
     def _advance(self) -> None:
         """Run the substeps of every instance from ``self.state`` under ``self._control``.
 
-        Fills ``_out_state`` (B, substeps, nstate) with the state after each substep and
-        ``_out_sensor`` with the sensors of each substep (evaluated at its start). A batch runs
-        in one ``mujoco.rollout`` call; a single instance steps its MjData directly, which skips
-        the rollout call's fixed cost and computes the same thing with the same C functions.
+        Leaves the state after the last substep in ``self.state`` (a new array), the sensors of
+        each substep (evaluated at its start) in ``_out_sensor`` (B, substeps, nsensordata) and
+        the joint velocities at the start of each substep in ``_start_qvel`` (B, substeps, 12).
+        A batch runs in one ``mujoco.rollout`` call; a single instance steps its MjData
+        directly, which skips the rollout call's fixed cost and computes the same thing with the
+        same C functions.
         """
+        start_qvel = self._start_qvel
         if self.num_envs == 1:
             model, data = self._models[0], self._datas[0]
-            spec, sensors, states = self.qm.state_spec, self._out_sensor[0], self._out_state[0]
+            spec, sensors, qvel = self.qm.state_spec, self._out_sensor[0], start_qvel[0]
             mujoco.mj_setState(model, data, self.state[0], spec)
             data.ctrl[:] = self._control[0, 0]
-            sensordata = data.sensordata  # a view: valid for the life of `data`
+            sensordata, joint_vel = data.sensordata, data.qvel[6:]  # views, valid for `data`'s life
             for k in range(self.substeps):
+                qvel[k] = joint_vel
                 mujoco.mj_step(model, data)
                 sensors[k] = sensordata
-                mujoco.mj_getState(model, data, states[k], spec)
+            state = np.empty_like(self.state)
+            mujoco.mj_getState(model, data, state[0], spec)
+            self.state = state
             return
+        start_qvel[:, 0] = self.state[:, 26:38]
         self._pool.rollout_.rollout(
             self._models, self._datas, self.substeps, int(mujoco.mjtState.mjSTATE_CTRL),
             self.state, None, self._control, self._out_state, self._out_sensor, None,
         )
+        start_qvel[:, 1:] = self._out_state[:, :-1, 26:38]
+        self.state = self._out_state[:, -1].copy()
 
     def _apply_model_randomisation(self, rows: np.ndarray) -> None:
         for i in rows:  # only at resets and only with domain randomisation on
@@ -366,32 +377,34 @@ class _LocoBase(BatchedSim):
         obs = self._obs if rows is None else self._obs[rows]
         return obs[:, None, :].copy()
 
-    def _compute_obs(self, rows: np.ndarray | None, rot: np.ndarray | None = None) -> np.ndarray:
+    def _compute_obs(self, rows: np.ndarray | None, rot: np.ndarray | None = None, frame: Any = None) -> np.ndarray:
+        """Observations (rows, obs_dim) of the current state; ``frame`` as for ``_task_obs``."""
         sel = slice(None) if rows is None else rows
         state = self.state[sel]
         if rot is None:
             rot = quat_to_matrix(state[:, 4:8])
         lin_vel = np.matmul(state[:, None, 20:23], rot)[:, 0]
-        ang_vel = state[:, 23:26]
-        gravity = -rot[:, 2, :]
-        parts = [
-            state[:, 3:4],
-            gravity,
-            lin_vel,
-            ang_vel,
-            state[:, 8:20] - STANDING_POSE,
-            state[:, 26:38],
-        ]
         if self.params.obs_noise > 0:
+            parts = [state[:, 3:4], -rot[:, 2, :], lin_vel, state[:, 23:26], state[:, 8:20] - STANDING_POSE, state[:, 26:38]]
             noise = self.rng.normal((1 + 3 + 3 + 3 + 12 + 12,), rows) * self.params.obs_noise
             scales = np.concatenate(
                 [np.full(size, _NOISE_BLOCKS[name]) for name, size in
                  (("height", 1), ("gravity", 3), ("lin_vel", 3), ("ang_vel", 3), ("q", 12), ("qd", 12))]
             )
-            parts = [np.concatenate(parts, axis=1) + noise * scales]
-        parts.append(self.actions_prev[sel])
-        parts.append(self._task_obs(sel))
-        return np.concatenate(parts, axis=1).astype(np.float32)
+            parts = [np.concatenate(parts, axis=1) + noise * scales, self.actions_prev[sel], self._task_obs(sel, frame)]
+            return np.concatenate(parts, axis=1).astype(np.float32)
+        # written block by block into the float32 result: each block is rounded to float32 once,
+        # exactly as a float64 concatenation followed by astype would
+        obs = np.empty((len(state), self.obs_dim), dtype=np.float32)
+        obs[:, 0] = state[:, 3]
+        np.negative(rot[:, 2, :], out=obs[:, 1:4])
+        obs[:, 4:7] = lin_vel
+        obs[:, 7:10] = state[:, 23:26]
+        np.subtract(state[:, 8:20], STANDING_POSE, out=obs[:, 10:22])
+        obs[:, 22:34] = state[:, 26:38]
+        obs[:, 34:46] = self.actions_prev[sel]
+        obs[:, 46:] = self._task_obs(sel, frame)
+        return obs
 
     # ----------------------------------------------------------------- step
     def _step(self, actions: np.ndarray) -> StepOutcome:
@@ -400,58 +413,45 @@ class _LocoBase(BatchedSim):
         a = actions[:, 0, :]
         if p.max_latency_steps:
             self.pending = np.concatenate([a[:, None, :], self.pending[:, :-1]], axis=1)
-            applied = self.pending[np.arange(self.num_envs), self.latency]
+            applied = self.pending[self._rows, self.latency]
         else:
             applied = a
         if p.action_mode == "absolute":
             target = STANDING_POSE + p.action_scale * applied
         else:
             target = self._reference_joints(self.t + 1) + p.action_scale * applied
-        target = np.clip(target, qm.ctrl_low, qm.ctrl_high)
+        target = np.clip(target, qm.ctrl_low, qm.ctrl_high, out=target)
         self.joint_pos_target = target
         self._control[:] = target[:, None, :]
-        before = self.state
-        self._advance()
-        self.state = self._out_state[:, -1].copy()
+        self._advance()  # new self.state, _out_sensor and _start_qvel
         self.t += 1
-        # torques act over each substep from the state at its start
-        torque = self._out_sensor[:, :, qm.force_sensor_adr]
-        self._start_qvel[:, 0] = before[:, 26:38]
-        self._start_qvel[:, 1:] = self._out_state[:, :-1, 26:38]
-        # one axis at a time: a reduction over several axes may group the additions differently
-        # for different batch sizes, and a batch must match single envs bit for bit
-        per_substep = 1.0 / self.substeps
-        power = np.abs(torque * self._start_qvel).sum(axis=2).sum(axis=1) * per_substep
-        abs_torque = np.abs(torque).sum(axis=2).sum(axis=1) * (per_substep / 12.0)
-        torque_sq = np.square(torque).sum(axis=2).sum(axis=1) * per_substep
+        state = self.state
+        # torques act over each substep from the state at its start; every sum runs along one
+        # contiguous axis, so an instance's figures do not depend on the batch size (a batch
+        # must match single envs bit for bit)
+        torque = self._out_sensor[:, :, qm.force_sensor_adr].reshape(self.num_envs, -1)
+        power = np.abs(torque * self._start_qvel.reshape(self.num_envs, -1)).sum(axis=1) * self._per_substep
+        abs_torque = np.abs(torque).sum(axis=1) * (self._per_substep / 12.0)
         contact = self._out_sensor[:, -1, qm.touch_sensor_adr] > 1.0
         self.sum_torque += abs_torque
         self.sum_power += power
-        step_index = np.minimum(self.t - 1, self.episode_steps - 1)
-        self.action_log[np.arange(self.num_envs), step_index] = a
-        action_rate = np.sum((a - self.actions_prev) ** 2, axis=1)
-        action_acc = np.sum((a - 2 * self.actions_prev + self.actions_prev2) ** 2, axis=1)
+        self.action_log[self._rows, np.minimum(self.t - 1, self.episode_steps - 1)] = a
+        change = a - self.actions_prev
+        action_rate = np.square(change).sum(axis=1, keepdims=True)
+        action_acc = np.square(change - (self.actions_prev - self.actions_prev2)).sum(axis=1, keepdims=True)
         self.actions_prev2 = self.actions_prev
         self.actions_prev = a.copy()
 
-        rot = quat_to_matrix(self.state[:, 4:8])
-        foot_local = qm.legs.forward(self.state[:, 8:20])
-        feet = self.state[:, None, 1:4] + np.matmul(foot_local, rot.transpose(0, 2, 1))
-        foot_vel = (feet - self.feet_prev) / p.control_dt
-        self.feet_prev = feet
-        terms, task_value, task_terminated = self._task_terms(rot, foot_local, foot_vel, contact, torque_sq, power)
+        rot = quat_to_matrix(state[:, 4:8])
+        terms, task_value, task_terminated, frame = self._task_terms(rot, contact, torque, power)
         self.sum_task += task_value
         terms["action_rate"] = action_rate
         terms["action_acc"] = action_acc
-        terms = {k: v[:, None] for k, v in terms.items()}
-        height = self.state[:, 3]
-        up = rot[:, 2, 2]
-        fallen = (height < p.terminate_height) | (up < math.cos(p.terminate_tilt))
-        terminated = fallen | task_terminated
-        self._obs = self._compute_obs(None, rot)
+        fallen = (state[:, 3] < p.terminate_height) | (rot[:, 2, 2] < self._min_up)
+        self._obs = self._compute_obs(None, rot, frame)
         return StepOutcome(
             terms=terms,
-            terminated=terminated,
+            terminated=fallen | task_terminated,
             truncated=self.t >= self.episode_steps,
             info={"contact": contact, "torque": abs_torque, "power": power, "fallen": fallen},
         )
@@ -498,11 +498,19 @@ class _LocoBase(BatchedSim):
     def _reset_task(self, rows: np.ndarray) -> None:
         pass
 
-    def _task_obs(self, sel) -> np.ndarray:
+    def _task_obs(self, sel, frame: Any = None) -> np.ndarray:
+        """Task part of the observation (phase, reference or command) of rows ``sel``.
+
+        ``frame``: what ``_task_terms`` returned as its last item this step (all rows), or None.
+        """
         raise NotImplementedError
 
-    def _task_terms(self, rot, foot_local, foot_vel, contact, torque_sq, power):
-        """Task reward terms, the per-step task score summed into the task metric, and task ends."""
+    def _task_terms(self, rot, contact, torque, power):
+        """Task reward terms ((B, 1) each), the per-step task score summed into the task metric,
+        the task's terminations and a value passed on to ``_task_obs`` (``frame``).
+
+        ``torque``: (B, substeps x 12) joint torques of the substeps; ``power``: (B,) mean power.
+        """
         raise NotImplementedError
 
     def _reference_joints(self, steps: np.ndarray) -> np.ndarray:
@@ -533,6 +541,23 @@ class LocoImitationSim(_LocoBase):
             raise RewardlabError(f"{self.env_id}: motion={p.motion!r}, speed={p.speed}: {err}") from err
         self.ref = self.motion.tabulate()
         self.frame0 = np.zeros(self.num_envs, dtype=np.int64)
+        ref = self.ref
+        frames = ref.frames
+        # per-frame tables gathered with one index per step: the reference the terms compare
+        # against, and the observation's phase (cos, sin) with the next reference pose
+        self._ref_pack = np.concatenate(
+            [ref.joint_pos, ref.joint_vel, ref.foot_local.reshape(frames, 12), ref.root_pos, ref.root_lin_vel,
+             ref.root_ang_vel, ref.root_quat], axis=1,
+        )
+        angle = 2 * np.pi * np.arange(frames) / frames
+        self._phase_obs = np.concatenate(
+            [np.cos(angle)[:, None], np.sin(angle)[:, None], np.roll(ref.joint_pos, -1, axis=0) - STANDING_POSE], axis=1
+        )
+        self._kernel_scale = np.array([-5.0, -0.1, -40.0, -20.0, -2.0])
+        self._kernel_weights = np.array(list(IMITATION_WEIGHTS.values()))
+        # segments of _ref_pack[:, :45] (joints, joint velocities, feet, root position, root
+        # linear and angular velocity) whose squared errors the kernels sum
+        self._segments = np.array([0, 12, 24, 36, 39, 42])
 
     # reference at absolute step n of the episode clock (frame0 + t)
     def _ref_index(self, steps: np.ndarray, sel: Any = slice(None)) -> tuple[np.ndarray, np.ndarray]:
@@ -589,37 +614,36 @@ class LocoImitationSim(_LocoBase):
         qvel[:, 6:] = self.ref.joint_vel[k]
         return qpos, qvel
 
-    def _task_obs(self, sel) -> np.ndarray:
-        k, _ = self._ref_index(self.t[sel], sel)
-        angle = 2 * np.pi * k / self.ref.frames
-        k_next = (k + 1) % self.ref.frames
-        return np.concatenate(
-            [np.cos(angle)[:, None], np.sin(angle)[:, None], self.ref.joint_pos[k_next] - STANDING_POSE], axis=1
-        )
+    def _task_obs(self, sel, frame: Any = None) -> np.ndarray:
+        k = self._ref_index(self.t[sel], sel)[0] if frame is None else frame
+        return self._phase_obs[k]
 
-    def _task_terms(self, rot, foot_local, foot_vel, contact, torque_sq, power):
-        ref = self.ref
+    def _task_terms(self, rot, contact, torque, power):
         k, cycle = self._ref_index(self.t)
         state = self.state
-        d_pose = np.square(ref.joint_pos[k] - state[:, 8:20]).sum(axis=1)
-        d_vel = np.square(ref.joint_vel[k] - state[:, 26:38]).sum(axis=1)
-        d_feet = np.square(ref.foot_local[k] - foot_local).sum(axis=2).sum(axis=1)
-        root_delta = ref.root_pos[k] - state[:, 1:4]
-        root_delta[:, 0] += cycle * ref.displacement
-        root_error = np.sqrt(np.square(root_delta).sum(axis=1))
-        d_angle = quat_angle(ref.root_quat[k], state[:, 4:8])
-        ang_vel_world = np.matmul(rot, state[:, 23:26, None])[:, :, 0]
-        d_lin = np.square(ref.root_lin_vel[k] - state[:, 20:23]).sum(axis=1)
-        d_ang = np.square(ref.root_ang_vel[k] - ang_vel_world).sum(axis=1)
-        terms = {
-            "pose": np.exp(-5.0 * d_pose),
-            "joint_velocity": np.exp(-0.1 * d_vel),
-            "end_effector": np.exp(-40.0 * d_feet),
-            "root_pose": np.exp(-20.0 * (root_error**2 + 0.5 * d_angle**2)),
-            "root_velocity": np.exp(-2.0 * (d_lin + 0.1 * d_ang)),
-        }
-        imitation = sum(w * terms[k] for k, w in IMITATION_WEIGHTS.items())
-        return terms, imitation, root_error > self.params.max_root_error
+        ref = self._ref_pack[k]  # (B, 49), the layout of _ref_pack
+        ref[:, 36] += cycle * self.ref.displacement
+        # the robot in the same layout: one difference and one segmented sum give all errors
+        now = np.empty((len(k), 45))
+        now[:, 0:12] = state[:, 8:20]
+        now[:, 12:24] = state[:, 26:38]
+        now[:, 24:36] = self.qm.legs.forward(state[:, 8:20]).reshape(len(k), 12)
+        now[:, 36:39] = state[:, 1:4]
+        now[:, 39:42] = state[:, 20:23]
+        now[:, 42:45] = np.matmul(rot, state[:, 23:26, None])[:, :, 0]  # angular velocity, world frame
+        error_sq = np.square(ref[:, :45] - now)
+        # sums along one contiguous axis in a fixed order: the same for any batch size
+        sums = np.add.reduceat(error_sq, self._segments, axis=1)  # pose, vel, feet, root, lin, ang
+        # rotation angle between the reference and the trunk: 2 acos |<q_ref, q>|
+        d_angle = 2.0 * np.arccos(np.minimum(np.abs((ref[:, 45:49] * state[:, 4:8]).sum(axis=1)), 1.0))
+        error = sums[:, :5]  # pose, joint velocity, end effector, root pose, root velocity
+        error[:, 3] += 0.5 * d_angle**2
+        error[:, 4] += 0.1 * sums[:, 5]
+        kernels = np.exp(error * self._kernel_scale)
+        terms = {name: kernels[:, i : i + 1] for i, name in enumerate(IMITATION_WEIGHTS)}
+        imitation = (kernels * self._kernel_weights).sum(axis=1)
+        max_error = self.params.max_root_error
+        return terms, imitation, sums[:, 3] > max_error * max_error, k
 
 
 class LocoJoystickSim(_LocoBase):
@@ -666,12 +690,16 @@ class LocoJoystickSim(_LocoBase):
         self.air_time[rows] = 0.0
         self.was_in_contact[rows] = True
 
-    def _task_obs(self, sel) -> np.ndarray:
+    def _task_obs(self, sel, frame: Any = None) -> np.ndarray:
         angle = 2 * np.pi * self.params.gait_frequency * self.t[sel] * self.params.control_dt
         return np.concatenate([np.cos(angle)[:, None], np.sin(angle)[:, None], self.command[sel]], axis=1)
 
-    def _task_terms(self, rot, foot_local, foot_vel, contact, torque_sq, power):
+    def _task_terms(self, rot, contact, torque, power):
         state = self.state
+        foot_local = self.qm.legs.forward(state[:, 8:20])
+        feet = state[:, None, 1:4] + np.matmul(foot_local, rot.transpose(0, 2, 1))
+        foot_vel = (feet - self.feet_prev) / self.params.control_dt
+        self.feet_prev = feet
         lin_vel = np.matmul(state[:, None, 20:23], rot)[:, 0]
         ang_vel = state[:, 23:26]
         gravity = -rot[:, 2, :]
@@ -689,10 +717,10 @@ class LocoJoystickSim(_LocoBase):
             "ang_vel_xy": np.sum(ang_vel[:, :2] ** 2, axis=1),
             "orientation": np.sum(gravity[:, :2] ** 2, axis=1),
             "base_height": (state[:, 3] - self.stand_height) ** 2,
-            "torques": torque_sq,
+            "torques": np.square(torque).sum(axis=1) * self._per_substep,
             "energy": power,
             "feet_slip": np.sum(contact * np.sum(foot_vel[:, :, :2] ** 2, axis=2), axis=1),
             "feet_air_time": air * moving,
         }
         tracking = terms["tracking_lin_vel"] + 0.5 * terms["tracking_ang_vel"]
-        return terms, tracking, np.zeros(self.num_envs, dtype=bool)
+        return {k: v[:, None] for k, v in terms.items()}, tracking, np.zeros(self.num_envs, dtype=bool), None
