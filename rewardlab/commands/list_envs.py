@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     table.add_column("id", no_wrap=True)
     table.add_column("agents")
     table.add_column("spaces (per agent)", no_wrap=True)
-    table.add_column("reward presets")
+    table.add_column("reward presets", overflow="fold")
     if wide:
         table.add_column("summary")
     for r in rows:
