@@ -230,11 +230,14 @@ def fmt(x: float) -> str:
     return f"{x:.2e}"
 
 
+def _has_data(report: StudyReport, metric: str, setting: str, column: str) -> bool:
+    cell = report.cells.get((metric, setting, column))
+    return cell is not None and cell.n > 0
+
+
 def _columns(report: StudyReport, metric: str) -> list[str]:
-    columns = [e for e in report.envs if any((metric, s, e) in report.cells for s, _ in report.settings)]
-    if any((metric, s, ALL_ENVS) in report.cells for s, _ in report.settings):
-        columns.append(ALL_ENVS)
-    return columns
+    """The environments (and "all envs") where some setting has a value of ``metric``."""
+    return [c for c in report.envs + [ALL_ENVS] if any(_has_data(report, metric, s, c) for s, _ in report.settings)]
 
 
 def markdown(report: StudyReport) -> str:
@@ -260,6 +263,8 @@ def markdown(report: StudyReport) -> str:
         lines.append("| " + " | ".join(axis_headers + columns) + " |")
         lines.append("|" + "---|" * len(axis_headers) + "---:|" * len(columns))
         for label, values in report.settings:
+            if not any(_has_data(report, metric, label, c) for c in columns):
+                continue  # a setting whose environment does not report this metric
             row = [values.get(a, "") for a in report.axes] if report.axes else [label]
             for column in columns:
                 cell = report.cells.get((metric, label, column))
