@@ -7,7 +7,7 @@ slice      size   content
 =========  =====  =========================================================================
 0:8        8      v / 30, (v - v_limit) / 10, last steering, last acceleration command,
                   d_lat / lane width, sin and cos of the heading error, route completion
-8:28       20     10 route points 5, 10, ..., 50 m ahead (x, y) / 50
+8:28       20     route points 5, 10, ..., 40 m ahead (x, y) / 50, the last repeated to 10
 28:84      56     8 nearest objects, nearest first: present, dx / 50, dy / 50, relative
                   velocity (x, y) / 20, cos and sin of the relative heading
 84:88      4      next stop line on the route: present, distance / 50 (clipped to 1), red,
