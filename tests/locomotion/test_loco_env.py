@@ -11,7 +11,13 @@ import pytest
 import rewardlab  # noqa: F401  (registers the ids)
 from rewardlab.core.errors import RewardlabError
 from rewardlab.core.registry import make_sim
-from rewardlab.envs.locomotion.model import DEFAULT_XML, STANDING_POSE, QuadrupedModel, read_xml
+from rewardlab.envs.locomotion.model import (
+    DEFAULT_XML,
+    STANDING_POSE,
+    QuadrupedModel,
+    quat_to_matrix,
+    read_xml,
+)
 
 DR = dict(
     friction_range=(0.4, 1.2),
@@ -220,6 +226,22 @@ def test_tracking_error_and_falls_end_the_episode():
         if step.done[0]:
             break
     assert step.terminated[0] and step.info["fallen"][0]
+
+
+def test_root_error_ends_imitation_on_position_not_orientation():
+    sim = make_sim("rewardlab/LocoImitation-v0", num_envs=1, random_start_phase=False, max_root_error=0.6)
+    sim.reset(seed=0)
+    sim.step(np.zeros((1, 1, 12)))
+    contact, torque, power = np.ones((1, 4), bool), np.zeros((1, 60)), np.zeros(1)
+    for offset, yaw, ends in ((0.55, 0.0, False), (0.55, 1.0, False), (0.65, 0.0, True)):
+        sim.pose_reference(int(sim.t[0]))
+        sim.state[0, 2] += offset  # sideways off the reference
+        sim.state[0, 4:8] = (np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))  # turned about the vertical
+        rot = quat_to_matrix(sim.state[:, 4:8])
+        terms, _, strayed, _ = sim._task_terms(rot, contact, torque, power)
+        assert strayed[0] == ends, (offset, yaw)
+        # the turn still costs root_pose reward: exp(-20 (d^2 + 0.5 yaw^2))
+        assert terms["root_pose"][0, 0] == pytest.approx(np.exp(-20 * (offset**2 + 0.5 * yaw**2)), rel=1e-9)
 
 
 def test_feet_air_time_pays_at_touch_down():

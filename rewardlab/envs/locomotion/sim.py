@@ -636,14 +636,15 @@ class LocoImitationSim(_LocoBase):
         sums = np.add.reduceat(error_sq, self._segments, axis=1)  # pose, vel, feet, root, lin, ang
         # rotation angle between the reference and the trunk: 2 acos |<q_ref, q>|
         d_angle = 2.0 * np.arccos(np.minimum(np.abs((ref[:, 45:49] * state[:, 4:8]).sum(axis=1)), 1.0))
-        error = sums[:, :5]  # pose, joint velocity, end effector, root pose, root velocity
+        max_error = self.params.max_root_error
+        strayed = sums[:, 3] > max_error * max_error  # root position error alone
+        error = sums[:, :5]  # pose, joint velocity, end effector, root pose, root velocity (a view)
         error[:, 3] += 0.5 * d_angle**2
         error[:, 4] += 0.1 * sums[:, 5]
         kernels = np.exp(error * self._kernel_scale)
         terms = {name: kernels[:, i : i + 1] for i, name in enumerate(IMITATION_WEIGHTS)}
         imitation = (kernels * self._kernel_weights).sum(axis=1)
-        max_error = self.params.max_root_error
-        return terms, imitation, sums[:, 3] > max_error * max_error, k
+        return terms, imitation, strayed, k
 
 
 class LocoJoystickSim(_LocoBase):
