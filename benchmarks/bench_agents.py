@@ -25,30 +25,74 @@ import time
 import numpy as np
 import torch
 
+#: the hyperparameters both PPOs get in the throughput part (SB3 names in brackets)
+SHARED = {
+    "update_epochs": 4,  # [n_epochs]
+    "num_minibatches": 4,  # [batch_size = batch / 4]
+    "learning_rate": 3e-4,  # constant in both: anneal_lr=False
+    "gamma": 0.99,
+    "gae_lambda": 0.95,
+    "clip_coef": 0.2,  # [clip_range, and clip_range_vf: both clip the value loss]
+    "ent_coef": 0.0,
+    "vf_coef": 0.5,
+    "max_grad_norm": 0.5,
+    "hidden_sizes": (64, 64),  # [net_arch pi=[64, 64], vf=[64, 64]], tanh, orthogonal init, Adam eps 1e-5
+    "init_log_std": -0.5,  # [log_std_init]
+}
 
-def rewardlab_ppo_sps(env_id: str, num_envs: int, num_steps: int, updates: int, seed: int, device: str) -> float:
+
+class PhaseTimer:
+    """Wraps an agent's rollout and update methods: wall and CPU seconds of each, and optionally
+    a torch.profiler op table per phase (``profile=True``)."""
+
+    def __init__(self, obj, rollout: str, update: str, profile: bool = False) -> None:
+        self.seconds = {"rollout": [0.0, 0.0], "update": [0.0, 0.0]}
+        self.ops: dict[str, list] = {"rollout": [], "update": []}
+        self.profile = profile
+        for phase, name in (("rollout", rollout), ("update", update)):
+            setattr(obj, name, self._wrap(phase, getattr(obj, name)))
+
+    def _wrap(self, phase: str, method):
+        def timed(*args, **kwargs):
+            if self.profile:
+                from torch.profiler import ProfilerActivity, profile
+
+                with profile(activities=[ProfilerActivity.CPU]) as prof:
+                    wall, cpu = time.perf_counter(), time.process_time()  # not the profiler's start-up
+                    out = method(*args, **kwargs)
+                    self.seconds[phase][0] += time.perf_counter() - wall
+                    self.seconds[phase][1] += time.process_time() - cpu
+                self.ops[phase].append(prof.key_averages())
+                return out
+            wall, cpu = time.perf_counter(), time.process_time()
+            out = method(*args, **kwargs)
+            self.seconds[phase][0] += time.perf_counter() - wall
+            self.seconds[phase][1] += time.process_time() - cpu
+            return out
+
+        return timed
+
+    def reset(self) -> None:
+        self.seconds = {"rollout": [0.0, 0.0], "update": [0.0, 0.0]}
+
+
+def rewardlab_ppo(env_id: str, num_envs: int, num_steps: int, updates: int, seed: int, device: str, profile=False):
+    """Seconds (wall, CPU) for ``updates`` PPO iterations and the per-phase split (or op tables)."""
     import rewardlab
     from rewardlab.agents import PPO
 
     sim = rewardlab.make_sim(env_id, num_envs=num_envs)
-    agent = PPO(
-        sim,
-        {"num_steps": num_steps, "num_minibatches": 4, "update_epochs": 4, "init_log_std": -0.5, "anneal_lr": False,
-         "torch_threads": torch.get_num_threads()},
-        seed=seed,
-        device=device,
-    )
+    config = {"num_steps": num_steps, "anneal_lr": False, "torch_threads": torch.get_num_threads(), **SHARED}
+    agent = PPO(sim, config, seed=seed, device=device)
     agent.train_one_update(updates + 1)  # warm-up (first-call allocations)
+    timer = PhaseTimer(agent, "_rollout", "_update", profile)
     start, cpu = time.perf_counter(), time.process_time()
     for _ in range(updates):
         agent.train_one_update(updates + 1)
-    steps = updates * num_envs * num_steps
-    return steps / (time.perf_counter() - start), steps / (time.process_time() - cpu)
+    return (time.perf_counter() - start, time.process_time() - cpu), timer
 
 
-def sb3_ppo_sps(
-    env_id: str, num_envs: int, num_steps: int, updates: int, seed: int, device: str, batched: bool = True
-) -> float:
+def sb3_ppo(env_id: str, num_envs: int, num_steps: int, updates: int, seed: int, device: str, batched=True, profile=False):
     """SB3 PPO on rewardlab.sb3_vec_env (batched) or on DummyVecEnv(gym.make) (RL-Zoo's way)."""
     import gymnasium as gym
     import stable_baselines3 as sb3
@@ -61,25 +105,50 @@ def sb3_ppo_sps(
         venv = rewardlab.sb3_vec_env(env_id, num_envs=num_envs, agent_id=True)
     else:  # one gym.make per instance, joint action for multi-agent ids, a Python loop over them
         venv = make_vec_env(lambda: gym.make(env_id), n_envs=num_envs, seed=seed)
-    venv = VecNormalize(venv, gamma=0.99)
-    slots = venv.num_envs
-    batch = slots * num_steps
+    venv = VecNormalize(venv, gamma=SHARED["gamma"])
+    batch = venv.num_envs * num_steps
     model = sb3.PPO(
         "MlpPolicy",
         venv,
         n_steps=num_steps,
-        batch_size=batch // 4,
-        n_epochs=4,
-        policy_kwargs={"log_std_init": -0.5},
+        batch_size=batch // SHARED["num_minibatches"],
+        n_epochs=SHARED["update_epochs"],
+        learning_rate=SHARED["learning_rate"],
+        gamma=SHARED["gamma"],
+        gae_lambda=SHARED["gae_lambda"],
+        clip_range=SHARED["clip_coef"],
+        clip_range_vf=SHARED["clip_coef"],
+        ent_coef=SHARED["ent_coef"],
+        vf_coef=SHARED["vf_coef"],
+        max_grad_norm=SHARED["max_grad_norm"],
+        policy_kwargs={
+            "log_std_init": SHARED["init_log_std"],
+            "net_arch": {"pi": list(SHARED["hidden_sizes"]), "vf": list(SHARED["hidden_sizes"])},
+            "activation_fn": torch.nn.Tanh,
+        },
         seed=seed,
         device=device,
         verbose=0,
     )
     model.learn(batch)  # warm-up
+    timer = PhaseTimer(model, "collect_rollouts", "train", profile)
     start, cpu = time.perf_counter(), time.process_time()
     model.learn(updates * batch, reset_num_timesteps=False)
-    steps = updates * num_envs * num_steps
-    return steps / (time.perf_counter() - start), steps / (time.process_time() - cpu)
+    return (time.perf_counter() - start, time.process_time() - cpu), timer
+
+
+AGENTS = {
+    "ours": ("rewardlab PPO", "BatchedSim, one sample per (instance, agent)"),
+    "batched": ("SB3 PPO", "rewardlab.sb3_vec_env (the same batched sim)"),
+    "dummy": ("SB3 PPO", "DummyVecEnv of gym.make (RL-Zoo default), joint action"),
+}
+
+
+def _run(key: str, args, seed: int, profile: bool = False):
+    common = (args.env, args.num_envs, args.num_steps, args.updates, seed, args.device)
+    if key == "ours":
+        return rewardlab_ppo(*common, profile=profile)
+    return sb3_ppo(*common, batched=key == "batched", profile=profile)
 
 
 def throughput(args) -> None:
@@ -87,28 +156,70 @@ def throughput(args) -> None:
 
     sim = rewardlab.make_sim(args.env, num_envs=1)
     n = sim.num_agents
-    print(f"\n## PPO training throughput on {args.env} ({n} agents), {args.num_envs} instances x {args.num_steps} steps")
-    print(f"device {args.device}, torch threads {torch.get_num_threads()}, best of {args.repeats}\n")
-    # interleaved repeats, best of each: the machine may be shared, so every agent sees the same load
-    runs = {"ours": [], "batched": [], "dummy": []}
-    for rep in range(args.repeats):
-        runs["ours"].append(rewardlab_ppo_sps(args.env, args.num_envs, args.num_steps, args.updates, rep, args.device))
-        runs["batched"].append(sb3_ppo_sps(args.env, args.num_envs, args.num_steps, args.updates, rep, args.device))
-        runs["dummy"].append(
-            sb3_ppo_sps(args.env, args.num_envs, args.num_steps, args.updates, rep, args.device, batched=False)
-        )
-    best = {k: (max(w for w, _ in v), max(c for _, c in v)) for k, v in runs.items()}
-    rows = [
-        ("rewardlab PPO", "BatchedSim, one sample per (instance, agent)", "ours"),
-        ("SB3 PPO", "rewardlab.sb3_vec_env (same batched sim)", "batched"),
-        ("SB3 PPO", "DummyVecEnv of gym.make (RL-Zoo default), joint action", "dummy"),
-    ]
-    print("| agent | environment interface | instance-steps/s (wall) | per CPU-second | rewardlab / this (wall, CPU) |")
-    print("|---|---|---:|---:|---:|")
-    for agent, interface, key in rows:
-        wall, cpu = best[key]
-        ratio = f"{best['ours'][0] / wall:.2f}x, {best['ours'][1] / cpu:.2f}x"
-        print(f"| {agent} | {interface} | {wall:,.0f} | {cpu:,.0f} | {ratio} |")
+    batch = args.num_envs * n * args.num_steps
+    print(f"\n## PPO training throughput on {args.env} ({n} agents)\n")
+    print(
+        f"Both agents: {args.num_envs} instances x {n} agents x {args.num_steps} steps = {batch} samples per update, "
+        f"{SHARED['update_epochs']} epochs x {SHARED['num_minibatches']} minibatches of {batch // SHARED['num_minibatches']}, "
+        f"actor and critic {'-'.join(map(str, SHARED['hidden_sizes']))} tanh (separate), orthogonal init, "
+        f"Adam lr {SHARED['learning_rate']} eps 1e-5 (constant), clipped surrogate and value loss (0.2), "
+        f"grad-norm clip {SHARED['max_grad_norm']}, GAE (0.99, 0.95), observation and reward normalisation, "
+        f"log-std init {SHARED['init_log_std']}, one-hot agent id in the observation."
+    )
+    print(
+        f"device {args.device}, torch threads {torch.get_num_threads()}, {args.updates} timed updates after one "
+        f"warm-up, best of {args.repeats} interleaved runs. One step = one instance-step ({n} samples).\n"
+    )
+    keys = [k for k in AGENTS if k in args.agents]
+    runs: dict[str, list] = {k: [] for k in keys}
+    for rep in range(args.repeats):  # interleaved: every agent sees the same machine load
+        for key in keys:
+            runs[key].append(_run(key, args, rep))
+    steps = args.updates * args.num_envs * args.num_steps
+    best = {}
+    for key, results in runs.items():
+        wall = min(r[0][0] for r in results)
+        cpu = min(r[0][1] for r in results)
+        phases = {ph: min(r[1].seconds[ph][1] for r in results) / args.updates for ph in ("rollout", "update")}
+        best[key] = (steps / wall, steps / cpu, phases)
+    ours = best.get("ours")
+    print("| agent | environment interface | steps/s (wall) | steps/s (per CPU-s) | rollout CPU s/update | update CPU s/update | rewardlab / this (wall, CPU) |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for key in keys:
+        sps, cps, phases = best[key]
+        ratio = f"{ours[0] / sps:.2f}x, {ours[1] / cps:.2f}x" if ours else "-"
+        agent, interface = AGENTS[key]
+        print(f"| {agent} | {interface} | {sps:,.0f} | {cps:,.0f} | {phases['rollout']:.3f} | {phases['update']:.3f} | {ratio} |")
+    if args.breakdown:
+        breakdown(args, [k for k in keys if k != "dummy"])
+
+
+#: torch.profiler op groups for the breakdown (self CPU time)
+OP_GROUPS = (
+    ("tanh forward", ("aten::tanh",)),
+    ("tanh backward", ("aten::tanh_backward",)),
+    ("matmul (addmm, mm, bmm)", ("aten::addmm", "aten::mm", "aten::bmm")),
+)
+
+
+def breakdown(args, keys) -> None:
+    """One profiled update per agent: where the CPU time goes, by phase and op group."""
+    print("\n### Where the time goes: one update under torch.profiler, CPU ms (profiling inflates every op a little)\n")
+    print("| agent | phase | total | tanh forward | tanh backward | matmul | other torch ops and autograd/optimizer overhead | outside torch (Python, NumPy, simulator) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for key in keys:
+        args_one = argparse.Namespace(**{**vars(args), "updates": 1})
+        _, timer = _run(key, args_one, 0, profile=True)
+        for phase in ("rollout", "update"):
+            phase_ms = timer.seconds[phase][1] * 1e3  # CPU time of the profiled call
+            events = timer.ops[phase][-1]
+            self_ms = {e.key: e.self_cpu_time_total / 1e3 for e in events}
+            torch_total = sum(self_ms.values())
+            groups = [sum(self_ms.get(op, 0.0) for op in ops) for _, ops in OP_GROUPS]
+            other = torch_total - sum(groups)
+            outside = max(phase_ms - torch_total, 0.0)
+            cells = " | ".join(f"{g:.1f}" for g in groups)
+            print(f"| {AGENTS[key][0]} | {phase} | {phase_ms:.1f} | {cells} | {other:.1f} | {outside:.1f} |")
 
 
 PENALTY_CASES = [
@@ -170,6 +281,8 @@ def main() -> None:
     parser.add_argument("--update-reps", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=list(AGENTS), help="throughput part: which agents")
+    parser.add_argument("--breakdown", action="store_true", help="throughput part: profile one update of each agent by op group")
     parser.add_argument("--cpu-time", action="store_true", help="penalty part: process CPU time instead of wall clock")
     parser.add_argument("--threads", type=int, default=1, help="torch threads on CPU (both agents)")
     args = parser.parse_args()

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from rewardlab.agents.distributions import BetaDist, DiagGaussian, MultiCategorical, beta_params
@@ -69,6 +70,21 @@ def mlp(sizes: Sequence[int], activation: str, out_gain: float) -> nn.Sequential
     return nn.Sequential(*layers)
 
 
+_ACTIVATION_FNS = {nn.Tanh: torch.tanh, nn.ReLU: torch.relu, nn.ELU: F.elu}
+
+
+def forward_mlp(net: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """``net(x)`` for a network built by :func:`mlp`: the same ops (F.linear, the activation), without
+    nn.Module's per-call dispatch, which costs as much as the layer itself on a rollout step's
+    small batch."""
+    for layer in net:
+        if type(layer) is nn.Linear:
+            x = F.linear(x, layer.weight, layer.bias)
+        else:
+            x = _ACTIVATION_FNS[type(layer)](x)
+    return x
+
+
 class RunningNorm(nn.Module):
     """Observation normalisation by running mean and variance (parallel-variance update)."""
 
@@ -80,8 +96,8 @@ class RunningNorm(nn.Module):
         self.register_buffer("var", torch.ones(dim, dtype=torch.float64))
         self.register_buffer("count", torch.tensor(1e-4, dtype=torch.float64))
 
-    @torch.no_grad()
     def update(self, x: torch.Tensor) -> None:
+        # no grad-mode switch needed: the buffers and the observations never require grad
         if not self.enabled:
             return
         x = x.reshape(-1, self.mean.shape[0]).double()
@@ -129,7 +145,7 @@ class MLPActor(nn.Module):
             self.log_std = nn.Parameter(torch.full((layout.dim,), float(init_log_std)))
 
     def dist(self, x: torch.Tensor):
-        return self._dist(self.net(x))
+        return self._dist(forward_mlp(self.net, x))
 
     def _dist(self, out: torch.Tensor):
         if self.distribution == "gaussian":
@@ -198,7 +214,7 @@ class LPNActor(nn.Module):
     def gains(self, phi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """K (N, m, d_s) and k (N, m) at phases phi (N, p)."""
         m, d = self.layout.dim, self.state_dim
-        out = self.gain_net(phi)
+        out = forward_mlp(self.gain_net, phi)
         return out[..., : m * d].reshape(*out.shape[:-1], m, d), out[..., m * d :]
 
     def forward_with_gains(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -229,7 +245,7 @@ class Critic(nn.Module):
         self.net = mlp([in_dim, *hidden, 1], activation, out_gain=1.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(-1)
+        return forward_mlp(self.net, x).squeeze(-1)
 
 
 class ActorCritic(nn.Module):

@@ -203,7 +203,10 @@ class PPO:
             RunningNorm(state_dim, enabled=cfg.normalize_obs),
         ).to(self.device)
         self.id_dim_critic = id_dim_critic
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate, eps=1e-5)
+        self._params = list(self.model.parameters())
+        # multi-tensor (foreach) kernels: one call per step for all parameters, not one per tensor
+        self._foreach = True
+        self.optimizer = torch.optim.Adam(self._params, lr=cfg.learning_rate, eps=1e-5, foreach=self._foreach)
         self._bounds()
         # training state (all of it goes into checkpoints)
         self.global_step = 0
@@ -377,29 +380,41 @@ class PPO:
         self.curve.append(stats)
         return stats
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def _rollout(self) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+        """Step the simulator T times with the current policy; returns the batch (T, N, ...) with
+        advantages, and the rollout's statistics.
+
+        Why it is written this way (it runs T times per update on small tensors, so per-call
+        overhead is what costs): inference mode (no autograd bookkeeping); actor and critic
+        read one input when the critic is not centralised (one normalisation, one buffer);
+        rewards and episode ends stay in NumPy until the rollout ends (one conversion, not T);
+        GAE computes every TD error in one vectorised pass and loops only over the recursion.
+        """
         cfg, sim, model = self.config, self.sim, self.model
         T, B, n = cfg.num_steps, self.num_envs, self.num_agents
         N = B * n
         dev = self.device
+        shared_input = not cfg.centralized_critic  # the critic's input is the actor's
         obs_buf = state_buf = None
-        act_buf = torch.zeros((T, N, *(() if self.layout.flat else (self.layout.dim,))), device=dev)
-        logp_buf = torch.zeros((T, N), device=dev)
-        value_buf = torch.zeros((T, N), device=dev)
-        reward_buf = torch.zeros((T, N), device=dev)
-        done_buf = torch.zeros((T, N), device=dev)
+        act_buf = torch.empty((T, N, *(() if self.layout.flat else (self.layout.dim,))), device=dev)
+        logp_buf = torch.empty((T, N), device=dev)
+        value_buf = torch.empty((T, N), device=dev)
+        rewards = np.empty((T, B, n), dtype=np.float64)  # scaled, with the time-limit bootstrap
+        dones = np.empty((T, B), dtype=bool)
         finished: dict[str, list[np.ndarray]] = {}
         term_sums: dict[str, float] = {}
         raw_reward = 0.0
         for t in range(T):
             x, state = self._inputs(self._obs, update_norm=True)
             if obs_buf is None:
-                obs_buf = torch.zeros((T, *x.shape), device=dev)
-                state_buf = torch.zeros((T, *state.shape), device=dev)
+                obs_buf = torch.empty((T, *x.shape), device=dev)
+                state_buf = obs_buf if shared_input else torch.empty((T, *state.shape), device=dev)
+            obs_buf[t] = x
+            if not shared_input:
+                state_buf[t] = state
             dist = model.actor.dist(x)
             action = dist.sample()
-            obs_buf[t], state_buf[t] = x, state
             act_buf[t] = action
             logp_buf[t] = dist.log_prob(action)
             value_buf[t] = model.critic(state)
@@ -416,26 +431,19 @@ class PPO:
                 _, final_state = self._inputs(step.final_obs, update_norm=False)
                 final_value = model.critic(final_state).reshape(B, n).cpu().numpy()
                 scaled = scaled + cfg.gamma * final_value * cut[:, None]
-            reward_buf[t] = torch.as_tensor(scaled.reshape(N), dtype=torch.float32, device=dev)
-            done_buf[t] = torch.as_tensor(np.repeat(done, n), dtype=torch.float32, device=dev)
+            rewards[t] = scaled
+            dones[t] = done
             if step.episode_metrics is not None:
                 for name, values in step.episode_metrics.items():
                     finished.setdefault(name, []).append(np.asarray(values, dtype=np.float64)[done])
             self._obs = step.obs
         _, last_state = self._inputs(self._obs, update_norm=False)
         next_value = model.critic(last_state)
-        # generalised advantage estimation, backwards through the rollout
-        advantages = torch.zeros_like(reward_buf)
-        last_gae = torch.zeros(N, device=dev)
-        for t in reversed(range(T)):
-            nv = next_value if t == T - 1 else value_buf[t + 1]
-            nonterminal = 1.0 - done_buf[t]
-            delta = reward_buf[t] + cfg.gamma * nv * nonterminal - value_buf[t]
-            last_gae = delta + cfg.gamma * cfg.gae_lambda * nonterminal * last_gae
-            advantages[t] = last_gae
+        reward_buf = torch.as_tensor(rewards.reshape(T, N), dtype=torch.float32, device=dev)
+        done_buf = torch.as_tensor(np.repeat(dones, n, axis=1), dtype=torch.float32, device=dev)
+        advantages = self._gae(reward_buf, value_buf, done_buf, next_value)
         batch = {
             "obs": obs_buf,
-            "state": state_buf,
             "actions": act_buf,
             "logp": logp_buf,
             "values": value_buf,
@@ -443,6 +451,8 @@ class PPO:
             "returns": advantages + value_buf,
             "done": done_buf,
         }
+        if not shared_input:
+            batch["state"] = state_buf
         stats: dict[str, float] = {"reward_per_step": raw_reward / T}
         for name, total in term_sums.items():
             stats[f"term/{name}"] = total / T
@@ -455,46 +465,84 @@ class PPO:
         stats["episodes"] = float(episodes)
         return batch, stats
 
+    def _gae(
+        self, rewards: torch.Tensor, values: torch.Tensor, dones: torch.Tensor, next_value: torch.Tensor
+    ) -> torch.Tensor:
+        """Generalised advantage estimation (T, N), backwards through the rollout.
+
+        delta_t = r_t + gamma V(s_{t+1}) (1 - d_t) - V(s_t);  A_t = delta_t + gamma lambda (1 - d_t) A_{t+1}.
+        """
+        gamma, gae_lambda = self.config.gamma, self.config.gae_lambda
+        nonterminal = 1.0 - dones
+        next_values = torch.cat([values[1:], next_value.unsqueeze(0)])
+        deltas = rewards + gamma * next_values * nonterminal - values
+        decay = gamma * gae_lambda * nonterminal
+        advantages = torch.empty_like(rewards)
+        last_gae = torch.zeros_like(next_value)
+        for t in reversed(range(rewards.shape[0])):
+            last_gae = deltas[t] + decay[t] * last_gae
+            advantages[t] = last_gae
+        return advantages
+
     def _update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         cfg, model = self.config, self.model
         T, N = batch["logp"].shape
         total = T * N
-        flat = {k: v.reshape(total, *v.shape[2:]) for k, v in batch.items()}
+        # Every per-sample field side by side in one (total, F) matrix: a minibatch is then one
+        # row gather (index_select) instead of one advanced-indexing op per field. The fields
+        # are column views of it (and of each minibatch).
+        names = [name for name in ("obs", "state", "actions", "logp", "values", "advantages", "returns", "done") if name in batch]
+        packed = torch.cat([batch[name].reshape(total, -1) for name in names], dim=1)
+        columns: dict[str, tuple[int, int, tuple[int, ...]]] = {}
+        offset = 0
+        for name in names:
+            width = batch[name].reshape(total, -1).shape[1]
+            columns[name] = (offset, offset + width, tuple(batch[name].shape[2:]))
+            offset += width
+
+        def fields(rows: torch.Tensor) -> dict[str, torch.Tensor]:
+            out = {name: rows[:, a:b].contiguous().reshape(rows.shape[0], *shape) for name, (a, b, shape) in columns.items()}
+            out.setdefault("state", out["obs"])  # the critic reads the actor's input
+            return out
+
+        flat = fields(packed)
         mb_size = int(cfg.minibatch_size) if cfg.minibatch_size else max(1, total // cfg.num_minibatches)
         mb_size = min(mb_size, total)
         smooth = cfg.caps_temporal > 0 or cfg.caps_spatial > 0 or cfg.jacobian_penalty > 0 or cfg.lipschitz_penalty > 0
         method = cfg.jacobian_method
         if method == "auto":
             method = "analytic" if cfg.policy == "lpn" else "vmap"
-        sums: dict[str, float] = {}
-        count = 0
-        clipfracs = []
+        # statistics stay tensors until the update ends (no host sync per minibatch on a GPU)
+        term_values: dict[str, list[torch.Tensor]] = {}
+        clipfracs: list[torch.Tensor] = []
+        params = self._params
         stop = False
         for _epoch in range(cfg.update_epochs):
             order = torch.randperm(total, device=self.device)
             for start in range(0, total, mb_size):
                 idx = order[start : start + mb_size]
-                x = flat["obs"][idx]
+                mb = fields(packed.index_select(0, idx))
+                x = mb["obs"]
                 if cfg.policy == "lpn":  # keep K(phi): the analytic penalty reuses it
                     mean, gains = model.actor.forward_with_gains(x)
                     dist = DiagGaussian(mean, model.actor.log_std)
                 else:
                     dist, gains = model.actor.dist(x), None
-                new_logp = dist.log_prob(flat["actions"][idx])
+                new_logp = dist.log_prob(mb["actions"])
                 entropy = dist.entropy().mean()
-                log_ratio = new_logp - flat["logp"][idx]
+                log_ratio = new_logp - mb["logp"]
                 ratio = log_ratio.exp()
                 with torch.no_grad():
                     approx_kl = ((ratio - 1) - log_ratio).mean()
-                    clipfracs.append(float(((ratio - 1.0).abs() > cfg.clip_coef).float().mean()))
-                adv = flat["advantages"][idx]
+                    clipfracs.append(((ratio - 1.0).abs() > cfg.clip_coef).float().mean())
+                adv = mb["advantages"]
                 if cfg.norm_adv and len(idx) > 1:
                     adv = (adv - adv.mean()) / (adv.std() + 1e-8)
                 pg_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
-                new_value = model.critic(flat["state"][idx])
-                returns = flat["returns"][idx]
+                new_value = model.critic(mb["state"])
+                returns = mb["returns"]
                 if cfg.clip_vloss:
-                    old_value = flat["values"][idx]
+                    old_value = mb["values"]
                     clipped = old_value + (new_value - old_value).clamp(-cfg.clip_coef, cfg.clip_coef)
                     v_loss = 0.5 * torch.max((new_value - returns).pow(2), (clipped - returns).pow(2)).mean()
                 else:
@@ -508,18 +556,17 @@ class PPO:
                         terms[name] = value
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm, foreach=self._foreach)
                 self.optimizer.step()
                 for name, value in terms.items():
-                    sums[name] = sums.get(name, 0.0) + float(value.detach())
-                count += 1
+                    term_values.setdefault(name, []).append(value.detach())
                 if cfg.target_kl is not None and float(approx_kl) > cfg.target_kl:
                     stop = True
                     break
             if stop:
                 break
-        stats = {name: total_ / count for name, total_ in sums.items()}
-        stats["clipfrac"] = float(np.mean(clipfracs))
+        stats = {name: float(torch.stack(values).double().mean()) for name, values in term_values.items()}
+        stats["clipfrac"] = float(torch.stack(clipfracs).double().mean())
         y_pred, y_true = flat["values"], flat["returns"]
         var_y = float(y_true.var())
         stats["explained_variance"] = float("nan") if var_y == 0 else 1.0 - float((y_true - y_pred).var()) / var_y
