@@ -4,9 +4,11 @@
 
 Prints, per motion, the imitation reward per step (maximum 1) and the mean episode length in
 steps (500 = the 10 s time limit) of each policy, over ``--envs`` instances seeded 0..envs-1;
-then the smoothness metrics of the finished episodes (CAPS Sm, mean action rate, share of action
-energy above 5 Hz, mechanical power): reference points for the smoothness study; then the PD
-joystick trotter against standing still on LocoJoystick-v0 (2 x ``--envs`` instances).
+then two ablations of the tracker on the gaits (the reference without its pendulum sway; no
+acceleration feed-forward); then the smoothness metrics of the finished episodes (CAPS Sm, mean
+action rate, share of action energy above 5 Hz, mechanical power): reference points for the
+smoothness study; then the PD joystick trotter against standing still on LocoJoystick-v0
+(2 x ``--envs`` instances).
 """
 
 from __future__ import annotations
@@ -68,6 +70,17 @@ def main() -> None:
             cells.append(f"{per_step:.3f}, {length:.0f}")
             if name != "zero action" and metrics:
                 smooth_rows.append((f"{motion}, {name}", [np.mean(metrics[k]) for k in SMOOTHNESS]))
+        print(f"| {motion} ({speed} m/s) | " + " | ".join(cells) + " |")
+    print()
+    print("| motion (speed) | PD tracker, reference without sway (sway=False) | PD tracker without the acceleration feed-forward (accel_gain=0) |")
+    print("|---|---|---|")
+    for motion, speed in MOTIONS[:5]:
+        cells = []
+        for env_kwargs, tracker_kwargs in (({"sway": False}, {}), ({}, {"accel_gain": 0.0})):
+            sim = make_sim("rewardlab/LocoImitation-v0", num_envs=args.envs, motion=motion, speed=speed, **env_kwargs)
+            sim.reset(seed=0)
+            per_step, length = play(sim, PDGaitTracker(sim, **tracker_kwargs), args.steps)
+            cells.append(f"{per_step:.3f}, {length:.0f}")
         print(f"| {motion} ({speed} m/s) | " + " | ".join(cells) + " |")
     print()
     print("| motion, policy (finished episodes) | " + " | ".join(SMOOTHNESS) + " |")

@@ -244,6 +244,13 @@ def test_root_error_ends_imitation_on_position_not_orientation():
         assert terms["root_pose"][0, 0] == pytest.approx(np.exp(-20 * (offset**2 + 0.5 * yaw**2)), rel=1e-9)
 
 
+def test_sway_switch_reaches_the_reference():
+    swaying = make_sim("rewardlab/LocoImitation-v0", motion="pace").ref
+    straight = make_sim("rewardlab/LocoImitation-v0", motion="pace", sway=False).ref
+    assert np.ptp(swaying.root_pos[:, 1]) > 0.01 and np.all(straight.root_pos[:, 1] == 0.0)
+    np.testing.assert_allclose(swaying.foot_pos, straight.foot_pos, atol=1e-12)  # same footholds
+
+
 def test_feet_air_time_pays_at_touch_down():
     sim = make_sim("rewardlab/LocoJoystick-v0", num_envs=1, command_vx=(0.5, 0.5), command_vy=(0.0, 0.0))
     sim.reset(seed=0)

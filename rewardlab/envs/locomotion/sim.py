@@ -109,6 +109,8 @@ class LocoParams:
         frequency: reference cycles per second (None: the motion's default).
         body_height: reference root height, m.
         swing_height: reference foot clearance, m (None: the gait's default, 0.08 or 0.05).
+        sway: the reference root sways as a linear inverted pendulum over the stance feet (False:
+            it runs straight, which the pace and the bound cannot follow; for ablations).
         episode_seconds: episode length before truncation, s.
         control_dt: control period, s (50 Hz); a whole number of physics steps.
         action_scale: radians per unit action.
@@ -134,6 +136,7 @@ class LocoParams:
     frequency: float | None = None
     body_height: float = 0.27
     swing_height: float | None = None
+    sway: bool = True
     episode_seconds: float = 10.0
     control_dt: float = 0.02
     action_scale: float = 1.0
@@ -407,7 +410,8 @@ class _LocoBase(BatchedSim):
             target = STANDING_POSE + p.action_scale * applied
         else:
             target = self._reference_joints(self.t + 1) + p.action_scale * applied
-        target = np.clip(target, qm.ctrl_low, qm.ctrl_high, out=target)
+        # np.clip's result with two ufunc calls (np.clip's Python wrapper costs more than both)
+        target = np.minimum(np.maximum(target, qm.ctrl_low, out=target), qm.ctrl_high, out=target)
         self.joint_pos_target = target
         self._control[:] = target[:, None, :]
         self._advance()  # new self.state, _out_sensor and _start_qvel
@@ -522,7 +526,8 @@ class LocoImitationSim(_LocoBase):
         p = self.params
         try:
             self.motion = ReferenceMotion(
-                self.qm.legs, p.motion, p.speed, p.frequency, p.body_height, p.swing_height, p.control_dt
+                self.qm.legs, p.motion, p.speed, p.frequency, p.body_height, p.swing_height, p.control_dt,
+                sway=p.sway,
             )
         except ValueError as err:
             raise RewardlabError(f"{self.env_id}: motion={p.motion!r}, speed={p.speed}: {err}") from err
