@@ -124,8 +124,17 @@ def test_factors_multiply_the_weighted_sum():
     np.testing.assert_allclose(step.reward, step.terms["gain"] * 0.25)
 
 
+def test_bonus_terms_are_added_after_the_factors():
+    sim = ToyGameSim(num_envs=2, reward={"weights": {"gain": 1.0}, "factors": ["cost"], "bonus_weights": {"bonus": -1.0}})
+    sim.reset(seed=0)
+    step = sim.step(np.full((2, 3, 1), 0.25))
+    np.testing.assert_allclose(step.reward, step.terms["gain"] * 0.25 - 1.0)
+    with pytest.raises(RewardlabError, match="unknown reward term 'bonnus'"):
+        ToyGameSim(reward={"bonus_weights": {"bonnus": 1.0}})
+
+
 def test_reward_spec_pickles():
-    spec = RewardSpec(weights={"a": 1.0}, social="cooperative", social_params={"alpha": 1.0})
+    spec = RewardSpec(weights={"a": 1.0}, bonus_weights={"b": -1.0}, social="cooperative", social_params={"alpha": 1.0})
     assert pickle.loads(pickle.dumps(spec)) == spec
 
 

@@ -163,6 +163,7 @@ def _independent_reward(spec, terms: dict, sim) -> np.ndarray:
         total = sum(w * float(np.atleast_1d(terms[k])[i]) for k, w in spec.weights.items())
         for f in spec.factors:
             total *= float(np.atleast_1d(terms[f])[i])
+        total += sum(w * float(np.atleast_1d(terms[k])[i]) for k, w in spec.bonus_weights.items())
         base[i] = total
     if spec.social == "private":
         return base
@@ -210,8 +211,9 @@ def test_weight_override_changes_reward(env_id):
     cls = rewardlab.get_spec(env_id).load()
     default = as_spec(cls.reward_presets[cls.default_reward], cls.default_reward)
     doubled = {k: 2 * w for k, w in default.weights.items()}
+    doubled_bonus = {k: 2 * w for k, w in default.bonus_weights.items()}
     env_a = gym.make(env_id)
-    env_b = gym.make(env_id, reward={"weights": doubled})
+    env_b = gym.make(env_id, reward={"weights": doubled, "bonus_weights": doubled_bonus})
     actions = _actions(env_a.action_space, 30, seed=9)
     env_a.reset(seed=1)
     env_b.reset(seed=1)
@@ -224,7 +226,13 @@ def test_weight_override_changes_reward(env_id):
             break
     if not default.factors:
         np.testing.assert_allclose(rewards_b, 2 * np.asarray(rewards_a), rtol=1e-9, atol=1e-9)
-    zero = gym.make(env_id, reward={"weights": dict.fromkeys(default.weights, 0.0)})
+    zero = gym.make(
+        env_id,
+        reward={
+            "weights": dict.fromkeys(default.weights, 0.0),
+            "bonus_weights": dict.fromkeys(default.bonus_weights, 0.0),
+        },
+    )
     zero.reset(seed=1)
     assert zero.step(actions[0])[1] == 0.0
 

@@ -1,6 +1,10 @@
 """RewardSpec: how an environment's named reward terms become one reward per agent.
 
-    r_i = (sum_k w_k * term_k,i) * prod_m factor_m,i      then a social mode mixes the agents.
+    r_i = (sum_k w_k * term_k,i) * prod_m factor_m,i + sum_l b_l * term_l,i
+                                                          then a social mode mixes the agents.
+
+The bonus terms b_l are added after the factors, unscaled by them: CaRL's -1 terminal penalty must
+stay -1 whatever the speed or comfort factors of that step.
 
 Built-in social modes (a family may add its own through ``BatchedSim.social_modes``):
 
@@ -13,8 +17,8 @@ Built-in social modes (a family may add its own through ``BatchedSim.social_mode
 ==================  ====================================================================
 
 A spec is given to ``gym.make(id, reward=...)`` as a preset name, a dict, or a RewardSpec. A dict
-may name a ``preset`` to start from and override ``weights`` (merged term by term), ``factors``,
-``social``, ``social_params`` and ``terminate_on``. Anything unknown is an error that lists the
+may name a ``preset`` to start from and override ``weights`` and ``bonus_weights`` (merged term by
+term), ``factors``, ``social``, ``social_params`` and ``terminate_on``. Anything unknown is an error that lists the
 valid choices.
 """
 
@@ -42,6 +46,7 @@ class RewardSpec:
     Attributes:
         weights: term name -> weight in the weighted sum; unlisted terms weigh 0.
         factors: term names multiplied onto the weighted sum (each a per-agent factor).
+        bonus_weights: term name -> weight of terms added after the factors (not scaled by them).
         social: social mode name.
         social_params: parameters of the social mode (e.g. alpha and beta of inequity aversion).
         terminate_on: event names that end the episode under this design (CaRL ends on
@@ -51,6 +56,7 @@ class RewardSpec:
 
     weights: Mapping[str, float]
     factors: tuple[str, ...] = ()
+    bonus_weights: Mapping[str, float] = field(default_factory=dict)
     social: str = "private"
     social_params: Mapping[str, float] = field(default_factory=dict)
     terminate_on: tuple[str, ...] = ()
@@ -58,6 +64,7 @@ class RewardSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
+        object.__setattr__(self, "bonus_weights", MappingProxyType(dict(self.bonus_weights)))
         object.__setattr__(self, "social_params", MappingProxyType(dict(self.social_params)))
         object.__setattr__(self, "factors", tuple(self.factors))
         object.__setattr__(self, "terminate_on", tuple(self.terminate_on))
@@ -68,6 +75,7 @@ class RewardSpec:
             (
                 dict(self.weights),
                 self.factors,
+                dict(self.bonus_weights),
                 self.social,
                 dict(self.social_params),
                 self.terminate_on,
@@ -80,6 +88,7 @@ class RewardSpec:
             "name": self.name,
             "weights": dict(self.weights),
             "factors": list(self.factors),
+            "bonus_weights": dict(self.bonus_weights),
             "social": self.social,
             "social_params": dict(self.social_params),
             "terminate_on": list(self.terminate_on),
@@ -130,7 +139,7 @@ BUILTIN_SOCIAL_MODES: dict[str, SocialMode] = {
     "inequity_averse": _inequity_averse,
 }
 SOCIAL_PARAMS = {"inequity_averse": ("alpha", "beta")}
-_SPEC_KEYS = ("preset", "weights", "factors", "social", "social_params", "terminate_on")
+_SPEC_KEYS = ("preset", "weights", "factors", "bonus_weights", "social", "social_params", "terminate_on")
 
 
 def social_modes_of(sim: BatchedSim) -> dict[str, SocialMode]:
@@ -163,12 +172,11 @@ def resolve_reward(reward: str | Mapping[str, Any] | RewardSpec | None, sim: Bat
             base = presets[base_name]
         else:
             base = RewardSpec(weights={})
-        weights = dict(base.weights)
-        weights.update(reward.get("weights", {}))
         spec = replace(
             base,
-            weights=weights,
+            weights={**base.weights, **reward.get("weights", {})},
             factors=tuple(reward.get("factors", base.factors)),
+            bonus_weights={**base.bonus_weights, **reward.get("bonus_weights", {})},
             social=reward.get("social", base.social),
             social_params=reward.get("social_params", base.social_params),
             terminate_on=tuple(reward.get("terminate_on", base.terminate_on)),
@@ -191,9 +199,9 @@ def as_spec(preset: RewardSpec | Mapping[str, Any], name: str) -> RewardSpec:
 
 def validate_spec(spec: RewardSpec, sim: BatchedSim) -> None:
     owner = sim.env_id
-    for term in (*spec.weights, *spec.factors):
+    for term in (*spec.weights, *spec.factors, *spec.bonus_weights):
         check_choice(owner, "reward term", term, sim.reward_terms)
-    for term, weight in spec.weights.items():
+    for term, weight in (*spec.weights.items(), *spec.bonus_weights.items()):
         if not np.isfinite(weight):
             raise RewardlabError(f"{owner}: reward weight of {term!r} must be finite, got {weight}")
     check_choice(owner, "social mode", spec.social, social_modes_of(sim))
@@ -212,5 +220,8 @@ def combine(spec: RewardSpec, terms: Mapping[str, np.ndarray], sim: BatchedSim) 
             reward += weight * terms[term]
     for term in spec.factors:
         reward *= terms[term]
+    for term, weight in spec.bonus_weights.items():
+        if weight != 0.0:
+            reward += weight * terms[term]
     mode = social_modes_of(sim)[spec.social]
     return mode(reward, sim, spec.social_params)

@@ -41,7 +41,8 @@ def test_vehicle_collision_terminates_carl_with_its_terminal_term():
     assert step.terminated[0] and not step.truncated[0]
     t = {k: v[0, 0] for k, v in step.terms.items()}
     assert t["terminal_carl"] == -1.0
-    expected = (t["route_progress"] - 1.0) * t["f_speed"] * t["f_ttc"] * t["f_comfort"] * t["f_lane"]
+    # the terminal -1 is added after the factors: exactly -1 whatever they are
+    expected = t["route_progress"] * t["f_speed"] * t["f_ttc"] * t["f_comfort"] * t["f_lane"] - 1.0
     assert step.reward[0, 0] == pytest.approx(expected, abs=1e-12)
     assert step.episode_metrics["collisions"][0] == 1.0
 

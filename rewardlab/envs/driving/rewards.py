@@ -28,10 +28,9 @@ hw_on_road         1 while the ego's centre is on a lane, else 0
 
 Presets:
 
-* ``carl``: r = (route_progress + terminal_carl) x f_speed x f_ttc x f_comfort x f_lane;
-  terminates on collision, red light, blocked, route deviation and off-road (CaRL). Because
-  RewardSpec multiplies the weighted sum by the factors, the -1 terminal term is scaled by the
-  factors of its step (see docs/driving.md).
+* ``carl``: r = route_progress x f_speed x f_ttc x f_comfort x f_lane + terminal_carl;
+  terminates on collision, red light, blocked, route deviation and off-road (CaRL). The -1
+  terminal term is a RewardSpec bonus term, added after the factors, so it is exactly -1.
 * ``roach``: r = r_speed + r_position + r_rotation + r_action + terminal_roach; terminates on
   collision, red light, route deviation and blocked.
 * ``highway``: highway-env's reward normalised to [0, 1],
@@ -78,8 +77,9 @@ _HW_SCALE = 1.0 / 1.5  # highway-env: lmap(r, [collision, high_speed + right_lan
 
 PRESETS = {
     "carl": RewardSpec(
-        weights={"route_progress": 1.0, "terminal_carl": 1.0},
+        weights={"route_progress": 1.0},
         factors=("f_speed", "f_ttc", "f_comfort", "f_lane"),
+        bonus_weights={"terminal_carl": 1.0},
         terminate_on=("collision", "red_light", "blocked", "route_deviation", "off_road"),
     ),
     "roach": RewardSpec(
