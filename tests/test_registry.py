@@ -49,7 +49,7 @@ def _rollout(env: gym.Env, seed: int, steps: int, actions: list) -> dict[str, li
 
 def _assert_same(a: dict[str, list], b: dict[str, list]) -> None:
     assert len(a["obs"]) == len(b["obs"])
-    for x, y in zip(a["obs"], b["obs"]):
+    for x, y in zip(a["obs"], b["obs"], strict=True):
         np.testing.assert_array_equal(x, y)
     np.testing.assert_array_equal(a["reward"], b["reward"])
     assert a["done"] == b["done"]
@@ -104,7 +104,7 @@ def test_determinism_same_seed_same_rollout(env_id):
     _assert_same(_rollout(env_a, 11, steps, actions), _rollout(env_b, 11, steps, actions))
     other = _rollout(gym.make(env_id), 12, steps, actions)
     record = _rollout(env_a, 11, steps, actions)
-    differs = any(not np.array_equal(x, y) for x, y in zip(record["obs"], other["obs"])) or not np.array_equal(
+    differs = any(not np.array_equal(x, y) for x, y in zip(record["obs"], other["obs"], strict=False)) or not np.array_equal(
         record["reward"], other["reward"]
     )
     assert differs or len(record["obs"]) != len(other["obs"]) or _deterministic_env(env_id)

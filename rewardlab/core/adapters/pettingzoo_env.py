@@ -46,15 +46,18 @@ def _agent_infos(sim: BatchedSim, step) -> dict[str, dict[str, Any]]:
     return infos
 
 
-class RewardlabParallelEnv(ParallelEnv):
+class _SimView:
+    """What both PettingZoo views share: one simulator instance, its agents and their spaces."""
+
     def __init__(self, sim: BatchedSim) -> None:
         if sim.num_envs != 1:
             raise ValueError("the PettingZoo adapters wrap a simulator with num_envs=1")
         self.sim = sim
         self.possible_agents = list(sim.agents)
         self.agents: list[str] = []
-        self._observation_spaces = dict(zip(sim.agents, sim.observation_spaces))
-        self._action_spaces = dict(zip(sim.agents, sim.action_spaces))
+        # the same space objects on every call, as PettingZoo's API test requires
+        self._observation_spaces = dict(zip(sim.agents, sim.observation_spaces, strict=True))
+        self._action_spaces = dict(zip(sim.agents, sim.action_spaces, strict=True))
         self.render_mode = sim.render_mode
         self.metadata = _metadata(sim)
 
@@ -68,6 +71,14 @@ class RewardlabParallelEnv(ParallelEnv):
     def reward_spec(self):
         return self.sim.reward_spec
 
+    def render(self):
+        return self.sim.render(0)
+
+    def close(self):
+        self.sim.close()
+
+
+class RewardlabParallelEnv(_SimView, ParallelEnv):
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None):
         obs = self.sim.reset(seed=seed)
         self.agents = list(self.possible_agents)
@@ -97,35 +108,8 @@ class RewardlabParallelEnv(ParallelEnv):
     def state(self) -> np.ndarray:
         return np.asarray(self.sim._observe()[0]).ravel()
 
-    def render(self):
-        return self.sim.render(0)
 
-    def close(self):
-        self.sim.close()
-
-
-class RewardlabAECEnv(AECEnv):
-    def __init__(self, sim: BatchedSim) -> None:
-        if sim.num_envs != 1:
-            raise ValueError("the PettingZoo adapters wrap a simulator with num_envs=1")
-        self.sim = sim
-        self.possible_agents = list(sim.agents)
-        self.agents: list[str] = []
-        self._observation_spaces = dict(zip(sim.agents, sim.observation_spaces))
-        self._action_spaces = dict(zip(sim.agents, sim.action_spaces))
-        self.render_mode = sim.render_mode
-        self.metadata = _metadata(sim)
-
-    def observation_space(self, agent: str):
-        return self._observation_spaces[agent]
-
-    def action_space(self, agent: str):
-        return self._action_spaces[agent]
-
-    @property
-    def reward_spec(self):
-        return self.sim.reward_spec
-
+class RewardlabAECEnv(_SimView, AECEnv):
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None):
         self._obs = self.sim.reset(seed=seed)[0]
         self.agents = list(self.possible_agents)
@@ -171,12 +155,6 @@ class RewardlabAECEnv(AECEnv):
 
     def state(self) -> np.ndarray:
         return np.asarray(self._obs).ravel()
-
-    def render(self):
-        return self.sim.render(0)
-
-    def close(self):
-        self.sim.close()
 
 
 def _multi_agent_sim(env_id: str, kwargs: dict[str, Any]) -> BatchedSim:
