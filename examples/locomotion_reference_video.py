@@ -25,9 +25,10 @@ def main() -> None:
     parser.add_argument("--motion", default="trot", help="trot, walk, pace, bound, pronk or jump")
     parser.add_argument("--speed", type=float, default=None, help="m/s (default 0.5; 0 for the jump)")
     parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--out", default="reference_trot.mp4")
+    parser.add_argument("--out", default=None, help="default: reference_<motion>.mp4")
     args = parser.parse_args()
     speed = args.speed if args.speed is not None else (0.0 if args.motion == "jump" else 0.5)
+    out = args.out or f"reference_{args.motion}.mp4"
     env = gym.make("rewardlab/LocoImitation-v0", motion=args.motion, speed=speed,
                    random_start_phase=False, render_mode="rgb_array")
     env.reset(seed=0)
@@ -38,11 +39,11 @@ def main() -> None:
         sim.pose_reference(step)
         frames.append(env.render())
     fps = round(1.0 / sim.params.control_dt)
-    if args.out.endswith(".gif"):
-        imageio.mimsave(args.out, frames, duration=1000.0 / fps, loop=0)
+    if out.endswith(".gif"):
+        imageio.mimsave(out, frames, duration=1000.0 / fps, loop=0)
     else:
-        imageio.mimsave(args.out, frames, fps=fps)
-    print(f"wrote {len(frames)} frames ({frames[0].shape[1]}x{frames[0].shape[0]}, {fps} fps) to {args.out}")
+        imageio.mimsave(out, frames, fps=fps)
+    print(f"wrote {len(frames)} frames ({frames[0].shape[1]}x{frames[0].shape[0]}, {fps} fps) to {out}")
     env.close()
 
 
