@@ -51,26 +51,50 @@ class DiagGaussian:
 
 
 class BetaDist:
-    """Independent Beta distributions on (0, 1) with concentrations ``alpha``, ``beta`` (N, m)."""
+    """Independent Beta distributions on (0, 1) with concentrations ``alpha``, ``beta`` (N, m).
+
+    Closed forms, written with the ops torch.distributions.Beta uses (a Beta is the first
+    coordinate of a Dirichlet(alpha, beta)), so results are bit for bit those of
+    ``torch.distributions.Beta`` without building a distribution object on every call:
+
+        log p(x) = (alpha - 1) log x + (beta - 1) log(1 - x) + lgamma(alpha + beta) - lgamma(alpha) - lgamma(beta)
+        H = lgamma(alpha) + lgamma(beta) - lgamma(a0) - (2 - a0) digamma(a0)
+            - (alpha - 1) digamma(alpha) - (beta - 1) digamma(beta),   a0 = alpha + beta
+    """
 
     def __init__(self, alpha: torch.Tensor, beta: torch.Tensor) -> None:
         self.alpha = alpha
         self.beta = beta
 
     @property
-    def _dist(self) -> torch.distributions.Beta:
-        # built on demand: mode() alone (the smoothness penalties, also under torch.func.vmap)
-        # needs no torch.distributions object
-        return torch.distributions.Beta(self.alpha, self.beta, validate_args=False)
+    def _concentration(self) -> torch.Tensor:
+        # built on demand: mode() alone (the smoothness penalties, also under torch.func.vmap) needs none
+        return torch.stack([self.alpha, self.beta], -1)
 
     def sample(self) -> torch.Tensor:
-        return self._dist.sample().clamp(BETA_EPS, 1.0 - BETA_EPS)
+        with torch.no_grad():  # the Dirichlet sampler that torch.distributions.Beta.sample calls: same draws
+            draw = torch._sample_dirichlet(self._concentration).select(-1, 0)
+        return draw.clamp(BETA_EPS, 1.0 - BETA_EPS)
 
     def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
-        return self._dist.log_prob(actions.clamp(BETA_EPS, 1.0 - BETA_EPS)).sum(-1)
+        x = actions.clamp(BETA_EPS, 1.0 - BETA_EPS)
+        heads_tails = torch.stack([x, 1.0 - x], -1)
+        conc = self._concentration
+        per_dim = (
+            torch.xlogy(conc - 1.0, heads_tails).sum(-1) + torch.lgamma(conc.sum(-1)) - torch.lgamma(conc).sum(-1)
+        )
+        return per_dim.sum(-1)
 
     def entropy(self) -> torch.Tensor:
-        return self._dist.entropy().sum(-1)
+        conc = self._concentration
+        a0 = conc.sum(-1)
+        per_dim = (
+            torch.lgamma(conc).sum(-1)
+            - torch.lgamma(a0)
+            - (2 - a0) * torch.digamma(a0)
+            - ((conc - 1.0) * torch.digamma(conc)).sum(-1)
+        )
+        return per_dim.sum(-1)
 
     def mode(self) -> torch.Tensor:
         # the mean, not the arg-max: it is smooth in the parameters and defined for alpha, beta >= 1
