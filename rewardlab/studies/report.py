@@ -337,8 +337,9 @@ def plot_bars(report: StudyReport, path: Path) -> Path | None:
         if heights:
             bottom = min(h - lo for h, lo in zip(heights, lows, strict=True))
             top = max(h + hi for h, hi in zip(heights, highs, strict=True))
-            if bottom > 0 and bottom > 0.5 * top:  # differences would vanish on a zero-based axis
-                span = max(top - bottom, 1e-12 * top)
+            # zoom in only where differences would vanish on a zero-based axis (and exist at all)
+            if bottom > 0 and bottom > 0.5 * top and top - bottom > 1e-6 * top:
+                span = top - bottom
                 ax.set_ylim(bottom - 0.15 * span, top + 0.15 * span)
                 title += " [axis not from 0]"
         ax.set_title(title, fontsize=10)
