@@ -20,6 +20,11 @@ For each id, prints control steps per second (one control step = 5 physics steps
 Actions are uniform in [-0.2, 0.2] (servo targets within 0.2 rad of standing). Each figure is the
 best of ``--repeats`` runs: the development machine is shared. Overhead = raw rate / env rate - 1:
 the time an env step adds on top of the physics it runs.
+
+    python benchmarks/bench_locomotion.py --breakdown
+
+prints instead where a single-env step's time goes, layer by layer (Gymnasium wrappers, the core
+adapter, the core step, and the simulator's physics, reward terms, observation and the rest).
 """
 
 from __future__ import annotations
@@ -180,13 +185,95 @@ def bench_ant(seconds: float) -> tuple[float, float] | None:
     return _timed(step, seconds)
 
 
+def breakdown(env_id: str, steps: int = 3000, rounds: int = 5) -> None:
+    """Where a single-env step's time goes: mean microseconds per step in each layer.
+
+    Each layer is timed by wrapping its entry point (a wrapper adds well under 1 us); the round
+    with the least total time is kept. ``raw`` replays every tenth visited state with
+    ``mj_setState`` + ``mj_step(model, data, 5)``.
+    """
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    adapter = env.unwrapped
+    sim = adapter.sim
+    spent: dict[str, float] = {}
+
+    def timed(owner, name, key):
+        inner = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            result = inner(*args, **kwargs)
+            spent[key] = spent.get(key, 0.0) + time.perf_counter() - start
+            return result
+
+        setattr(owner, name, wrapper)
+
+    for owner, name in ((sim, "_advance"), (sim, "_task_terms"), (sim, "_compute_obs"), (sim, "_step"),
+                        (sim, "step"), (sim, "_reset"), (adapter, "step")):
+        timed(owner, name, f"{type(owner).__name__}.{name}")
+    actions = _actions(4096, 1)[:, 0]
+    states, targets, best = [], [], None
+    for round_ in range(rounds):
+        spent.clear()
+        start = time.perf_counter()
+        for i in range(steps):
+            _, _, terminated, truncated, _ = env.step(actions[i % 4096])
+            if round_ == 0 and i % 10 == 0:
+                states.append(sim.state[0].copy())
+                targets.append(sim.joint_pos_target[0].copy())
+            if terminated or truncated:
+                env.reset()
+        row = {k: v / steps * 1e6 for k, v in spent.items()}
+        row["total"] = (time.perf_counter() - start) / steps * 1e6
+        if best is None or row["total"] < best["total"]:
+            best = row
+    model, data = sim.qm.model, mujoco.MjData(sim.qm.model)
+
+    def replay() -> float:
+        start = time.perf_counter()
+        for state, target in zip(states, targets, strict=True):
+            mujoco.mj_setState(model, data, state, sim.qm.state_spec)
+            data.ctrl[:] = target
+            mujoco.mj_step(model, data, 5)
+        return (time.perf_counter() - start) / len(states) * 1e6
+
+    raw = min(replay() for _ in range(rounds))
+    name = type(sim).__name__
+    stepper = f"{name}.step"
+    layers = {
+        "gymnasium wrappers (PassiveEnvChecker, OrderEnforcing)": best["total"] - best["RewardlabEnv.step"],
+        "core adapter RewardlabEnv.step, less sim.step and resets": best["RewardlabEnv.step"] - best[stepper]
+        - best.get(f"{name}._reset", 0.0),
+        "resets, amortised": best.get(f"{name}._reset", 0.0),
+        "core BatchedSim.step around _step (actions, reward, metrics)": best[stepper] - best[f"{name}._step"],
+        "_step: physics (mujoco.rollout)": best[f"{name}._advance"],
+        "_step: reward terms (_task_terms)": best[f"{name}._task_terms"],
+        "_step: observation (_compute_obs)": best[f"{name}._compute_obs"],
+        "_step: the rest (actions, torques, power, terminations)": best[f"{name}._step"]
+        - best[f"{name}._advance"] - best[f"{name}._task_terms"] - best[f"{name}._compute_obs"],
+    }
+    print(f"{env_id}: single-env step breakdown, us per step (best of {rounds} x {steps} steps; "
+          f"load average {os.getloadavg()[0]:.1f})")
+    print(f"  {'raw mj_setState + mj_step(model, data, 5), same states':<62s} {raw:7.1f}")
+    print(f"  {'env.step in all':<62s} {best['total']:7.1f}")
+    for label, value in layers.items():
+        print(f"    {label:<60s} {value:7.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--env", choices=ENV_IDS, action="append", help="default: both ids")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="instead: where a single-env step's time goes, layer by layer")
     args = parser.parse_args()
+    if args.breakdown:
+        for env_id in args.env or ENV_IDS:
+            breakdown(env_id)
+        return
     for env_id in args.env or ENV_IDS:
         qm, states, targets = record(env_id, args.batch, 200)
         wall: dict[str, float] = {}
