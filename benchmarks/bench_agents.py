@@ -36,7 +36,8 @@ SHARED = {
     "ent_coef": 0.0,
     "vf_coef": 0.5,
     "max_grad_norm": 0.5,
-    "hidden_sizes": (64, 64),  # [net_arch pi=[64, 64], vf=[64, 64]], tanh, orthogonal init, Adam eps 1e-5
+    "hidden_sizes": (64, 64),  # [net_arch pi=[64, 64], vf=[64, 64]], orthogonal init, Adam eps 1e-5
+    "activation": "tanh",  # [activation_fn]; --activation
     "init_log_std": -0.5,  # [log_std_init]
 }
 
@@ -124,7 +125,7 @@ def sb3_ppo(env_id: str, num_envs: int, num_steps: int, updates: int, seed: int,
         policy_kwargs={
             "log_std_init": SHARED["init_log_std"],
             "net_arch": {"pi": list(SHARED["hidden_sizes"]), "vf": list(SHARED["hidden_sizes"])},
-            "activation_fn": torch.nn.Tanh,
+            "activation_fn": {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[SHARED["activation"]],
         },
         seed=seed,
         device=device,
@@ -161,7 +162,7 @@ def throughput(args) -> None:
     print(
         f"Both agents: {args.num_envs} instances x {n} agents x {args.num_steps} steps = {batch} samples per update, "
         f"{SHARED['update_epochs']} epochs x {SHARED['num_minibatches']} minibatches of {batch // SHARED['num_minibatches']}, "
-        f"actor and critic {'-'.join(map(str, SHARED['hidden_sizes']))} tanh (separate), orthogonal init, "
+        f"actor and critic {'-'.join(map(str, SHARED['hidden_sizes']))} {SHARED['activation']} (separate), orthogonal init, "
         f"Adam lr {SHARED['learning_rate']} eps 1e-5 (constant), clipped surrogate and value loss (0.2), "
         f"grad-norm clip {SHARED['max_grad_norm']}, GAE (0.99, 0.95), observation and reward normalisation, "
         f"log-std init {SHARED['init_log_std']}, one-hot agent id in the observation."
@@ -282,6 +283,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=list(AGENTS), help="throughput part: which agents")
+    parser.add_argument("--activation", choices=("tanh", "relu"), default="tanh", help="throughput part: both agents' networks")
     parser.add_argument("--breakdown", action="store_true", help="throughput part: profile one update of each agent by op group")
     parser.add_argument("--cpu-time", action="store_true", help="penalty part: process CPU time instead of wall clock")
     parser.add_argument("--threads", type=int, default=1, help="torch threads on CPU (both agents)")
@@ -289,6 +291,7 @@ def main() -> None:
     from rewardlab.agents import resolve_device
 
     args.device = str(resolve_device(args.device))
+    SHARED["activation"] = args.activation
     torch.set_num_threads(args.threads)
     if args.part in ("all", "throughput"):
         throughput(args)
