@@ -117,6 +117,10 @@ class ReferenceMotion:
         body_height: root height while standing, m.
         swing_height: foot clearance at mid-swing, m; None for the gait's default.
         dt: control period, s; the cycle is rounded to whole periods.
+        stance_width: extra lateral offset of the nominal foot points, m.
+        crouch, flight_time: the jump's crouch depth (m) and flight time (s).
+        sway: the root sways as a linear inverted pendulum over the stance feet (gaits without
+            flight); False keeps it on a straight line (for ablations).
     """
 
     def __init__(
