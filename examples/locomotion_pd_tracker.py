@@ -1,6 +1,6 @@
 """Score the PD gait tracker, standing targets and random actions on every reference motion.
 
-    python examples/locomotion_pd_tracker.py [--envs 4] [--steps 500]
+    python examples/locomotion_pd_tracker.py [--envs 4] [--steps 500] [--sweep]
 
 Prints, per motion, the imitation reward per step (maximum 1) and the mean episode length in
 steps (500 = the 10 s time limit) of each policy, over ``--envs`` instances seeded 0..envs-1;
@@ -8,7 +8,8 @@ then two ablations of the tracker on the gaits (the reference without its pendul
 acceleration feed-forward); then the smoothness metrics of the finished episodes (CAPS Sm, mean
 action rate, share of action energy above 5 Hz, mechanical power): reference points for the
 smoothness study; then the PD joystick trotter against standing still on LocoJoystick-v0
-(2 x ``--envs`` instances).
+(2 x ``--envs`` instances). ``--sweep`` prints instead the tracker on each gait at 0, 0.3 and
+0.8 m/s.
 """
 
 from __future__ import annotations
@@ -50,7 +51,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", type=int, default=4)
     parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--sweep", action="store_true", help="instead: the PD tracker at 0, 0.3 and 0.8 m/s")
     args = parser.parse_args()
+    if args.sweep:
+        speeds = (0.0, 0.3, 0.8)
+        print("| motion | " + " | ".join(f"PD tracker at {v} m/s" for v in speeds) + " |")
+        print("|---" * (len(speeds) + 1) + "|")
+        for motion, _ in MOTIONS[:5]:
+            cells = []
+            for speed in speeds:
+                sim = make_sim("rewardlab/LocoImitation-v0", num_envs=args.envs, motion=motion, speed=speed)
+                sim.reset(seed=0)
+                per_step, length = play(sim, PDGaitTracker(sim), args.steps)
+                cells.append(f"{per_step:.3f}, {length:.0f}")
+            print(f"| {motion} | " + " | ".join(cells) + " |")
+        return
     rng = np.random.default_rng(0)
     policies = {
         "PD tracker": None,
