@@ -151,12 +151,9 @@ def test_ray_backend_runs_a_two_run_study(tmp_path):
     spec = write_spec(tmp_path, seeds=2, envs=["EnvA-v0"], grid={})
     study = load_study(spec)
     assert len(study.runs()) == 2
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        summary = ablate(study, tmp_path / "ray", backend="ray", workers=2)
-    finally:
-        ray.shutdown()
-    assert summary.ok and len(summary.finished) == 2
+    # through the CLI: ablate starts a local Ray instance with --workers CPUs and stops it after
+    assert cli_main(["ablate", str(spec), "--backend", "ray", "--workers", "2", "--out", str(tmp_path / "ray")]) == 0
+    assert not ray.is_initialized()
     ablate(study, tmp_path / "local", workers=1)
     via_ray, local = records(tmp_path / "ray"), records(tmp_path / "local")
     assert via_ray.keys() == local.keys()
