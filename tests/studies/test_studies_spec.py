@@ -150,3 +150,14 @@ def test_shipped_studies_expand_on_registered_envs(name):
     assert max(r.config["total_steps"] for r in quick.runs()) < min(r.config["total_steps"] for r in full.runs())
     for run in quick.runs() + full.runs():
         assert get_spec(run.env).id == run.env
+
+
+def test_ablate_cli_rejects_unknown_env_ids_and_profiles(tmp_path, capsys):
+    from rewardlab.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({"name": "bad", "envs": ["NoSuchEnv-v0"], "base": {"total_steps": 10}}))
+    assert main(["ablate", str(path), "--out", str(tmp_path / "out"), "--dry-run"]) == 2
+    assert "unknown environment id 'rewardlab/NoSuchEnv-v0'" in capsys.readouterr().err
+    assert main(["ablate", str(path), "--profile", "quick", "--dry-run"]) == 2
+    assert "unknown profile 'quick'" in capsys.readouterr().err
