@@ -189,13 +189,20 @@ def throughput(args) -> None:
         phases = {ph: min(r[1].seconds[ph][1] for r in results) / args.updates for ph in ("rollout", "update")}
         best[key] = (steps / wall, steps / cpu, phases)
     ours = best.get("ours")
-    print("| agent | environment interface | steps/s (wall) | steps/s (per CPU-s) | rollout CPU s/update | update CPU s/update | rewardlab / this (wall, CPU) |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print(
+        "| agent | environment interface | instance-steps/s (wall) | per CPU-s | policy samples/s (wall) "
+        "| rollout CPU s/iter | update CPU s/iter | rewardlab / this (wall, CPU) |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for key in keys:
         sps, cps, phases = best[key]
         ratio = f"{ours[0] / sps:.2f}x, {ours[1] / cps:.2f}x" if ours else "-"
         agent, interface = AGENTS[key]
-        print(f"| {agent} | {interface} | {sps:,.0f} | {cps:,.0f} | {phases['rollout']:.3f} | {phases['update']:.3f} | {ratio} |")
+        samples = sps * (1 if key == "dummy" else n)  # a joint action is one sample per instance-step
+        print(
+            f"| {agent} | {interface} | {sps:,.0f} | {cps:,.0f} | {samples:,.0f} "
+            f"| {phases['rollout']:.3f} | {phases['update']:.3f} | {ratio} |"
+        )
     if args.breakdown:
         breakdown(args, [k for k in keys if k != "dummy"])
 
