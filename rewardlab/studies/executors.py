@@ -29,7 +29,7 @@ import random
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -309,7 +309,3 @@ def pending_runs(study: Study, out: str | Path) -> list[Run]:
     """The runs of ``study`` that have no finished result in ``out``."""
     finished = ResultStore(out).finished_keys()
     return [run for run in study.runs() if run.key not in finished]
-
-
-def describe(runs: Iterable[Run]) -> str:
-    return ", ".join(f"{r.setting_label} / {r.env} / seed {r.seed}" for r in runs)

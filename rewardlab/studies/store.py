@@ -16,9 +16,11 @@ half-way, raised) is run again. ``<key>`` is a hash of the runner, the run confi
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
+import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
 from importlib import metadata
@@ -51,9 +53,26 @@ def write_json_atomic(path: Path, payload: Any) -> None:
         raise
 
 
+@functools.lru_cache(maxsize=1)
+def _git_commit() -> str | None:
+    """The commit of the rewardlab checkout in use (with "+dirty" for local changes), if any."""
+    package_dir = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=package_dir, capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
+                               cwd=package_dir, capture_output=True, text=True, timeout=5, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+dirty" if dirty.strip() else "")
+
+
 def versions() -> dict[str, str]:
-    """Python, platform and the versions of the packages a result depends on."""
+    """Python, platform, the versions of the packages a result depends on, and rewardlab's commit."""
     found = {"python": platform.python_version(), "platform": platform.platform()}
+    commit = _git_commit()
+    if commit:
+        found["rewardlab_commit"] = commit
     for package in _PACKAGES:
         try:
             found[package] = metadata.version(package)
