@@ -66,7 +66,9 @@ def bev_vector_observation(sim, r: np.ndarray) -> np.ndarray:
 
 
 def vector_observation(sim, r: np.ndarray) -> np.ndarray:
-    c = {k: v[r] for k, v in sim.cache.items()}
+    # every instance (the per-step call): the cache as it is, without a gathered copy
+    full = len(r) == sim.num_envs
+    c = sim.cache if full else {k: v[r] for k, v in sim.cache.items()}
     lay = sim.layout
     e = sim.num_egos
     ex, ey, epsi, ev = sim.ex[r], sim.ey[r], sim.epsi[r], sim.ev[r]

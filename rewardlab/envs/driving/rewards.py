@@ -43,6 +43,7 @@ from __future__ import annotations
 import numpy as np
 
 from rewardlab.core.reward import RewardSpec
+from rewardlab.envs.driving.vehicle import clip
 
 TERMS = (
     "route_progress",
@@ -113,11 +114,11 @@ def comfort_factor(violated_bounds: np.ndarray) -> np.ndarray:
 
 
 def lane_factor(d_lat: np.ndarray, lane_width: np.ndarray) -> np.ndarray:
-    return 1.0 - np.clip(np.abs(d_lat) / (0.5 * lane_width), 0.0, 1.0)
+    return 1.0 - clip(np.abs(d_lat) / (0.5 * lane_width), 0.0, 1.0)
 
 
 def roach_desired_speed(hazard_distance: np.ndarray, limit: np.ndarray) -> np.ndarray:
-    return np.clip((hazard_distance - HAZARD_JAM) / HAZARD_HEADWAY, 0.0, limit)
+    return clip((hazard_distance - HAZARD_JAM) / HAZARD_HEADWAY, 0.0, limit)
 
 
 def roach_speed(v: np.ndarray, v_des: np.ndarray) -> np.ndarray:
@@ -125,4 +126,4 @@ def roach_speed(v: np.ndarray, v_des: np.ndarray) -> np.ndarray:
 
 
 def high_speed(v_forward: np.ndarray, low: float, high: float) -> np.ndarray:
-    return np.clip((v_forward - low) / (high - low), 0.0, 1.0)
+    return clip((v_forward - low) / (high - low), 0.0, 1.0)

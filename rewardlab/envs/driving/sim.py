@@ -29,6 +29,7 @@ seeded with s replays the single environment seeded with s + i.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,7 +51,7 @@ from rewardlab.envs.driving.traffic import (
     lane_leaders,
     light_states,
 )
-from rewardlab.envs.driving.vehicle import bicycle_step, boxes_overlap, wrap_angle
+from rewardlab.envs.driving.vehicle import bicycle_step, boxes_overlap, clip, wrap_angle
 
 EGO_LENGTH, EGO_WIDTH = 4.6, 1.9
 LF = LR = 1.4
@@ -66,7 +67,7 @@ def take_last(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """``a`` gathered along its last axis by ``idx`` (same leading shape): take_along_axis, lean."""
     m = a.shape[-1]
     lead = idx.shape[:-1]
-    base = np.arange(int(np.prod(lead)), dtype=np.int64).reshape(lead + (1,)) * m
+    base = np.arange(math.prod(lead), dtype=np.int64).reshape(lead + (1,)) * m
     return np.ascontiguousarray(a).reshape(-1).take(base + idx)
 
 
@@ -187,6 +188,15 @@ class DrivingSim(BatchedSim):
         self._not_self = np.ones((1, e, self.num_objects), dtype=bool)
         self._not_self[0, np.arange(e), n + np.arange(e)] = False
         self.rows = np.arange(b)
+        # constant index arrays of the step, built once
+        self._rows_col = self.rows[:, None]
+        self._rows_col3 = self.rows[:, None, None]
+        self._ego_idx = np.arange(e)[None, :]
+        self._ego_idx3 = np.arange(e)[None, :, None]
+        self._route_window = np.arange(-4, 16)
+        self._hazard_offsets = np.round(HAZARD_SPACING * np.arange(1, HAZARD_SAMPLES + 1)).astype(np.int64)
+        self._lane_exists = None
+        self._kind = np.concatenate([np.zeros(n), np.ones(e), np.full(self.num_static, 2)])[None, None, :]
         z = lambda *shape, dtype=float: np.zeros((b, *shape), dtype=dtype)  # noqa: E731
         # egos
         self.ex, self.ey, self.epsi, self.ev = z(e), z(e), z(e), z(e)
@@ -431,7 +441,7 @@ class DrivingSim(BatchedSim):
         route_station = routes["s"].reshape(-1).take(rflat + idx) + ox * c + oy * s
         head_err = wrap_angle(epsi - rh)
         # route samples ahead every 2.5 m (route points are ~1 m apart)
-        offs = np.round(HAZARD_SPACING * np.arange(1, HAZARD_SAMPLES + 1)).astype(np.int64)
+        offs = self._hazard_offsets
         sidx = np.minimum(idx[..., None] + offs, q - 1) + rflat[..., None]
         sx, sy = rx_flat.take(sidx), ry_flat.take(sidx)  # (b, e, H)
         # hazards: nearest objects within half a lane of a route sample
@@ -511,10 +521,9 @@ class DrivingSim(BatchedSim):
         self.steps += 1
         self._update_frenet(self.rows)
         # route location: local search from the previous index (-4 .. +15 points)
-        window = np.arange(-4, 16)
-        cand = np.clip(self.route_idx[..., None] + window, 0, self.route_points - 1)
-        rr = self.rows[:, None, None]
-        pts = self.routes["xy"][rr, np.arange(e)[None, :, None], cand]
+        window = self._route_window
+        cand = np.minimum(np.maximum(self.route_idx[..., None] + window, 0), self.route_points - 1)
+        pts = self.routes["xy"][self._rows_col3, self._ego_idx3, cand]
         d2 = (pts[..., 0] - self.ex[..., None]) ** 2 + (pts[..., 1] - self.ey[..., None]) ** 2
         self.route_idx = np.take_along_axis(cand, np.argmin(d2, axis=2)[..., None], axis=2)[..., 0]
         prev_front = self.cache["route_station"] + 0.5 * EGO_LENGTH
@@ -522,15 +531,15 @@ class DrivingSim(BatchedSim):
         c = self.cache
         # ---------------------------------------------------------------- checks
         length = self.routes["length"]
-        station = np.clip(c["route_station"], 0.0, length)
+        station = clip(c["route_station"], 0.0, length)
         new_progress = np.maximum(self.progress, station)
         delta_progress = np.where(active, new_progress - self.progress, 0.0)
         self.progress = new_progress
         w = lay.width[:, None]
         ridx = self.route_idx
-        eidx = np.arange(e)[None, :]
-        left = self.routes["lanes_left"][self.rows[:, None], eidx, ridx]
-        right = self.routes["lanes_right"][self.rows[:, None], eidx, ridx]
+        eidx = self._ego_idx
+        left = self.routes["lanes_left"][self._rows_col, eidx, ridx]
+        right = self.routes["lanes_right"][self._rows_col, eidx, ridx]
         upper, lower = (left + 0.5) * w, -(right + 0.5) * w
         d_lat = c["d_lat"]
         outside_lanes = (d_lat > upper) | (d_lat < lower)
@@ -562,11 +571,14 @@ class DrivingSim(BatchedSim):
         collision = coll_vehicle | coll_static
         # red light: the front crosses a stop line while its signal is red
         front = c["route_station"] + 0.5 * EGO_LENGTH
-        stops = self.routes["stop_s"]
-        crossed = (prev_front[..., None] < stops) & (front[..., None] >= stops)
-        lights = c["lights"]
-        stop_state = lights[self.rows[:, None, None], self.routes["stop_light"], self.routes["stop_group"]]
-        red_light = (crossed & (stop_state == RED)).any(axis=2) & active
+        if lay.num_intersections:
+            stops = self.routes["stop_s"]
+            crossed = (prev_front[..., None] < stops) & (front[..., None] >= stops)
+            lights = c["lights"]
+            stop_state = lights[self._rows_col3, self.routes["stop_light"], self.routes["stop_group"]]
+            red_light = (crossed & (stop_state == RED)).any(axis=2) & active
+        else:  # no stop lines: every stop station is +inf, nothing is ever crossed
+            red_light = np.zeros((b, e), dtype=bool)
         # off-road: sample points of the box against lanes and intersection boxes
         off_frac = self._off_road_fraction()
         off_road = (off_frac > p.off_road_fraction) & active
@@ -624,8 +636,9 @@ class DrivingSim(BatchedSim):
         own_hard = collision | red_light
         steer_change = np.abs(steer_cmd - self.steer_prev) > 0.01
         self.steer_prev = steer_cmd.copy()
-        lane_of_ego = np.clip(np.floor(-self._road_offset() / w), 0, None)
-        nl = self._lanes_here()
+        route_road = self.routes["road"][self._rows_col, eidx, ridx]
+        lane_of_ego = np.maximum(np.floor(-self._road_offset(route_road) / w), 0)
+        nl = self._lanes_here(route_road)
         v_forward = self.ev * np.cos(c["head_err"])
         lo, hi = p.reward_speed_range
         act = active.astype(float)
@@ -659,22 +672,26 @@ class DrivingSim(BatchedSim):
         return StepOutcome(terms=terms, terminated=np.zeros(b, dtype=bool), truncated=truncated, info=info, events=events)
 
     def cache_kind(self) -> np.ndarray:
-        n, e = self.params.num_vehicles, self.num_egos
-        return np.concatenate([np.zeros(n), np.ones(e), np.full(self.num_static, 2)])[None, None, :]
+        """Kind of every object (0 traffic, 1 ego, 2 static), (1, 1, M); built in _setup."""
+        return self._kind
 
     def _hard_terminates(self) -> bool:
         spec = self.reward_spec.terminate_on
         return ("collision" in spec) or ("red_light" in spec)
 
-    def _road_offset(self) -> np.ndarray:
+    def _route_road(self) -> np.ndarray:
+        """Road of each ego's current route point (-1 inside intersection boxes), (B, E)."""
+        return self.routes["road"][self._rows_col, self._ego_idx, self.route_idx]
+
+    def _road_offset(self, road: np.ndarray | None = None) -> np.ndarray:
         """Lateral offset of each ego on the road its route point lies on (0 inside boxes)."""
         lay = self.layout
-        road = self.routes["road"][self.rows[:, None], np.arange(self.num_egos)[None, :], self.route_idx]
+        road = self._route_road() if road is None else road
         off = take_last(self.ego_d, np.maximum(road, 0)[..., None])[..., 0]
         return np.where(road >= 0, off, -0.5 * lay.width[:, None])
 
-    def _lanes_here(self) -> np.ndarray:
-        road = self.routes["road"][self.rows[:, None], np.arange(self.num_egos)[None, :], self.route_idx]
+    def _lanes_here(self, road: np.ndarray | None = None) -> np.ndarray:
+        road = self._route_road() if road is None else road
         return np.where(road >= 0, self.layout.lanes[np.maximum(road, 0)], 1)
 
     def _off_road_fraction(self) -> np.ndarray:
@@ -706,7 +723,7 @@ class DrivingSim(BatchedSim):
     def _step_traffic(self, dt: float) -> None:
         p, lay = self.params, self.layout
         ip = p.idm
-        b, n, e = self.num_envs, p.num_vehicles, self.num_egos
+        b, n = self.num_envs, p.num_vehicles
         slots = lay.lane_slots
         rows = self.rows
         rr = rows[:, None]
@@ -717,15 +734,18 @@ class DrivingSim(BatchedSim):
         half_lon = 0.5 * (EGO_LENGTH * np.abs(np.cos(rel)) + EGO_WIDTH * np.abs(np.sin(rel)))
         roads = np.arange(lay.num_roads)
         lanes = np.arange(slots)
-        lane_d = lay.lane_offset(rr[..., None, None], np.broadcast_to(roads[None, None, :, None], (b, e, lay.num_roads, slots)),
-                                 np.broadcast_to(lanes, (b, e, lay.num_roads, slots)),
-                                 np.broadcast_to(es[..., None], (b, e, lay.num_roads, slots)))
+        # lane_offset is elementwise: broadcasting (B, 1, 1, 1) rows, (slots,) lanes and
+        # (B, E, R, 1) stations gives the (B, E, R, slots) offsets without materialised inputs
+        lane_d = lay.lane_offset(rr[..., None, None], roads[None, None, :, None], lanes, es[..., None])
         w = lay.width[:, None, None, None]
         overlap = np.minimum(ed[..., None] + half_lat[..., None], lane_d + 0.5 * w) - np.maximum(
             ed[..., None] - half_lat[..., None], lane_d - 0.5 * w)
-        exists = lanes[None, :] < lay.lanes[:, None]  # (R, slots)
-        if lay.has_ramp:
-            exists = exists | (lanes[None, :] == slots - 1)
+        exists = self._lane_exists
+        if exists is None:  # the lane counts per road are fixed by the layout class
+            exists = lanes[None, :] < lay.lanes[:, None]  # (R, slots)
+            if lay.has_ramp:
+                exists = exists | (lanes[None, :] == slots - 1)
+            self._lane_exists = exists
         length = lay.length[:, None, :, None]
         occ = (overlap > 0.3) & exists[None, None] & (es[..., None] > -10.0) & (es[..., None] < length + 10.0)
         occ &= self.ego_active[..., None, None]
@@ -784,7 +804,7 @@ class DrivingSim(BatchedSim):
         self.t_s = np.where(self.t_active, s + dist, s)
         self.t_v = np.where(self.t_active, np.maximum(v_end, 0.0), v)
         lat_rate = 1.2  # m/s toward the lane centre during a lane change
-        new_lat = self.t_lat - np.clip(self.t_lat, -lat_rate * dt, lat_rate * dt)
+        new_lat = self.t_lat - clip(self.t_lat, -lat_rate * dt, lat_rate * dt)
         self.t_latv = (new_lat - self.t_lat) / dt
         self.t_lat = new_lat
         self._respawn()

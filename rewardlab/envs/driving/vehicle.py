@@ -23,6 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
+try:  # the clip ufunc itself: np.clip's result without its Python-level dispatch
+    from numpy._core.umath import clip
+except ImportError:  # pragma: no cover - NumPy < 2
+    clip = np.clip
+
 
 def bicycle_step(
     x: np.ndarray,
@@ -45,13 +50,13 @@ def bicycle_step(
     stop = v_end < 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         stop_dist = np.where(stop, v * v / (2.0 * np.maximum(-accel, 1e-12)), 0.0)
-    dist = np.where(stop, stop_dist, 0.5 * (v + np.clip(v_end, 0.0, None)) * dt)
+    dist = np.where(stop, stop_dist, 0.5 * (v + np.maximum(v_end, 0.0)) * dt)
     over = v_end > v_max
     if np.any(over):
         # accelerate to v_max, then cruise: time to reach it t1, distance v t1 + a t1^2/2 + v_max (dt - t1)
         t1 = np.where(over, (v_max - v) / np.where(accel > 0, accel, 1.0), dt)
         dist = np.where(over, v * t1 + 0.5 * accel * t1 * t1 + v_max * (dt - t1), dist)
-    v_new = np.clip(v_end, 0.0, v_max)
+    v_new = clip(v_end, 0.0, v_max)
     beta = np.arctan(lr / (lf + lr) * np.tan(delta))
     # the centre of mass moves on a circle of curvature sin(beta) / lr; heading change = kappa * dist
     kappa = np.sin(beta) / lr
