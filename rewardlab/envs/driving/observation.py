@@ -37,6 +37,8 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
+from rewardlab.envs.driving.vehicle import clip
+
 VECTOR_SIZE = 91
 BEV_CHANNELS = ("road", "route", "lane_markings", "vehicles", "pedestrians", "red_lights",
                 "yellow_lights", "green_lights", "static_objects", "shoulder")
@@ -76,40 +78,53 @@ def vector_observation(sim, r: np.ndarray) -> np.ndarray:
     w = lay.width[r][:, None]
     length = sim.routes["length"][r]
     cos_e, sin_e = np.cos(epsi), np.sin(epsi)
-    ego = np.stack([
-        ev / 30.0, (ev - limit) / 10.0, sim.steer_prev[r], sim.accel_cmd[r], c["d_lat"] / w,
-        np.sin(c["head_err"]), np.cos(c["head_err"]), sim.progress[r] / length,
-    ], axis=-1)
-    # route points every 5 m: the hazard samples are every 2.5 m
-    pts = c["samples"][:, :, 1::2]  # (b, e, 8, 2) at 5..40 m; pad to 10 with the last sample
-    pts = np.concatenate([pts, np.repeat(c["samples"][:, :, -1:], 2, axis=2)], axis=2)
+    nb = len(r)
+    # the 91 columns are written in place (no per-part stacking and concatenation)
+    out = np.empty((nb, e, VECTOR_SIZE))
+    out[..., 0] = ev / 30.0
+    out[..., 1] = (ev - limit) / 10.0
+    out[..., 2] = sim.steer_prev[r]
+    out[..., 3] = sim.accel_cmd[r]
+    out[..., 4] = c["d_lat"] / w
+    out[..., 5] = np.sin(c["head_err"])
+    out[..., 6] = np.cos(c["head_err"])
+    out[..., 7] = sim.progress[r] / length
+    # route points every 5 m: the hazard samples are every 2.5 m; (x, y) pairs interleaved
+    samples = c["samples"]
+    pts = samples[:, :, 1::2]  # (b, e, 8, 2) at 5..40 m; pad to 10 with the last sample
+    pts = np.concatenate([pts, np.repeat(samples[:, :, -1:], 2, axis=2)], axis=2)
     rx, ry = pts[..., 0] - ex[..., None], pts[..., 1] - ey[..., None]
-    route = np.stack([(rx * cos_e[..., None] + ry * sin_e[..., None]) / 50.0,
-                      (-rx * sin_e[..., None] + ry * cos_e[..., None]) / 50.0], axis=-1).reshape(len(r), e, 20)
+    out[..., 8:28:2] = (rx * cos_e[..., None] + ry * sin_e[..., None]) / 50.0
+    out[..., 9:28:2] = (-rx * sin_e[..., None] + ry * cos_e[..., None]) / 50.0
     ok = c["near_ok"]
     dx, dy = c["near_x"] - ex[..., None], c["near_y"] - ey[..., None]
     vx = c["near_v"] * np.cos(c["near_psi"]) - (ev * cos_e)[..., None]
     vy = c["near_v"] * np.sin(c["near_psi"]) - (ev * sin_e)[..., None]
     ce, se = cos_e[..., None], sin_e[..., None]
     rel_h = c["near_psi"] - epsi[..., None]
-    objs = np.stack([
-        np.ones_like(dx), (dx * ce + dy * se) / 50.0, (-dx * se + dy * ce) / 50.0,
-        (vx * ce + vy * se) / 20.0, (-vx * se + vy * ce) / 20.0, np.cos(rel_h), np.sin(rel_h),
-    ], axis=-1) * ok[..., None]
-    k = objs.shape[2]
-    objs = objs.reshape(len(r), e, 7 * k)
-    if k < 8:
-        objs = np.concatenate([objs, np.zeros((len(r), e, 7 * (8 - k)))], axis=2)
+    k = dx.shape[2]
+    objs = np.empty((nb, e, k, 7))
+    objs[..., 0] = 1.0
+    objs[..., 1] = (dx * ce + dy * se) / 50.0
+    objs[..., 2] = (-dx * se + dy * ce) / 50.0
+    objs[..., 3] = (vx * ce + vy * se) / 20.0
+    objs[..., 4] = (-vx * se + vy * ce) / 20.0
+    objs[..., 5] = np.cos(rel_h)
+    objs[..., 6] = np.sin(rel_h)
+    objs *= ok[..., None]
+    out[..., 28:28 + 7 * k] = objs.reshape(nb, e, 7 * k)
+    out[..., 28 + 7 * k:84] = 0.0
     state = c["light_state"]
-    light = np.stack([c["has_stop"].astype(float), np.minimum(c["stop_dist"], 50.0) / 50.0,
-                      (state == 2).astype(float), (state == 1).astype(float)], axis=-1)
-    eidx = np.arange(e)[None, :]
+    out[..., 84] = c["has_stop"]
+    out[..., 85] = np.minimum(c["stop_dist"], 50.0) / 50.0
+    out[..., 86] = state == 2
+    out[..., 87] = state == 1
     idx = sim.route_idx[r]
-    lanes = np.stack([sim.routes["lanes_left"][r[:, None], eidx, idx],
-                      sim.routes["lanes_right"][r[:, None], eidx, idx]], axis=-1) / 3.0
-    hazard = (np.minimum(c["hazard"], 50.0) / 50.0)[..., None]
-    out = np.concatenate([ego, route, objs, light, lanes, hazard], axis=-1)
-    return np.clip(out, -10.0, 10.0).astype(np.float32)
+    rows_col, eidx = r[:, None], np.arange(e)[None, :]
+    out[..., 88] = sim.routes["lanes_left"][rows_col, eidx, idx] / 3.0
+    out[..., 89] = sim.routes["lanes_right"][rows_col, eidx, idx] / 3.0
+    out[..., 90] = np.minimum(c["hazard"], 50.0) / 50.0
+    return clip(out, -10.0, 10.0, out=out).astype(np.float32)
 
 
 # ---------------------------------------------------------------------- bird's-eye view

@@ -196,6 +196,8 @@ class DrivingSim(BatchedSim):
         self._route_window = np.arange(-4, 16)
         self._hazard_offsets = np.round(HAZARD_SPACING * np.arange(1, HAZARD_SAMPLES + 1)).astype(np.int64)
         self._lane_exists = None
+        self._kind_int = np.concatenate([np.zeros(n, dtype=np.int64), np.ones(e, dtype=np.int64),
+                                         np.full(self.num_static, 2, dtype=np.int64)])
         self._kind = np.concatenate([np.zeros(n), np.ones(e), np.full(self.num_static, 2)])[None, None, :]
         z = lambda *shape, dtype=float: np.zeros((b, *shape), dtype=dtype)  # noqa: E731
         # egos
@@ -379,18 +381,26 @@ class DrivingSim(BatchedSim):
         on_map = (s >= 0.0) & (s <= length)
         if lay.has_ramp:
             on_map &= (self.t_lane[r] < lay.lanes[self.t_road[r]]) | (s <= lay.merge_end[r, None] + 5.0)
-        parts = [
-            (tx, ty, th, self.t_v[r], self.t_len[r], self.t_wid[r], self.t_active[r] & on_map, 0),
-            (self.ex[r], self.ey[r], self.epsi[r], self.ev[r], np.full_like(self.ex[r], EGO_LENGTH),
-             np.full_like(self.ex[r], EGO_WIDTH), self.ego_active[r], 1),
-        ]
+        # fresh (len(r), M) arrays filled by column blocks: traffic [0, n), egos [n, n + E),
+        # static obstacles [n + E, M); the egos' and obstacles' sizes are constants
+        n, e, nb = self.params.num_vehicles, self.num_egos, len(r)
+        shape = (nb, self.num_objects)
+        out = {k: np.empty(shape) for k in ("x", "y", "psi", "v", "length", "width")}
+        out["visible"] = np.empty(shape, dtype=bool)
+        for k, traffic, ego in (("x", tx, self.ex), ("y", ty, self.ey), ("psi", th, self.epsi), ("v", self.t_v, self.ev),
+                                ("visible", None, self.ego_active)):
+            if traffic is not None:
+                out[k][:, :n] = traffic if k != "v" else traffic[r]
+            out[k][:, n:n + e] = ego[r]
+        out["visible"][:, :n] = self.t_active[r] & on_map
+        out["length"][:, :n], out["width"][:, :n] = self.t_len[r], self.t_wid[r]
+        out["length"][:, n:n + e], out["width"][:, n:n + e] = EGO_LENGTH, EGO_WIDTH
         if self.num_static:
             ox, oy, oh = self.static_pose(r)
-            parts.append((ox, oy, oh, np.zeros_like(ox), np.full_like(ox, 4.5), np.full_like(ox, 1.9), self.o_active[r], 2))
-        names = ("x", "y", "psi", "v", "length", "width", "visible")
-        out = {k: np.concatenate([np.asarray(part[i], dtype=float if k != "visible" else bool) for part in parts], axis=1)
-               for i, k in enumerate(names)}
-        out["kind"] = np.concatenate([np.full(part[0].shape[1], part[7]) for part in parts])
+            out["x"][:, n + e:], out["y"][:, n + e:], out["psi"][:, n + e:] = ox, oy, oh
+            out["v"][:, n + e:], out["length"][:, n + e:], out["width"][:, n + e:] = 0.0, 4.5, 1.9
+            out["visible"][:, n + e:] = self.o_active[r]
+        out["kind"] = self._kind_int.copy()
         return out
 
     # ----------------------------------------------------------------- perception (obs + checks)
