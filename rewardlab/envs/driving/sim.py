@@ -61,6 +61,7 @@ V_MAX = 40.0  # m/s
 NEAREST = 8  # objects in the vector observation and in the collision / TTC checks
 HAZARD_SAMPLES, HAZARD_SPACING = 16, 2.5  # route samples ahead used for the hazard distance
 MOBIL_GRID = 5  # steps between lane-change decision instants
+_any = np.logical_or.reduce  # ndarray.any(axis=...) without its Python-level wrapper
 
 
 def take_last(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -196,6 +197,7 @@ class DrivingSim(BatchedSim):
         self._route_window = np.arange(-4, 16)
         self._hazard_offsets = np.round(HAZARD_SPACING * np.arange(1, HAZARD_SAMPLES + 1)).astype(np.int64)
         self._lane_exists = None
+        self._object_base = (np.arange(b * e, dtype=np.int64) * (n + e + self.num_static)).reshape(b, e, 1)
         self._kind_int = np.concatenate([np.zeros(n, dtype=np.int64), np.ones(e, dtype=np.int64),
                                          np.full(self.num_static, 2, dtype=np.int64)])
         self._kind = np.concatenate([np.zeros(n), np.ones(e), np.full(self.num_static, 2)])[None, None, :]
@@ -459,7 +461,7 @@ class DrivingSim(BatchedSim):
         hy = sy[..., None] - ny_[:, :, None, :]
         radius = 0.5 * lay.width[r][:, None, None, None] + 0.5 * nw_[:, :, None, :] - 0.3
         hit = (hx * hx + hy * hy < radius * radius) & near_ok[:, :, None, :]
-        obj_first = np.where(hit.any(axis=2), np.argmax(hit, axis=2) + 1, HAZARD_SAMPLES + 8)
+        obj_first = np.where(_any(hit, 2), np.argmax(hit, axis=2) + 1, HAZARD_SAMPLES + 8)
         hazard_obj = np.argmin(obj_first, axis=2)[..., None]
         first = take_last(obj_first, hazard_obj)[..., 0]
         hazard_vehicle = first * HAZARD_SPACING - 0.5 * EGO_LENGTH
@@ -472,7 +474,7 @@ class DrivingSim(BatchedSim):
             stop_s = routes["stop_s"][r]
             ahead = stop_s >= front[..., None] - 0.5
             next_m = np.argmax(ahead, axis=2)[..., None]
-            has_stop = ahead.any(axis=2)
+            has_stop = _any(ahead, 2)
             stop_dist = np.where(has_stop, take_last(stop_s, next_m)[..., 0] - front, np.inf)
             k_light = take_last(routes["stop_light"][r], next_m)[..., 0]
             g_light = take_last(routes["stop_group"][r], next_m)[..., 0]
@@ -535,7 +537,7 @@ class DrivingSim(BatchedSim):
         cand = np.minimum(np.maximum(self.route_idx[..., None] + window, 0), self.route_points - 1)
         pts = self.routes["xy"][self._rows_col3, self._ego_idx3, cand]
         d2 = (pts[..., 0] - self.ex[..., None]) ** 2 + (pts[..., 1] - self.ey[..., None]) ** 2
-        self.route_idx = np.take_along_axis(cand, np.argmin(d2, axis=2)[..., None], axis=2)[..., 0]
+        self.route_idx = take_last(cand, np.argmin(d2, axis=2)[..., None])[..., 0]
         prev_front = self.cache["route_station"] + 0.5 * EGO_LENGTH
         self._perceive_rows(self.rows)
         c = self.cache
@@ -569,10 +571,10 @@ class DrivingSim(BatchedSim):
             c["near_x"][..., None, :] + vo * co, c["near_y"][..., None, :] + vo * so, c["near_psi"][..., None, :],
             c["near_len"][..., None, :], c["near_wid"][..., None, :]) & near_ok[..., None, :]
         contact = hit[..., 0, :]
-        ttc = hit[..., 1:, :].any(axis=2)
-        ttc_active = (ttc & near_ok).any(axis=2)
+        ttc = _any(hit[..., 1:, :], 2)
+        ttc_active = _any(ttc & near_ok, 2)
         contact_full = np.zeros((b, e, self.num_objects), dtype=bool)
-        np.put_along_axis(contact_full, c["near"], contact, axis=2)
+        contact_full.reshape(-1)[self._object_base + c["near"]] = contact  # put_along_axis, flat
         new_contact = contact_full & ~self.contact_prev
         self.contact_prev = contact_full
         kind = self.cache_kind()
@@ -607,7 +609,7 @@ class DrivingSim(BatchedSim):
         yaw_acc = (yaw_rate - self.yaw_rate) / dt
         violated = inf.comfort_violations(a_lon, a_lat, jerk_lon, jerk, yaw_rate, yaw_acc) & active[..., None]
         self.comfort_timer = np.where(violated, float(p.comfort_window), np.maximum(self.comfort_timer - 1.0, 0.0))
-        k_comfort = (self.comfort_timer > 0).sum(axis=2)
+        k_comfort = np.add.reduce(self.comfort_timer > 0, axis=2)
         self.a_lon_prev, self.a_lat_prev, self.yaw_rate = a_lon, a_lat, yaw_rate
         limit = lay.speed_limit[:, None]
         speeding = (self.ev > limit) & active
@@ -626,15 +628,15 @@ class DrivingSim(BatchedSim):
         counts["blocked"] += blocked
         counts["speeding"] += rising(speeding, "speeding_prev")
         counts["ttc"] += rising(ttc_active & active, "ttc_prev")
-        counts["comfort"] += rising(violated.any(axis=2), "comfort_prev")
+        counts["comfort"] += rising(_any(violated, 2), "comfort_prev")
         events = {
-            "collision": collision.any(axis=1),
-            "collision_vehicle": coll_vehicle.any(axis=1),
-            "collision_static": coll_static.any(axis=1),
-            "red_light": red_light.any(axis=1),
-            "off_road": off_road.any(axis=1),
-            "route_deviation": (deviation & active).any(axis=1),
-            "blocked": blocked.any(axis=1),
+            "collision": _any(collision, 1),
+            "collision_vehicle": _any(coll_vehicle, 1),
+            "collision_static": _any(coll_static, 1),
+            "red_light": _any(red_light, 1),
+            "off_road": _any(off_road, 1),
+            "route_deviation": _any(deviation & active, 1),
+            "blocked": _any(blocked, 1),
         }
         ending = np.zeros(b, dtype=bool)
         for name in self.reward_spec.terminate_on:
@@ -674,10 +676,10 @@ class DrivingSim(BatchedSim):
         # when all have finished or at the time limit
         finished = self.progress >= length - 1.0
         self.ego_active &= ~finished
-        truncated = (self.steps >= p.max_steps) | ~self.ego_active.any(axis=1)
+        truncated = (self.steps >= p.max_steps) | ~_any(self.ego_active, 1)
         info = {
-            "route_completion": (100.0 * self.progress / length).mean(axis=1),
-            "speed": self.ev.mean(axis=1),
+            "route_completion": np.add.reduce(100.0 * self.progress / length, axis=1) / e,  # mean over egos
+            "speed": np.add.reduce(self.ev, axis=1) / e,
         }
         return StepOutcome(terms=terms, terminated=np.zeros(b, dtype=bool), truncated=truncated, info=info, events=events)
 
@@ -712,7 +714,7 @@ class DrivingSim(BatchedSim):
         # inside some road's lanes needs no sampling (the common case, decided for the whole batch)
         w = lay.width[:, None, None]
         deep = (es >= 3.0) & (es <= lay.length[:, None, :] - 3.0) & (ed <= -2.6) & (ed >= -lay.lanes * w + 2.6)
-        if deep.any(axis=2).all():
+        if _any(deep, 2).all():
             return np.zeros(self.ex.shape)
         lon = np.array([-0.5, -0.25, 0.0, 0.25, 0.5]) * EGO_LENGTH
         lat = np.array([-0.5, 0.0, 0.5]) * EGO_WIDTH
@@ -802,7 +804,7 @@ class DrivingSim(BatchedSim):
         due = self.t_active & (self.t_timer <= 0.0) & (self.steps % MOBIL_GRID == 0)[:, None]
         if due.any():
             # neighbours in every lane, indexed only for the instances that decide this step
-            due_rows = np.flatnonzero(due.any(axis=1))
+            due_rows = np.flatnonzero(_any(due, 1))
             index = RoadIndex(ent_id[due_rows] // slots, ent_id[due_rows] % slots, ent_s[due_rows],
                               ent_act[due_rows], slots)
             self._mobil(index, due_rows, np.nonzero(due), acc, a_stop, ent_s, ent_v, ent_hl)
@@ -878,7 +880,7 @@ class DrivingSim(BatchedSim):
         stops = lay.stop_s[self.rows[:, None], self.t_road]  # (B, N, M)
         ahead = stops >= front[..., None]
         m = np.argmax(ahead, axis=2)
-        has = ahead.any(axis=2)
+        has = _any(ahead, 2)
         stop_s = take_last(stops, m[..., None])[..., 0]
         k = lay.stop_light[self.t_road, m]
         g = lay.road_group[self.t_road]
@@ -901,7 +903,7 @@ class DrivingSim(BatchedSim):
         """Vehicles that left their road re-enter it upstream, behind the last vehicle of a lane."""
         lay, p = self.layout, self.params
         leaving = self.t_active & (self.t_s - 0.5 * self.t_len > lay.length[self.rows[:, None], self.t_road])
-        rows = np.flatnonzero(leaving.any(axis=1))
+        rows = np.flatnonzero(_any(leaving, 1))
         if len(rows) == 0:
             return
         n = p.num_vehicles
