@@ -197,6 +197,7 @@ class DrivingSim(BatchedSim):
         self._route_window = np.arange(-4, 16)
         self._hazard_offsets = np.round(HAZARD_SPACING * np.arange(1, HAZARD_SAMPLES + 1)).astype(np.int64)
         self._lane_exists = None
+        self._ego_lane_id = None
         self._object_base = (np.arange(b * e, dtype=np.int64) * (n + e + self.num_static)).reshape(b, e, 1)
         self._kind_int = np.concatenate([np.zeros(n, dtype=np.int64), np.ones(e, dtype=np.int64),
                                          np.full(self.num_static, 2, dtype=np.int64)])
@@ -761,15 +762,20 @@ class DrivingSim(BatchedSim):
         length = lay.length[:, None, :, None]
         occ = (overlap > 0.3) & exists[None, None] & (es[..., None] > -10.0) & (es[..., None] < length + 10.0)
         occ &= self.ego_active[..., None, None]
-        ego_lane_id = np.broadcast_to((roads[:, None] * slots + lanes[None, :])[None, None], occ.shape)
-        ego_s = np.broadcast_to(es[..., None], occ.shape)
-        ego_v = np.broadcast_to((self.ev[..., None] * np.cos(rel))[..., None], occ.shape)
-        ego_hl = np.broadcast_to(half_lon[..., None], occ.shape)
+        # the egos' entries, one per (ego, road, lane slot), flattened in that order
+        ego_lane_id = self._ego_lane_id
+        if ego_lane_id is None or ego_lane_id.shape != (b, occ[0].size):
+            ego_lane_id = np.broadcast_to((roads[:, None] * slots + lanes[None, :])[None, None], occ.shape)
+            ego_lane_id = self._ego_lane_id = np.ascontiguousarray(ego_lane_id).reshape(b, -1)
+        ego_s = np.repeat(es, slots, axis=2).reshape(b, -1)
+        ego_v = np.repeat(self.ev[..., None] * np.cos(rel), slots, axis=2).reshape(b, -1)
+        ego_hl = np.repeat(half_lon, slots, axis=2).reshape(b, -1)
         t_id = self.t_road * slots + self.t_lane
-        parts_id = [t_id, ego_lane_id.reshape(b, -1)]
-        parts_s = [self.t_s, ego_s.reshape(b, -1)]
-        parts_v = [self.t_v, ego_v.reshape(b, -1)]
-        parts_hl = [0.5 * self.t_len, ego_hl.reshape(b, -1)]
+        hl = 0.5 * self.t_len
+        parts_id = [t_id, ego_lane_id]
+        parts_s = [self.t_s, ego_s]
+        parts_v = [self.t_v, ego_v]
+        parts_hl = [hl, ego_hl]
         parts_act = [self.t_active, occ.reshape(b, -1)]
         if self.num_static:
             parts_id.append(self.o_road * slots + self.o_lane)
@@ -783,7 +789,6 @@ class DrivingSim(BatchedSim):
         ent_hl = np.concatenate(parts_hl, axis=1)
         ent_act = np.concatenate(parts_act, axis=1)
         leader = lane_leaders(ent_id, ent_s, ent_act, n)
-        hl = 0.5 * self.t_len
         v, s, v0 = self.t_v, self.t_s, self.t_v0
 
         def acc_behind(lead):
