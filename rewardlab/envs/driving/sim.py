@@ -61,14 +61,22 @@ V_MAX = 40.0  # m/s
 NEAREST = 8  # objects in the vector observation and in the collision / TTC checks
 HAZARD_SAMPLES, HAZARD_SPACING = 16, 2.5  # route samples ahead used for the hazard distance
 MOBIL_GRID = 5  # steps between lane-change decision instants
+# 15 sample points of the ego's box (5 along x 3 across) for the off-road fraction
+_BOX_LON = np.repeat(np.array([-0.5, -0.25, 0.0, 0.25, 0.5]) * EGO_LENGTH, 3)
+_BOX_LAT = np.tile(np.array([-0.5, 0.0, 0.5]) * EGO_WIDTH, 5)
 _any = np.logical_or.reduce  # ndarray.any(axis=...) without its Python-level wrapper
+
+
+_TAKE_BASE: dict[tuple, np.ndarray] = {}
 
 
 def take_last(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """``a`` gathered along its last axis by ``idx`` (same leading shape): take_along_axis, lean."""
     m = a.shape[-1]
     lead = idx.shape[:-1]
-    base = np.arange(math.prod(lead), dtype=np.int64).reshape(lead + (1,)) * m
+    base = _TAKE_BASE.get((lead, m))
+    if base is None:  # flat offsets of the leading rows: a handful of shapes per simulator
+        base = _TAKE_BASE[(lead, m)] = np.arange(math.prod(lead), dtype=np.int64).reshape(lead + (1,)) * m
     return np.ascontiguousarray(a).reshape(-1).take(base + idx)
 
 
@@ -431,8 +439,8 @@ class DrivingSim(BatchedSim):
         visible = objs["visible"][:, None, :] & self._not_self
         dist2 = np.where(visible, dist2, np.inf)
         k = min(NEAREST, m)
-        near = np.argpartition(dist2, k - 1, axis=2)[:, :, :k]
-        near = take_last(near, np.argsort(take_last(dist2, near), axis=2))
+        near = dist2.argpartition(k - 1, axis=2)[:, :, :k]
+        near = take_last(near, take_last(dist2, near).argsort(axis=2))
         near_d2 = take_last(dist2, near)
         near_ok = near_d2 < np.inf
         flat = np.arange(nb)[:, None, None] * m + near  # objects are per instance, shared by egos
@@ -462,8 +470,8 @@ class DrivingSim(BatchedSim):
         hy = sy[..., None] - ny_[:, :, None, :]
         radius = 0.5 * lay.width[r][:, None, None, None] + 0.5 * nw_[:, :, None, :] - 0.3
         hit = (hx * hx + hy * hy < radius * radius) & near_ok[:, :, None, :]
-        obj_first = np.where(_any(hit, 2), np.argmax(hit, axis=2) + 1, HAZARD_SAMPLES + 8)
-        hazard_obj = np.argmin(obj_first, axis=2)[..., None]
+        obj_first = np.where(_any(hit, 2), hit.argmax(axis=2) + 1, HAZARD_SAMPLES + 8)
+        hazard_obj = obj_first.argmin(axis=2)[..., None]
         first = take_last(obj_first, hazard_obj)[..., 0]
         hazard_vehicle = first * HAZARD_SPACING - 0.5 * EGO_LENGTH
         hz_psi = take_last(near_psi, hazard_obj)[..., 0]
@@ -474,7 +482,7 @@ class DrivingSim(BatchedSim):
             lights = light_states(self.time[r], lay.green[r], lay.yellow[r], lay.all_red[r], lay.light_offset[r])
             stop_s = routes["stop_s"][r]
             ahead = stop_s >= front[..., None] - 0.5
-            next_m = np.argmax(ahead, axis=2)[..., None]
+            next_m = ahead.argmax(axis=2)[..., None]
             has_stop = _any(ahead, 2)
             stop_dist = np.where(has_stop, take_last(stop_s, next_m)[..., 0] - front, np.inf)
             k_light = take_last(routes["stop_light"][r], next_m)[..., 0]
@@ -538,7 +546,7 @@ class DrivingSim(BatchedSim):
         cand = np.minimum(np.maximum(self.route_idx[..., None] + window, 0), self.route_points - 1)
         pts = self.routes["xy"][self._rows_col3, self._ego_idx3, cand]
         d2 = (pts[..., 0] - self.ex[..., None]) ** 2 + (pts[..., 1] - self.ey[..., None]) ** 2
-        self.route_idx = take_last(cand, np.argmin(d2, axis=2)[..., None])[..., 0]
+        self.route_idx = take_last(cand, d2.argmin(axis=2)[..., None])[..., 0]
         prev_front = self.cache["route_station"] + 0.5 * EGO_LENGTH
         self._perceive_rows(self.rows)
         c = self.cache
@@ -717,10 +725,7 @@ class DrivingSim(BatchedSim):
         deep = (es >= 3.0) & (es <= lay.length[:, None, :] - 3.0) & (ed <= -2.6) & (ed >= -lay.lanes * w + 2.6)
         if _any(deep, 2).all():
             return np.zeros(self.ex.shape)
-        lon = np.array([-0.5, -0.25, 0.0, 0.25, 0.5]) * EGO_LENGTH
-        lat = np.array([-0.5, 0.0, 0.5]) * EGO_WIDTH
-        bl = np.repeat(lon, 3)
-        bw = np.tile(lat, 5)
+        bl, bw = _BOX_LON, _BOX_LAT
         c, s = np.cos(self.epsi)[..., None], np.sin(self.epsi)[..., None]
         px = self.ex[..., None] + bl * c - bw * s
         py = self.ey[..., None] + bl * s + bw * c
@@ -884,7 +889,7 @@ class DrivingSim(BatchedSim):
         front = self.t_s + 0.5 * self.t_len
         stops = lay.stop_s[self.rows[:, None], self.t_road]  # (B, N, M)
         ahead = stops >= front[..., None]
-        m = np.argmax(ahead, axis=2)
+        m = ahead.argmax(axis=2)
         has = _any(ahead, 2)
         stop_s = take_last(stops, m[..., None])[..., 0]
         k = lay.stop_light[self.t_road, m]
@@ -926,7 +931,7 @@ class DrivingSim(BatchedSim):
         lanes = np.arange(lay.num_roads * slots)
         stay = (self.t_active[rows] & ~leave)[..., None] & (cur_id[..., None] == lanes)
         s_in_lane = np.where(stay, self.t_s[rows][..., None], np.inf)  # (rows, N, lanes)
-        tail_i = np.argmin(s_in_lane, axis=1)  # (rows, lanes)
+        tail_i = s_in_lane.argmin(axis=1)  # (rows, lanes)
         tail_s = take_last(np.moveaxis(s_in_lane, 1, 2), tail_i[..., None])[..., 0]
         tail_v = take_last(self.t_v[rows], tail_i)
         tail_s, tail_v = take_last(tail_s, new_id), take_last(tail_v, new_id)

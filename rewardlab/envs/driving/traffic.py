@@ -73,6 +73,18 @@ def take_rows(values: np.ndarray, index: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(values).reshape(-1).take(base + index)
 
 
+_POSITIONS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _positions(b: int, m: int) -> np.ndarray:
+    """0, 1, ..., m - 1 repeated for b rows, flat (read-only, cached per shape)."""
+    pos = _POSITIONS.get((b, m))
+    if pos is None:
+        pos = _POSITIONS[(b, m)] = np.tile(np.arange(m), b)
+        pos.flags.writeable = False
+    return pos
+
+
 def lane_leaders(lane_id: np.ndarray, station: np.ndarray, active: np.ndarray, count: int) -> np.ndarray:
     """Entry index of the leader (next entry ahead in the same lane, -1 if none) of the first
     ``count`` entries, from one sort of (lane, station) keys per row."""
@@ -81,7 +93,7 @@ def lane_leaders(lane_id: np.ndarray, station: np.ndarray, active: np.ndarray, c
     order = np.argsort(keys, axis=1, kind="stable")
     sorted_lane = take_rows(np.where(active, lane_id, -1), order)
     rank = np.empty_like(order)
-    rank.reshape(-1)[((np.arange(b) * m)[:, None] + order).ravel()] = np.tile(np.arange(m), b)
+    rank.reshape(-1)[((np.arange(b) * m)[:, None] + order).ravel()] = _positions(b, m)
     rank = rank[:, :count]
     nxt = np.minimum(rank + 1, m - 1)
     own = take_rows(sorted_lane, rank)
@@ -109,7 +121,7 @@ class RoadIndex:
         sorted_slot = take_rows(slot, self.order)
         self.rank = np.empty_like(self.order)
         base = (np.arange(b) * m)[:, None]
-        self.rank.reshape(-1)[(base + self.order).ravel()] = np.tile(np.arange(m), b)
+        self.rank.reshape(-1)[(base + self.order).ravel()] = _positions(b, m)
         pos = np.arange(m)[None, :]
         self.next_in = np.empty((num_slots, b, m), dtype=np.int64)
         self.prev_in = np.empty((num_slots, b, m), dtype=np.int64)
@@ -180,4 +192,6 @@ def light_states(time: np.ndarray, green: np.ndarray, yellow: np.ndarray, all_re
         GREEN,
         np.where((t >= start1 + g1) & (t < start1 + g1 + yellow), YELLOW, RED),
     )
-    return np.stack([s0, s1], axis=-1)
+    out = np.empty(s0.shape + (2,), dtype=s0.dtype)
+    out[..., 0], out[..., 1] = s0, s1
+    return out
