@@ -64,7 +64,12 @@ MOBIL_GRID = 5  # steps between lane-change decision instants
 # 15 sample points of the ego's box (5 along x 3 across) for the off-road fraction
 _BOX_LON = np.repeat(np.array([-0.5, -0.25, 0.0, 0.25, 0.5]) * EGO_LENGTH, 3)
 _BOX_LAT = np.tile(np.array([-0.5, 0.0, 0.5]) * EGO_WIDTH, 5)
-_any = np.logical_or.reduce  # ndarray.any(axis=...) without its Python-level wrapper
+_any = np.logical_or.reduce
+
+
+def _all_rows(a: np.ndarray) -> np.ndarray:
+    """Rows of ``a`` for every instance: ``a`` itself (read only by the caller)."""
+    return a  # ndarray.any(axis=...) without its Python-level wrapper
 
 
 _TAKE_BASE: dict[tuple, np.ndarray] = {}
@@ -365,11 +370,12 @@ class DrivingSim(BatchedSim):
     def traffic_pose(self, rows=None):
         """World pose (x, y, heading) of traffic vehicles of ``rows`` (all by default)."""
         r = self.rows if rows is None else rows
+        sel = _all_rows if r is self.rows else (lambda a: a[r])  # every instance: no copy
         rr = r[:, None]
-        road, lane, s = self.t_road[r], self.t_lane[r], self.t_s[r]
-        d = self.layout.lane_offset(rr, road, lane, s) + self.t_lat[r]
+        road, lane, s = sel(self.t_road), sel(self.t_lane), sel(self.t_s)
+        d = self.layout.lane_offset(rr, road, lane, s) + sel(self.t_lat)
         x, y, h = self.layout.to_world(rr, road, s, d)
-        h = h + np.arctan2(self.t_latv[r], np.maximum(self.t_v[r], 1.0))
+        h = h + np.arctan2(sel(self.t_latv), np.maximum(sel(self.t_v), 1.0))
         return x, y, h
 
     def static_pose(self, rows=None):
@@ -385,13 +391,14 @@ class DrivingSim(BatchedSim):
     def objects(self, rows=None) -> dict[str, np.ndarray]:
         """Every object an ego can meet, (B, M): traffic, then egos, then static obstacles."""
         r = self.rows if rows is None else rows
+        sel = _all_rows if r is self.rows else (lambda a: a[r])  # every instance: no copy
         lay = self.layout
         tx, ty, th = self.traffic_pose(r)
-        s = self.t_s[r]
-        length = lay.length[r[:, None], self.t_road[r]]
+        s = sel(self.t_s)
+        length = lay.length[r[:, None], sel(self.t_road)]
         on_map = (s >= 0.0) & (s <= length)
         if lay.has_ramp:
-            on_map &= (self.t_lane[r] < lay.lanes[self.t_road[r]]) | (s <= lay.merge_end[r, None] + 5.0)
+            on_map &= (sel(self.t_lane) < lay.lanes[sel(self.t_road)]) | (s <= lay.merge_end[r, None] + 5.0)
         # fresh (len(r), M) arrays filled by column blocks: traffic [0, n), egos [n, n + E),
         # static obstacles [n + E, M); the egos' and obstacles' sizes are constants
         n, e, nb = self.params.num_vehicles, self.num_egos, len(r)
@@ -403,14 +410,14 @@ class DrivingSim(BatchedSim):
             if traffic is not None:
                 out[k][:, :n] = traffic if k != "v" else traffic[r]
             out[k][:, n:n + e] = ego[r]
-        out["visible"][:, :n] = self.t_active[r] & on_map
-        out["length"][:, :n], out["width"][:, :n] = self.t_len[r], self.t_wid[r]
+        out["visible"][:, :n] = sel(self.t_active) & on_map
+        out["length"][:, :n], out["width"][:, :n] = sel(self.t_len), sel(self.t_wid)
         out["length"][:, n:n + e], out["width"][:, n:n + e] = EGO_LENGTH, EGO_WIDTH
         if self.num_static:
             ox, oy, oh = self.static_pose(r)
             out["x"][:, n + e:], out["y"][:, n + e:], out["psi"][:, n + e:] = ox, oy, oh
             out["v"][:, n + e:], out["length"][:, n + e:], out["width"][:, n + e:] = 0.0, 4.5, 1.9
-            out["visible"][:, n + e:] = self.o_active[r]
+            out["visible"][:, n + e:] = sel(self.o_active)
         out["kind"] = self._kind_int.copy()
         return out
 
@@ -427,12 +434,13 @@ class DrivingSim(BatchedSim):
             self.cache[k][rows] = v
 
     def _perceive(self, r: np.ndarray) -> dict[str, np.ndarray]:
+        sel = _all_rows if r is self.rows else (lambda a: a[r])  # every instance: no copy
         lay, routes = self.layout, self.routes
         e = self.num_egos
         nb = len(r)
         objs = self.objects(r)
         m = objs["x"].shape[1]
-        ex, ey, epsi = self.ex[r], self.ey[r], self.epsi[r]
+        ex, ey, epsi = sel(self.ex), sel(self.ey), sel(self.epsi)
         dx = objs["x"][:, None, :] - ex[:, :, None]
         dy = objs["y"][:, None, :] - ey[:, :, None]
         dist2 = dx * dx + dy * dy
@@ -451,7 +459,7 @@ class DrivingSim(BatchedSim):
         nx_, ny_, nw_ = pick("x"), pick("y"), pick("width")
         near_psi, near_v = pick("psi"), pick("v")
         # route location
-        idx = self.route_idx[r]
+        idx = sel(self.route_idx)
         q = self.route_points
         rflat = (r[:, None] * e + np.arange(e)[None, :]) * q
         rx_flat, ry_flat = routes["x"].reshape(-1), routes["y"].reshape(-1)
@@ -468,7 +476,7 @@ class DrivingSim(BatchedSim):
         # hazards: nearest objects within half a lane of a route sample
         hx = sx[..., None] - nx_[:, :, None, :]
         hy = sy[..., None] - ny_[:, :, None, :]
-        radius = 0.5 * lay.width[r][:, None, None, None] + 0.5 * nw_[:, :, None, :] - 0.3
+        radius = 0.5 * sel(lay.width)[:, None, None, None] + 0.5 * nw_[:, :, None, :] - 0.3
         hit = (hx * hx + hy * hy < radius * radius) & near_ok[:, :, None, :]
         obj_first = np.where(_any(hit, 2), hit.argmax(axis=2) + 1, HAZARD_SAMPLES + 8)
         hazard_obj = obj_first.argmin(axis=2)[..., None]
@@ -479,7 +487,7 @@ class DrivingSim(BatchedSim):
         front = route_station + 0.5 * EGO_LENGTH
         if lay.num_intersections:
             # next stop line on the route and its signal
-            lights = light_states(self.time[r], lay.green[r], lay.yellow[r], lay.all_red[r], lay.light_offset[r])
+            lights = light_states(sel(self.time), sel(lay.green), sel(lay.yellow), sel(lay.all_red), sel(lay.light_offset))
             stop_s = routes["stop_s"][r]
             ahead = stop_s >= front[..., None] - 0.5
             next_m = ahead.argmax(axis=2)[..., None]
