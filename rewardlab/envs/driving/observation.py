@@ -71,24 +71,25 @@ def vector_observation(sim, r: np.ndarray) -> np.ndarray:
     # every instance (the per-step call): the cache as it is, without a gathered copy
     full = len(r) == sim.num_envs
     c = sim.cache if full else {k: v[r] for k, v in sim.cache.items()}
+    sel = (lambda a: a) if r is sim.rows else (lambda a: a[r])  # no row copies of whole arrays
     lay = sim.layout
     e = sim.num_egos
-    ex, ey, epsi, ev = sim.ex[r], sim.ey[r], sim.epsi[r], sim.ev[r]
-    limit = lay.speed_limit[r][:, None]
-    w = lay.width[r][:, None]
-    length = sim.routes["length"][r]
+    ex, ey, epsi, ev = sel(sim.ex), sel(sim.ey), sel(sim.epsi), sel(sim.ev)
+    limit = sel(lay.speed_limit)[:, None]
+    w = sel(lay.width)[:, None]
+    length = sel(sim.routes["length"])
     cos_e, sin_e = np.cos(epsi), np.sin(epsi)
     nb = len(r)
     # the 91 columns are written in place (no per-part stacking and concatenation)
     out = np.empty((nb, e, VECTOR_SIZE))
     out[..., 0] = ev / 30.0
     out[..., 1] = (ev - limit) / 10.0
-    out[..., 2] = sim.steer_prev[r]
-    out[..., 3] = sim.accel_cmd[r]
+    out[..., 2] = sel(sim.steer_prev)
+    out[..., 3] = sel(sim.accel_cmd)
     out[..., 4] = c["d_lat"] / w
     out[..., 5] = np.sin(c["head_err"])
     out[..., 6] = np.cos(c["head_err"])
-    out[..., 7] = sim.progress[r] / length
+    out[..., 7] = sel(sim.progress) / length
     # route points every 5 m: the hazard samples are every 2.5 m; (x, y) pairs interleaved
     samples = c["samples"]
     pts = samples[:, :, 1::2]  # (b, e, 8, 2) at 5..40 m; pad to 10 with the last sample
@@ -119,7 +120,7 @@ def vector_observation(sim, r: np.ndarray) -> np.ndarray:
     out[..., 85] = np.minimum(c["stop_dist"], 50.0) / 50.0
     out[..., 86] = state == 2
     out[..., 87] = state == 1
-    idx = sim.route_idx[r]
+    idx = sel(sim.route_idx)
     rows_col, eidx = r[:, None], np.arange(e)[None, :]
     out[..., 88] = sim.routes["lanes_left"][rows_col, eidx, idx] / 3.0
     out[..., 89] = sim.routes["lanes_right"][rows_col, eidx, idx] / 3.0

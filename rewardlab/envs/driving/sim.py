@@ -289,13 +289,16 @@ class DrivingSim(BatchedSim):
 
     def _update_frenet(self, rows: np.ndarray) -> None:
         """Station, offset and road heading (B, E, R) of every ego on every road."""
-        s, d, h = self.layout.project(rows, self.ex[rows], self.ey[rows], self.road_hint[rows])
+        every = rows is self.rows  # the per-step call: whole arrays, no row gathers / scatters
+        sel = _all_rows if every else (lambda a: a[rows])
+        s, d, h = self.layout.project(rows, sel(self.ex), sel(self.ey), sel(self.road_hint))
         if not hasattr(self, "ego_s"):
             shape = (self.num_envs, self.num_egos, self.layout.num_roads)
             self.ego_s, self.ego_d, self.ego_h = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-        self.ego_s[rows], self.ego_d[rows], self.ego_h[rows] = s, d, h
+        at = Ellipsis if every else rows
+        self.ego_s[at], self.ego_d[at], self.ego_h[at] = s, d, h
         if not self.layout.straight:
-            self.road_hint[rows] = s[..., 0]
+            self.road_hint[at] = s[..., 0]
 
     def _place_traffic(self, rows: np.ndarray) -> None:
         """Traffic on a per-lane lattice of random spacing, a random subset of sites occupied."""
