@@ -206,10 +206,10 @@ class DrivingSim(BatchedSim):
         self._rows_col = self.rows[:, None]
         self._rows_col3 = self.rows[:, None, None]
         self._ego_idx = np.arange(e)[None, :]
-        self._ego_idx3 = np.arange(e)[None, :, None]
         self._route_window = np.arange(-4, 16)
         self._hazard_offsets = np.round(HAZARD_SPACING * np.arange(1, HAZARD_SAMPLES + 1)).astype(np.int64)
         self._lane_exists = None
+        self._route_base = (np.arange(b * e, dtype=np.int64) * self.route_points).reshape(b, e, 1)
         self._ego_lane_id = None
         self._object_base = (np.arange(b * e, dtype=np.int64) * (n + e + self.num_static)).reshape(b, e, 1)
         self._kind_int = np.concatenate([np.zeros(n, dtype=np.int64), np.ones(e, dtype=np.int64),
@@ -555,8 +555,9 @@ class DrivingSim(BatchedSim):
         # route location: local search from the previous index (-4 .. +15 points)
         window = self._route_window
         cand = np.minimum(np.maximum(self.route_idx[..., None] + window, 0), self.route_points - 1)
-        pts = self.routes["xy"][self._rows_col3, self._ego_idx3, cand]
-        d2 = (pts[..., 0] - self.ex[..., None]) ** 2 + (pts[..., 1] - self.ey[..., None]) ** 2
+        flat = self._route_base + cand  # routes["x"], ["y"] are copies of routes["xy"]'s columns
+        px, py = self.routes["x"].reshape(-1).take(flat), self.routes["y"].reshape(-1).take(flat)
+        d2 = (px - self.ex[..., None]) ** 2 + (py - self.ey[..., None]) ** 2
         self.route_idx = take_last(cand, d2.argmin(axis=2)[..., None])[..., 0]
         prev_front = self.cache["route_station"] + 0.5 * EGO_LENGTH
         self._perceive_rows(self.rows)

@@ -52,7 +52,7 @@ def bicycle_step(
         stop_dist = np.where(stop, v * v / (2.0 * np.maximum(-accel, 1e-12)), 0.0)
     dist = np.where(stop, stop_dist, 0.5 * (v + np.maximum(v_end, 0.0)) * dt)
     over = v_end > v_max
-    if np.any(over):
+    if over.any():
         # accelerate to v_max, then cruise: time to reach it t1, distance v t1 + a t1^2/2 + v_max (dt - t1)
         t1 = np.where(over, (v_max - v) / np.where(accel > 0, accel, 1.0), dt)
         dist = np.where(over, v * t1 + 0.5 * accel * t1 * t1 + v_max * (dt - t1), dist)
