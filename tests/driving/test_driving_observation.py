@@ -122,3 +122,30 @@ def test_bev_plus_vector_concatenates_both():
     bev = rewardlab.make_sim("rewardlab/DrivingHighway-v0", num_envs=1, obs="bev")
     bev.reset(seed=4)
     np.testing.assert_array_equal(obs[91:], bev._observe()[0, 0].reshape(-1) / 255.0)
+
+
+@pytest.mark.parametrize("env_id", ["rewardlab/DrivingHighway-v0", "rewardlab/DrivingTown-v0",
+                                    "rewardlab/DrivingMultiEgo-v0"])
+def test_whole_batch_fast_path_matches_row_subsets(env_id):
+    # the per-step calls read the state arrays without row copies when every instance is asked
+    # (rows is sim.rows); any other rows array takes the gathering path: both must agree bit for
+    # bit, for the whole batch and for each instance alone
+    sim = rewardlab.make_sim(env_id, num_envs=5)
+    sim.reset(seed=3)
+    rng = np.random.default_rng(0)
+    for _ in range(15):
+        sim.step(rng.uniform(-1, 1, (5, sim.num_egos, 2)) * np.array([0.2, 1.0]), autoreset=True)
+    fast = sim._perceive(sim.rows)
+    slow = sim._perceive(np.arange(5))
+    for i in range(5):
+        one = sim._perceive(np.array([i]))
+        for key in fast:
+            np.testing.assert_array_equal(one[key][0], fast[key][i], err_msg=key)
+    for key in fast:
+        np.testing.assert_array_equal(fast[key], slow[key], err_msg=key)
+    objs_fast, objs_slow = sim.objects(), sim.objects(np.arange(5))
+    for key in objs_fast:
+        np.testing.assert_array_equal(objs_fast[key], objs_slow[key], err_msg=key)
+    obs_fast = sim._observe()
+    np.testing.assert_array_equal(obs_fast, sim._observe(np.arange(5)))
+    np.testing.assert_array_equal(obs_fast[2:3], sim._observe(np.array([2])))
