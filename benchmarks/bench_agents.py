@@ -30,21 +30,141 @@ import time
 import numpy as np
 import torch
 
-#: the hyperparameters both PPOs get in the throughput part (SB3 names in brackets)
-SHARED = {
-    "update_epochs": 4,  # [n_epochs]
-    "num_minibatches": 4,  # [batch_size = batch / 4]
-    "learning_rate": 3e-4,  # constant in both: anneal_lr=False
+#: SB3/RL-Zoo defaults for the PPO keys an entry of ppo.yml may leave out
+SB3_PPO_DEFAULTS = {
+    "n_steps": 2048,
+    "batch_size": 64,
+    "n_epochs": 10,
+    "learning_rate": 3e-4,
     "gamma": 0.99,
     "gae_lambda": 0.95,
-    "clip_coef": 0.2,  # [clip_range, and clip_range_vf: both clip the value loss]
+    "clip_range": 0.2,
+    "clip_range_vf": None,
     "ent_coef": 0.0,
     "vf_coef": 0.5,
     "max_grad_norm": 0.5,
-    "hidden_sizes": (64, 64),  # [net_arch pi=[64, 64], vf=[64, 64]], orthogonal init, Adam eps 1e-5
-    "activation": "tanh",  # [activation_fn]; --activation
-    "init_log_std": -0.5,  # [log_std_init]
+    "normalize": False,
 }
+#: ppo.yml keys that do not change what an iteration computes (budget, policy class name)
+YML_IGNORED = ("n_timesteps", "policy")
+
+#: the large-minibatch configuration (the first sessions' benchmark): few big minibatches, so
+#: both agents spend most of the update in the same matmul and tanh kernels
+LARGE = {
+    "num_envs": 64,
+    "num_steps": 128,
+    "update_epochs": 4,
+    "num_minibatches": 4,
+    "learning_rate": 3e-4,
+    "gamma": 0.99,
+    "gae_lambda": 0.95,
+    "clip_coef": 0.2,
+    "clip_vloss": True,
+    "ent_coef": 0.0,
+    "vf_coef": 0.5,
+    "max_grad_norm": 0.5,
+    "hidden_sizes": (64, 64),
+    "activation": "tanh",
+    "init_log_std": -0.5,
+    "normalize": True,
+}
+
+
+def shipped_settings(env_id: str) -> tuple[dict, list[tuple[str, str, str, str]]]:
+    """The PPO hyperparameters rewardlab ships for ``env_id`` (rewardlab/baselines/hyperparams/
+    ppo.yml, RL-Zoo format), as settings both agents get, and the translation table
+    (ppo.yml key, its value, rewardlab PPOConfig field, SB3 argument)."""
+    from rewardlab.baselines.sb3 import _policy_kwargs, load_hyperparams
+
+    entry = load_hyperparams("sb3-ppo", env_id)
+    unknown = set(entry) - set(SB3_PPO_DEFAULTS) - {"n_envs", "policy_kwargs", *YML_IGNORED}
+    if unknown:
+        raise SystemExit(f"{env_id}: ppo.yml keys {sorted(unknown)} have no translation in this benchmark")
+    yml = {**SB3_PPO_DEFAULTS, "n_envs": 8, **entry}
+    if not isinstance(yml["learning_rate"], (int, float)):
+        raise SystemExit(f"{env_id}: only a constant learning_rate is translated, got {yml['learning_rate']!r}")
+    policy_kwargs = _policy_kwargs(yml.get("policy_kwargs")) or {}
+    unknown_pk = set(policy_kwargs) - {"log_std_init", "net_arch", "activation_fn", "ortho_init"}
+    if unknown_pk or not policy_kwargs.get("ortho_init", True):
+        raise SystemExit(f"{env_id}: policy_kwargs {policy_kwargs} has no translation in this benchmark")
+    net_arch = policy_kwargs.get("net_arch", {"pi": [64, 64], "vf": [64, 64]})
+    if isinstance(net_arch, list):
+        net_arch = {"pi": net_arch, "vf": net_arch}
+    activation = {torch.nn.Tanh: "tanh", torch.nn.ReLU: "relu"}[policy_kwargs.get("activation_fn", torch.nn.Tanh)]
+    settings = {
+        "num_envs": int(yml["n_envs"]),
+        "num_steps": int(yml["n_steps"]),
+        "update_epochs": int(yml["n_epochs"]),
+        "minibatch_size": int(yml["batch_size"]),
+        "learning_rate": float(yml["learning_rate"]),
+        "gamma": float(yml["gamma"]),
+        "gae_lambda": float(yml["gae_lambda"]),
+        "clip_coef": float(yml["clip_range"]),
+        "clip_vloss": yml["clip_range_vf"] is not None,
+        "ent_coef": float(yml["ent_coef"]),
+        "vf_coef": float(yml["vf_coef"]),
+        "max_grad_norm": float(yml["max_grad_norm"]),
+        "hidden_sizes": tuple(net_arch["pi"]),
+        "critic_hidden_sizes": tuple(net_arch["vf"]),
+        "activation": activation,
+        "init_log_std": float(policy_kwargs.get("log_std_init", 0.0)),
+        "normalize": bool(yml["normalize"]),
+    }
+    if settings["clip_vloss"] and float(yml["clip_range_vf"]) != settings["clip_coef"]:
+        raise SystemExit(f"{env_id}: clip_range_vf != clip_range has no rewardlab translation")
+    rows = [
+        ("n_envs", yml["n_envs"], "num_envs", "n_envs (instances; x agents slots)"),
+        ("n_steps", yml["n_steps"], "num_steps", "n_steps"),
+        ("batch_size", yml["batch_size"], "minibatch_size", "batch_size"),
+        ("n_epochs", yml["n_epochs"], "update_epochs", "n_epochs"),
+        ("learning_rate", yml["learning_rate"], "learning_rate, anneal_lr=False", "learning_rate (constant)"),
+        ("gamma", yml["gamma"], "gamma", "gamma (and VecNormalize gamma)"),
+        ("gae_lambda", yml["gae_lambda"], "gae_lambda", "gae_lambda"),
+        ("clip_range", yml["clip_range"], "clip_coef", "clip_range"),
+        ("clip_range_vf", yml["clip_range_vf"], f"clip_vloss={settings['clip_vloss']}", "clip_range_vf"),
+        ("ent_coef", yml["ent_coef"], "ent_coef", "ent_coef"),
+        ("vf_coef", yml["vf_coef"], "vf_coef", "vf_coef"),
+        ("max_grad_norm", yml["max_grad_norm"], "max_grad_norm", "max_grad_norm"),
+        ("normalize", yml["normalize"], "normalize_obs, normalize_reward", "VecNormalize(obs, reward)"),
+        ("policy_kwargs.net_arch", net_arch, "hidden_sizes, critic_hidden_sizes", "net_arch"),
+        ("policy_kwargs.activation_fn", activation, "activation", "activation_fn"),
+        ("policy_kwargs.log_std_init", settings["init_log_std"], "init_log_std", "log_std_init"),
+        ("(ortho_init, Adam eps)", "True, 1e-5", "always", "SB3 defaults"),
+    ]
+    return settings, [(a, str(b), c, d) for a, b, c, d in rows]
+
+
+def rewardlab_config(settings: dict) -> dict:
+    """PPOConfig fields for the shared settings."""
+    config = {k: v for k, v in settings.items() if k not in ("normalize", "num_envs")}
+    config["anneal_lr"] = False  # SB3 keeps a float learning rate constant
+    config["normalize_obs"] = config["normalize_reward"] = settings["normalize"]
+    return config
+
+
+def sb3_arguments(settings: dict, samples_per_update: int) -> dict:
+    """sb3.PPO keyword arguments for the shared settings."""
+    minibatch = settings.get("minibatch_size") or samples_per_update // settings["num_minibatches"]
+    activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[settings["activation"]]
+    critic = settings.get("critic_hidden_sizes") or settings["hidden_sizes"]
+    return {
+        "n_steps": settings["num_steps"],
+        "batch_size": minibatch,
+        "n_epochs": settings["update_epochs"],
+        "learning_rate": settings["learning_rate"],
+        "gamma": settings["gamma"],
+        "gae_lambda": settings["gae_lambda"],
+        "clip_range": settings["clip_coef"],
+        "clip_range_vf": settings["clip_coef"] if settings["clip_vloss"] else None,
+        "ent_coef": settings["ent_coef"],
+        "vf_coef": settings["vf_coef"],
+        "max_grad_norm": settings["max_grad_norm"],
+        "policy_kwargs": {
+            "log_std_init": settings["init_log_std"],
+            "net_arch": {"pi": list(settings["hidden_sizes"]), "vf": list(critic)},
+            "activation_fn": activation,
+        },
+    }
 
 
 class PhaseTimer:
@@ -82,23 +202,25 @@ class PhaseTimer:
         self.seconds = {"rollout": [0.0, 0.0], "update": [0.0, 0.0]}
 
 
-def rewardlab_ppo(env_id: str, num_envs: int, num_steps: int, updates: int, seed: int, device: str, profile=False):
+def rewardlab_ppo(env_id: str, settings: dict, updates: int, seed: int, device: str, profile=False):
     """Seconds (wall, CPU) for ``updates`` PPO iterations and the per-phase split (or op tables)."""
     import rewardlab
     from rewardlab.agents import PPO
 
-    sim = rewardlab.make_sim(env_id, num_envs=num_envs)
-    config = {"num_steps": num_steps, "anneal_lr": False, "torch_threads": torch.get_num_threads(), **SHARED}
+    sim = rewardlab.make_sim(env_id, num_envs=settings["num_envs"])
+    config = {**rewardlab_config(settings), "torch_threads": torch.get_num_threads()}
     agent = PPO(sim, config, seed=seed, device=device)
     agent.train_one_update(updates + 1)  # warm-up (first-call allocations)
     timer = PhaseTimer(agent, "_rollout", "_update", profile)
     start, cpu = time.perf_counter(), time.process_time()
     for _ in range(updates):
         agent.train_one_update(updates + 1)
+    if agent.device.type == "cuda":
+        torch.cuda.synchronize()
     return (time.perf_counter() - start, time.process_time() - cpu), timer
 
 
-def sb3_ppo(env_id: str, num_envs: int, num_steps: int, updates: int, seed: int, device: str, batched=True, profile=False):
+def sb3_ppo(env_id: str, settings: dict, updates: int, seed: int, device: str, batched=True, profile=False):
     """SB3 PPO on rewardlab.sb3_vec_env (batched) or on DummyVecEnv(gym.make) (RL-Zoo's way)."""
     import gymnasium as gym
     import stable_baselines3 as sb3
@@ -107,35 +229,15 @@ def sb3_ppo(env_id: str, num_envs: int, num_steps: int, updates: int, seed: int,
 
     import rewardlab
 
+    num_envs = settings["num_envs"]
     if batched:
         venv = rewardlab.sb3_vec_env(env_id, num_envs=num_envs, agent_id=True)
     else:  # one gym.make per instance, joint action for multi-agent ids, a Python loop over them
         venv = make_vec_env(lambda: gym.make(env_id), n_envs=num_envs, seed=seed)
-    venv = VecNormalize(venv, gamma=SHARED["gamma"])
-    batch = venv.num_envs * num_steps
-    model = sb3.PPO(
-        "MlpPolicy",
-        venv,
-        n_steps=num_steps,
-        batch_size=batch // SHARED["num_minibatches"],
-        n_epochs=SHARED["update_epochs"],
-        learning_rate=SHARED["learning_rate"],
-        gamma=SHARED["gamma"],
-        gae_lambda=SHARED["gae_lambda"],
-        clip_range=SHARED["clip_coef"],
-        clip_range_vf=SHARED["clip_coef"],
-        ent_coef=SHARED["ent_coef"],
-        vf_coef=SHARED["vf_coef"],
-        max_grad_norm=SHARED["max_grad_norm"],
-        policy_kwargs={
-            "log_std_init": SHARED["init_log_std"],
-            "net_arch": {"pi": list(SHARED["hidden_sizes"]), "vf": list(SHARED["hidden_sizes"])},
-            "activation_fn": {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[SHARED["activation"]],
-        },
-        seed=seed,
-        device=device,
-        verbose=0,
-    )
+    if settings["normalize"]:
+        venv = VecNormalize(venv, gamma=settings["gamma"])
+    batch = venv.num_envs * settings["num_steps"]
+    model = sb3.PPO("MlpPolicy", venv, **sb3_arguments(settings, batch), seed=seed, device=device, verbose=0)
     model.learn(batch)  # warm-up
     timer = PhaseTimer(model, "collect_rollouts", "train", profile)
     start, cpu = time.perf_counter(), time.process_time()
@@ -150,11 +252,43 @@ AGENTS = {
 }
 
 
-def _run(key: str, args, seed: int, profile: bool = False):
-    common = (args.env, args.num_envs, args.num_steps, args.updates, seed, args.device)
+def _run(key: str, args, settings: dict, seed: int, profile: bool = False):
+    common = (args.env, settings, args.updates, seed, args.device)
     if key == "ours":
         return rewardlab_ppo(*common, profile=profile)
     return sb3_ppo(*common, batched=key == "batched", profile=profile)
+
+
+def configurations(args) -> list[tuple[str, dict, list]]:
+    """(title, settings, translation rows) of each configuration asked for with --configs."""
+    out = []
+    for name in args.configs:
+        if name == "shipped":
+            settings, rows = shipped_settings(args.env)
+            out.append(("shipped hyperparameters (rewardlab/baselines/hyperparams/ppo.yml)", settings, rows))
+        else:
+            settings = {**LARGE, "num_envs": args.num_envs, "num_steps": args.num_steps, "activation": args.activation}
+            out.append(("large minibatches", settings, []))
+    return out
+
+
+def describe(settings: dict, n: int) -> str:
+    batch = settings["num_envs"] * n * settings["num_steps"]
+    minibatch = settings.get("minibatch_size") or batch // settings["num_minibatches"]
+    per_epoch = -(-batch // minibatch)
+    critic = settings.get("critic_hidden_sizes") or settings["hidden_sizes"]
+    return (
+        f"{settings['num_envs']} instances x {n} agents x {settings['num_steps']} steps = {batch} samples per update, "
+        f"{settings['update_epochs']} epochs x {per_epoch} minibatches of {minibatch} "
+        f"({settings['update_epochs'] * per_epoch} gradient steps per update), "
+        f"actor {'-'.join(map(str, settings['hidden_sizes']))} and critic {'-'.join(map(str, critic))} "
+        f"{settings['activation']} (separate), orthogonal init, Adam lr {settings['learning_rate']} eps 1e-5 (constant), "
+        f"clipped surrogate ({settings['clip_coef']}), value loss {'clipped' if settings['clip_vloss'] else 'unclipped'}, "
+        f"vf_coef {settings['vf_coef']}, ent_coef {settings['ent_coef']}, grad-norm clip {settings['max_grad_norm']}, "
+        f"GAE ({settings['gamma']}, {settings['gae_lambda']}), observation and reward normalisation "
+        f"{'on' if settings['normalize'] else 'off'}, log-std init {settings['init_log_std']}, "
+        "one-hot agent id in the observation."
+    )
 
 
 def throughput(args) -> None:
@@ -162,49 +296,48 @@ def throughput(args) -> None:
 
     sim = rewardlab.make_sim(args.env, num_envs=1)
     n = sim.num_agents
-    batch = args.num_envs * n * args.num_steps
-    print(f"\n## PPO training throughput on {args.env} ({n} agents)\n")
-    print(
-        f"Both agents: {args.num_envs} instances x {n} agents x {args.num_steps} steps = {batch} samples per update, "
-        f"{SHARED['update_epochs']} epochs x {SHARED['num_minibatches']} minibatches of {batch // SHARED['num_minibatches']}, "
-        f"actor and critic {'-'.join(map(str, SHARED['hidden_sizes']))} {SHARED['activation']} (separate), orthogonal init, "
-        f"Adam lr {SHARED['learning_rate']} eps 1e-5 (constant), clipped surrogate and value loss (0.2), "
-        f"grad-norm clip {SHARED['max_grad_norm']}, GAE (0.99, 0.95), observation and reward normalisation, "
-        f"log-std init {SHARED['init_log_std']}, one-hot agent id in the observation."
-    )
-    print(
-        f"device {args.device}, torch threads {torch.get_num_threads()}, {args.updates} timed updates after one "
-        f"warm-up, best of {args.repeats} interleaved runs. One step = one instance-step ({n} samples).\n"
-    )
-    keys = [k for k in AGENTS if k in args.agents]
-    runs: dict[str, list] = {k: [] for k in keys}
-    for rep in range(args.repeats):  # interleaved: every agent sees the same machine load
-        for key in keys:
-            runs[key].append(_run(key, args, rep))
-    steps = args.updates * args.num_envs * args.num_steps
-    best = {}
-    for key, results in runs.items():
-        wall = min(r[0][0] for r in results)
-        cpu = min(r[0][1] for r in results)
-        phases = {ph: min(r[1].seconds[ph][1] for r in results) / args.updates for ph in ("rollout", "update")}
-        best[key] = (steps / wall, steps / cpu, phases)
-    ours = best.get("ours")
-    print(
-        "| agent | environment interface | instance-steps/s (wall) | per CPU-s | policy samples/s (wall) "
-        "| rollout CPU s/iter | update CPU s/iter | rewardlab / this (wall, CPU) |"
-    )
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for key in keys:
-        sps, cps, phases = best[key]
-        ratio = f"{ours[0] / sps:.2f}x, {ours[1] / cps:.2f}x" if ours else "-"
-        agent, interface = AGENTS[key]
-        samples = sps * (1 if key == "dummy" else n)  # a joint action is one sample per instance-step
+    for title, settings, rows in configurations(args):
+        print(f"\n## PPO training throughput on {args.env} ({n} agents): {title}\n")
+        if rows:
+            print("| ppo.yml key | value | rewardlab PPOConfig | SB3 PPO |")
+            print("|---|---|---|---|")
+            for row in rows:
+                print("| " + " | ".join(row) + " |")
+            print()
+        print("Both agents: " + describe(settings, n))
         print(
-            f"| {agent} | {interface} | {sps:,.0f} | {cps:,.0f} | {samples:,.0f} "
-            f"| {phases['rollout']:.3f} | {phases['update']:.3f} | {ratio} |"
+            f"device {args.device}, torch threads {torch.get_num_threads()}, {args.updates} timed updates after one "
+            f"warm-up, best of {args.repeats} interleaved runs. One step = one instance-step ({n} samples).\n"
         )
-    if args.breakdown:
-        breakdown(args, [k for k in keys if k != "dummy"])
+        keys = [k for k in AGENTS if k in args.agents]
+        runs: dict[str, list] = {k: [] for k in keys}
+        for rep in range(args.repeats):  # interleaved: every agent sees the same machine load
+            for key in keys:
+                runs[key].append(_run(key, args, settings, rep))
+        steps = args.updates * settings["num_envs"] * settings["num_steps"]
+        best = {}
+        for key, results in runs.items():
+            wall = min(r[0][0] for r in results)
+            cpu = min(r[0][1] for r in results)
+            phases = {ph: min(r[1].seconds[ph][1] for r in results) / args.updates for ph in ("rollout", "update")}
+            best[key] = (steps / wall, steps / cpu, phases)
+        ours = best.get("ours")
+        print(
+            "| agent | environment interface | instance-steps/s (wall) | per CPU-s | policy samples/s (wall) "
+            "| rollout CPU s/iter | update CPU s/iter | rewardlab / this (wall, CPU) |"
+        )
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
+        for key in keys:
+            sps, cps, phases = best[key]
+            ratio = f"{ours[0] / sps:.2f}x, {ours[1] / cps:.2f}x" if ours else "-"
+            agent, interface = AGENTS[key]
+            samples = sps * (1 if key == "dummy" else n)  # a joint action is one sample per instance-step
+            print(
+                f"| {agent} | {interface} | {sps:,.0f} | {cps:,.0f} | {samples:,.0f} "
+                f"| {phases['rollout']:.3f} | {phases['update']:.3f} | {ratio} |"
+            )
+        if args.breakdown:
+            breakdown(args, settings, [k for k in keys if k != "dummy"])
 
 
 #: torch.profiler op groups for the breakdown (self time; in-place and out-of-place variants)
@@ -215,7 +348,7 @@ OP_GROUPS = (
 )
 
 
-def breakdown(args, keys) -> None:
+def breakdown(args, settings, keys) -> None:
     """One profiled update per agent: where the CPU time goes, by phase and op group."""
     print("\n### Where the time goes: one iteration under torch.profiler (best of --repeats), wall ms; profiling inflates every op a little\n")
     print("| agent | phase | total | activation forward | activation backward | matmul | other torch ops and autograd/optimizer overhead | outside torch (Python, NumPy, simulator) |")
@@ -225,7 +358,7 @@ def breakdown(args, keys) -> None:
         # best of --repeats profiled iterations, per phase (the quietest moment of a shared machine)
         rows: dict[str, tuple[float, list[float], float, float]] = {}
         for rep in range(args.repeats):
-            _, timer = _run(key, args_one, rep, profile=True)
+            _, timer = _run(key, args_one, settings, rep, profile=True)
             for phase in ("rollout", "update"):
                 phase_ms = timer.seconds[phase][0] * 1e3  # wall time of the profiled call, as op times are
                 self_ms = {e.key: e.self_cpu_time_total / 1e3 for e in timer.ops[phase][-1]}
@@ -288,8 +421,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("all", "throughput", "penalty"), default="all")
     parser.add_argument("--env", default="rewardlab/CoopSLCD-v0")
-    parser.add_argument("--num-envs", type=int, default=64)
-    parser.add_argument("--num-steps", type=int, default=128)
+    parser.add_argument("--num-envs", type=int, default=64, help="large-minibatch configuration: instances")
+    parser.add_argument("--num-steps", type=int, default=128, help="large-minibatch configuration: rollout length")
     parser.add_argument("--updates", type=int, default=3)
     parser.add_argument("--penalty-env", default="rewardlab/LocoImitation-v0")
     parser.add_argument("--phase-index", type=int, nargs="+", default=[46, 47], help="the (cos, sin) phase entries")
@@ -298,6 +431,10 @@ def main() -> None:
     parser.add_argument("--update-reps", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument(
+        "--configs", nargs="+", choices=("shipped", "large"), default=["shipped", "large"],
+        help="throughput part: the env's ppo.yml entry, and/or the large-minibatch setting (--num-envs, --num-steps, --activation)",
+    )
     parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=list(AGENTS), help="throughput part: which agents")
     parser.add_argument("--activation", choices=("tanh", "relu"), default="tanh", help="throughput part: both agents' networks")
     parser.add_argument("--breakdown", action="store_true", help="throughput part: profile one update of each agent by op group")
@@ -307,7 +444,6 @@ def main() -> None:
     from rewardlab.agents import resolve_device
 
     args.device = str(resolve_device(args.device))
-    SHARED["activation"] = args.activation
     torch.set_num_threads(args.threads)
     if args.part in ("all", "throughput"):
         throughput(args)

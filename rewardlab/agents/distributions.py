@@ -23,7 +23,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 #: Beta samples are kept this far from 0 and 1 so that log-probabilities stay finite.
 BETA_EPS = 1e-6
 
@@ -40,11 +40,14 @@ class DiagGaussian:
         return self.mean + self.std * torch.randn_like(self.mean)
 
     def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
-        z = (actions - self.mean) / self.std
-        return (-0.5 * z.pow(2) - self.log_std - _LOG_SQRT_2PI).sum(-1)
+        # -|z|^2 / 2 - sum(log-std) - m log sqrt(2 pi), z = (a - mean) e^{-log-std}: the same ops
+        # as the hand-written gradient step (rewardlab.agents.handgrad), so that the rollout's and
+        # the update's log-probabilities agree to the last bit
+        z = (actions - self.mean) * torch.exp(-self.log_std)
+        return z.square().sum(-1) * -0.5 - (self.log_std.sum(-1) + self.log_std.shape[-1] * LOG_SQRT_2PI)
 
     def entropy(self) -> torch.Tensor:
-        return (0.5 + _LOG_SQRT_2PI + self.log_std).sum(-1)
+        return (0.5 + LOG_SQRT_2PI + self.log_std).sum(-1)
 
     def mode(self) -> torch.Tensor:
         return self.mean

@@ -39,6 +39,7 @@ from gymnasium import spaces
 from rewardlab.agents import penalties
 from rewardlab.agents.distributions import DiagGaussian
 from rewardlab.agents.envs import as_sim, clone_sim, run_episodes, summarize
+from rewardlab.agents.handgrad import FlatAdam, FlatParameters, MLPGaussianStep
 from rewardlab.agents.policies import ActionLayout, ActorCritic, Critic, RunningNorm, build_actor
 from rewardlab.core.errors import RewardlabError, choices
 
@@ -203,10 +204,15 @@ class PPO:
             RunningNorm(state_dim, enabled=cfg.normalize_obs),
         ).to(self.device)
         self.id_dim_critic = id_dim_critic
-        self._params = list(self.model.parameters())
-        # multi-tensor (foreach) kernels: one call per step for all parameters, not one per tensor
-        self._foreach = True
-        self.optimizer = torch.optim.Adam(self._params, lr=cfg.learning_rate, eps=1e-5, foreach=self._foreach)
+        # every parameter and gradient in one flat vector: clipping and Adam are a few ops on it
+        self.flat = FlatParameters(self.model.parameters())
+        self.optimizer = FlatAdam(self.flat, lr=cfg.learning_rate, eps=1e-5)
+        # the MLP-Gaussian loss with its gradient written out (no autograd graph); else autograd
+        self._handgrad = (
+            MLPGaussianStep(actor, critic, self.flat, cfg.activation)
+            if MLPGaussianStep.supports(cfg, actor, not cfg.centralized_critic)
+            else None
+        )
         self._bounds()
         # training state (all of it goes into checkpoints)
         self.global_step = 0
@@ -485,7 +491,7 @@ class PPO:
         return advantages
 
     def _update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        cfg, model = self.config, self.model
+        cfg = self.config
         T, N = batch["logp"].shape
         total = T * N
         # Every per-sample field side by side in one (total, F) matrix: a minibatch is then one
@@ -501,7 +507,7 @@ class PPO:
             offset += width
 
         def fields(rows: torch.Tensor) -> dict[str, torch.Tensor]:
-            out = {name: rows[:, a:b].contiguous().reshape(rows.shape[0], *shape) for name, (a, b, shape) in columns.items()}
+            out = {name: rows[:, a:b].reshape(rows.shape[0], *shape) for name, (a, b, shape) in columns.items()}
             out.setdefault("state", out["obs"])  # the critic reads the actor's input
             return out
 
@@ -515,52 +521,25 @@ class PPO:
         # statistics stay tensors until the update ends (no host sync per minibatch on a GPU)
         term_values: dict[str, list[torch.Tensor]] = {}
         clipfracs: list[torch.Tensor] = []
-        params = self._params
+        handgrad = self._handgrad
         stop = False
         for _epoch in range(cfg.update_epochs):
             order = torch.randperm(total, device=self.device)
             for start in range(0, total, mb_size):
                 idx = order[start : start + mb_size]
                 mb = fields(packed.index_select(0, idx))
-                x = mb["obs"]
-                if cfg.policy == "lpn":  # keep K(phi): the analytic penalty reuses it
-                    mean, gains = model.actor.forward_with_gains(x)
-                    dist = DiagGaussian(mean, model.actor.log_std)
+                if handgrad is not None:  # the same loss, its gradient written into self.flat.grad
+                    terms = handgrad(
+                        mb["obs"], mb["state"], mb["actions"], mb["logp"], mb["values"], mb["advantages"], mb["returns"], cfg
+                    )
                 else:
-                    dist, gains = model.actor.dist(x), None
-                new_logp = dist.log_prob(mb["actions"])
-                entropy = dist.entropy().mean()
-                log_ratio = new_logp - mb["logp"]
-                ratio = log_ratio.exp()
-                with torch.no_grad():
-                    approx_kl = ((ratio - 1) - log_ratio).mean()
-                    clipfracs.append(((ratio - 1.0).abs() > cfg.clip_coef).float().mean())
-                adv = mb["advantages"]
-                if cfg.norm_adv and len(idx) > 1:
-                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-                pg_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
-                new_value = model.critic(mb["state"])
-                returns = mb["returns"]
-                if cfg.clip_vloss:
-                    old_value = mb["values"]
-                    clipped = old_value + (new_value - old_value).clamp(-cfg.clip_coef, cfg.clip_coef)
-                    v_loss = 0.5 * torch.max((new_value - returns).pow(2), (clipped - returns).pow(2)).mean()
-                else:
-                    v_loss = 0.5 * (new_value - returns).pow(2).mean()
-                loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
-                terms = {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy, "approx_kl": approx_kl}
-                if smooth:
-                    extra = self._smoothness(x, idx, flat, dist, gains, method, N, total)
-                    for name, (weight, value) in extra.items():
-                        loss = loss + weight * value
-                        terms[name] = value
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm, foreach=self._foreach)
+                    terms = self._autograd_loss(mb, idx, flat, method, smooth, N, total)
+                clipfracs.append(terms.pop("clipfrac"))
+                self.flat.clip_grad_norm_(cfg.max_grad_norm)
                 self.optimizer.step()
                 for name, value in terms.items():
                     term_values.setdefault(name, []).append(value.detach())
-                if cfg.target_kl is not None and float(approx_kl) > cfg.target_kl:
+                if cfg.target_kl is not None and float(terms["approx_kl"]) > cfg.target_kl:
                     stop = True
                     break
             if stop:
@@ -571,6 +550,47 @@ class PPO:
         var_y = float(y_true.var())
         stats["explained_variance"] = float("nan") if var_y == 0 else 1.0 - float((y_true - y_pred).var()) / var_y
         return stats
+
+    def _autograd_loss(self, mb, idx, flat, method, smooth, N, total) -> dict[str, torch.Tensor]:
+        """The PPO loss of minibatch ``mb`` through autograd, its gradient accumulated into
+        ``self.flat.grad``; returns the loss terms (any policy, distribution and penalty)."""
+        cfg, model = self.config, self.model
+        x = mb["obs"]
+        if cfg.policy == "lpn":  # keep K(phi): the analytic penalty reuses it
+            mean, gains = model.actor.forward_with_gains(x)
+            dist = DiagGaussian(mean, model.actor.log_std)
+        else:
+            dist, gains = model.actor.dist(x), None
+        new_logp = dist.log_prob(mb["actions"])
+        entropy = dist.entropy().mean()
+        log_ratio = new_logp - mb["logp"]
+        ratio = log_ratio.exp()
+        with torch.no_grad():
+            approx_kl = ((ratio - 1) - log_ratio).mean()
+            clipfrac = ((ratio - 1.0).abs() > cfg.clip_coef).float().mean()
+        adv = mb["advantages"]
+        if cfg.norm_adv and len(idx) > 1:
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        pg_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
+        new_value = model.critic(mb["state"])
+        returns = mb["returns"]
+        if cfg.clip_vloss:
+            old_value = mb["values"]
+            clipped = old_value + (new_value - old_value).clamp(-cfg.clip_coef, cfg.clip_coef)
+            v_loss = 0.5 * torch.max((new_value - returns).pow(2), (clipped - returns).pow(2)).mean()
+        else:
+            v_loss = 0.5 * (new_value - returns).pow(2).mean()
+        loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
+        terms = {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy, "approx_kl": approx_kl}
+        if smooth:
+            extra = self._smoothness(x, idx, flat, dist, gains, method, N, total)
+            for name, (weight, value) in extra.items():
+                loss = loss + weight * value
+                terms[name] = value
+        self.flat.zero_grad()
+        loss.backward()  # accumulates in place into the parameters' .grad, views of self.flat.grad
+        terms["clipfrac"] = clipfrac
+        return terms
 
     def _smoothness(self, x, idx, flat, dist, gains, method, N, total) -> dict[str, tuple[float, torch.Tensor]]:
         """The enabled smoothness losses on minibatch inputs x, as name -> (weight, value)."""

@@ -1,0 +1,246 @@
+"""PPO's optimiser step on one flat parameter vector, and its loss gradients written by hand.
+
+Why: with the hyperparameters rewardlab ships (minibatches of 256 samples, 10 epochs x 16
+minibatches per update) an update is 160 tiny optimiser steps, and every torch call costs a few
+microseconds of dispatch whatever its size. Autograd, ``torch.optim`` and per-parameter foreach
+kernels spend most of a minibatch in that overhead. Two things remove it:
+
+* :class:`FlatParameters` puts every parameter of the model in one contiguous tensor and every
+  gradient in another (the modules' parameters and their ``.grad`` become views of them; autograd
+  accumulates into the views in place). Zeroing, the global gradient norm, clipping and Adam
+  (:class:`FlatAdam`) are then a handful of ops on two vectors, whatever the number of layers.
+* :class:`MLPGaussianStep` computes the PPO loss of an MLP actor with a diagonal Gaussian (a
+  state-independent log-std) and an MLP critic, and writes its gradient straight into the flat
+  gradient (``torch.mm(..., out=view)``), without an autograd graph:
+
+  ===========================  ============================================================
+  quantity                     gradient of the loss L
+  ===========================  ============================================================
+  z = (a - mu) e^{-ls}          log p = -1/2 |z|^2 - sum(ls) - m log sqrt(2 pi)
+  r = exp(log p - log p_old)    dL/dlog p_i = r_i * (-A_i) * [unclipped term active] / M
+  mu (action mean)              dL/dmu_ij = dL/dlog p_i * z_ij e^{-ls_j}
+  ls (log-std)                  dL/dls_j = sum_i dL/dlog p_i (z_ij^2 - 1) - c_ent
+  v (value)                     dL/dv_i = c_vf (v_i - R_i) / M (clipped: CleanRL's max rule)
+  layer y = h W^T + b           dW = dy^T h, db = sum_i dy_i, dh = dy W
+  h = tanh(y) / relu(y)         dy = dh (1 - h^2) / dh [h > 0]
+  ===========================  ============================================================
+
+  A is the minibatch-normalised advantage, M the minibatch size; the PPO surrogate
+  max(-A r, -A clip(r, 1 - eps, 1 + eps)) passes its gradient through r exactly where the
+  unclipped term is the larger one. tests/agents/test_agents_handgrad.py checks every gradient
+  against autograd on the same loss.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rewardlab.agents.distributions import LOG_SQRT_2PI
+
+
+class FlatParameters:
+    """Every parameter of ``params`` stored in one flat tensor, every gradient in another.
+
+    The parameters keep their identity (``nn.Parameter`` objects, state-dict keys) but their data
+    and ``.grad`` become views into ``self.data`` and ``self.grad``. ``load_state_dict`` copies in
+    place and autograd accumulates into an existing ``.grad`` in place, so the views stay valid.
+    """
+
+    def __init__(self, params: Iterable[nn.Parameter]) -> None:
+        self.params = list(params)
+        first = self.params[0]
+        total = sum(p.numel() for p in self.params)
+        self.data = torch.empty(total, dtype=first.dtype, device=first.device)
+        self.grad = torch.zeros_like(self.data)
+        self.offsets: dict[int, tuple[int, int]] = {}
+        offset = 0
+        with torch.no_grad():
+            for p in self.params:
+                end = offset + p.numel()
+                self.data[offset:end].copy_(p.reshape(-1))
+                p.data = self.data[offset:end].view_as(p)
+                p.grad = self.grad[offset:end].view_as(p)
+                self.offsets[id(p)] = (offset, end)
+                offset = end
+
+    def grad_of(self, p: nn.Parameter) -> torch.Tensor:
+        """The view of the flat gradient that holds ``p``'s gradient."""
+        start, end = self.offsets[id(p)]
+        return self.grad[start:end].view_as(p)
+
+    def zero_grad(self) -> None:
+        self.grad.zero_()
+
+    def clip_grad_norm_(self, max_norm: float) -> torch.Tensor:
+        """Scale the gradient to global L2 norm <= ``max_norm`` (clip_grad_norm_'s rule); returns the norm."""
+        norm = torch.linalg.vector_norm(self.grad)
+        self.grad.mul_((max_norm / (norm + 1e-6)).clamp_(max=1.0))
+        return norm
+
+
+class FlatAdam:
+    """Adam (torch.optim.Adam's update, no weight decay, no AMSGrad) on a :class:`FlatParameters`.
+
+    ``param_groups[0]["lr"]`` is read at every step (learning-rate annealing writes it), and
+    ``state_dict`` has torch.optim's layout (``state[0]``: step, exp_avg, exp_avg_sq;
+    ``param_groups``), with one flat "parameter". ``load_state_dict`` also takes a
+    ``torch.optim.Adam`` state over the separate parameters in the same order (older checkpoints).
+    """
+
+    def __init__(self, flat: FlatParameters, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        self.flat = flat
+        self.param_groups = [{"lr": float(lr), "betas": tuple(betas), "eps": float(eps), "params": [0]}]
+        self.step_count = 0
+        self.exp_avg = torch.zeros_like(flat.data)
+        self.exp_avg_sq = torch.zeros_like(flat.data)
+
+    @torch.no_grad()
+    def step(self) -> None:
+        group = self.param_groups[0]
+        beta1, beta2 = group["betas"]
+        self.step_count += 1
+        grad = self.flat.grad
+        self.exp_avg.lerp_(grad, 1.0 - beta1)
+        self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
+        bias_correction1 = 1.0 - beta1**self.step_count
+        bias_correction2_sqrt = math.sqrt(1.0 - beta2**self.step_count)
+        denom = (self.exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(group["eps"])
+        self.flat.data.addcdiv_(self.exp_avg, denom, value=-group["lr"] / bias_correction1)
+
+    def state_dict(self) -> dict:
+        state = {"step": torch.tensor(float(self.step_count)), "exp_avg": self.exp_avg.clone(), "exp_avg_sq": self.exp_avg_sq.clone()}
+        return {"state": {0: state}, "param_groups": [dict(self.param_groups[0])]}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        states = state_dict["state"]
+        group = dict(state_dict["param_groups"][0])
+        if len(group["params"]) == 1 and states and states[0]["exp_avg"].numel() == self.flat.data.numel():
+            exp_avg, exp_avg_sq, step = states[0]["exp_avg"], states[0]["exp_avg_sq"], states[0]["step"]
+        elif not states:
+            exp_avg, exp_avg_sq, step = torch.zeros_like(self.exp_avg), torch.zeros_like(self.exp_avg_sq), 0
+        else:  # torch.optim.Adam over the separate parameters, in model.parameters() order
+            order = group["params"]
+            exp_avg = torch.cat([states[i]["exp_avg"].reshape(-1) for i in order])
+            exp_avg_sq = torch.cat([states[i]["exp_avg_sq"].reshape(-1) for i in order])
+            step = states[order[0]]["step"]
+        self.exp_avg.copy_(exp_avg)
+        self.exp_avg_sq.copy_(exp_avg_sq)
+        self.step_count = int(float(step))
+        self.param_groups[0].update({k: group[k] for k in ("lr", "betas", "eps") if k in group})
+        self.param_groups[0]["betas"] = tuple(self.param_groups[0]["betas"])
+
+
+def _layers(net: nn.Sequential) -> list[nn.Linear]:
+    return [layer for layer in net if isinstance(layer, nn.Linear)]
+
+
+class MLPGaussianStep:
+    """The PPO loss of an MLP-Gaussian actor and an MLP critic, and its gradient, without autograd.
+
+    ``__call__`` fills ``flat.grad`` with the gradient of
+    ``pg_loss - ent_coef * entropy + vf_coef * v_loss`` (exactly the loss of ``PPO._update``) and
+    returns the loss terms as 0-d tensors. Every gradient element is written (nothing to zero).
+    """
+
+    def __init__(self, actor: nn.Module, critic: nn.Module, flat: FlatParameters, activation: str) -> None:
+        self.actor_layers = [(layer.weight, layer.bias) for layer in _layers(actor.net)]
+        self.critic_layers = [(layer.weight, layer.bias) for layer in _layers(critic.net)]
+        self.actor_grads = [(flat.grad_of(w), flat.grad_of(b)) for w, b in self.actor_layers]
+        self.critic_grads = [(flat.grad_of(w), flat.grad_of(b)) for w, b in self.critic_layers]
+        self.log_std = actor.log_std
+        self.log_std_grad = flat.grad_of(actor.log_std)
+        self.activation = activation
+        if activation == "tanh":
+            self._act_backward = torch.ops.aten.tanh_backward  # dh * (1 - h^2): autograd's own kernel
+        elif activation == "relu":
+            self._act_backward = lambda grad, h: torch.ops.aten.threshold_backward(grad, h, 0.0)
+        else:
+            raise ValueError(f"no hand-written gradient for activation {activation!r}")
+
+    @staticmethod
+    def supports(config, actor: nn.Module, shared_critic_input: bool) -> bool:
+        """Whether this step computes ``PPO._update``'s loss for this configuration."""
+        return (
+            config.policy == "mlp"
+            and getattr(actor, "distribution", None) == "gaussian"
+            and config.activation in ("tanh", "relu")
+            and not (config.caps_temporal or config.caps_spatial or config.jacobian_penalty or config.lipschitz_penalty)
+        )
+
+    def _forward(self, layers, x: torch.Tensor) -> list[torch.Tensor]:
+        """Inputs of every layer, then the output."""
+        outs = [x]
+        last = len(layers) - 1
+        for i, (weight, bias) in enumerate(layers):
+            y = F.linear(outs[-1], weight, bias)
+            if i < last:
+                y = y.tanh_() if self.activation == "tanh" else y.relu_()
+            outs.append(y)
+        return outs
+
+    def _backward(self, layers, grads, outs: list[torch.Tensor], d_out: torch.Tensor) -> None:
+        grad = d_out
+        for i in range(len(layers) - 1, -1, -1):
+            weight_grad, bias_grad = grads[i]
+            torch.mm(grad.t(), outs[i], out=weight_grad)
+            torch.sum(grad, 0, out=bias_grad)
+            if i > 0:
+                grad = self._act_backward(torch.mm(grad, layers[i][0]), outs[i])
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        obs: torch.Tensor,
+        state: torch.Tensor,
+        actions: torch.Tensor,
+        old_logp: torch.Tensor,
+        old_values: torch.Tensor,
+        advantages: torch.Tensor,
+        returns: torch.Tensor,
+        cfg,
+    ) -> dict[str, torch.Tensor]:
+        M = obs.shape[0]
+        # actor: log-prob as DiagGaussian.log_prob computes it (the rollout's own formula)
+        a_outs = self._forward(self.actor_layers, obs)
+        mean = a_outs[-1]
+        log_std = self.log_std
+        inv_std = torch.exp(-log_std)
+        z = (actions - mean) * inv_std
+        log_ratio = (z.square().sum(-1) * -0.5 - (log_std.sum() + log_std.shape[0] * LOG_SQRT_2PI)) - old_logp
+        ratio = log_ratio.exp()
+        ratio_m1 = ratio - 1.0
+        approx_kl = (ratio_m1 - log_ratio).mean()
+        clipfrac = ratio_m1.abs_().gt_(cfg.clip_coef).mean(dtype=torch.float32)
+        if cfg.norm_adv and M > 1:
+            std, mean_adv = torch.std_mean(advantages)
+            neg_adv = (mean_adv - advantages) / (std + 1e-8)  # -A, normalised
+        else:
+            neg_adv = -advantages
+        unclipped = neg_adv * ratio
+        clipped = neg_adv * ratio.clamp(1.0 - cfg.clip_coef, 1.0 + cfg.clip_coef)
+        pg_loss = torch.maximum(unclipped, clipped).mean()
+        d_logp = unclipped.mul_(unclipped >= clipped).div_(M)  # d pg_loss / d log p
+        d_logp_z = d_logp.unsqueeze(-1) * z
+        torch.sub((d_logp_z * z).sum(0), d_logp.sum() + cfg.ent_coef, out=self.log_std_grad)
+        self._backward(self.actor_layers, self.actor_grads, a_outs, d_logp_z.mul_(inv_std))
+        entropy = (0.5 + LOG_SQRT_2PI + log_std).sum()
+        # critic
+        c_outs = self._forward(self.critic_layers, state)
+        value = c_outs[-1].view(M)
+        error = value - returns
+        if cfg.clip_vloss:
+            change = value - old_values
+            clipped_error = old_values + change.clamp(-cfg.clip_coef, cfg.clip_coef) - returns
+            sq, sq_clipped = error.square(), clipped_error.square()
+            v_loss = 0.5 * torch.maximum(sq, sq_clipped).mean()
+            d_value = torch.where(sq >= sq_clipped, error, clipped_error * (change.abs() <= cfg.clip_coef))
+        else:
+            v_loss = 0.5 * error.square().mean()
+            d_value = error
+        self._backward(self.critic_layers, self.critic_grads, c_outs, d_value.mul_(cfg.vf_coef / M).unsqueeze(-1))
+        return {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy, "approx_kl": approx_kl, "clipfrac": clipfrac}
