@@ -238,8 +238,8 @@ def build_static_raster(sim, rows: np.ndarray) -> None:
     lo = np.where(within[..., None], pts, np.inf).min(axis=(1, 2))
     hi = np.where(within[..., None], pts, -np.inf).max(axis=(1, 2))
     if lay.straight:
-        lo = np.minimum(lo, lay.xy[rows].reshape(len(rows), -1, 2).min(axis=1))
-        hi = np.maximum(hi, lay.xy[rows].reshape(len(rows), -1, 2).max(axis=1))
+        road_lo, road_hi = lay.extent(rows)
+        lo, hi = np.minimum(lo, road_lo), np.maximum(hi, road_hi)
     center = 0.5 * (lo + hi)
     sim.bev_origin[rows, 0] = center[:, 0] - 0.5 * w * res
     sim.bev_origin[rows, 1] = center[:, 1] - 0.5 * h * res

@@ -55,8 +55,15 @@ class Layout:
         b, r, p = num_envs, self.num_roads, self.num_stations
         self.num_envs = num_envs
         self.params = params
-        self.xy = np.zeros((b, r, p, 2))
-        self.hdg = np.zeros((b, r, p))
+        if self.straight:
+            # straight roads: origin (x, y), heading, cos, sin per road; stations are computed
+            # from them exactly as a sampled table would hold them (see ``_stations``)
+            self.road_geo = np.zeros((b, r, 8))
+        else:
+            # packed table, eight floats per station (one 64-byte cache line): x, y, heading, cos,
+            # sin; a station and its successor are two cache lines, and ``to_world`` needs no
+            # trigonometry
+            self.geo = np.zeros((b, r, p, 8))
         self.length = np.ones((b, r))
         self.width = np.full(b, 3.5)
         self.speed_limit = np.full(b, 10.0)
@@ -75,19 +82,31 @@ class Layout:
         self.merge_end = np.zeros(b)
 
     # ----------------------------------------------------------------- geometry queries
-    def sync(self, rows: np.ndarray) -> None:
-        """Refresh the packed table (x, y, heading, cos, sin per station) that ``frame`` reads.
+    @property
+    def xy(self) -> np.ndarray:
+        """Reference-line points (B, R, P, 2) (a view of the table; computed for straight roads)."""
+        if not self.straight:
+            return self.geo[..., :2]
+        st = np.arange(self.num_stations) * DS
+        g = self.road_geo
+        return g[:, :, None, :2] + st[None, None, :, None] * g[:, :, None, 3:5]
 
-        Eight floats per station (one 64-byte cache line): a station and its successor are two
-        cache lines, and ``to_world`` needs no trigonometry.
-        """
-        if not hasattr(self, "geo"):
-            self.geo = np.zeros((*self.xy.shape[:3], 8))
-        hdg = self.hdg[rows]
-        self.geo[rows, ..., :2] = self.xy[rows]
-        self.geo[rows, ..., 2] = hdg
-        self.geo[rows, ..., 3] = np.cos(hdg)
-        self.geo[rows, ..., 4] = np.sin(hdg)
+    @property
+    def hdg(self) -> np.ndarray:
+        """Reference-line headings (B, R, P)."""
+        if not self.straight:
+            return self.geo[..., 2]
+        return np.broadcast_to(self.road_geo[:, :, None, 2], (self.num_envs, self.num_roads, self.num_stations))
+
+    def extent(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Smallest and largest x, y (len(rows), 2) over the reference-line points of ``rows``."""
+        if not self.straight:
+            pts = self.geo[rows, ..., :2].reshape(len(rows), -1, 2)
+            return pts.min(axis=1), pts.max(axis=1)
+        # a straight road's sampled coordinates are monotone in the station: the two end points
+        g = self.road_geo[rows]
+        ends = np.concatenate([g[:, :, :2], g[:, :, :2] + ((self.num_stations - 1) * DS) * g[:, :, 3:5]], axis=1)
+        return ends.min(axis=1), ends.max(axis=1)
 
     def _interpolate(self, rows, road, s) -> np.ndarray:
         """(..., 5): x, y, heading, cos, sin interpolated linearly between stations (headings are
@@ -104,11 +123,38 @@ class Layout:
         g1 += g0
         return g1
 
+    def _straight_point(self, rows, road, s):
+        """x, y, heading, cos, sin of stations ``s`` on straight roads, bit for bit what linear
+        interpolation in a 1 m table of ``origin + station * (cos, sin)`` gives: the two stations
+        are computed with the table's arithmetic, heading, cos and sin are constant per road."""
+        p = self.num_stations
+        u = s * (1.0 / DS)
+        i0 = np.minimum(np.maximum(u.astype(np.int64) - (u < 0), 0), p - 2)
+        g = self.road_geo.reshape(-1, 8).take(rows * self.num_roads + road, axis=0)
+        ox, oy, h, c, sn = g[..., 0], g[..., 1], g[..., 2], g[..., 3], g[..., 4]
+        s0 = i0 * DS
+        s1 = (i0 + 1) * DS
+        frac = u - i0
+        x0, y0 = ox + s0 * c, oy + s0 * sn
+        x = ox + s1 * c
+        x -= x0
+        x *= frac
+        x += x0
+        y = oy + s1 * sn
+        y -= y0
+        y *= frac
+        y += y0
+        if h.shape != x.shape:
+            h, c, sn = (np.broadcast_to(a, x.shape) for a in (h, c, sn))
+        return x, y, h, c, sn
+
     def frame(self, rows: np.ndarray, road: np.ndarray, s: np.ndarray):
         """Reference-line point (x, y) and heading at stations ``s`` of roads ``road``.
 
         ``rows`` broadcasts against ``road`` and ``s`` (e.g. (B, 1) against (B, N)).
         """
+        if self.straight:
+            return self._straight_point(rows, road, s)[:3]
         g = self._interpolate(rows, road, s)
         return g[..., 0], g[..., 1], g[..., 2]
 
@@ -124,6 +170,9 @@ class Layout:
 
     def to_world(self, rows, road, s, d):
         """World position of Frenet points and the road heading there."""
+        if self.straight:
+            x, y, h, c, sn = self._straight_point(rows, road, s)
+            return x - d * sn, y + d * c, h
         g = self._interpolate(rows, road, s)
         return g[..., 0] - d * g[..., 4], g[..., 1] + d * g[..., 3], g[..., 2]
 
@@ -134,8 +183,8 @@ class Layout:
         """
         if self.straight:
             lead = (-1,) + (1,) * (x.ndim - 1) + (self.num_roads,)
-            ox, oy = self.geo[rows, :, 0, 0].reshape(lead), self.geo[rows, :, 0, 1].reshape(lead)
-            h = self.hdg[rows, :, 0].reshape(lead)
+            g = self.road_geo[rows]
+            ox, oy, h = g[..., 0].reshape(lead), g[..., 1].reshape(lead), g[..., 2].reshape(lead)
             c, sn = np.cos(h), np.sin(h)
             dx, dy = x[..., None] - ox, y[..., None] - oy
             return dx * c + dy * sn, -dx * sn + dy * c, np.broadcast_to(h, dx.shape)
@@ -274,14 +323,37 @@ class HighwayLayout(Layout):
         b1, b2 = a1 + arc1, a1 + arc1 + gap
         kappa = np.where((s >= a1[:, None]) & (s < b1[:, None]), (sign1 / radius1)[:, None], 0.0)
         kappa += np.where((s >= b2[:, None]) & (s < (b2 + arc2)[:, None]), (-sign1 / radius2)[:, None], 0.0)
-        hdg = np.concatenate([np.zeros((n, 1)), np.cumsum(kappa[:, :-1] * DS, axis=1)], axis=1)
-        # positions: exact for piecewise-constant curvature up to the sampling (midpoint heading)
-        mid = hdg[:, :-1] + 0.5 * kappa[:, :-1] * DS
-        steps = np.stack([np.cos(mid), np.sin(mid)], axis=-1) * DS
-        xy = np.concatenate([np.zeros((n, 1, 2)), np.cumsum(steps, axis=1)], axis=1)
-        self.xy[rows, 0] = xy
-        self.hdg[rows, 0] = hdg
-        self.sync(rows)
+        # headings and positions are written straight into the packed station table
+        hdg = np.empty((n, self.num_stations))
+        hdg[:, 0] = 0.0
+        np.cumsum(kappa[:, :-1] * DS, axis=1, out=hdg[:, 1:])
+        # cos and sin of the headings are evaluated only where the heading changes (on the arcs;
+        # elsewhere it repeats the previous station's value exactly, as it adds 0.0) and copied
+        # forward: the straights make up most of the road
+        k_step = kappa[:, :-1]
+        turning = k_step != 0.0
+        fresh = np.empty((n, self.num_stations), dtype=bool)
+        fresh[:, 0] = True
+        fresh[:, 1:] = turning
+        src = np.where(fresh, np.arange(self.num_stations), 0)
+        np.maximum.accumulate(src, axis=1, out=src)
+        src += (np.arange(n) * self.num_stations)[:, None]
+        h_fresh = hdg[fresh]
+        cos_h, sin_h = np.empty(hdg.shape), np.empty(hdg.shape)
+        cos_h[fresh], sin_h[fresh] = np.cos(h_fresh), np.sin(h_fresh)
+        cos_h, sin_h = cos_h.reshape(-1).take(src), sin_h.reshape(-1).take(src)
+        # positions: exact for piecewise-constant curvature up to the sampling (midpoint heading;
+        # it equals the station's heading on the straights)
+        mid = hdg[:, :-1][turning] + 0.5 * k_step[turning] * DS
+        cos_mid, sin_mid = cos_h[:, :-1] * DS, sin_h[:, :-1] * DS
+        cos_mid[turning], sin_mid[turning] = np.cos(mid) * DS, np.sin(mid) * DS
+        table = np.zeros((n, self.num_stations, 8))
+        np.cumsum(cos_mid, axis=1, out=table[:, 1:, 0])
+        np.cumsum(sin_mid, axis=1, out=table[:, 1:, 1])
+        table[:, :, 2] = hdg
+        table[:, :, 3] = cos_h
+        table[:, :, 4] = sin_h
+        self.geo[rows, 0] = table
         self.length[rows, 0] = length
         self.width[rows] = 3.3 + 0.5 * u[:, 8]
         self.speed_limit[rows] = p.speed_limit_range[0] + (p.speed_limit_range[1] - p.speed_limit_range[0]) * u[:, 9]
@@ -419,11 +491,12 @@ class GridLayout(Layout):
             length[:, r] = length[:, r + 1] = y_max - y_min
             stop_s[:, r, :ny] = ys - y_min[:, None] - hb[:, None] - 1.0
             stop_s[:, r + 1, :ny] = y_max[:, None] - ys[:, ::-1] - hb[:, None] - 1.0
-        s = np.arange(self.num_stations) * DS
-        direction = np.stack([np.cos(heading), np.sin(heading)], axis=-1)
-        self.xy[rows] = origin[:, :, None, :] + s[None, None, :, None] * direction[:, :, None, :]
-        self.hdg[rows] = heading[:, :, None]
-        self.sync(rows)
+        table = np.zeros((n, self.num_roads, 8))
+        table[..., :2] = origin
+        table[..., 2] = heading
+        table[..., 3] = np.cos(heading)
+        table[..., 4] = np.sin(heading)
+        self.road_geo[rows] = table
         self.length[rows] = length
         self.stop_s[rows] = stop_s
         cx = np.tile(xs, (1, ny))  # intersection k = j * nx + i

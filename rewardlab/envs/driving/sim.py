@@ -735,19 +735,26 @@ class DrivingSim(BatchedSim):
         # inside some road's lanes needs no sampling (the common case, decided for the whole batch)
         w = lay.width[:, None, None]
         deep = (es >= 3.0) & (es <= lay.length[:, None, :] - 3.0) & (ed <= -2.6) & (ed >= -lay.lanes * w + 2.6)
-        if _any(deep, 2).all():
+        shallow = ~_any(deep, 2)
+        if not shallow.any():
             return np.zeros(self.ex.shape)
+        # sample only the instances with an ego near an edge (a deep ego's fraction is 0 either way)
+        rows = np.flatnonzero(_any(shallow, 1))
+        ex, ey, epsi = self.ex[rows], self.ey[rows], self.epsi[rows]
+        es, ed, eh = es[rows], ed[rows], eh[rows]
         bl, bw = _BOX_LON, _BOX_LAT
-        c, s = np.cos(self.epsi)[..., None], np.sin(self.epsi)[..., None]
-        px = self.ex[..., None] + bl * c - bw * s
-        py = self.ey[..., None] + bl * s + bw * c
-        ddx = (px - self.ex[..., None])[..., None]
-        ddy = (py - self.ey[..., None])[..., None]
+        c, s = np.cos(epsi)[..., None], np.sin(epsi)[..., None]
+        px = ex[..., None] + bl * c - bw * s
+        py = ey[..., None] + bl * s + bw * c
+        ddx = (px - ex[..., None])[..., None]
+        ddy = (py - ey[..., None])[..., None]
         ch, sh = np.cos(eh)[:, :, None, :], np.sin(eh)[:, :, None, :]
         ps = es[:, :, None, :] + ddx * ch + ddy * sh
         pd = ed[:, :, None, :] - ddx * sh + ddy * ch
-        ok = lay.drivable(self.rows, ps, pd, px, py)
-        return 1.0 - ok.mean(axis=2)
+        ok = lay.drivable(rows, ps, pd, px, py)
+        out = np.zeros(self.ex.shape)
+        out[rows] = 1.0 - ok.mean(axis=2)
+        return out
 
     # ----------------------------------------------------------------- traffic
     def _step_traffic(self, dt: float) -> None:
@@ -899,15 +906,19 @@ class DrivingSim(BatchedSim):
         ip = p.idm
         v, v0 = self.t_v, self.t_v0
         front = self.t_s + 0.5 * self.t_len
-        stops = lay.stop_s[self.rows[:, None], self.t_road]  # (B, N, M)
+        m_max = lay.stop_s.shape[2]
+        road_flat = self._rows_col * lay.num_roads + self.t_road
+        stops = lay.stop_s.reshape(-1, m_max).take(road_flat, axis=0)  # (B, N, M)
         ahead = stops >= front[..., None]
-        m = ahead.argmax(axis=2)
-        has = _any(ahead, 2)
+        m = ahead.argmax(axis=2)  # the first stop line ahead (or 0 when none is)
         stop_s = take_last(stops, m[..., None])[..., 0]
-        k = lay.stop_light[self.t_road, m]
-        g = lay.road_group[self.t_road]
-        lights = light_states(self.time, lay.green, lay.yellow, lay.all_red, lay.light_offset)
-        state = lights[self.rows[:, None], k, g]
+        has = stop_s >= front  # = ahead.any(axis=2): argmax picks a line ahead whenever one is
+        k = lay.stop_light.reshape(-1).take(self.t_road * m_max + m)
+        g = lay.road_group.take(self.t_road)
+        # the signal states at this instant: perceived at the end of the previous step (or at
+        # reset) for the same time and layout
+        lights = self.cache["lights"]
+        state = lights.reshape(-1).take((self._rows_col * lights.shape[1] + k) * 2 + g)
         gap = stop_s - front
         must_stop = has & ((state == RED) | ((state == YELLOW) & (gap > v * v / (2.0 * ip.b))))
         a_stop = idm_acceleration(v, v0, gap + ip.jam_distance - 1.0, v, ip)
