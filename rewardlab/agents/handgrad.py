@@ -22,7 +22,7 @@ kernels spend most of a minibatch in that overhead. Two things remove it:
   ls (log-std)                  dL/dls_j = sum_i dL/dlog p_i (z_ij^2 - 1) - c_ent
   v (value)                     dL/dv_i = c_vf (v_i - R_i) / M (clipped: CleanRL's max rule)
   layer y = h W^T + b           dW = dy^T h, db = sum_i dy_i, dh = dy W
-  h = tanh(y) / relu(y)         dy = dh (1 - h^2) / dh [h > 0]
+  h = tanh(y) / relu(y)         dy = dh (1 - h^2) / dh [h > 0] (tanh: policies.tanh_)
   ===========================  ============================================================
 
   A is the minibatch-normalised advantage, M the minibatch size; the PPO surrogate
@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rewardlab.agents.distributions import LOG_SQRT_2PI
+from rewardlab.agents.policies import TANH_VIA_SIGMOID_MIN_NUMEL
 
 
 class FlatParameters:
@@ -173,13 +174,20 @@ class MLPGaussianStep:
         )
 
     def _forward(self, layers, x: torch.Tensor) -> list[torch.Tensor]:
-        """Inputs of every layer, then the output."""
+        """Inputs of every layer, then the output; forward_mlp's values, bit for bit."""
         outs = [x]
         last = len(layers) - 1
+        tanh = self.activation == "tanh"
         for i, (weight, bias) in enumerate(layers):
-            y = F.linear(outs[-1], weight, bias)
-            if i < last:
-                y = y.tanh_() if self.activation == "tanh" else y.relu_()
+            if i < last and tanh and x.shape[0] * weight.shape[0] >= TANH_VIA_SIGMOID_MIN_NUMEL:
+                # policies.tanh_'s 2 sigmoid(2 y) - 1, with the first doubling done by the matmul
+                # (2 (x W^T + b) exactly: scaling by 2 is exact in binary floating point)
+                y = torch.addmm(bias, outs[-1], weight.t(), beta=2.0, alpha=2.0)
+                torch.sigmoid_(y).mul_(2.0).sub_(1.0)
+            else:
+                y = F.linear(outs[-1], weight, bias)
+                if i < last:
+                    y = y.tanh_() if tanh else y.relu_()
             outs.append(y)
         return outs
 
@@ -204,6 +212,8 @@ class MLPGaussianStep:
         returns: torch.Tensor,
         cfg,
     ) -> dict[str, torch.Tensor]:
+        """obs (M, d), state (M, d_c), actions (M, m); the per-sample scalars as (M, 1) columns
+        (the minibatch's column views, no reshapes)."""
         M = obs.shape[0]
         # actor: log-prob as DiagGaussian.log_prob computes it (the rollout's own formula)
         a_outs = self._forward(self.actor_layers, obs)
@@ -211,11 +221,11 @@ class MLPGaussianStep:
         log_std = self.log_std
         inv_std = torch.exp(-log_std)
         z = (actions - mean) * inv_std
-        log_ratio = (z.square().sum(-1) * -0.5 - (log_std.sum() + log_std.shape[0] * LOG_SQRT_2PI)) - old_logp
+        log_ratio = (z.square().sum(-1, keepdim=True) * -0.5 - (log_std.sum() + log_std.shape[0] * LOG_SQRT_2PI)) - old_logp
         ratio = log_ratio.exp()
         ratio_m1 = ratio - 1.0
         approx_kl = (ratio_m1 - log_ratio).mean()
-        clipfrac = ratio_m1.abs_().gt_(cfg.clip_coef).mean(dtype=torch.float32)
+        clipfrac = ratio_m1.abs_().gt_(cfg.clip_coef).mean()
         if cfg.norm_adv and M > 1:
             std, mean_adv = torch.std_mean(advantages)
             neg_adv = (mean_adv - advantages) / (std + 1e-8)  # -A, normalised
@@ -224,14 +234,14 @@ class MLPGaussianStep:
         unclipped = neg_adv * ratio
         clipped = neg_adv * ratio.clamp(1.0 - cfg.clip_coef, 1.0 + cfg.clip_coef)
         pg_loss = torch.maximum(unclipped, clipped).mean()
-        d_logp = unclipped.mul_(unclipped >= clipped).div_(M)  # d pg_loss / d log p
-        d_logp_z = d_logp.unsqueeze(-1) * z
+        d_logp = unclipped.mul_(unclipped >= clipped).div_(M)  # d pg_loss / d log p, (M, 1)
+        d_logp_z = d_logp * z
         torch.sub((d_logp_z * z).sum(0), d_logp.sum() + cfg.ent_coef, out=self.log_std_grad)
         self._backward(self.actor_layers, self.actor_grads, a_outs, d_logp_z.mul_(inv_std))
         entropy = (0.5 + LOG_SQRT_2PI + log_std).sum()
         # critic
         c_outs = self._forward(self.critic_layers, state)
-        value = c_outs[-1].view(M)
+        value = c_outs[-1]  # (M, 1)
         error = value - returns
         if cfg.clip_vloss:
             change = value - old_values
@@ -242,5 +252,5 @@ class MLPGaussianStep:
         else:
             v_loss = 0.5 * error.square().mean()
             d_value = error
-        self._backward(self.critic_layers, self.critic_grads, c_outs, d_value.mul_(cfg.vf_coef / M).unsqueeze(-1))
+        self._backward(self.critic_layers, self.critic_grads, c_outs, d_value.mul_(cfg.vf_coef / M))
         return {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy, "approx_kl": approx_kl, "clipfrac": clipfrac}

@@ -37,10 +37,18 @@ import torch
 from gymnasium import spaces
 
 from rewardlab.agents import penalties
-from rewardlab.agents.distributions import DiagGaussian
+from rewardlab.agents.distributions import LOG_SQRT_2PI, DiagGaussian
 from rewardlab.agents.envs import as_sim, clone_sim, run_episodes, summarize
 from rewardlab.agents.handgrad import FlatAdam, FlatParameters, MLPGaussianStep
-from rewardlab.agents.policies import ActionLayout, ActorCritic, Critic, RunningNorm, build_actor
+from rewardlab.agents.policies import (
+    ActionLayout,
+    ActorCritic,
+    Critic,
+    HostNorm,
+    RunningNorm,
+    build_actor,
+    forward_mlp,
+)
 from rewardlab.core.errors import RewardlabError, choices
 
 CHECKPOINT_FORMAT = 1
@@ -272,11 +280,10 @@ class PPO:
             self.rescale = bool(np.all(np.isfinite(low)) and np.all(np.isfinite(high)))
             if not self.rescale and self.config.distribution == "beta":
                 raise RewardlabError(f"{self.sim.env_id}: distribution='beta' needs finite action bounds")
-            self._low = torch.as_tensor(low, dtype=torch.float32, device=self.device)
-            self._high = torch.as_tensor(high, dtype=torch.float32, device=self.device)
+            self._low_np, self._span = low, high - low
+            self._half_span = self._span / 2.0
         else:
-            starts = [getattr(s, "start", 0) for s in spaces_]
-            self._start = torch.as_tensor(np.asarray(starts), device=self.device)
+            self._start_np = np.asarray([int(getattr(s, "start", 0)) for s in spaces_], dtype=np.int64)
 
     def _inputs(self, obs: np.ndarray, update_norm: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """Actor input (B*n, d_a) and critic input (B*n, d_c) from raw observations (B, n, ...)."""
@@ -301,18 +308,28 @@ class PPO:
         return x.reshape(B * n, -1), state.reshape(B * n, -1)
 
     def _to_env(self, actions: torch.Tensor) -> np.ndarray:
-        """Policy actions (B*n, ...) to the simulator's (B, n, *action_shape)."""
+        """Policy actions (B*n, ...) to the simulator's (B, n, *action_shape), in NumPy.
+
+        Gaussian actions are clipped to [-1, 1] and mapped affinely onto the Box bounds; Beta
+        samples in (0, 1) are mapped onto them; discrete actions are offset by the space's start.
+        """
         n = self.num_agents
+        a = actions.detach().cpu().numpy()
         if self.layout.kind == "box":
-            a = actions.reshape(-1, n, self.layout.dim)
+            a = a.reshape(-1, n, self.layout.dim).astype(np.float64)
             if self.rescale:
-                unit = (a.clamp(-1.0, 1.0) + 1.0) / 2.0 if self.config.distribution == "gaussian" else a
-                a = self._low + unit * (self._high - self._low)
-            return a.cpu().numpy().astype(np.float64)
-        a = actions.reshape(-1, n, *(() if self.layout.flat else (self.layout.dim,)))
+                if self.config.distribution == "gaussian":
+                    np.minimum(np.maximum(a, -1.0, out=a), 1.0, out=a)
+                    a += 1.0
+                    a *= self._half_span
+                else:
+                    a *= self._span
+                a += self._low_np
+            return a
+        a = a.reshape(-1, n, *(() if self.layout.flat else (self.layout.dim,))).astype(np.int64)
         if self.layout.flat:
-            a = a + self._start
-        return a.cpu().numpy().astype(np.int64)
+            a += self._start_np
+        return a
 
     # ------------------------------------------------------------------ acting
     @torch.no_grad()
@@ -322,21 +339,26 @@ class PPO:
         dist = self.model.actor.dist(x)
         return self._to_env(dist.mode() if deterministic else dist.sample())
 
-    def _scale_reward(self, reward: np.ndarray, done: np.ndarray) -> np.ndarray:
-        """Divide by the running std of the discounted return (gymnasium's NormalizeReward)."""
+    def _scale_reward(self, reward: np.ndarray, done: np.ndarray, out: np.ndarray) -> None:
+        """Divide by the running std of the discounted return (gymnasium's NormalizeReward), into ``out``."""
         if not self.config.normalize_reward:
-            return reward
-        self.discounted_return = self.discounted_return * self.config.gamma + reward
-        batch = self.discounted_return.reshape(-1)
+            out[...] = reward
+            return
+        discounted = self.discounted_return
+        discounted *= self.config.gamma
+        discounted += reward
+        size = discounted.size
+        b_mean = float(np.add.reduce(discounted, None)) / size
+        deviation = discounted - b_mean
+        b_var = float(np.add.reduce(deviation * deviation, None)) / size
         mean, var, count = self.reward_stats
-        b_mean, b_var, b_count = batch.mean(), batch.var(), batch.size
         delta = b_mean - mean
-        total = count + b_count
-        new_mean = mean + delta * b_count / total
-        new_var = (var * count + b_var * b_count + delta**2 * count * b_count / total) / total
+        total = count + size
+        new_mean = mean + delta * size / total
+        new_var = (var * count + b_var * size + delta**2 * count * size / total) / total
         self.reward_stats = np.array([new_mean, new_var, total])
-        self.discounted_return[done] = 0.0
-        return reward / np.sqrt(new_var + 1e-8)
+        discounted[done] = 0.0
+        np.divide(reward, math.sqrt(new_var + 1e-8), out=out)
 
     # ------------------------------------------------------------------ training
     @property
@@ -391,60 +413,91 @@ class PPO:
         """Step the simulator T times with the current policy; returns the batch (T, N, ...) with
         advantages, and the rollout's statistics.
 
-        Why it is written this way (it runs T times per update on small tensors, so per-call
-        overhead is what costs): inference mode (no autograd bookkeeping); actor and critic
-        read one input when the critic is not centralised (one normalisation, one buffer);
-        rewards and episode ends stay in NumPy until the rollout ends (one conversion, not T);
+        Why it is written this way (it runs T times per update on a few dozen numbers, so
+        per-call overhead is what costs): observation normalisation, reward scaling and action
+        rescaling run in NumPy on host copies of the statistics (a ufunc on 20 numbers costs a
+        fraction of a torch call), writing straight into preallocated buffers that torch reads
+        without a copy on CPU; the one-hot agent ids are written once per rollout; inference mode
+        (no autograd bookkeeping); actor and critic read one input when the critic is not
+        centralised; per-step statistics are stored, not reduced, and reduced once at the end;
         GAE computes every TD error in one vectorised pass and loops only over the recursion.
         """
         cfg, sim, model = self.config, self.sim, self.model
         T, B, n = cfg.num_steps, self.num_envs, self.num_agents
-        N = B * n
+        N, d = B * n, self.obs_dim
         dev = self.device
-        shared_input = not cfg.centralized_critic  # the critic's input is the actor's
-        obs_buf = state_buf = None
+        on_cpu = dev.type == "cpu"
+        central = cfg.centralized_critic
+        obs_norm = HostNorm(model.obs_norm)
+        state_norm = HostNorm(model.state_norm) if central else None
+        # inputs: normalised observation then one-hot agent id (critic: the joint observation)
+        obs_host = np.zeros((T, N, d + (n if self.use_agent_id else 0)), dtype=np.float32)
+        if self.use_agent_id:
+            obs_host[:, :, d:] = np.tile(np.eye(n, dtype=np.float32), (B, 1))
+        if central:
+            state_host = np.zeros((T, N, n * d + self.id_dim_critic), dtype=np.float32)
+            if self.id_dim_critic:
+                state_host[:, :, n * d :] = np.tile(np.eye(n, dtype=np.float32), (B, 1))
         act_buf = torch.empty((T, N, *(() if self.layout.flat else (self.layout.dim,))), device=dev)
         logp_buf = torch.empty((T, N), device=dev)
         value_buf = torch.empty((T, N), device=dev)
         rewards = np.empty((T, B, n), dtype=np.float64)  # scaled, with the time-limit bootstrap
+        raw_rewards = np.empty((T, B, n), dtype=np.float64)
         dones = np.empty((T, B), dtype=bool)
         finished: dict[str, list[np.ndarray]] = {}
-        term_sums: dict[str, float] = {}
-        raw_reward = 0.0
+        terms: dict[str, list[np.ndarray]] = {}
+        actor, critic = model.actor, model.critic
+        gaussian_mlp = cfg.policy == "mlp" and actor.distribution == "gaussian"
+        if gaussian_mlp:  # the policy is fixed during the rollout
+            log_std = actor.log_std
+            std, inv_std = log_std.exp(), torch.exp(-log_std)
+            log_norm = log_std.sum() + log_std.shape[0] * LOG_SQRT_2PI
         for t in range(T):
-            x, state = self._inputs(self._obs, update_norm=True)
-            if obs_buf is None:
-                obs_buf = torch.empty((T, *x.shape), device=dev)
-                state_buf = obs_buf if shared_input else torch.empty((T, *state.shape), device=dev)
-            obs_buf[t] = x
-            if not shared_input:
-                state_buf[t] = state
-            dist = model.actor.dist(x)
-            action = dist.sample()
-            act_buf[t] = action
-            logp_buf[t] = dist.log_prob(action)
-            value_buf[t] = model.critic(state)
+            raw = np.asarray(self._obs, dtype=np.float64).reshape(N, d)
+            obs_norm.update(raw)
+            obs_norm.normalize(raw, obs_host[t, :, :d])
+            x = torch.from_numpy(obs_host[t]) if on_cpu else torch.from_numpy(obs_host[t]).to(dev)
+            if central:
+                joint = raw.reshape(B, n * d)
+                state_norm.update(joint)
+                state_norm.normalize(joint[:, None, :], state_host[t, :, : n * d].reshape(B, n, n * d))
+                state = torch.from_numpy(state_host[t]) if on_cpu else torch.from_numpy(state_host[t]).to(dev)
+            else:
+                state = x
+            if gaussian_mlp:  # DiagGaussian's sample and log_prob, with the log-std terms hoisted
+                mean = forward_mlp(actor.net, x)
+                action = torch.addcmul(mean, std, torch.randn(mean.shape, device=dev), out=act_buf[t])
+                z = (action - mean) * inv_std
+                torch.sub(z.square().sum(-1) * -0.5, log_norm, out=logp_buf[t])
+            else:
+                dist = actor.dist(x)
+                action = dist.sample()
+                act_buf[t] = action
+                logp_buf[t] = dist.log_prob(action)
+            value_buf[t] = critic(state)
             step = sim.step(self._to_env(action), autoreset=True)
             self.global_step += B
             reward = np.asarray(step.reward, dtype=np.float64)
             done = np.asarray(step.done)
-            raw_reward += float(reward.mean())
+            raw_rewards[t] = reward
             for name, values in step.terms.items():
-                term_sums[name] = term_sums.get(name, 0.0) + float(np.mean(values))
-            scaled = self._scale_reward(reward, done)
+                terms.setdefault(name, []).append(values)
+            self._scale_reward(reward, done, out=rewards[t])
             cut = np.asarray(step.truncated) & ~np.asarray(step.terminated)
             if cut.any():  # bootstrap through time limits: r += gamma * V(s_final)
-                _, final_state = self._inputs(step.final_obs, update_norm=False)
-                final_value = model.critic(final_state).reshape(B, n).cpu().numpy()
-                scaled = scaled + cfg.gamma * final_value * cut[:, None]
-            rewards[t] = scaled
+                final_state = self._host_inputs(step.final_obs, obs_norm, state_norm, critic_input=True)
+                final_value = critic(final_state).reshape(B, n).cpu().numpy()
+                rewards[t] += cfg.gamma * final_value * cut[:, None]
             dones[t] = done
             if step.episode_metrics is not None:
                 for name, values in step.episode_metrics.items():
                     finished.setdefault(name, []).append(np.asarray(values, dtype=np.float64)[done])
             self._obs = step.obs
-        _, last_state = self._inputs(self._obs, update_norm=False)
-        next_value = model.critic(last_state)
+        obs_norm.store(model.obs_norm)
+        if central:
+            state_norm.store(model.state_norm)
+        next_value = critic(self._host_inputs(self._obs, obs_norm, state_norm, critic_input=True))
+        obs_buf = torch.from_numpy(obs_host).to(dev)
         reward_buf = torch.as_tensor(rewards.reshape(T, N), dtype=torch.float32, device=dev)
         done_buf = torch.as_tensor(np.repeat(dones, n, axis=1), dtype=torch.float32, device=dev)
         advantages = self._gae(reward_buf, value_buf, done_buf, next_value)
@@ -457,11 +510,11 @@ class PPO:
             "returns": advantages + value_buf,
             "done": done_buf,
         }
-        if not shared_input:
-            batch["state"] = state_buf
-        stats: dict[str, float] = {"reward_per_step": raw_reward / T}
-        for name, total in term_sums.items():
-            stats[f"term/{name}"] = total / T
+        if central:
+            batch["state"] = torch.from_numpy(state_host).to(dev)
+        stats: dict[str, float] = {"reward_per_step": float(raw_rewards.mean())}
+        for name, values in terms.items():
+            stats[f"term/{name}"] = float(np.mean(values))
         episodes = 0
         for name, chunks in finished.items():
             values = np.concatenate(chunks)
@@ -470,6 +523,23 @@ class PPO:
                 stats[name if name in ("return", "length") else f"metric/{name}"] = float(np.mean(values))
         stats["episodes"] = float(episodes)
         return batch, stats
+
+    def _host_inputs(self, obs: np.ndarray, obs_norm: HostNorm, state_norm: HostNorm | None, critic_input: bool) -> torch.Tensor:
+        """The actor's (or critic's) input for observations (B, n, ...) with the rollout's current
+        statistics, without updating them."""
+        B, n, d = obs.shape[0], self.num_agents, self.obs_dim
+        raw = np.asarray(obs, dtype=np.float64).reshape(B * n, d)
+        if critic_input and self.config.centralized_critic:
+            out = np.zeros((B * n, n * d + self.id_dim_critic), dtype=np.float32)
+            state_norm.normalize(raw.reshape(B, 1, n * d), out[:, : n * d].reshape(B, n, n * d))
+            if self.id_dim_critic:
+                out[:, n * d :] = np.tile(np.eye(n, dtype=np.float32), (B, 1))
+        else:
+            out = np.zeros((B * n, d + (n if self.use_agent_id else 0)), dtype=np.float32)
+            obs_norm.normalize(raw, out[:, :d])
+            if self.use_agent_id:
+                out[:, d:] = np.tile(np.eye(n, dtype=np.float32), (B, 1))
+        return torch.from_numpy(out).to(self.device)
 
     def _gae(
         self, rewards: torch.Tensor, values: torch.Tensor, dones: torch.Tensor, next_value: torch.Tensor
@@ -500,10 +570,12 @@ class PPO:
         names = [name for name in ("obs", "state", "actions", "logp", "values", "advantages", "returns", "done") if name in batch]
         packed = torch.cat([batch[name].reshape(total, -1) for name in names], dim=1)
         columns: dict[str, tuple[int, int, tuple[int, ...]]] = {}
+        widths: list[int] = []
         offset = 0
         for name in names:
             width = batch[name].reshape(total, -1).shape[1]
             columns[name] = (offset, offset + width, tuple(batch[name].shape[2:]))
+            widths.append(width)
             offset += width
 
         def fields(rows: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -527,13 +599,14 @@ class PPO:
             order = torch.randperm(total, device=self.device)
             for start in range(0, total, mb_size):
                 idx = order[start : start + mb_size]
-                mb = fields(packed.index_select(0, idx))
+                rows = packed.index_select(0, idx)
                 if handgrad is not None:  # the same loss, its gradient written into self.flat.grad
+                    mb = dict(zip(names, rows.split(widths, 1), strict=True))  # (M, width) column views
                     terms = handgrad(
-                        mb["obs"], mb["state"], mb["actions"], mb["logp"], mb["values"], mb["advantages"], mb["returns"], cfg
+                        mb["obs"], mb.get("state", mb["obs"]), mb["actions"], mb["logp"], mb["values"], mb["advantages"], mb["returns"], cfg
                     )
                 else:
-                    terms = self._autograd_loss(mb, idx, flat, method, smooth, N, total)
+                    terms = self._autograd_loss(fields(rows), idx, flat, method, smooth, N, total)
                 clipfracs.append(terms.pop("clipfrac"))
                 self.flat.clip_grad_norm_(cfg.max_grad_norm)
                 self.optimizer.step()

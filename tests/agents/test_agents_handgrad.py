@@ -38,7 +38,8 @@ def test_handwritten_gradient_equals_autograd(agent_cls, sim, settings):
     batch, _ = agent._rollout()
     agent._update(batch)  # a large step away from the rollout's policy: ratios leave the clip range
     mb, idx = minibatch(agent, batch, 64, seed=1)
-    terms = agent._handgrad(mb["obs"], mb["state"], mb["actions"], mb["logp"], mb["values"], mb["advantages"], mb["returns"], agent.config)
+    col = {name: mb[name].unsqueeze(-1) for name in ("logp", "values", "advantages", "returns")}
+    terms = agent._handgrad(mb["obs"], mb["state"], mb["actions"], col["logp"], col["values"], col["advantages"], col["returns"], agent.config)
     hand_grad = agent.flat.grad.clone()
     agent.flat.grad.fill_(float("nan"))  # the hand-written step must overwrite every element
     ref = agent._autograd_loss(mb, idx, None, "vmap", False, 0, 0)
