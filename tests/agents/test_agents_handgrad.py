@@ -1,8 +1,10 @@
 """The hand-written PPO gradient and the flat-vector optimiser compute what autograd and
-torch.optim compute (rewardlab/agents/handgrad.py)."""
+torch.optim compute (rewardlab/agents/handgrad.py); the sigmoid form of tanh and the rollout's
+NumPy normaliser stay within their stated tolerances."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from toy_sims import ToyGameSim
@@ -10,6 +12,7 @@ from tracking_sim import TrackingSim
 
 from rewardlab.agents import MAPPO, PPO
 from rewardlab.agents.handgrad import FlatAdam, FlatParameters
+from rewardlab.agents.policies import TANH_VIA_SIGMOID_MIN_NUMEL, HostNorm, RunningNorm, tanh_
 
 
 def minibatch(agent: PPO, batch: dict[str, torch.Tensor], size: int, seed: int) -> tuple[dict, torch.Tensor]:
@@ -95,3 +98,47 @@ def test_flat_adam_equals_torch_adam_and_loads_its_state():
     again = FlatAdam(FlatParameters([torch.nn.Parameter(p.detach().clone()) for p in ref_params]), lr=0.0)
     again.load_state_dict(ours.state_dict())
     assert torch.equal(again.exp_avg_sq, ours.exp_avg_sq) and again.step_count == 25
+
+
+def test_tanh_via_sigmoid_is_within_stated_tolerance_of_torch_tanh():
+    """policies.tanh_ (2 sigmoid(2y) - 1 on large tensors): values within 2.5e-7 and the
+    derivative within 5e-7 of the exact tanh, in and out of autograd; small tensors are torch.tanh."""
+    ramp = torch.linspace(-30.0, 30.0, 400_000)
+    tiny = torch.logspace(-12.0, 1.0, 50_000)
+    y = torch.cat([ramp, tiny, -tiny]).reshape(-1, 100)
+    assert y.numel() >= TANH_VIA_SIGMOID_MIN_NUMEL
+    exact = torch.tanh(y.double())
+    with torch.no_grad():
+        fast = tanh_(y.clone())
+    assert (fast.double() - exact).abs().max() <= 2.5e-7
+    leaf = y.clone().requires_grad_()
+    fast_grad_mode = tanh_(leaf * 1.0)  # autograd through the sigmoid form
+    assert torch.equal(fast_grad_mode.detach(), fast)
+    (grad,) = torch.autograd.grad(fast_grad_mode.sum(), leaf)
+    assert (grad.double() - (1.0 - exact**2)).abs().max() <= 5e-7
+    # the hand-written backward's rule: 1 - h^2 with h the computed value
+    assert (torch.ops.aten.tanh_backward(torch.ones_like(fast), fast).double() - (1.0 - exact**2)).abs().max() <= 5e-7
+    small = torch.randn(16, 64)
+    with torch.no_grad():
+        assert torch.equal(tanh_(small.clone()), torch.tanh(small))
+    # the sigmoid form is not torch.tanh bit for bit (else this test would not be needed)
+    assert not torch.equal(fast, torch.tanh(y))
+
+
+def test_host_normaliser_matches_running_norm():
+    torch.manual_seed(0)
+    module, reference = RunningNorm(5), RunningNorm(5)
+    host = HostNorm(module)
+    for _ in range(20):
+        x = (3.0 + 2.0 * torch.randn(16, 5)).double()
+        host.update(x.numpy())
+        reference.update(x)
+    host.store(module)
+    torch.testing.assert_close(module.mean, reference.mean, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(module.var, reference.var, rtol=1e-12, atol=1e-12)
+    assert float(module.count) == float(reference.count)
+    x = 10.0 * torch.randn(32, 5)
+    out = np.empty((32, 5), dtype=np.float32)
+    host.normalize(x.double().numpy(), out)
+    assert torch.equal(torch.from_numpy(out), module(x))  # the same IEEE operations: the same bits
+    assert out.max() == 10.0 or out.min() == -10.0  # clipped at +-10
