@@ -116,6 +116,27 @@ def forward_mlp(net: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+def numpy_layers(net: nn.Sequential) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(W^T, b) of each linear layer of ``net`` as zero-copy NumPy views of the (CPU) parameters:
+    they follow every in-place optimiser step."""
+    return [(layer.weight.detach().numpy().T, layer.bias.detach().numpy()) for layer in net if isinstance(layer, nn.Linear)]
+
+
+def numpy_mlp(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray, activation: str) -> np.ndarray:
+    """``forward_mlp`` in NumPy float32 (tanh or ReLU) for the rollout's small batches; equal to
+    it up to float32 rounding (a different BLAS and tanh)."""
+    last = len(layers) - 1
+    for i, (weight_t, bias) in enumerate(layers):
+        x = x @ weight_t
+        x += bias
+        if i < last:
+            if activation == "tanh":
+                np.tanh(x, out=x)
+            else:
+                np.maximum(x, 0.0, out=x)
+    return x
+
+
 class RunningNorm(nn.Module):
     """Observation normalisation by running mean and variance (parallel-variance update)."""
 
