@@ -108,20 +108,34 @@ class Layout:
         ends = np.concatenate([g[:, :, :2], g[:, :, :2] + ((self.num_stations - 1) * DS) * g[:, :, 3:5]], axis=1)
         return ends.min(axis=1), ends.max(axis=1)
 
-    def _interpolate(self, rows, road, s) -> np.ndarray:
-        """(..., 5): x, y, heading, cos, sin interpolated linearly between stations (headings are
-        continuous along a road; outside [0, length] the end segment is extended)."""
+    def _interpolate(self, rows, road, s, columns: int = 5) -> list[np.ndarray]:
+        """The first ``columns`` of x, y, heading, cos, sin interpolated linearly between stations
+        (headings are continuous along a road; outside [0, length] the end segment is extended).
+
+        Column by column: the arithmetic runs over long strided vectors, not over (..., 5) blocks.
+        """
         p = self.num_stations
         u = s * (1.0 / DS)
         i0 = np.minimum(np.maximum(u.astype(np.int64) - (u < 0), 0), p - 2)
         flat = (rows * self.num_roads + road) * p + i0
         table = self.geo.reshape(-1, 8)
-        g0 = table.take(flat, axis=0)[..., :5]
-        g1 = table.take(flat + 1, axis=0)[..., :5]
-        g1 -= g0
-        g1 *= (u - i0)[..., None]
-        g1 += g0
-        return g1
+        g0 = table.take(flat, axis=0)
+        g1 = table.take(flat + 1, axis=0)
+        frac = u - i0
+        if flat.size <= 64:  # a few points: fewer, (..., 5)-wide operations cost less
+            g0, g1 = g0[..., :columns], g1[..., :columns]
+            g1 -= g0
+            g1 *= frac[..., None]
+            g1 += g0
+            return [g1[..., k] for k in range(columns)]
+        out = []
+        for k in range(columns):
+            a = g0[..., k]
+            v = g1[..., k] - a
+            v *= frac
+            v += a
+            out.append(v)
+        return out
 
     def _straight_point(self, rows, road, s):
         """x, y, heading, cos, sin of stations ``s`` on straight roads, bit for bit what linear
@@ -155,8 +169,7 @@ class Layout:
         """
         if self.straight:
             return self._straight_point(rows, road, s)[:3]
-        g = self._interpolate(rows, road, s)
-        return g[..., 0], g[..., 1], g[..., 2]
+        return tuple(self._interpolate(rows, road, s, 3))
 
     def lane_offset(self, rows: np.ndarray, road: np.ndarray, lane: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Lateral offset d of lane centres (the on-ramp slot follows its taper)."""
@@ -173,8 +186,8 @@ class Layout:
         if self.straight:
             x, y, h, c, sn = self._straight_point(rows, road, s)
             return x - d * sn, y + d * c, h
-        g = self._interpolate(rows, road, s)
-        return g[..., 0] - d * g[..., 4], g[..., 1] + d * g[..., 3], g[..., 2]
+        x, y, h, c, sn = self._interpolate(rows, road, s)
+        return x - d * sn, y + d * c, h
 
     def project(self, rows: np.ndarray, x: np.ndarray, y: np.ndarray, hint: np.ndarray | None = None):
         """Station and offset (B, E, R) of points (B, E) on every road; also the road heading there.
@@ -385,13 +398,22 @@ class HighwayLayout(Layout):
         st = np.minimum(st, (start + (npts - 1) * DS)[..., None])
         rr = rows[:, None, None]
         idx = np.clip(np.round(st / DS).astype(np.int64), 0, self.num_stations - 1)
-        ramp_d = -(nl + 0.5) * w[..., None] - self.ramp_offset[rr, idx]
         main_d = -(np.minimum(lane, nl - 1) + 0.5)[..., None] * w[..., None]
-        # the ramp route changes into the right lane inside the acceleration lane (cosine blend)
-        lc0 = ms[..., None] + 20.0 + 30.0 * u[:, :, 3:4]
-        blend = 0.5 - 0.5 * np.cos(np.pi * np.clip((st - lc0) / 60.0, 0.0, 1.0))
-        right_d = -(nl - 0.5) * w[..., None]
-        d = np.where(on_ramp[..., None], ramp_d + (right_d - ramp_d) * blend, main_d)
+        d = np.empty(st.shape)
+        d[:] = main_d
+        ramp = np.flatnonzero(on_ramp[:, 0])  # only ego 0 starts on the ramp
+        if len(ramp):
+            w_r = w[ramp]
+            ramp_d = -(nl + 0.5) * w_r - self.ramp_offset[rows[ramp][:, None], idx[ramp, 0]]
+            # the ramp route changes into the right lane inside the acceleration lane (cosine
+            # blend; 0 before the 60 m window, 1 after it, the cosine only inside)
+            lc0 = ms[ramp] + 20.0 + 30.0 * u[ramp, 0, 3:4]
+            t = np.clip((st[ramp, 0] - lc0) / 60.0, 0.0, 1.0)
+            blend = (t >= 1.0).astype(float)
+            turn = (t > 0.0) & (t < 1.0)
+            blend[turn] = 0.5 - 0.5 * np.cos(np.pi * t[turn])
+            right_d = -(nl - 0.5) * w_r
+            d[ramp, 0] = ramp_d + (right_d - ramp_d) * blend
         g = self.geo.reshape(-1, 8).take(rr * self.num_stations + idx, axis=0)  # one road
         x = g[..., 0] - d * g[..., 4]
         y = g[..., 1] + d * g[..., 3]

@@ -740,8 +740,12 @@ class DrivingSim(BatchedSim):
             return np.zeros(self.ex.shape)
         # sample only the instances with an ego near an edge (a deep ego's fraction is 0 either way)
         rows = np.flatnonzero(_any(shallow, 1))
-        ex, ey, epsi = self.ex[rows], self.ey[rows], self.epsi[rows]
-        es, ed, eh = es[rows], ed[rows], eh[rows]
+        if len(rows) == self.num_envs:
+            rows = self.rows
+            ex, ey, epsi = self.ex, self.ey, self.epsi
+        else:
+            ex, ey, epsi = self.ex[rows], self.ey[rows], self.epsi[rows]
+            es, ed, eh = es[rows], ed[rows], eh[rows]
         bl, bw = _BOX_LON, _BOX_LAT
         c, s = np.cos(epsi)[..., None], np.sin(epsi)[..., None]
         px = ex[..., None] + bl * c - bw * s
@@ -752,6 +756,8 @@ class DrivingSim(BatchedSim):
         ps = es[:, :, None, :] + ddx * ch + ddy * sh
         pd = ed[:, :, None, :] - ddx * sh + ddy * ch
         ok = lay.drivable(rows, ps, pd, px, py)
+        if rows is self.rows:
+            return 1.0 - ok.mean(axis=2)
         out = np.zeros(self.ex.shape)
         out[rows] = 1.0 - ok.mean(axis=2)
         return out

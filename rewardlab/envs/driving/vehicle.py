@@ -28,6 +28,8 @@ try:  # the clip ufunc itself: np.clip's result without its Python-level dispatc
 except ImportError:  # pragma: no cover - NumPy < 2
     clip = np.clip
 
+_EPS = float(np.finfo(np.float64).eps)
+
 
 def bicycle_step(
     x: np.ndarray,
@@ -62,8 +64,11 @@ def bicycle_step(
     kappa = np.sin(beta) / lr
     dpsi = kappa * dist
     # chord of the arc, the exact integral of (cos, sin)(course + kappa * l) over l in [0, dist]:
-    # length dist * sin(dpsi/2)/(dpsi/2) along the mid-course (np.sinc is well conditioned at 0)
-    chord = dist * np.sinc(dpsi / (2.0 * np.pi))
+    # length dist * sin(dpsi/2)/(dpsi/2) along the mid-course: np.sinc(dpsi / 2 pi) written out
+    # (np.sinc looks up np.finfo on every call); at 0 it takes sin(eps)/eps = 1 as np.sinc does
+    half = np.pi * (dpsi / (2.0 * np.pi))
+    half = np.where(half == 0.0, _EPS, half)
+    chord = dist * (np.sin(half) / half)
     mid_course = psi + beta + 0.5 * dpsi
     dx = chord * np.cos(mid_course)
     dy = chord * np.sin(mid_course)
