@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pickle
+import struct
+import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 from pettingzoo.test import api_test, parallel_api_test
-from toy_sims import ToyGameSim, ToyGridSim
+from toy_sims import ToyGameSim, ToyGridParams, ToyGridSim
 
 from rewardlab.core.adapters import (
     RewardlabAECEnv,
@@ -18,9 +20,11 @@ from rewardlab.core.adapters import (
     RewardlabVectorEnv,
 )
 from rewardlab.core.adapters.sb3_vec_env import RewardlabSB3VecEnv
+from rewardlab.core.adapters.spaces import from_joint, to_joint
 from rewardlab.core.errors import RewardlabError
-from rewardlab.core.reward import RewardSpec, resolve_reward
+from rewardlab.core.reward import RewardSpec, combine, resolve_reward, social_modes_of
 from rewardlab.core.rng import BatchedRNG
+from rewardlab.core.sim import BatchedSim, Step, StepOutcome
 
 # ------------------------------------------------------------------ random streams
 
@@ -267,3 +271,276 @@ def test_gym_make_registered_toy_env_errors_are_clear():
     env.reset(seed=0)
     with pytest.raises(RewardlabError, match="shape"):
         env.step(np.array([1, 1]))
+
+
+# ------------------------------------------------------------------ the lean per-step path
+# BatchedSim.step, combine, validate_actions and RewardlabEnv.step take fast paths (Python
+# floats for one instance of one agent, out-of-place updates, no wrappers). These tests hold
+# them to the straightforward formulation below (the core as it was before), bit for bit.
+
+
+def _reference_combine(spec, terms, sim):
+    reward = np.zeros((sim.num_envs, sim.num_agents), dtype=np.float64)
+    for term, weight in spec.weights.items():
+        if weight != 0.0:
+            reward += weight * terms[term]
+    for term in spec.factors:
+        reward *= terms[term]
+    for term, weight in spec.bonus_weights.items():
+        if weight != 0.0:
+            reward += weight * terms[term]
+    return social_modes_of(sim)[spec.social](reward, sim, spec.social_params)
+
+
+def _reference_step(sim, actions, autoreset=False):
+    actions = sim._validate_actions_fully(actions)
+    out = sim._step(actions)
+    reward = _reference_combine(sim.reward_spec, out.terms, sim)
+    terminated = out.terminated.copy()
+    for event in sim.reward_spec.terminate_on:
+        terminated |= out.events[event]
+    truncated = out.truncated & ~terminated
+    sim.episode_return += reward
+    sim.episode_length += 1
+    step = Step(obs=sim._observe(), reward=reward, terms=out.terms, terminated=terminated,
+                truncated=truncated, info=out.info, events=out.events)
+    done = terminated | truncated
+    if done.any():
+        rows = np.flatnonzero(done)
+        step.episode_metrics = sim._collect_metrics(rows)
+        step.episode_returns = np.where(done[:, None], sim.episode_return, np.nan)
+        if autoreset:
+            step.final_obs = step.obs.copy()
+            sim._reset(rows)
+            sim.episode_return[rows] = 0.0
+            sim.episode_length[rows] = 0
+            step.obs[rows] = sim._observe(rows)
+    return step
+
+
+def _reference_step_info(step, index, num_agents):
+    def per_agent(values):
+        row = values[index]
+        return float(row[0]) if num_agents == 1 else row.copy()
+
+    info = {k: np.asarray(v[index]).copy() for k, v in step.info.items()}
+    info["reward_terms"] = {k: per_agent(v) for k, v in step.terms.items()}
+    info["reward_terms"]["reward"] = per_agent(step.reward)
+    info["agent_rewards"] = step.reward[index].copy()
+    info["events"] = {k: bool(v[index]) for k, v in step.events.items()}
+    if step.episode_metrics is not None and step.done[index]:
+        info["episode_metrics"] = {k: float(v[index]) for k, v in step.episode_metrics.items()}
+    return info
+
+
+def _reference_env_step(env, action):
+    sim = env.sim
+    actions = from_joint(np.asarray(action)[None], 1, sim.num_agents, sim.action_shape)
+    step = _reference_step(sim, actions)
+    obs = to_joint(step.obs, sim.num_agents)[0]
+    info = _reference_step_info(step, 0, sim.num_agents)
+    return obs, float(step.reward[0].sum()), bool(step.terminated[0]), bool(step.truncated[0]), info
+
+
+def _assert_identical(got, want, where="value"):
+    """Same type, and for arrays the same dtype, shape and bytes; floats bit for bit."""
+    assert type(got) is type(want), f"{where}: {type(got).__name__} != {type(want).__name__}"
+    if isinstance(want, np.ndarray):
+        assert (got.dtype, got.shape) == (want.dtype, want.shape), where
+        assert got.tobytes() == want.tobytes(), f"{where}: {got!r} != {want!r}"
+    elif isinstance(want, dict):
+        assert list(got) == list(want), where
+        for key in want:
+            _assert_identical(got[key], want[key], f"{where}[{key!r}]")
+    elif isinstance(want, float):
+        assert struct.pack("<d", got) == struct.pack("<d", want), f"{where}: {got!r} != {want!r}"
+    elif isinstance(want, (tuple, list)):
+        assert len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            _assert_identical(g, w, f"{where}[{i}]")
+    else:
+        assert got == want, f"{where}: {got!r} != {want!r}"
+
+
+def _assert_same_step(got, want):
+    for name in ("obs", "reward", "terms", "terminated", "truncated", "info", "events", "episode_metrics",
+                 "episode_returns", "final_obs"):
+        _assert_identical(getattr(got, name), getattr(want, name), name)
+
+
+# extremes, signed zeros, a subnormal and an infinity among ordinary values
+_SPECIAL_VALUES = np.array([0.0, -0.0, 1.5, -2.25, 1e308, -1e308, 5e-324, 3e-200, np.inf, -7.0])
+
+
+def _draw_term(rng, shape, kind):
+    if kind == "bool":
+        return rng.random(shape) < 0.5
+    if kind == "int":
+        return rng.integers(-3, 4, shape)
+    if kind == "broadcast":
+        shape = (shape[0], 1)
+    values = np.where(rng.random(shape) < 0.4, rng.choice(_SPECIAL_VALUES, shape), rng.normal(0, 3, shape))
+    if kind == "float32":
+        with np.errstate(over="ignore"):
+            return values.astype(np.float32)
+    return values
+
+
+@pytest.mark.parametrize("num_envs, num_agents", [(1, 1), (5, 1), (1, 3), (4, 3)])
+def test_combine_equals_the_reference_loop_bit_for_bit(num_envs, num_agents):
+    if num_agents == 1:
+        sim = ToyGridSim(num_envs=num_envs)
+        a, b = "goal", "step"
+    else:
+        sim = ToyGameSim(num_envs=num_envs, num_agents=num_agents)
+        a, b = "gain", "cost"
+    specs = [
+        RewardSpec(weights={a: 1.0, b: -0.5}),
+        RewardSpec(weights={a: 2, b: 0.0}),  # an int weight, a zero weight
+        RewardSpec(weights={a: np.float32(0.1), b: np.float64(-0.3)}),  # NumPy weights
+        RewardSpec(weights={b: 0.0}, factors=(a,)),  # nothing weighted: zeros times a factor
+        RewardSpec(weights={a: -1.0}, factors=(b, a), bonus_weights={b: -1.0, a: 0.0}),
+        RewardSpec(weights={a: 1.0, b: 0.25}, social="integrated"),
+        RewardSpec(weights={a: 1.0}, bonus_weights={b: 2.0}, social="inequity_averse"),
+        RewardSpec(weights={a: 1.0}, social="cooperative"),
+    ]
+    rng = np.random.default_rng(7)
+    shape = (num_envs, num_agents)
+    for spec in specs:
+        for kinds in [("float64", "float64"), ("float32", "float64"), ("float64", "bool"), ("broadcast", "float64"),
+                      ("int", "float64")]:
+            for _ in range(15):
+                terms = {a: _draw_term(rng, shape, kinds[0]), b: _draw_term(rng, shape, kinds[1])}
+                with np.errstate(all="ignore"):
+                    want = _reference_combine(spec, terms, sim)
+                    got = combine(spec, terms, sim)
+                _assert_identical(got, want, f"{spec} {kinds}")
+
+
+def test_validate_actions_fast_path_equals_the_full_checks():
+    sim = ToyGameSim(num_envs=2)  # agent i acts in [0, 1 + i]
+    rng = np.random.default_rng(3)
+    base = rng.uniform(-1.0, 4.0, (2, 3, 1))
+    base[0, 0, 0], base[1, 1, 0], base[0, 2, 0] = -0.0, 6e4, 2.5
+    huge = base.copy()
+    huge[1, 1, 0] = 1e308
+    low = np.array([[[0.0], [0.0], [0.0]]])
+    high = np.array([[[1.0], [2.0], [3.0]]])
+    inputs = [base, base.astype(np.float32), base.astype(np.float16), base.tolist(), np.asfortranarray(base),
+              np.repeat(base, 2, axis=2)[:, :, ::2],  # a strided view
+              huge, np.full((2, 3, 1), 1e308)]  # finite, but the sum overflows: the exact test decides
+    for actions in inputs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no overflow warning from the finiteness test
+            got = sim.validate_actions(actions)
+        _assert_identical(got, sim._validate_actions_fully(actions))
+        independent = np.clip(np.asarray(actions).astype(np.float64), low, high)  # an independent computation
+        _assert_identical(got, independent)
+    for bad in (np.nan, np.inf, -np.inf):
+        for dtype in (np.float64, np.float32):
+            actions = base.astype(dtype)
+            actions[1, 2, 0] = bad
+            for validate in (sim.validate_actions, sim._validate_actions_fully):
+                with pytest.raises(RewardlabError) as err:
+                    validate(actions)
+                assert str(err.value) == "ToyGameSim: actions contain NaN or inf"
+    # more instances: the isfinite pass instead of the Python sum
+    wide = ToyGameSim(num_envs=40)
+    actions = rng.uniform(-1.0, 4.0, (40, 3, 1))
+    _assert_identical(wide.validate_actions(actions), wide._validate_actions_fully(actions))
+    actions[39, 2, 0] = np.nan
+    with pytest.raises(RewardlabError, match="NaN or inf"):
+        wide.validate_actions(actions)
+    grid = ToyGridSim(num_envs=3)
+    for actions in [np.array([[0], [1], [2]]), np.array([[2], [0], [1]], dtype=np.int32),
+                    np.array([[1], [1], [0]], dtype=np.uint8), [[0], [2], [1]], np.array([0, 1, 2]),
+                    np.array([[0.0], [1.0], [2.0]])]:
+        _assert_identical(grid.validate_actions(actions), grid._validate_actions_fully(actions))
+    for actions in [np.array([[3], [0], [0]]), np.array([[0], [-1], [0]], dtype=np.int8)]:
+        with pytest.raises(RewardlabError, match="ToyGridSim: actions out of range for action space Discrete"):
+            grid.validate_actions(actions)
+
+
+@pytest.mark.parametrize("make, reward", [
+    (lambda: ToyGameSim(num_envs=3, horizon=5), "private"),
+    (lambda: ToyGameSim(num_envs=3, horizon=5), "bonus_only"),  # terminate_on an event
+    (lambda: ToyGameSim(num_envs=1, horizon=4), "integrated"),
+    (lambda: ToyGridSim(num_envs=1, horizon=6), None),  # one instance of one agent: Python floats
+    (lambda: ToyGridSim(num_envs=4, horizon=6), {"weights": {"goal": 1.0}, "factors": ["step"],
+                                                  "bonus_weights": {"step": -0.5}}),
+])
+def test_batched_step_equals_the_reference_step(make, reward):
+    fast, slow = make(), make()
+    if reward is not None:
+        fast.reward_spec = slow.reward_spec = resolve_reward(reward, fast)
+    fast.reset(seed=11)
+    slow.reset(seed=11)
+    rng = np.random.default_rng(5)
+    for t in range(30):
+        if fast.discrete_actions:
+            actions = rng.integers(0, 3, (fast.num_envs, 1))
+        else:
+            actions = rng.uniform(-0.5, 2.0, (fast.num_envs, fast.num_agents, 1)).astype(np.float32)
+        autoreset = t % 3 != 0
+        got, want = fast.step(actions, autoreset=autoreset), _reference_step(slow, actions, autoreset)
+        _assert_same_step(got, want)
+        _assert_identical(fast.episode_return, slow.episode_return)
+        _assert_identical(fast.episode_length, slow.episode_length)
+        if not autoreset and got.done.any():  # instances that ended restart explicitly
+            _assert_identical(fast.reset(mask=got.done), slow.reset(mask=want.done))
+
+
+class _SignedSim(BatchedSim):
+    """One agent, one action a in [-1, 1]: reward (0 + a) * sign, so signed zeros reach the reward."""
+
+    Params = ToyGridParams
+    reward_terms = ("a", "sign", "flag")
+    reward_presets = {"default": RewardSpec(weights={"a": 1.0}, factors=("sign",))}
+    default_reward = "default"
+    events = ("negative",)
+
+    def _setup(self):
+        self.agents = ("agent",)
+        self.observation_spaces = (gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float64),)
+        self.action_spaces = (gym.spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32),)
+        self.last = np.zeros((self.num_envs, 2))
+        self.t = np.zeros(self.num_envs, dtype=np.int64)
+
+    def _reset(self, rows):
+        self.last[rows] = 0.0
+        self.t[rows] = 0
+
+    def _observe(self, rows=None):
+        return self.last[slice(None) if rows is None else rows][:, None, :].copy()
+
+    def _step(self, actions):
+        a = actions[:, :, 0]
+        self.t += 1
+        self.last = np.concatenate([a, -a], axis=1)
+        return StepOutcome(
+            terms={"a": a, "sign": np.where(self.t % 2 == 0, -1.0, 1.0)[:, None], "flag": a < 0},
+            terminated=np.zeros(self.num_envs, dtype=bool),
+            truncated=self.t >= self.params.horizon,
+            info={"pair": self.last.copy(), "t": self.t.copy()},
+            events={"negative": a[:, 0] < 0},
+        )
+
+
+def test_gym_env_step_equals_the_reference_adapter():
+    # numpy's sum of one float is 0.0 + x (-0.0 becomes +0.0): the one-agent reward relies on it
+    assert struct.pack("<d", float(np.array([-0.0]).sum())) == struct.pack("<d", -0.0 + 0.0)
+    rng = np.random.default_rng(9)
+    for make in (lambda: ToyGridSim(horizon=8), lambda: ToyGameSim(horizon=5),
+                 lambda: ToyGameSim(horizon=5, reward="bonus_only"), lambda: _SignedSim(horizon=9)):
+        fast, slow = RewardlabEnv(make()), RewardlabEnv(make())
+        _assert_identical(fast.reset(seed=2), slow.reset(seed=2))
+        for _ in range(40):
+            if isinstance(fast.action_space, gym.spaces.Discrete):
+                action = [int(rng.integers(0, 3)), rng.integers(0, 3), np.int32(rng.integers(0, 3))][rng.integers(0, 3)]
+            else:
+                action = rng.choice([0.0, -0.0, 0.25, -0.75, 2.0], fast.action_space.shape)
+                action = [action, action.astype(np.float32), action.tolist()][rng.integers(0, 3)]
+            got, want = fast.step(action), _reference_env_step(slow, action)
+            _assert_identical(got, want)
+            if got[2] or got[3]:
+                _assert_identical(fast.reset(), slow.reset())

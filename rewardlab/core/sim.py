@@ -27,6 +27,7 @@ resets finished instances in the same step.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -37,6 +38,20 @@ from gymnasium import spaces
 from rewardlab.core.errors import RewardlabError, choices
 from rewardlab.core.reward import RewardSpec, SocialMode, combine, resolve_reward
 from rewardlab.core.rng import BatchedRNG, fresh_entropy
+
+try:  # the clip ufunc itself: np.clip's result without its Python-level dispatch
+    from numpy._core.umath import clip as _clip
+except ImportError:  # pragma: no cover - NumPy < 2
+    _clip = np.clip
+
+try:
+    from numpy._core.multiarray import count_nonzero as _count_nonzero
+except ImportError:  # pragma: no cover - NumPy < 2
+    _count_nonzero = np.count_nonzero
+
+_isfinite = np.isfinite
+_all = np.logical_and.reduce
+_greater = np.greater
 
 
 @dataclass
@@ -131,9 +146,11 @@ class BatchedSim:
         self._setup()
         self.num_agents = len(self.agents)
         self._check_spaces()
+        self._term_names = frozenset(self.reward_terms)
         self.reward_spec = resolve_reward(reward, self)
         self.episode_return = np.zeros((self.num_envs, self.num_agents))
         self.episode_length = np.zeros(self.num_envs, dtype=np.int64)
+        self._one_per_instance = np.ones(self.num_envs, dtype=np.int64)  # length + 1, without a scalar
 
     # ----------------------------------------------------------------- family hooks
     def _setup(self) -> None:
@@ -192,27 +209,40 @@ class BatchedSim:
         """Advance every instance by one step with ``actions`` of shape (B, n, *action_shape)."""
         actions = self.validate_actions(actions)
         out = self._step(actions)
-        missing = set(self.reward_terms) - set(out.terms)
-        if missing:
+        if not out.terms.keys() >= self._term_names:  # a C-level subset test, every step
+            missing = set(self.reward_terms) - set(out.terms)
             raise RuntimeError(f"{self.env_id}: _step did not report term(s) {choices(missing)}")
-        reward = combine(self.reward_spec, out.terms, self)
-        terminated = out.terminated.copy()
-        for event in self.reward_spec.terminate_on:
-            terminated |= out.events[event]
-        truncated = out.truncated & ~terminated
-        self.episode_return += reward
-        self.episode_length += 1
-        step = Step(
-            obs=self._observe(),
-            reward=reward,
-            terms=out.terms,
-            terminated=terminated,
-            truncated=truncated,
-            info=out.info,
-            events=out.events,
-        )
+        spec = self.reward_spec
+        reward = combine(spec, out.terms, self)
+        # Out-of-place operations where in-place ones give the same array: NumPy's ``out=``
+        # path costs about 1 us per call on small arrays, and every step pays it.
+        terminated = out.terminated
+        if spec.terminate_on:
+            for event in spec.terminate_on:
+                fired = out.events[event]
+                if _same_bools(fired, terminated):
+                    terminated = terminated | fired  # a new array: the family's is left alone
+                else:
+                    if terminated is out.terminated:
+                        terminated = terminated.copy()
+                    terminated |= fired
+        else:
+            terminated = terminated.copy()
+        truncated = out.truncated
+        if _same_bools(truncated, terminated):
+            truncated = _greater(truncated, terminated)  # a & ~b of booleans, in one ufunc call
+        else:
+            truncated = truncated & ~terminated
+        # rebound rather than updated in place (the same values; see above)
+        if type(reward) is np.ndarray and reward.shape == self.episode_return.shape:
+            self.episode_return = self.episode_return + reward
+        else:
+            self.episode_return += reward
+        self.episode_length = self.episode_length + self._one_per_instance
+        # positional: obs, reward, terms, terminated, truncated, info, events (cheaper than keywords)
+        step = Step(self._observe(), reward, out.terms, terminated, truncated, out.info, out.events)
         done = terminated | truncated
-        if done.any():
+        if _count_nonzero(done):  # done.any() without the method's Python wrapper
             rows = np.flatnonzero(done)
             step.episode_metrics = self._collect_metrics(rows)
             step.episode_returns = np.where(done[:, None], self.episode_return, np.nan)
@@ -247,6 +277,24 @@ class BatchedSim:
 
     def validate_actions(self, actions: Any) -> np.ndarray:
         """Check shape, dtype and finiteness; clip continuous actions to their bounds."""
+        # Fast path for what adapters and agents pass: an ndarray of the expected shape, float
+        # for Box actions, integer for discrete ones. It returns what the full checks below
+        # return (the same conversions, the same clip) and leaves every error to them.
+        if type(actions) is np.ndarray and actions.shape == self._actions_shape:
+            kind = actions.dtype.kind
+            if kind == "f" and self._box_actions:
+                actions = actions.astype(np.float64, copy=False)
+                # finite iff the sum of the Python floats is (Python's float sum raises no
+                # warnings; a finite array whose sum overflows goes to the exact test)
+                if (actions.size <= 64 and math.isfinite(sum(actions.ravel().tolist()))) or _finite(actions):
+                    return _clip(actions, self._clip_low, self._clip_high)
+            elif (kind == "i" or kind == "u") and not self._box_actions:
+                low, high = self._discrete_bounds
+                if not ((actions < low).any() or (actions >= high).any()):
+                    return actions
+        return self._validate_actions_fully(actions)
+
+    def _validate_actions_fully(self, actions: Any) -> np.ndarray:
         actions = np.asarray(actions)
         expected = (self.num_envs, self.num_agents, *self.action_shape)
         if actions.shape != expected:
@@ -279,7 +327,7 @@ class BatchedSim:
         actions = actions.astype(np.float64, copy=False)
         if not np.all(np.isfinite(actions)):
             raise RewardlabError(f"{self.env_id}: actions contain NaN or inf")
-        return np.clip(actions, self._clip_low, self._clip_high)
+        return _clip(actions, self._clip_low, self._clip_high)
 
     def _check_spaces(self) -> None:
         shapes = {s.shape for s in self.action_spaces}
@@ -289,6 +337,8 @@ class BatchedSim:
         if len(self.action_spaces) != len(self.agents) or len(self.observation_spaces) != len(self.agents):
             raise RuntimeError(f"{self.env_id}: one observation and action space per agent")
         first = self.action_spaces[0]
+        self._actions_shape = (self.num_envs, len(self.agents), *first.shape)
+        self._box_actions = isinstance(first, spaces.Box)
         if isinstance(first, spaces.Box):
             self._box_low = np.stack([s.low for s in self.action_spaces]).astype(np.float64)
             self._box_high = np.stack([s.high for s in self.action_spaces]).astype(np.float64)
@@ -319,6 +369,16 @@ class BatchedSim:
             column[rows] = values
             full[name] = column
         return full
+
+
+def _same_bools(a: Any, b: np.ndarray) -> bool:
+    """Whether ``a`` and ``b`` are boolean arrays of one shape (``b`` is an ndarray)."""
+    return type(a) is np.ndarray and a.dtype.char == "?" and b.dtype.char == "?" and a.shape == b.shape
+
+
+def _finite(actions: np.ndarray) -> bool:
+    """Whether every entry of an array is finite: one isfinite pass and one reduction."""
+    return bool(_all(_isfinite(actions), axis=None))
 
 
 def build_params(params_cls: type, overrides: Mapping[str, Any], env_id: str) -> Any:

@@ -21,16 +21,20 @@ from rewardlab.core.sim import BatchedSim, Step
 
 def step_info(step: Step, index: int, num_agents: int) -> dict[str, Any]:
     """The info dict of instance ``index``: per-agent arrays (n,), scalars for one agent."""
-
-    def per_agent(values: np.ndarray) -> np.ndarray | float:
-        row = values[index]
-        return float(row[0]) if num_agents == 1 else row.copy()
-
-    info: dict[str, Any] = {k: np.asarray(v[index]).copy() for k, v in step.info.items()}
-    info["reward_terms"] = {k: per_agent(v) for k, v in step.terms.items()}
-    info["reward_terms"]["reward"] = per_agent(step.reward)
-    info["agent_rewards"] = step.reward[index].copy()
-    info["events"] = {k: bool(v[index]) for k, v in step.events.items()}
+    # plain loops over the dicts: this runs on every single-env step
+    info: dict[str, Any] = {}
+    for key, values in step.info.items():
+        info[key] = np.array(values[index], order="C")  # np.asarray(values[index]).copy()
+    reward = step.reward
+    if num_agents == 1:
+        terms = {key: float(values[index, 0]) for key, values in step.terms.items()}
+        terms["reward"] = float(reward[index, 0])
+    else:
+        terms = {key: values[index].copy() for key, values in step.terms.items()}
+        terms["reward"] = reward[index].copy()
+    info["reward_terms"] = terms
+    info["agent_rewards"] = reward[index].copy()
+    info["events"] = {key: bool(values[index]) for key, values in step.events.items()}
     if step.episode_metrics is not None and step.done[index]:
         info["episode_metrics"] = {k: float(v[index]) for k, v in step.episode_metrics.items()}
     return info
@@ -47,6 +51,9 @@ class RewardlabEnv(gym.Env):
         self.action_space = joint_space(sim.action_spaces)
         self.render_mode = sim.render_mode
         self.metadata = {"render_modes": list(sim.render_modes), "render_fps": sim.render_fps}
+        # an action of the joint shape is reshaped straight to the simulator's (1, n, *shape)
+        self._joint_action_shape = self.action_space.shape
+        self._sim_action_shape = (1, sim.num_agents, *sim.action_shape)
 
     @property
     def reward_spec(self):
@@ -58,11 +65,22 @@ class RewardlabEnv(gym.Env):
         return to_joint(obs, self.sim.num_agents)[0], {}
 
     def step(self, action):
-        actions = from_joint(np.asarray(action)[None], 1, self.sim.num_agents, self.sim.action_shape)
-        step = self.sim.step(actions)
-        obs = to_joint(step.obs, self.sim.num_agents)[0]
-        reward = float(step.reward[0].sum())
-        info = step_info(step, 0, self.sim.num_agents)
+        sim = self.sim
+        n = sim.num_agents
+        action = np.asarray(action)
+        if action.shape == self._joint_action_shape:
+            actions = action.reshape(self._sim_action_shape)
+        else:  # from_joint passes a wrong size through: the simulator's validation reports it
+            actions = from_joint(action[None], 1, n, sim.action_shape)
+        step = sim.step(actions)
+        if n == 1:
+            obs = step.obs[0, 0]
+            # 0.0 + r: the one-term sum that numpy's sum computes (-0.0 becomes +0.0)
+            reward = float(step.reward[0, 0]) + 0.0
+        else:
+            obs = step.obs[0]
+            reward = float(np.add.reduce(step.reward[0]))  # what ndarray.sum calls
+        info = step_info(step, 0, n)
         return obs, reward, bool(step.terminated[0]), bool(step.truncated[0]), info
 
     def render(self):

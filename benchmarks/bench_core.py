@@ -1,0 +1,221 @@
+"""Per-step overhead of rewardlab's core: the base step, the adapters and Gymnasium's wrappers.
+
+    python benchmarks/bench_core.py            # full figures (about a minute)
+    python benchmarks/bench_core.py --quick    # a smoke run
+
+A zero-work simulator (defined below: its ``_step`` only advances a clock and hands back
+preallocated terms) isolates what the core costs per step, apart from any physics:
+
+* ``BatchedSim.step``            the base step at B = 1: action validation, reward combination,
+                                 terminate_on, episode accounting, the Step record;
+* ``RewardlabEnv.step``          the Gymnasium adapter on top (joint layout, the info dict);
+* ``gym.make(...).step``         what a user calls: Gymnasium's wrappers on top of that;
+* ``RewardlabVectorEnv.step`` and ``RewardlabSB3VecEnv.step`` at B = 1,024 (per batched step).
+
+Then the two single environments whose throughput targets depend on this overhead,
+``rewardlab/LocoImitation-v0`` and ``rewardlab/DrivingHighway-v0`` through ``gym.make`` with
+random actions (resets included), and the part of each step spent outside the family's
+``_step`` and the resets (the core's share), measured by timing those inside the same run.
+
+Every figure is the best of ``--repeats`` runs in microseconds per step (lower is better):
+the development machine is shared, so the best run is the one least disturbed by other
+processes. OMP/MKL/OpenBLAS threads are pinned to 1 before NumPy is imported.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+from gymnasium import spaces  # noqa: E402
+
+import rewardlab  # noqa: E402, F401  (registers the ids)
+from rewardlab.core.adapters import RewardlabEnv, RewardlabVectorEnv  # noqa: E402
+from rewardlab.core.adapters.sb3_vec_env import RewardlabSB3VecEnv  # noqa: E402
+from rewardlab.core.reward import RewardSpec  # noqa: E402
+from rewardlab.core.sim import BatchedSim, StepOutcome  # noqa: E402
+
+
+@dataclass(frozen=True)
+class ZeroParams:
+    num_agents: int = 1
+    action_dim: int = 12
+    obs_dim: int = 48
+    horizon: int = 0
+
+
+class ZeroSim(BatchedSim):
+    """A simulator that does no work: the shape of a locomotion step (one agent, 12 continuous
+    actions, 4 terms of which 3 weighted, an event, two info arrays), every array preallocated.
+    Its episodes never end unless ``horizon`` is set (then a clock counts the steps)."""
+
+    Params = ZeroParams
+    reward_terms = ("progress", "energy", "alive", "fall")
+    reward_presets = {
+        "default": RewardSpec(weights={"progress": 1.0, "energy": -0.01, "alive": 0.1}),
+        "terminating": RewardSpec(
+            weights={"progress": 1.0, "energy": -0.01, "alive": 0.1}, bonus_weights={"fall": -1.0},
+            terminate_on=("fell",),
+        ),
+    }
+    default_reward = "default"
+    events = ("fell",)
+
+    def _setup(self) -> None:
+        p, b = self.params, self.num_envs
+        self.agents = tuple(f"agent_{i}" for i in range(p.num_agents))
+        self.observation_spaces = tuple(
+            spaces.Box(-np.inf, np.inf, shape=(p.obs_dim,), dtype=np.float32) for _ in self.agents
+        )
+        self.action_spaces = tuple(
+            spaces.Box(-1.0, 1.0, shape=(p.action_dim,), dtype=np.float32) for _ in self.agents
+        )
+        self.t = np.zeros(b, dtype=np.int64)
+        self.obs = np.zeros((b, p.num_agents, p.obs_dim), dtype=np.float32)
+        zeros = np.zeros((b, p.num_agents))
+        self.terms = {"progress": zeros, "energy": zeros, "alive": zeros + 1.0, "fall": zeros}
+        self.no = np.zeros(b, dtype=bool)
+        self.info = {"speed": np.zeros(b), "height": np.zeros(b)}
+        self.events_out = {"fell": self.no}
+
+    def _reset(self, rows: np.ndarray) -> None:
+        self.t[rows] = 0
+
+    def _observe(self, rows: np.ndarray | None = None) -> np.ndarray:
+        return self.obs.copy() if rows is None else self.obs[rows]
+
+    def _step(self, actions: np.ndarray) -> StepOutcome:
+        truncated = self.no
+        if self.params.horizon:
+            self.t += 1
+            truncated = self.t >= self.params.horizon
+        return StepOutcome(
+            terms=self.terms, terminated=self.no, truncated=truncated, info=self.info, events=self.events_out
+        )
+
+
+def best_us(repeats: int, steps: int, step) -> float:
+    """Best of ``repeats`` runs of ``steps`` calls of ``step(i)``, in microseconds per call."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for i in range(steps):
+            step(i)
+        best = min(best, (time.perf_counter() - start) / steps * 1e6)
+    return best
+
+
+def zero_work(repeats: int, steps: int, reward: str) -> dict[str, float]:
+    rng = np.random.default_rng(0)
+    results = {}
+
+    sim = ZeroSim(reward=reward)
+    sim.reset(seed=0)
+    sim_actions = rng.uniform(-1, 1, (steps, 1, 1, 12))
+    results["BatchedSim.step (B = 1, autoreset)"] = best_us(repeats, steps, lambda i: sim.step(sim_actions[i], autoreset=True))
+
+    single_actions = rng.uniform(-1, 1, (steps, 12)).astype(np.float32)
+    env = RewardlabEnv(ZeroSim(reward=reward))
+    env.reset(seed=0)
+
+    def env_step(i):
+        _, _, term, trunc, _ = env.step(single_actions[i])
+        if term or trunc:
+            env.reset()
+
+    results["RewardlabEnv.step (B = 1)"] = best_us(repeats, steps, env_step)
+
+    if "rewardlab_bench/Zero-v0" not in gym.registry:
+        gym.register("rewardlab_bench/Zero-v0", entry_point=lambda **kw: RewardlabEnv(ZeroSim(**kw)))
+    env = gym.make("rewardlab_bench/Zero-v0", reward=reward)
+    env.reset(seed=0)
+    results["gym.make(...).step (B = 1)"] = best_us(repeats, steps, env_step)
+    env.close()
+
+    batch = 1024
+    batched_steps = max(steps // 50, 20)
+    vec_actions = rng.uniform(-1, 1, (batched_steps, batch, 12)).astype(np.float32)
+    venv = RewardlabVectorEnv(ZeroSim(num_envs=batch, reward=reward))
+    venv.reset(seed=0)
+    results[f"RewardlabVectorEnv.step (B = {batch})"] = best_us(
+        repeats, batched_steps, lambda i: venv.step(vec_actions[i])
+    )
+    sb3 = RewardlabSB3VecEnv(ZeroSim(num_envs=batch, reward=reward))
+    sb3.seed(0)
+    sb3.reset()
+    results[f"RewardlabSB3VecEnv.step (B = {batch})"] = best_us(
+        repeats, batched_steps, lambda i: sb3.step(vec_actions[i])
+    )
+    return results
+
+
+def registered_single(env_id: str, repeats: int, steps: int) -> tuple[float, float]:
+    """(us per gym.make step with resets, us of it outside the family's _step and resets)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        env = gym.make(env_id)
+    sim = env.unwrapped.sim
+    family_step = sim._step
+    inside = [0.0]
+
+    def timed_step(actions):
+        start = time.perf_counter()
+        out = family_step(actions)
+        inside[0] += time.perf_counter() - start
+        return out
+
+    sim._step = timed_step
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    actions = [env.action_space.sample() for _ in range(steps)]
+    best_total, best_outside = float("inf"), float("inf")
+    for _ in range(repeats):
+        inside[0] = resetting = 0.0
+        start = time.perf_counter()
+        for a in actions:
+            _, _, term, trunc, _ = env.step(a)
+            if term or trunc:
+                reset_start = time.perf_counter()
+                env.reset()
+                resetting += time.perf_counter() - reset_start
+        total = time.perf_counter() - start
+        best_total = min(best_total, total / steps * 1e6)
+        best_outside = min(best_outside, (total - inside[0] - resetting) / steps * 1e6)
+    env.close()
+    return best_total, best_outside
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few steps: a smoke run")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=20_000, help="zero-work steps per run")
+    parser.add_argument("--env-steps", type=int, default=2_000, help="registered-env steps per run")
+    args = parser.parse_args()
+    steps, env_steps = (500, 100) if args.quick else (args.steps, args.env_steps)
+
+    print(f"rewardlab core overhead, best of {args.repeats}; load average {os.getloadavg()[0]:.2f} "
+          f"on {os.cpu_count()} cores (shared machine)")
+    for reward in ("default", "terminating"):
+        print(f"\nzero-work simulator, reward={reward!r}{' (bonus term, terminate_on)' * (reward != 'default')}")
+        for name, us in zero_work(args.repeats, steps, reward).items():
+            print(f"  {name:<44s} {us:9.2f} us/step")
+
+    print("\nregistered single envs through gym.make (random actions, resets included)")
+    for env_id in ("rewardlab/LocoImitation-v0", "rewardlab/DrivingHighway-v0"):
+        total, outside = registered_single(env_id, args.repeats, env_steps)
+        print(f"  {env_id:<32s} {total:9.1f} us/step ({1e6 / total:7.0f} steps/s); "
+              f"outside _step and resets {outside:6.1f} us")
+
+
+if __name__ == "__main__":
+    main()
