@@ -74,6 +74,15 @@ class FlatParameters:
         start, end = self.offsets[id(p)]
         return self.grad[start:end].view_as(p)
 
+    def pair(self, first: nn.Parameter, second: nn.Parameter) -> tuple[torch.Tensor, torch.Tensor]:
+        """Views (2, *shape) of the data and gradient of two same-shaped parameters stored next to
+        each other (see :func:`paired_order`)."""
+        start, middle = self.offsets[id(first)]
+        middle2, end = self.offsets[id(second)]
+        if middle != middle2 or first.shape != second.shape:
+            raise ValueError("pair() needs two same-shaped parameters stored next to each other")
+        return self.data[start:end].view(2, *first.shape), self.grad[start:end].view(2, *first.shape)
+
     def zero_grad(self) -> None:
         self.grad.zero_()
 
@@ -93,8 +102,16 @@ class FlatAdam:
     ``torch.optim.Adam`` state over the separate parameters in the same order (older checkpoints).
     """
 
-    def __init__(self, flat: FlatParameters, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        flat: FlatParameters,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        legacy_order: list[nn.Parameter] | None = None,
+    ) -> None:
         self.flat = flat
+        self.legacy_order = legacy_order if legacy_order is not None else flat.params  # torch.optim's param order
         self.param_groups = [{"lr": float(lr), "betas": tuple(betas), "eps": float(eps), "params": [0]}]
         self.step_count = 0
         self.exp_avg = torch.zeros_like(flat.data)
@@ -125,10 +142,12 @@ class FlatAdam:
         elif not states:
             exp_avg, exp_avg_sq, step = torch.zeros_like(self.exp_avg), torch.zeros_like(self.exp_avg_sq), 0
         else:  # torch.optim.Adam over the separate parameters, in model.parameters() order
-            order = group["params"]
-            exp_avg = torch.cat([states[i]["exp_avg"].reshape(-1) for i in order])
-            exp_avg_sq = torch.cat([states[i]["exp_avg_sq"].reshape(-1) for i in order])
-            step = states[order[0]]["step"]
+            exp_avg, exp_avg_sq = torch.empty_like(self.exp_avg), torch.empty_like(self.exp_avg_sq)
+            for index, p in zip(group["params"], self.legacy_order, strict=True):
+                start, end = self.flat.offsets[id(p)]
+                exp_avg[start:end] = states[index]["exp_avg"].reshape(-1)
+                exp_avg_sq[start:end] = states[index]["exp_avg_sq"].reshape(-1)
+            step = states[group["params"][0]]["step"]
         self.exp_avg.copy_(exp_avg)
         self.exp_avg_sq.copy_(exp_avg_sq)
         self.step_count = int(float(step))
@@ -140,6 +159,22 @@ def _layers(net: nn.Sequential) -> list[nn.Linear]:
     return [layer for layer in net if isinstance(layer, nn.Linear)]
 
 
+def can_pair(actor: nn.Module, critic: nn.Module) -> bool:
+    """Whether actor and critic MLPs have the same hidden layers (then they run as one batched pair)."""
+    a, c = _layers(actor.net), _layers(critic.net)
+    return len(a) == len(c) >= 2 and all(la.weight.shape == lc.weight.shape for la, lc in zip(a[:-1], c[:-1], strict=True))
+
+
+def paired_order(model: nn.Module, actor: nn.Module, critic: nn.Module) -> list[nn.Parameter]:
+    """model's parameters with each hidden layer's actor and critic weights (and biases) next to
+    each other: layer k of both networks is then one (2, out, in) tensor for a batched matmul."""
+    order: list[nn.Parameter] = []
+    for la, lc in zip(_layers(actor.net)[:-1], _layers(critic.net)[:-1], strict=True):
+        order += [la.weight, lc.weight, la.bias, lc.bias]
+    placed = {id(p) for p in order}
+    return order + [p for p in model.parameters() if id(p) not in placed]
+
+
 class MLPGaussianStep:
     """The PPO loss of an MLP-Gaussian actor and an MLP critic, and its gradient, without autograd.
 
@@ -148,7 +183,14 @@ class MLPGaussianStep:
     returns the loss terms as 0-d tensors. Every gradient element is written (nothing to zero).
     """
 
-    def __init__(self, actor: nn.Module, critic: nn.Module, flat: FlatParameters, activation: str) -> None:
+    def __init__(self, actor: nn.Module, critic: nn.Module, flat: FlatParameters, activation: str, paired: bool = False) -> None:
+        self.paired = paired
+        if paired:  # hidden layer k of both networks as (2, out, in) weights, (2, 1, out) biases
+            self.pairs = []
+            for la, lc in zip(_layers(actor.net)[:-1], _layers(critic.net)[:-1], strict=True):
+                weight, weight_grad = flat.pair(la.weight, lc.weight)
+                bias, bias_grad = flat.pair(la.bias, lc.bias)
+                self.pairs.append((weight, bias.unsqueeze(1), weight_grad, bias_grad))
         self.actor_layers = [(layer.weight, layer.bias) for layer in _layers(actor.net)]
         self.critic_layers = [(layer.weight, layer.bias) for layer in _layers(critic.net)]
         self.actor_grads = [(flat.grad_of(w), flat.grad_of(b)) for w, b in self.actor_layers]
@@ -200,6 +242,42 @@ class MLPGaussianStep:
             if i > 0:
                 grad = self._act_backward(torch.mm(grad, layers[i][0]), outs[i])
 
+    def _forward_paired(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """Actor mean, value and the paired hidden activations (2, M, h) of input x (M, d): one
+        batched matmul per hidden layer for both networks."""
+        M = x.shape[0]
+        h = x.expand(2, M, x.shape[1])
+        outs = [h]
+        tanh = self.activation == "tanh"
+        for weight, bias, _, _ in self.pairs:
+            if tanh and M * weight.shape[1] >= TANH_VIA_SIGMOID_MIN_NUMEL:  # as _forward
+                h = torch.baddbmm(bias, h, weight.transpose(1, 2), beta=2.0, alpha=2.0)
+                torch.sigmoid_(h).mul_(2.0).sub_(1.0)
+            else:
+                h = torch.baddbmm(bias, h, weight.transpose(1, 2))
+                h = h.tanh_() if tanh else h.relu_()
+            outs.append(h)
+        (w_mean, b_mean), (w_value, b_value) = self.actor_layers[-1], self.critic_layers[-1]
+        return F.linear(h[0], w_mean, b_mean), F.linear(h[1], w_value, b_value), outs
+
+    def _backward_paired(self, outs: list[torch.Tensor], d_mean: torch.Tensor, d_value: torch.Tensor) -> None:
+        last = outs[-1]
+        grad = torch.empty_like(last)
+        for k, (d_out, layers, grads) in enumerate(
+            ((d_mean, self.actor_layers, self.actor_grads), (d_value, self.critic_layers, self.critic_grads))
+        ):
+            weight_grad, bias_grad = grads[-1]
+            torch.mm(d_out.t(), last[k], out=weight_grad)
+            torch.sum(d_out, 0, out=bias_grad)
+            torch.mm(d_out, layers[-1][0], out=grad[k])
+        for i in range(len(self.pairs) - 1, -1, -1):
+            weight, _, weight_grad, bias_grad = self.pairs[i]
+            grad = self._act_backward(grad, outs[i + 1])
+            torch.bmm(grad.transpose(1, 2), outs[i], out=weight_grad)
+            torch.sum(grad, 1, out=bias_grad)
+            if i > 0:
+                grad = torch.bmm(grad, weight)
+
     @torch.no_grad()
     def __call__(
         self,
@@ -215,9 +293,12 @@ class MLPGaussianStep:
         """obs (M, d), state (M, d_c), actions (M, m); the per-sample scalars as (M, 1) columns
         (the minibatch's column views, no reshapes)."""
         M = obs.shape[0]
+        if self.paired:  # obs is also the critic's input
+            mean, value, outs = self._forward_paired(obs)
+        else:
+            a_outs, c_outs = self._forward(self.actor_layers, obs), self._forward(self.critic_layers, state)
+            mean, value = a_outs[-1], c_outs[-1]  # (M, m), (M, 1)
         # actor: log-prob as DiagGaussian.log_prob computes it (the rollout's own formula)
-        a_outs = self._forward(self.actor_layers, obs)
-        mean = a_outs[-1]
         log_std = self.log_std
         inv_std = torch.exp(-log_std)
         z = (actions - mean) * inv_std
@@ -237,11 +318,9 @@ class MLPGaussianStep:
         d_logp = unclipped.mul_(unclipped >= clipped).div_(M)  # d pg_loss / d log p, (M, 1)
         d_logp_z = d_logp * z
         torch.sub((d_logp_z * z).sum(0), d_logp.sum() + cfg.ent_coef, out=self.log_std_grad)
-        self._backward(self.actor_layers, self.actor_grads, a_outs, d_logp_z.mul_(inv_std))
+        d_mean = d_logp_z.mul_(inv_std)
         entropy = (0.5 + LOG_SQRT_2PI + log_std).sum()
         # critic
-        c_outs = self._forward(self.critic_layers, state)
-        value = c_outs[-1]  # (M, 1)
         error = value - returns
         if cfg.clip_vloss:
             change = value - old_values
@@ -252,5 +331,10 @@ class MLPGaussianStep:
         else:
             v_loss = 0.5 * error.square().mean()
             d_value = error
-        self._backward(self.critic_layers, self.critic_grads, c_outs, d_value.mul_(cfg.vf_coef / M))
+        d_value.mul_(cfg.vf_coef / M)
+        if self.paired:
+            self._backward_paired(outs, d_mean, d_value)
+        else:
+            self._backward(self.actor_layers, self.actor_grads, a_outs, d_mean)
+            self._backward(self.critic_layers, self.critic_grads, c_outs, d_value)
         return {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy, "approx_kl": approx_kl, "clipfrac": clipfrac}

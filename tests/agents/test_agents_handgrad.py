@@ -38,6 +38,8 @@ def test_handwritten_gradient_equals_autograd(agent_cls, sim, settings):
     cfg = {"num_steps": 16, "learning_rate": 0.05, "update_epochs": 2, "num_minibatches": 2, **settings}
     agent = agent_cls(sim, cfg, seed=0)
     assert agent._handgrad is not None
+    # equal hidden layers on one input: actor and critic run as one batched pair
+    assert agent._handgrad.paired == (agent_cls is PPO and "critic_hidden_sizes" not in settings)
     batch, _ = agent._rollout()
     agent._update(batch)  # a large step away from the rollout's policy: ratios leave the clip range
     mb, idx = minibatch(agent, batch, 64, seed=1)
@@ -159,3 +161,21 @@ def test_numpy_rollout_policy_matches_the_torch_one(monkeypatch, agent_cls, sim_
     for name in ("obs", "actions", "logp", "values", "advantages"):
         torch.testing.assert_close(numpy_batch[name], torch_batch[name], rtol=1e-4, atol=1e-5, msg=name)
     assert not torch.equal(numpy_batch["values"], torch_batch["values"])  # two different computations
+
+
+def test_paired_layout_loads_a_torch_adam_state_by_parameter():
+    """With actor and critic paired the flat order differs from model.parameters(); an optimizer
+    state saved by torch.optim.Adam (checkpoint format 1) still lands on the right parameters."""
+    agent = PPO(TrackingSim(num_envs=2), {"num_steps": 4}, seed=0)
+    assert agent._handgrad.paired
+    params = list(agent.model.parameters())
+    assert [id(p) for p in agent.flat.params] != [id(p) for p in params]
+    reference = torch.optim.Adam(params, lr=1e-3)
+    for i, p in enumerate(params):
+        p.grad = torch.full_like(p, float(i + 1))  # a different gradient per parameter
+    reference.step()
+    agent.optimizer.load_state_dict(reference.state_dict())
+    state = reference.state_dict()["state"]
+    for i, p in enumerate(params):
+        start, end = agent.flat.offsets[id(p)]
+        assert torch.equal(agent.optimizer.exp_avg[start:end], state[i]["exp_avg"].reshape(-1))
