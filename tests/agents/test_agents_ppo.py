@@ -64,8 +64,9 @@ SMOOTH = {"num_steps": 14, "jacobian_penalty": 0.1, "caps_temporal": 0.1, "caps_
         (PPO, TrackingSim, {"num_steps": 16, "policy": "lpn", "phase_index": -1, "jacobian_penalty": 0.1}),
         (MAPPO, ToyGameSim, {**SMOOTH, "lipschitz_penalty": 0.002}),
         (PPO, ToyGridSim, {"num_steps": 16}),
+        (PPO, TrackingSim, {"num_steps": 16, "num_minibatches": 2}),  # hand-written gradient, NumPy rollout
     ],
-    ids=["ppo-lpn", "mappo-penalties", "ppo-discrete"],
+    ids=["ppo-lpn", "mappo-penalties", "ppo-discrete", "ppo-mlp-gaussian"],
 )
 def test_training_is_deterministic_under_a_seed(agent_cls, sim_cls, settings):
     runs = []
@@ -84,8 +85,9 @@ def test_training_is_deterministic_under_a_seed(agent_cls, sim_cls, settings):
         (MAPPO, ToyGameSim, SMOOTH),
         (PPO, ToyGridSim, {"num_steps": 16}),
         (MAPPO, "rewardlab/CoopSLCD-v0", {"num_steps": 16}),
+        (PPO, "rewardlab/CoopSLCD-v0", {"num_steps": 16, "minibatch_size": 16, "update_epochs": 3}),  # paired hand-written
     ],
-    ids=["ppo-lpn", "mappo-penalties", "ppo-discrete", "mappo-coop-slcd"],
+    ids=["ppo-lpn", "mappo-penalties", "ppo-discrete", "mappo-coop-slcd", "ppo-coop-slcd-handgrad"],
 )
 def test_checkpoint_resume_is_bit_for_bit(tmp_path, agent_cls, sim_cls, settings):
     total = 4 * 16 * 4  # four updates
