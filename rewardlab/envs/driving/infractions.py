@@ -60,17 +60,14 @@ TTC_HORIZONS = (0.1, 0.3, 0.5, 0.7, 0.9)
 def comfort_violations(a_lon, a_lat, jerk_lon, jerk, yaw_rate, yaw_accel) -> np.ndarray:
     """Which of the six comfort bounds are exceeded, (..., 6) bool."""
     b = COMFORT_BOUNDS
-    return np.stack(
-        [
-            (a_lon < b["lon_accel_min"]) | (a_lon > b["lon_accel_max"]),
-            np.abs(a_lat) > b["lat_accel"],
-            np.abs(jerk_lon) > b["lon_jerk"],
-            np.abs(jerk) > b["jerk"],
-            np.abs(yaw_rate) > b["yaw_rate"],
-            np.abs(yaw_accel) > b["yaw_accel"],
-        ],
-        axis=-1,
-    )
+    out = np.empty(np.shape(a_lon) + (6,), dtype=bool)  # filled by column: no np.stack
+    out[..., 0] = (a_lon < b["lon_accel_min"]) | (a_lon > b["lon_accel_max"])
+    out[..., 1] = np.abs(a_lat) > b["lat_accel"]
+    out[..., 2] = np.abs(jerk_lon) > b["lon_jerk"]
+    out[..., 3] = np.abs(jerk) > b["jerk"]
+    out[..., 4] = np.abs(yaw_rate) > b["yaw_rate"]
+    out[..., 5] = np.abs(yaw_accel) > b["yaw_accel"]
+    return out
 
 
 def penalty_product(counts: dict[str, np.ndarray], outside_fraction: np.ndarray) -> np.ndarray:

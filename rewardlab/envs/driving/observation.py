@@ -40,6 +40,9 @@ from gymnasium import spaces
 from rewardlab.envs.driving.vehicle import clip
 
 VECTOR_SIZE = 91
+# route points of the vector observation among the 16 hazard samples (2.5 m apart): every second
+# one (5 ... 40 m), padded to 10 with the last
+_ROUTE_POINTS = np.array([1, 3, 5, 7, 9, 11, 13, 15, 15, 15])
 BEV_CHANNELS = ("road", "route", "lane_markings", "vehicles", "pedestrians", "red_lights",
                 "yellow_lights", "green_lights", "static_objects", "shoulder")
 STATIC_BITS = {"road": 1, "lane_markings": 2, "shoulder": 4}  # routes: route_bit(ego)
@@ -92,8 +95,8 @@ def vector_observation(sim, r: np.ndarray) -> np.ndarray:
     out[..., 7] = sel(sim.progress) / length
     # route points every 5 m: the hazard samples are every 2.5 m; (x, y) pairs interleaved
     samples = c["samples"]
-    pts = samples[:, :, 1::2]  # (b, e, 8, 2) at 5..40 m; pad to 10 with the last sample
-    pts = np.concatenate([pts, np.repeat(samples[:, :, -1:], 2, axis=2)], axis=2)
+    # (b, e, 10, 2): the samples at 5..40 m, padded to 10 with the last sample
+    pts = samples.take(_ROUTE_POINTS, axis=2)
     rx, ry = pts[..., 0] - ex[..., None], pts[..., 1] - ey[..., None]
     out[..., 8:28:2] = (rx * cos_e[..., None] + ry * sin_e[..., None]) / 50.0
     out[..., 9:28:2] = (-rx * sin_e[..., None] + ry * cos_e[..., None]) / 50.0

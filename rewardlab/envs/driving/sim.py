@@ -475,7 +475,9 @@ class DrivingSim(BatchedSim):
         # route samples ahead every 2.5 m (route points are ~1 m apart)
         offs = self._hazard_offsets
         sidx = np.minimum(idx[..., None] + offs, q - 1) + rflat[..., None]
-        sx, sy = rx_flat.take(sidx), ry_flat.take(sidx)  # (b, e, H)
+        samples = np.empty(sidx.shape + (2,))  # (b, e, H, 2)
+        sx = samples[..., 0] = rx_flat.take(sidx)
+        sy = samples[..., 1] = ry_flat.take(sidx)
         # hazards: nearest objects within half a lane of a route sample
         hx = sx[..., None] - nx_[:, :, None, :]
         hy = sy[..., None] - ny_[:, :, None, :]
@@ -513,7 +515,7 @@ class DrivingSim(BatchedSim):
             "near_psi": near_psi, "near_v": near_v, "hazard_speed": hazard_speed,
             "near_len": pick("length"), "near_wid": nw_,
             "d_lat": d_lat, "route_station": route_station, "head_err": head_err,
-            "samples": np.stack([sx, sy], axis=-1),
+            "samples": samples,
             "hazard_vehicle": hazard_vehicle, "hazard": hazard,
             "stop_dist": stop_dist, "light_state": state, "has_stop": has_stop,
             "lights": lights,
