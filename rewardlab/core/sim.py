@@ -217,16 +217,16 @@ class BatchedSim:
         # Out-of-place operations where in-place ones give the same array: NumPy's ``out=``
         # path costs about 1 us per call on small arrays, and every step pays it.
         terminated = out.terminated
-        if spec.terminate_on:
-            for event in spec.terminate_on:
-                fired = out.events[event]
-                if _same_bools(fired, terminated):
+        for event in spec.terminate_on:
+            fired = out.events[event]
+            if _same_bools(fired, terminated):
+                if _count_nonzero(fired):  # an event that fired nowhere changes nothing
                     terminated = terminated | fired  # a new array: the family's is left alone
-                else:
-                    if terminated is out.terminated:
-                        terminated = terminated.copy()
-                    terminated |= fired
-        else:
+            else:
+                if terminated is out.terminated:
+                    terminated = terminated.copy()
+                terminated |= fired
+        if terminated is out.terminated:
             terminated = terminated.copy()
         truncated = out.truncated
         if _same_bools(truncated, terminated):

@@ -23,6 +23,11 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 from rewardlab.core.registry import make_sim
 from rewardlab.core.sim import BatchedSim
 
+try:  # the clip ufunc itself: np.clip's result without its Python-level dispatch
+    from numpy._core.umath import clip as _clip
+except ImportError:  # pragma: no cover - NumPy < 2
+    _clip = np.clip
+
 
 class RewardlabSB3VecEnv(VecEnv):
     def __init__(self, sim: BatchedSim, agent_id: bool = False, normalize_actions: bool = True) -> None:
@@ -80,7 +85,7 @@ class RewardlabSB3VecEnv(VecEnv):
         sim = self.sim
         actions = np.asarray(slot_actions).reshape(sim.num_envs, sim.num_agents, *sim.action_shape)
         if self._rescale:
-            unit = (np.clip(actions, -1.0, 1.0) + 1.0) / 2.0
+            unit = (_clip(actions, -1.0, 1.0) + 1.0) / 2.0
             actions = sim._box_low + unit * (sim._box_high - sim._box_low)
         return actions
 
@@ -89,9 +94,10 @@ class RewardlabSB3VecEnv(VecEnv):
         step = sim.step(self.sim_actions(self._actions), autoreset=True)
         obs = self.observation_slots(step.obs)
         rewards = step.reward.reshape(-1).astype(np.float32)
-        dones = np.repeat(step.done, n)
+        done = step.done
+        dones = done if n == 1 else np.repeat(done, n)  # step.done is a fresh array
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
-        for b in np.flatnonzero(step.done):
+        for b in np.flatnonzero(done):
             final = self.observation_slots(step.final_obs[b : b + 1])
             metrics = {k: float(v[b]) for k, v in step.episode_metrics.items()}
             for i in range(n):

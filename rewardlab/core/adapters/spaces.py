@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from gymnasium import spaces
 
@@ -39,7 +41,7 @@ def to_joint(array: np.ndarray, num_agents: int) -> np.ndarray:
 def from_joint(actions: np.ndarray, num_envs: int, num_agents: int, action_shape: tuple[int, ...]) -> np.ndarray:
     """Joint actions (B, *joint_shape) to the simulator layout (B, n, *action_shape)."""
     actions = np.asarray(actions)
-    expected = num_envs * num_agents * int(np.prod(action_shape, dtype=np.int64))
+    expected = num_envs * num_agents * math.prod(action_shape)
     if actions.size != expected:
         return actions  # the simulator's validation reports the bad shape
     return actions.reshape((num_envs, num_agents, *action_shape))

@@ -63,7 +63,7 @@ class RewardlabVectorEnv(VectorEnv):
             infos["_final_obs"] = done
             infos["episode_metrics"] = step.episode_metrics
             infos["_episode_metrics"] = done
-        rewards = step.reward.sum(axis=1)
+        rewards = np.add.reduce(step.reward, axis=1)  # step.reward.sum(axis=1) without its wrapper
         return to_joint(step.obs, n), rewards, step.terminated, step.truncated, infos
 
     def render(self):
