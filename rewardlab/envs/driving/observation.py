@@ -81,7 +81,7 @@ def vector_observation(sim, r: np.ndarray) -> np.ndarray:
     limit = sel(lay.speed_limit)[:, None]
     w = sel(lay.width)[:, None]
     length = sel(sim.routes["length"])
-    cos_e, sin_e = np.cos(epsi), np.sin(epsi)
+    cos_e, sin_e = c["ego_cos"], c["ego_sin"]  # of epsi, from perception
     nb = len(r)
     # the 91 columns are written in place (no per-part stacking and concatenation)
     out = np.empty((nb, e, VECTOR_SIZE))
@@ -90,8 +90,8 @@ def vector_observation(sim, r: np.ndarray) -> np.ndarray:
     out[..., 2] = sel(sim.steer_prev)
     out[..., 3] = sel(sim.accel_cmd)
     out[..., 4] = c["d_lat"] / w
-    out[..., 5] = np.sin(c["head_err"])
-    out[..., 6] = np.cos(c["head_err"])
+    out[..., 5] = c["head_sin"]
+    out[..., 6] = c["head_cos"]
     out[..., 7] = sel(sim.progress) / length
     # route points every 5 m: the hazard samples are every 2.5 m; (x, y) pairs interleaved
     samples = c["samples"]
@@ -102,8 +102,8 @@ def vector_observation(sim, r: np.ndarray) -> np.ndarray:
     out[..., 9:28:2] = (-rx * sin_e[..., None] + ry * cos_e[..., None]) / 50.0
     ok = c["near_ok"]
     dx, dy = c["near_x"] - ex[..., None], c["near_y"] - ey[..., None]
-    vx = c["near_v"] * np.cos(c["near_psi"]) - (ev * cos_e)[..., None]
-    vy = c["near_v"] * np.sin(c["near_psi"]) - (ev * sin_e)[..., None]
+    vx = c["near_v"] * c["near_cos"] - (ev * cos_e)[..., None]
+    vy = c["near_v"] * c["near_sin"] - (ev * sin_e)[..., None]
     ce, se = cos_e[..., None], sin_e[..., None]
     rel_h = c["near_psi"] - epsi[..., None]
     k = dx.shape[2]

@@ -46,10 +46,10 @@ from rewardlab.envs.driving.traffic import (
     YELLOW,
     IDMParams,
     RoadIndex,
-    gather,
     idm_acceleration,
     lane_leaders,
     light_states,
+    row_base,
 )
 from rewardlab.envs.driving.vehicle import bicycle_step, boxes_overlap, clip, wrap_angle
 
@@ -215,6 +215,8 @@ class DrivingSim(BatchedSim):
         self._kind_int = np.concatenate([np.zeros(n, dtype=np.int64), np.ones(e, dtype=np.int64),
                                          np.full(self.num_static, 2, dtype=np.int64)])
         self._kind = np.concatenate([np.zeros(n), np.ones(e), np.full(self.num_static, 2)])[None, None, :]
+        self._is_static = self._kind == 2
+        self._is_moving = ~self._is_static
         z = lambda *shape, dtype=float: np.zeros((b, *shape), dtype=dtype)  # noqa: E731
         # egos
         self.ex, self.ey, self.epsi, self.ev = z(e), z(e), z(e), z(e)
@@ -515,6 +517,10 @@ class DrivingSim(BatchedSim):
             "near_psi": near_psi, "near_v": near_v, "hazard_speed": hazard_speed,
             "near_len": pick("length"), "near_wid": nw_,
             "d_lat": d_lat, "route_station": route_station, "head_err": head_err,
+            # cosines and sines the checks and the observation share (computed once here)
+            "ego_cos": np.cos(epsi), "ego_sin": np.sin(epsi),
+            "near_cos": np.cos(near_psi), "near_sin": np.sin(near_psi),
+            "head_cos": np.cos(head_err), "head_sin": np.sin(head_err),
             "samples": samples,
             "hazard_vehicle": hazard_vehicle, "hazard": hazard,
             "stop_dist": stop_dist, "light_state": state, "has_stop": has_stop,
@@ -584,15 +590,15 @@ class DrivingSim(BatchedSim):
         near_ok = c["near_ok"] & active[..., None]
         # contact now and at the constant-velocity projections (tau = 0, 0.1, ..., 0.9 s) in one test
         tau = self._taus
-        ce, se = np.cos(self.epsi)[..., None, None], np.sin(self.epsi)[..., None, None]
-        co, so = np.cos(c["near_psi"])[..., None, :], np.sin(c["near_psi"])[..., None, :]
+        ce, se = c["ego_cos"][..., None, None], c["ego_sin"][..., None, None]
+        co, so = c["near_cos"][..., None, :], c["near_sin"][..., None, :]
         ve = self.ev[..., None, None] * tau
         vo = c["near_v"][..., None, :] * tau
         hit = boxes_overlap(
             self.ex[..., None, None] + ve * ce, self.ey[..., None, None] + ve * se, self.epsi[..., None, None],
             EGO_LENGTH, EGO_WIDTH,
             c["near_x"][..., None, :] + vo * co, c["near_y"][..., None, :] + vo * so, c["near_psi"][..., None, :],
-            c["near_len"][..., None, :], c["near_wid"][..., None, :]) & near_ok[..., None, :]
+            c["near_len"][..., None, :], c["near_wid"][..., None, :], trig=(ce, se, co, so)) & near_ok[..., None, :]
         contact = hit[..., 0, :]
         ttc = _any(hit[..., 1:, :], 2)
         ttc_active = _any(ttc & near_ok, 2)
@@ -600,9 +606,8 @@ class DrivingSim(BatchedSim):
         contact_full.reshape(-1)[self._object_base + c["near"]] = contact  # put_along_axis, flat
         new_contact = contact_full & ~self.contact_prev
         self.contact_prev = contact_full
-        kind = self.cache_kind()
-        coll_vehicle = (new_contact & (kind != 2)).any(axis=2)
-        coll_static = (new_contact & (kind == 2)).any(axis=2)
+        coll_vehicle = _any(new_contact & self._is_moving, 2)
+        coll_static = _any(new_contact & self._is_static, 2)
         collision = coll_vehicle | coll_static
         # red light: the front crosses a stop line while its signal is red
         front = c["route_station"] + 0.5 * EGO_LENGTH
@@ -674,7 +679,7 @@ class DrivingSim(BatchedSim):
         route_road = self.routes["road"][self._rows_col, eidx, ridx]
         lane_of_ego = np.maximum(np.floor(-self._road_offset(route_road) / w), 0)
         nl = self._lanes_here(route_road)
-        v_forward = self.ev * np.cos(c["head_err"])
+        v_forward = self.ev * c["head_cos"]
         lo, hi = p.reward_speed_range
         act = active.astype(float)
         terms = {
@@ -775,8 +780,10 @@ class DrivingSim(BatchedSim):
         # entries: traffic, the egos' footprints on every road lane, static obstacles
         es, ed, eh = self.ego_s, self.ego_d, self.ego_h  # (B, E, R), from the end of the last step
         rel = wrap_angle(self.epsi[..., None] - eh)
-        half_lat = 0.5 * (EGO_LENGTH * np.abs(np.sin(rel)) + EGO_WIDTH * np.abs(np.cos(rel)))
-        half_lon = 0.5 * (EGO_LENGTH * np.abs(np.cos(rel)) + EGO_WIDTH * np.abs(np.sin(rel)))
+        cos_rel, sin_rel = np.cos(rel), np.sin(rel)
+        abs_cos, abs_sin = np.abs(cos_rel), np.abs(sin_rel)
+        half_lat = 0.5 * (EGO_LENGTH * abs_sin + EGO_WIDTH * abs_cos)
+        half_lon = 0.5 * (EGO_LENGTH * abs_cos + EGO_WIDTH * abs_sin)
         roads = np.arange(lay.num_roads)
         lanes = np.arange(slots)
         # lane_offset is elementwise: broadcasting (B, 1, 1, 1) rows, (slots,) lanes and
@@ -800,7 +807,7 @@ class DrivingSim(BatchedSim):
             ego_lane_id = np.broadcast_to((roads[:, None] * slots + lanes[None, :])[None, None], occ.shape)
             ego_lane_id = self._ego_lane_id = np.ascontiguousarray(ego_lane_id).reshape(b, -1)
         ego_s = np.repeat(es, slots, axis=2).reshape(b, -1)
-        ego_v = np.repeat(self.ev[..., None] * np.cos(rel), slots, axis=2).reshape(b, -1)
+        ego_v = np.repeat(self.ev[..., None] * cos_rel, slots, axis=2).reshape(b, -1)
         ego_hl = np.repeat(half_lon, slots, axis=2).reshape(b, -1)
         t_id = self.t_road * slots + self.t_lane
         hl = 0.5 * self.t_len
@@ -823,12 +830,13 @@ class DrivingSim(BatchedSim):
         leader = lane_leaders(ent_id, ent_s, ent_act, n)
         v, s, v0 = self.t_v, self.t_s, self.t_v0
 
-        def acc_behind(lead):
-            gap = gather(ent_s, lead, np.inf) - s - hl - gather(ent_hl, lead, 0.0)
-            dv = v - gather(ent_v, lead, 0.0)
-            return idm_acceleration(v, v0, gap, dv, ip)
-
-        acc = acc_behind(leader)
+        # the leader's station, half length and speed (fills where there is none); one index
+        has_leader = leader >= 0
+        lead_flat = row_base(*ent_s.shape) + np.maximum(leader, 0)
+        lead_s = np.where(has_leader, ent_s.reshape(-1).take(lead_flat), np.inf)
+        lead_hl = np.where(has_leader, ent_hl.reshape(-1).take(lead_flat), 0.0)
+        lead_v = np.where(has_leader, ent_v.reshape(-1).take(lead_flat), 0.0)
+        acc = idm_acceleration(v, v0, lead_s - s - hl - lead_hl, v - lead_v, ip)
         # stop lines hold for every lane of a road: computed once for the current and target lanes
         a_stop = self._stop_line_acc()
         acc = np.minimum(acc, a_stop)

@@ -66,11 +66,22 @@ def idm_equilibrium_gap(v, v0, p: IDMParams) -> np.ndarray:
     return (p.jam_distance + v * p.time_gap) / np.sqrt(1.0 - (v / v0) ** p.delta)
 
 
+_ROW_BASE: dict[tuple[int, int], np.ndarray] = {}
+
+
+def row_base(b: int, m: int) -> np.ndarray:
+    """(b, 1) flat offsets 0, m, 2m, ... of the rows of a (b, m) array (read-only, cached)."""
+    base = _ROW_BASE.get((b, m))
+    if base is None:
+        base = _ROW_BASE[(b, m)] = (np.arange(b, dtype=np.int64) * m)[:, None]
+        base.flags.writeable = False
+    return base
+
+
 def take_rows(values: np.ndarray, index: np.ndarray) -> np.ndarray:
     """values[b, index[b, k]] for a 2-D ``values`` (a lean ``take_along_axis``)."""
-    m = values.shape[1]
-    base = (np.arange(values.shape[0], dtype=np.int64) * m)[:, None]
-    return np.ascontiguousarray(values).reshape(-1).take(base + index)
+    b, m = values.shape
+    return np.ascontiguousarray(values).reshape(-1).take(row_base(b, m) + index)
 
 
 _POSITIONS: dict[tuple[int, int], np.ndarray] = {}
@@ -89,16 +100,18 @@ def lane_leaders(lane_id: np.ndarray, station: np.ndarray, active: np.ndarray, c
     """Entry index of the leader (next entry ahead in the same lane, -1 if none) of the first
     ``count`` entries, from one sort of (lane, station) keys per row."""
     b, m = lane_id.shape
+    base = row_base(b, m)
     keys = np.where(active, lane_id * LANE_STRIDE + station, INACTIVE_KEY)
-    order = np.argsort(keys, axis=1, kind="stable")
-    sorted_lane = take_rows(np.where(active, lane_id, -1), order)
+    order = keys.argsort(axis=1, kind="stable")
+    order_flat = base + order
+    sorted_lane = np.where(active, lane_id, -1).reshape(-1).take(order_flat).reshape(-1)
     rank = np.empty_like(order)
-    rank.reshape(-1)[((np.arange(b) * m)[:, None] + order).ravel()] = _positions(b, m)
+    rank.reshape(-1)[order_flat.reshape(-1)] = _positions(b, m)
     rank = rank[:, :count]
-    nxt = np.minimum(rank + 1, m - 1)
-    own = take_rows(sorted_lane, rank)
-    ok = (rank + 1 < m) & (take_rows(sorted_lane, nxt) == own) & (own >= 0)
-    return np.where(ok, take_rows(order, nxt), -1)
+    nxt_flat = base + np.minimum(rank + 1, m - 1)
+    own = sorted_lane.take(base + rank)
+    ok = (rank + 1 < m) & (sorted_lane.take(nxt_flat) == own) & (own >= 0)
+    return np.where(ok, order.reshape(-1).take(nxt_flat), -1)
 
 
 class RoadIndex:
