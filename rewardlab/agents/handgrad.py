@@ -278,6 +278,18 @@ class MLPGaussianStep:
             if i > 0:
                 grad = torch.bmm(grad, weight)
 
+    def begin_update(self, epochs: int, total: int, device: torch.device) -> None:
+        """Per-sample buffers for one update. Each minibatch writes its log-ratio, ratio,
+        normalised advantage and value-loss term there (as the ``out=`` of ops the gradient
+        needs anyway) and :meth:`finish_update` reduces them once, instead of ten small
+        reductions per minibatch."""
+        shape = (epochs * total, 1)
+        self._log_ratio, self._ratio = torch.empty(shape, device=device), torch.empty(shape, device=device)
+        self._neg_adv, self._value_term = torch.empty(shape, device=device), torch.empty(shape, device=device)
+        self._log_std_sums: list[torch.Tensor] = []
+        self._lengths: list[int] = []
+        self._filled = 0
+
     @torch.no_grad()
     def __call__(
         self,
@@ -289,10 +301,14 @@ class MLPGaussianStep:
         advantages: torch.Tensor,
         returns: torch.Tensor,
         cfg,
-    ) -> dict[str, torch.Tensor]:
-        """obs (M, d), state (M, d_c), actions (M, m); the per-sample scalars as (M, 1) columns
-        (the minibatch's column views, no reshapes)."""
+    ) -> torch.Tensor | None:
+        """One minibatch: obs (M, d), state (M, d_c), actions (M, m); the per-sample scalars as
+        (M, 1) columns (the minibatch's column views, no reshapes). Fills ``flat.grad``; returns
+        the minibatch's approximate KL when ``cfg.target_kl`` is set (else None)."""
         M = obs.shape[0]
+        a, b = self._filled, self._filled + M
+        self._filled = b
+        self._lengths.append(M)
         if self.paired:  # obs is also the critic's input
             mean, value, outs = self._forward_paired(obs)
         else:
@@ -300,41 +316,69 @@ class MLPGaussianStep:
             mean, value = a_outs[-1], c_outs[-1]  # (M, m), (M, 1)
         # actor: log-prob as DiagGaussian.log_prob computes it (the rollout's own formula)
         log_std = self.log_std
+        log_std_sum = log_std.sum()
+        self._log_std_sums.append(log_std_sum)
         inv_std = torch.exp(-log_std)
         z = (actions - mean) * inv_std
-        log_ratio = (z.square().sum(-1, keepdim=True) * -0.5 - (log_std.sum() + log_std.shape[0] * LOG_SQRT_2PI)) - old_logp
-        ratio = log_ratio.exp()
-        ratio_m1 = ratio - 1.0
-        approx_kl = (ratio_m1 - log_ratio).mean()
-        clipfrac = ratio_m1.abs_().gt_(cfg.clip_coef).mean()
+        log_ratio = torch.sub(
+            z.square().sum(-1, keepdim=True) * -0.5 - (log_std_sum + log_std.shape[0] * LOG_SQRT_2PI),
+            old_logp,
+            out=self._log_ratio[a:b],
+        )
+        ratio = torch.exp(log_ratio, out=self._ratio[a:b])
         if cfg.norm_adv and M > 1:
             std, mean_adv = torch.std_mean(advantages)
-            neg_adv = (mean_adv - advantages) / (std + 1e-8)  # -A, normalised
+            neg_adv = torch.div(mean_adv - advantages, std + 1e-8, out=self._neg_adv[a:b])  # -A, normalised
         else:
-            neg_adv = -advantages
+            neg_adv = torch.neg(advantages, out=self._neg_adv[a:b])
         unclipped = neg_adv * ratio
         clipped = neg_adv * ratio.clamp(1.0 - cfg.clip_coef, 1.0 + cfg.clip_coef)
-        pg_loss = torch.maximum(unclipped, clipped).mean()
         d_logp = unclipped.mul_(unclipped >= clipped).div_(M)  # d pg_loss / d log p, (M, 1)
         d_logp_z = d_logp * z
         torch.sub((d_logp_z * z).sum(0), d_logp.sum() + cfg.ent_coef, out=self.log_std_grad)
         d_mean = d_logp_z.mul_(inv_std)
-        entropy = (0.5 + LOG_SQRT_2PI + log_std).sum()
         # critic
-        error = value - returns
         if cfg.clip_vloss:
+            error = value - returns
             change = value - old_values
             clipped_error = old_values + change.clamp(-cfg.clip_coef, cfg.clip_coef) - returns
             sq, sq_clipped = error.square(), clipped_error.square()
-            v_loss = 0.5 * torch.maximum(sq, sq_clipped).mean()
+            torch.maximum(sq, sq_clipped, out=self._value_term[a:b])
             d_value = torch.where(sq >= sq_clipped, error, clipped_error * (change.abs() <= cfg.clip_coef))
+            d_value.mul_(cfg.vf_coef / M)
         else:
-            v_loss = 0.5 * error.square().mean()
-            d_value = error
-        d_value.mul_(cfg.vf_coef / M)
+            error = torch.sub(value, returns, out=self._value_term[a:b])
+            d_value = error * (cfg.vf_coef / M)
         if self.paired:
             self._backward_paired(outs, d_mean, d_value)
         else:
             self._backward(self.actor_layers, self.actor_grads, a_outs, d_mean)
             self._backward(self.critic_layers, self.critic_grads, c_outs, d_value)
-        return {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy, "approx_kl": approx_kl, "clipfrac": clipfrac}
+        if cfg.target_kl is not None:
+            return ((ratio - 1.0) - log_ratio).mean()
+        return None
+
+    @torch.no_grad()
+    def finish_update(self, cfg) -> dict[str, float]:
+        """The update's loss statistics: per minibatch as ``PPO._autograd_loss`` reports them,
+        averaged over the minibatches taken."""
+        n = self._filled
+        log_ratio, ratio = self._log_ratio[:n], self._ratio[:n]
+        neg_adv, value_term = self._neg_adv[:n], self._value_term[:n]
+        per_sample = {
+            "policy_loss": torch.maximum(neg_adv * ratio, neg_adv * ratio.clamp(1.0 - cfg.clip_coef, 1.0 + cfg.clip_coef)),
+            "value_loss": 0.5 * (value_term if cfg.clip_vloss else value_term.square()),
+            "approx_kl": (ratio - 1.0) - log_ratio,
+            "clipfrac": ((ratio - 1.0).abs() > cfg.clip_coef).float(),
+        }
+        stats = {}
+        equal = len(set(self._lengths)) == 1
+        for name, values in per_sample.items():
+            values = values.double().view(-1)
+            if equal:  # the mean of equal minibatches' means is the mean of all samples
+                stats[name] = float(values.mean())
+            else:
+                stats[name] = float(torch.stack([part.mean() for part in values.split(self._lengths)]).mean())
+        m = self.log_std.shape[0]
+        stats["entropy"] = float(torch.stack(self._log_std_sums).double().mean()) + m * (0.5 + LOG_SQRT_2PI)
+        return stats

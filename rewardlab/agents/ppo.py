@@ -616,8 +616,9 @@ class PPO:
             method = "analytic" if cfg.policy == "lpn" else "vmap"
         # statistics stay tensors until the update ends (no host sync per minibatch on a GPU)
         term_values: dict[str, list[torch.Tensor]] = {}
-        clipfracs: list[torch.Tensor] = []
         handgrad = self._handgrad
+        if handgrad is not None:
+            handgrad.begin_update(cfg.update_epochs, total, self.device)
         stop = False
         for _epoch in range(cfg.update_epochs):
             order = torch.randperm(total, device=self.device)
@@ -626,23 +627,25 @@ class PPO:
                 rows = packed.index_select(0, idx)
                 if handgrad is not None:  # the same loss, its gradient written into self.flat.grad
                     mb = dict(zip(names, rows.split(widths, 1), strict=True))  # (M, width) column views
-                    terms = handgrad(
+                    approx_kl = handgrad(
                         mb["obs"], mb.get("state", mb["obs"]), mb["actions"], mb["logp"], mb["values"], mb["advantages"], mb["returns"], cfg
                     )
                 else:
                     terms = self._autograd_loss(fields(rows), idx, flat, method, smooth, N, total)
-                clipfracs.append(terms.pop("clipfrac"))
+                    approx_kl = terms["approx_kl"]
+                    for name, value in terms.items():
+                        term_values.setdefault(name, []).append(value.detach())
                 self.flat.clip_grad_norm_(cfg.max_grad_norm)
                 self.optimizer.step()
-                for name, value in terms.items():
-                    term_values.setdefault(name, []).append(value.detach())
-                if cfg.target_kl is not None and float(terms["approx_kl"]) > cfg.target_kl:
+                if cfg.target_kl is not None and float(approx_kl) > cfg.target_kl:
                     stop = True
                     break
             if stop:
                 break
-        stats = {name: float(torch.stack(values).double().mean()) for name, values in term_values.items()}
-        stats["clipfrac"] = float(torch.stack(clipfracs).double().mean())
+        if handgrad is not None:
+            stats = handgrad.finish_update(cfg)
+        else:
+            stats = {name: float(torch.stack(values).double().mean()) for name, values in term_values.items()}
         y_pred, y_true = flat["values"], flat["returns"]
         var_y = float(y_true.var())
         stats["explained_variance"] = float("nan") if var_y == 0 else 1.0 - float((y_true - y_pred).var()) / var_y

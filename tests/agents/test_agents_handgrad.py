@@ -44,14 +44,16 @@ def test_handwritten_gradient_equals_autograd(agent_cls, sim, settings):
     agent._update(batch)  # a large step away from the rollout's policy: ratios leave the clip range
     mb, idx = minibatch(agent, batch, 64, seed=1)
     col = {name: mb[name].unsqueeze(-1) for name in ("logp", "values", "advantages", "returns")}
-    terms = agent._handgrad(mb["obs"], mb["state"], mb["actions"], col["logp"], col["values"], col["advantages"], col["returns"], agent.config)
+    agent._handgrad.begin_update(1, 64, agent.device)
+    agent._handgrad(mb["obs"], mb["state"], mb["actions"], col["logp"], col["values"], col["advantages"], col["returns"], agent.config)
+    terms = agent._handgrad.finish_update(agent.config)
     hand_grad = agent.flat.grad.clone()
     agent.flat.grad.fill_(float("nan"))  # the hand-written step must overwrite every element
     ref = agent._autograd_loss(mb, idx, None, "vmap", False, 0, 0)
     auto_grad = agent.flat.grad.clone()
-    assert 0.0 < float(terms["clipfrac"]) < 1.0  # both branches of the clipped surrogate are exercised
+    assert 0.0 < terms["clipfrac"] < 1.0  # both branches of the clipped surrogate are exercised
     for name in ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac"):
-        torch.testing.assert_close(terms[name], ref[name], rtol=1e-5, atol=1e-7, msg=name)
+        assert terms[name] == pytest.approx(float(ref[name].detach()), rel=1e-5, abs=1e-7), name
     assert torch.isfinite(hand_grad).all()
     torch.testing.assert_close(hand_grad, auto_grad, rtol=1e-4, atol=1e-6)
     assert hand_grad.abs().max() > 1e-3
@@ -179,3 +181,25 @@ def test_paired_layout_loads_a_torch_adam_state_by_parameter():
     for i, p in enumerate(params):
         start, end = agent.flat.offsets[id(p)]
         assert torch.equal(agent.optimizer.exp_avg[start:end], state[i]["exp_avg"].reshape(-1))
+
+
+@pytest.mark.parametrize("clip_vloss", [True, False])
+def test_update_statistics_equal_the_autograd_path(clip_vloss):
+    """A whole update (minibatches of unequal size: 96 samples in 40 + 40 + 16) reports the
+    statistics that the autograd path reports, and moves the parameters the same way."""
+    settings = {"num_steps": 16, "minibatch_size": 40, "update_epochs": 2, "clip_vloss": clip_vloss, "ent_coef": 0.01}
+    results = []
+    for hand_written in (True, False):
+        agent = PPO(TrackingSim(num_envs=6), settings, seed=0)
+        assert agent._handgrad is not None
+        if not hand_written:
+            agent._handgrad = None
+        batch, _ = agent._rollout()
+        torch.manual_seed(1)  # the same minibatch order for both
+        stats = agent._update(batch)
+        results.append((stats, agent.flat.data.clone()))
+    (hand, hand_params), (auto, auto_params) = results
+    assert hand.keys() == auto.keys()
+    for name in hand:
+        assert hand[name] == pytest.approx(auto[name], rel=1e-4, abs=1e-6), name
+    torch.testing.assert_close(hand_params, auto_params, rtol=1e-4, atol=1e-6)
