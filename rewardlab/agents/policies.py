@@ -122,6 +122,26 @@ def numpy_layers(net: nn.Sequential) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(layer.weight.detach().numpy().T, layer.bias.detach().numpy()) for layer in net if isinstance(layer, nn.Linear)]
 
 
+def pair_numpy_layers(
+    first: list[tuple[np.ndarray, np.ndarray]], second: list[tuple[np.ndarray, np.ndarray]]
+) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """One network computing [first(x), second(x)] for two networks on the same input with equal
+    hidden layers: side-by-side first-layer weights, block-diagonal after that (copies; None if
+    the hidden layers differ)."""
+    if len(first) != len(second) or any(a[0].shape != b[0].shape for a, b in zip(first[:-1], second[:-1], strict=True)):
+        return None
+    joint = []
+    for i, ((wa, ba), (wb, bb)) in enumerate(zip(first, second, strict=True)):
+        if i == 0:
+            weight = np.concatenate([wa, wb], axis=1)
+        else:
+            weight = np.zeros((wa.shape[0] + wb.shape[0], wa.shape[1] + wb.shape[1]), dtype=wa.dtype)
+            weight[: wa.shape[0], : wa.shape[1]] = wa
+            weight[wa.shape[0] :, wa.shape[1] :] = wb
+        joint.append((weight, np.concatenate([ba, bb])))
+    return joint
+
+
 def numpy_mlp(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray, activation: str) -> np.ndarray:
     """``forward_mlp`` in NumPy float32 (tanh or ReLU) for the rollout's small batches; equal to
     it up to float32 rounding (a different BLAS and tanh)."""

@@ -49,6 +49,7 @@ from rewardlab.agents.policies import (
     build_actor,
     numpy_layers,
     numpy_mlp,
+    pair_numpy_layers,
 )
 from rewardlab.core.errors import RewardlabError, choices
 
@@ -460,7 +461,13 @@ class PPO:
         numpy_policy = on_cpu and cfg.policy == "mlp" and actor.distribution == "gaussian" and cfg.activation in ("tanh", "relu")
         if numpy_policy:
             actor_np, critic_np = numpy_layers(actor.net), numpy_layers(critic.net)
-            numpy_policy = max(N * w.size for w, _ in actor_np + critic_np) <= NUMPY_POLICY_MAX_WORK
+            # actor and critic reading one input through equal hidden layers: one network with
+            # side-by-side (then block-diagonal) weights, built once per rollout; output [mean, value]
+            joint_np = None if central else pair_numpy_layers(actor_np, critic_np)
+            if joint_np is not None and max(N * w.size for w, _ in joint_np) > NUMPY_POLICY_MAX_WORK:
+                joint_np = None  # the block-diagonal layers are 4x the work: separate networks
+            used = joint_np if joint_np is not None else actor_np + critic_np
+            numpy_policy = max(N * w.size for w, _ in used) <= NUMPY_POLICY_MAX_WORK
         if numpy_policy:  # the policy is fixed during the rollout
             log_std = actor.log_std.detach()
             std, inv_std = log_std.exp().numpy(), torch.exp(-log_std).numpy()
@@ -470,22 +477,26 @@ class PPO:
             raw = np.asarray(self._obs, dtype=np.float64).reshape(N, d)
             obs_norm.update(raw)
             obs_norm.normalize(raw, obs_host[t, :, :d])
-            x = torch.from_numpy(obs_host[t]) if on_cpu else torch.from_numpy(obs_host[t]).to(dev)
+            x = None if numpy_policy else torch.from_numpy(obs_host[t]).to(dev)
             if central:
                 joint = raw.reshape(B, n * d)
                 state_norm.update(joint)
                 state_norm.normalize(joint[:, None, :], state_host[t, :, : n * d].reshape(B, n, n * d))
-                state = torch.from_numpy(state_host[t]) if on_cpu else torch.from_numpy(state_host[t]).to(dev)
+                state = None if numpy_policy else torch.from_numpy(state_host[t]).to(dev)
             else:
                 state = x
             if numpy_policy:  # DiagGaussian's sample and log_prob, with the log-std terms hoisted
-                mean = numpy_mlp(actor_np, obs_host[t], cfg.activation)
+                if joint_np is not None:
+                    both = numpy_mlp(joint_np, obs_host[t], cfg.activation)
+                    mean, value_np[t] = both[:, :-1], both[:, -1]
+                else:
+                    mean = numpy_mlp(actor_np, obs_host[t], cfg.activation)
+                    value_np[t] = numpy_mlp(critic_np, state_host[t] if central else obs_host[t], cfg.activation)[:, 0]
                 action = act_np[t]
                 np.multiply(torch.randn(mean.shape).numpy(), std, out=action)  # torch's generator
                 action += mean
                 z = (action - mean) * inv_std
                 np.subtract(np.add.reduce(z * z, -1) * -0.5, log_norm, out=logp_np[t])
-                value_np[t] = numpy_mlp(critic_np, state_host[t] if central else obs_host[t], cfg.activation)[:, 0]
             else:
                 dist = actor.dist(x)
                 action = dist.sample()
