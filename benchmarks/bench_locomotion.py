@@ -209,8 +209,8 @@ def breakdown(env_id: str, steps: int = 3000, rounds: int = 5) -> None:
 
         setattr(owner, name, wrapper)
 
-    for owner, name in ((sim, "_advance"), (sim, "_task_terms"), (sim, "_compute_obs"), (sim, "_step"),
-                        (sim, "step"), (sim, "_reset"), (adapter, "step")):
+    for owner, name in ((sim, "_advance"), (sim, "_task_terms"), (sim, "_task_terms_one"), (sim, "_compute_obs"),
+                        (sim, "_step"), (sim, "step"), (sim, "_reset"), (adapter, "step")):
         timed(owner, name, f"{type(owner).__name__}.{name}")
     actions = _actions(4096, 1)[:, 0]
     states, targets, best = [], [], None
@@ -241,6 +241,7 @@ def breakdown(env_id: str, steps: int = 3000, rounds: int = 5) -> None:
     raw = min(replay() for _ in range(rounds))
     name = type(sim).__name__
     stepper = f"{name}.step"
+    terms = best.get(f"{name}._task_terms", 0.0) + best.get(f"{name}._task_terms_one", 0.0)
     layers = {
         "gymnasium wrappers (PassiveEnvChecker, OrderEnforcing)": best["total"] - best["RewardlabEnv.step"],
         "core adapter RewardlabEnv.step, less sim.step and resets": best["RewardlabEnv.step"] - best[stepper]
@@ -248,10 +249,10 @@ def breakdown(env_id: str, steps: int = 3000, rounds: int = 5) -> None:
         "resets, amortised": best.get(f"{name}._reset", 0.0),
         "core BatchedSim.step around _step (actions, reward, metrics)": best[stepper] - best[f"{name}._step"],
         "_step: physics (mujoco.rollout)": best[f"{name}._advance"],
-        "_step: reward terms (_task_terms)": best[f"{name}._task_terms"],
-        "_step: observation (_compute_obs)": best[f"{name}._compute_obs"],
-        "_step: the rest (actions, torques, power, terminations)": best[f"{name}._step"]
-        - best[f"{name}._advance"] - best[f"{name}._task_terms"] - best[f"{name}._compute_obs"],
+        "_step: task terms (_task_terms, B = 1: _task_terms_one)": terms,
+        "_step: observation (_compute_obs; B = 1: in the rest)": best.get(f"{name}._compute_obs", 0.0),
+        "_step: the rest (actions, torques, power, rates, terminations)": best[f"{name}._step"]
+        - best[f"{name}._advance"] - terms - best.get(f"{name}._compute_obs", 0.0),
     }
     print(f"{env_id}: single-env step breakdown, us per step (best of {rounds} x {steps} steps; "
           f"load average {os.getloadavg()[0]:.1f})")

@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import copy
 import math
+import operator
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -81,9 +82,18 @@ from rewardlab.envs.locomotion.gaits import MOTIONS, ReferenceMotion
 from rewardlab.envs.locomotion.model import (
     STANDING_POSE,
     QuadrupedModel,
-    quat_to_matrix,
     read_xml,
 )
+
+try:  # np.clip's ufunc, without the Python wrapper that costs more than the clipping at B = 1
+    from numpy._core.umath import clip as _clip
+except ImportError:  # pragma: no cover - older or newer numpy layouts
+
+    def _clip(x, low, high, out):
+        return np.minimum(np.maximum(x, low, out=out), high, out=out)
+
+
+_STANDING_LIST = STANDING_POSE.tolist()
 
 IMITATION_WEIGHTS = {"pose": 0.5, "joint_velocity": 0.05, "end_effector": 0.2, "root_pose": 0.15, "root_velocity": 0.1}
 SMOOTHNESS_TERMS = ("action_rate", "action_acc")
@@ -184,12 +194,116 @@ class LocoParams:
             _check_range(name, getattr(self, name), -5.0, 5.0)
 
 
+def _rotation_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gather indices, signs and scales that turn the 16 products q_i q_j into R row by row.
+
+    Entry e of R = scale_e * sum_k sign_ek (q q^T)[index_ek], summed left to right: for
+    q = (w, x, y, z), R_00 = ((ww + xx) - yy) - zz and R_01 = 2 (xy - wz) (two zero terms pad the
+    off-diagonal entries). :func:`_rotation_one` performs the same operations on Python floats.
+    """
+    w, x, y, z = range(4)
+
+    def pair(i: int, j: int) -> int:
+        return 4 * i + j
+
+    ww, xx, yy, zz = pair(w, w), pair(x, x), pair(y, y), pair(z, z)
+    xy, xz, yz, wx, wy, wz = pair(x, y), pair(x, z), pair(y, z), pair(w, x), pair(w, y), pair(w, z)
+    rows = [  # (index, sign) x 4 and the scale of each entry
+        ([(ww, 1), (xx, 1), (yy, -1), (zz, -1)], 1), ([(xy, 1), (wz, -1)], 2), ([(xz, 1), (wy, 1)], 2),
+        ([(xy, 1), (wz, 1)], 2), ([(ww, 1), (xx, -1), (yy, 1), (zz, -1)], 1), ([(yz, 1), (wx, -1)], 2),
+        ([(xz, 1), (wy, -1)], 2), ([(yz, 1), (wx, 1)], 2), ([(ww, 1), (xx, -1), (yy, -1), (zz, 1)], 1),
+    ]
+    index = np.zeros((9, 4), dtype=np.int64)
+    sign = np.zeros((9, 4))
+    for e, (terms, _) in enumerate(rows):
+        for k, (i, sgn) in enumerate(terms):
+            index[e, k], sign[e, k] = i, sgn
+    return index, sign, np.array([scale for _, scale in rows], dtype=np.float64)
+
+
+_ROT_INDEX, _ROT_SIGN, _ROT_SCALE = _rotation_table()
+
+
+def _rotation(quat: np.ndarray) -> np.ndarray:
+    """Rotation matrices (B, 3, 3) of unit quaternions (B, 4), (w, x, y, z), by elementwise
+    operations only (no matrix product, whose kernel may fuse multiply-adds), so that
+    :func:`_rotation_one` reproduces them bit for bit. Also equal to ``quat_to_matrix`` to 1e-15."""
+    outer = (quat[:, :, None] * quat[:, None, :]).reshape(len(quat), 16)
+    terms = outer[:, _ROT_INDEX] * _ROT_SIGN  # (B, 9, 4)
+    # three explicit additions: numpy's reductions over an axis of 4 are slow for large B
+    total = ((terms[:, :, 0] + terms[:, :, 1]) + terms[:, :, 2]) + terms[:, :, 3]
+    return (total * _ROT_SCALE).reshape(len(quat), 3, 3)
+
+
+def _rotation_one(w: float, x: float, y: float, z: float) -> list[float]:
+    """:func:`_rotation` of one quaternion in Python floats, row by row (9 floats)."""
+    ww, xx, yy, zz = w * w, x * x, y * y, z * z
+    xy, xz, yz, wx, wy, wz = x * y, x * z, y * z, w * x, w * y, w * z
+    return [
+        ((ww + xx) - yy) - zz, (xy - wz) * 2.0, (xz + wy) * 2.0,
+        (xy + wz) * 2.0, ((ww - xx) + yy) - zz, (yz - wx) * 2.0,
+        (xz - wy) * 2.0, (yz + wx) * 2.0, ((ww - xx) - yy) + zz,
+    ]
+
+
+def _rotate(rot: np.ndarray, vec: np.ndarray) -> np.ndarray:
+    """R v for rotations (B, 3, 3) and vectors (B, ..., 3): each entry (R_i0 v_0 + R_i1 v_1) + R_i2 v_2.
+
+    Written as column operations (no matrix product, no reduction over a short axis) so that
+    the B = 1 path reproduces it in Python floats and large batches stay fast.
+    """
+    r = rot.reshape(len(rot), *(1,) * (vec.ndim - 2), 3, 3)
+    return (r[..., 0] * vec[..., 0:1] + r[..., 1] * vec[..., 1:2]) + r[..., 2] * vec[..., 2:3]
+
+
+def _rotate_back(rot: np.ndarray, vec: np.ndarray) -> np.ndarray:
+    """R^T v (a world vector in the body frame), (B, 3): each entry (R_0j v_0 + R_1j v_1) + R_2j v_2."""
+    return (rot[:, 0, :] * vec[:, 0:1] + rot[:, 1, :] * vec[:, 1:2]) + rot[:, 2, :] * vec[:, 2:3]
+
+
+def _segment_sum(v: list[float], start: int, length: int) -> float:
+    """Sum of ``v[start:start + length]`` exactly as ``np.add.reduceat`` adds a segment of a
+    contiguous row: the first value plus numpy's pairwise sum of the rest (one pass left to right
+    below 8 numbers; from 8, eight running sums combined as a tree, then the remainder).
+    ``tests/locomotion/test_loco_env.py`` checks it against numpy bit for bit.
+    """
+    rest = length - 1
+    first = start + 1
+    if rest < 8:
+        total = 0.0
+        for i in range(first, first + rest):
+            total += v[i]
+    else:
+        acc = v[first : first + 8]
+        i = first + 8
+        end = first + rest - rest % 8
+        while i < end:
+            for j in range(8):
+                acc[j] += v[i + j]
+            i += 8
+        total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+        while i < first + rest:
+            total += v[i]
+            i += 1
+    return v[start] + total
+
+
+def _reduceat12(v: list[float], start: int) -> float:
+    """``_segment_sum(v, start, 12)`` unrolled."""
+    pairs = ((v[start + 1] + v[start + 2]) + (v[start + 3] + v[start + 4])) + (
+        (v[start + 5] + v[start + 6]) + (v[start + 7] + v[start + 8])
+    )
+    return v[start] + (((pairs + v[start + 9]) + v[start + 10]) + v[start + 11])
+
+
 class _LocoBase(BatchedSim):
     """The MuJoCo machinery shared by both tasks: batched stepping, state, metrics, rendering."""
 
     Params = LocoParams
     render_fps = 50
     extra_obs = 0
+    #: the task needs sum tau^2 over the substeps (the joystick's torques term)
+    needs_torque_squares = False
 
     # ----------------------------------------------------------------- set-up
     def _setup(self) -> None:
@@ -218,8 +332,8 @@ class _LocoBase(BatchedSim):
         self.payload = np.zeros(b)
         self.strength = np.ones(b)
         self.feet_prev = np.zeros((b, 4, 3))
-        self.sum_torque = np.zeros(b)
-        self.sum_power = np.zeros(b)
+        # running sums of the mean mechanical power (column 0) and mean |torque| (column 1)
+        self._energy_sums = np.zeros((b, 2))
         self.sum_task = np.zeros(b)
         self.start_x = np.zeros(b)
         self.joint_pos_target = np.zeros((b, 12))
@@ -228,6 +342,20 @@ class _LocoBase(BatchedSim):
         self._min_up = math.cos(p.terminate_tilt)
         self._renderer = None
         self._render_data = None
+        # B = 1 without observation noise: the task terms and the observation in Python floats
+        # (numpy's per-call cost dwarfs the arithmetic on 1-60 numbers); observations equal the
+        # batched path's bit for bit, terms to the last bit or two (see _step_one)
+        self._scalar = b == 1 and p.obs_noise == 0.0
+
+    @property
+    def sum_power(self) -> np.ndarray:
+        """(B,) sum over the episode's steps of the mean mechanical power, W."""
+        return self._energy_sums[:, 0]
+
+    @property
+    def sum_torque(self) -> np.ndarray:
+        """(B,) sum over the episode's steps of the mean |joint torque|, N m."""
+        return self._energy_sums[:, 1]
 
     @property
     def randomises_model(self) -> bool:
@@ -265,6 +393,9 @@ class _LocoBase(BatchedSim):
         self._out_sensor = np.zeros((b, self.substeps, model.nsensordata))
         self._control = np.zeros((b, self.substeps, model.nu))
         self._start_qvel = np.zeros((b, self.substeps, 12))
+        legs = self.qm.legs
+        self._hip_rows = list(zip(legs.hip_pos.tolist(), legs.lateral.tolist(), strict=True))
+        self._link_lengths = (legs.thigh, legs.calf)
 
     def _advance(self) -> None:
         """Run the substeps of every instance from ``self.state`` under ``self._control``.
@@ -359,9 +490,9 @@ class _LocoBase(BatchedSim):
 
     # ----------------------------------------------------------------- kinematics helpers
     def _feet_world(self, state: np.ndarray) -> np.ndarray:
-        rot = quat_to_matrix(state[:, 4:8])
+        rot = _rotation(state[:, 4:8])
         local = self.qm.legs.forward(state[:, 8:20])
-        return state[:, None, 1:4] + np.einsum("bij,bfj->bfi", rot, local)
+        return state[:, None, 1:4] + _rotate(rot, local)
 
     def _observe(self, rows: np.ndarray | None = None) -> np.ndarray:
         obs = self._obs if rows is None else self._obs[rows]
@@ -372,8 +503,8 @@ class _LocoBase(BatchedSim):
         sel = slice(None) if rows is None else rows
         state = self.state[sel]
         if rot is None:
-            rot = quat_to_matrix(state[:, 4:8])
-        lin_vel = np.matmul(state[:, None, 20:23], rot)[:, 0]
+            rot = _rotation(state[:, 4:8])
+        lin_vel = _rotate_back(rot, state[:, 20:23])
         if self.params.obs_noise > 0:
             parts = [state[:, 3:4], -rot[:, 2, :], lin_vel, state[:, 23:26], state[:, 8:20] - STANDING_POSE, state[:, 26:38]]
             noise = self.rng.normal((1 + 3 + 3 + 3 + 12 + 12,), rows) * self.params.obs_noise
@@ -406,35 +537,45 @@ class _LocoBase(BatchedSim):
             applied = self.pending[self._rows, self.latency]
         else:
             applied = a
+        target = applied * p.action_scale
         if p.action_mode == "absolute":
-            target = STANDING_POSE + p.action_scale * applied
+            np.add(STANDING_POSE, target, out=target)
         else:
-            target = self._reference_joints(self.t + 1) + p.action_scale * applied
-        # np.clip's result with two ufunc calls (np.clip's Python wrapper costs more than both)
-        target = np.minimum(np.maximum(target, qm.ctrl_low, out=target), qm.ctrl_high, out=target)
+            np.add(self._reference_joints(self.t + 1), target, out=target)
+        _clip(target, qm.ctrl_low, qm.ctrl_high, out=target)  # the ufunc, without np.clip's wrapper
         self.joint_pos_target = target
         self._control[:] = target[:, None, :]
         self._advance()  # new self.state, _out_sensor and _start_qvel
+        b = self.num_envs
+        if b == 1:
+            self.action_log[0, min(int(self.t[0]), self.episode_steps - 1)] = a[0]
+        else:
+            self.action_log[self._rows, np.minimum(self.t, self.episode_steps - 1)] = a
         self.t += 1
-        state = self.state
         # torques act over each substep from the state at its start; every sum runs along one
-        # contiguous axis, so an instance's figures do not depend on the batch size (a batch
-        # must match single envs bit for bit)
-        torque = self._out_sensor[:, :, qm.force_sensor_adr].reshape(self.num_envs, -1)
-        power = np.abs(torque * self._start_qvel.reshape(self.num_envs, -1)).sum(axis=1) * self._per_substep
+        # contiguous axis of 60 (substeps x joints), so an instance's figures do not depend on
+        # the batch size (a batch must match single envs bit for bit)
+        torque = self._out_sensor[:, :, qm.force_sensor_adr].reshape(b, -1)  # (B, substeps x 12)
+        power = np.abs(torque * self._start_qvel.reshape(b, -1)).sum(axis=1) * self._per_substep
         abs_torque = np.abs(torque).sum(axis=1) * (self._per_substep / 12.0)
-        contact = self._out_sensor[:, -1, qm.touch_sensor_adr] > 1.0
-        self.sum_torque += abs_torque
-        self.sum_power += power
-        self.action_log[self._rows, np.minimum(self.t - 1, self.episode_steps - 1)] = a
-        change = a - self.actions_prev
+        energy = (power, abs_torque, np.square(torque).sum(axis=1) * self._per_substep if self.needs_torque_squares else None)
+        self._energy_sums[:, 0] += power
+        self._energy_sums[:, 1] += abs_torque
+        contact = np.greater(self._out_sensor[:, -1, qm.touch_sensor_adr], 1.0)
+        # action rate ||a - a_prev||^2 and acceleration ||a - 2 a_prev + a_prev2||^2, computed as
+        # (a - a_prev) - (a_prev - a_prev2); the history buffers rotate instead of being copied
+        prev, prev2 = self.actions_prev, self.actions_prev2
+        change = a - prev
         action_rate = np.square(change).sum(axis=1, keepdims=True)
-        action_acc = np.square(change - (self.actions_prev - self.actions_prev2)).sum(axis=1, keepdims=True)
-        self.actions_prev2 = self.actions_prev
-        self.actions_prev = a.copy()
+        action_acc = np.square(change - (prev - prev2)).sum(axis=1, keepdims=True)
+        prev2[:] = a
+        self.actions_prev, self.actions_prev2 = prev2, prev
+        if self._scalar:
+            return self._step_one(contact, energy, action_rate, action_acc)
 
-        rot = quat_to_matrix(state[:, 4:8])
-        terms, task_value, task_terminated, frame = self._task_terms(rot, contact, torque, power)
+        state = self.state
+        rot = _rotation(state[:, 4:8])
+        terms, task_value, task_terminated, frame = self._task_terms(rot, contact, energy, power)
         self.sum_task += task_value
         terms["action_rate"] = action_rate
         terms["action_acc"] = action_acc
@@ -445,6 +586,38 @@ class _LocoBase(BatchedSim):
             terminated=fallen | task_terminated,
             truncated=self.t >= self.episode_steps,
             info={"contact": contact, "torque": abs_torque, "power": power, "fallen": fallen},
+        )
+
+    def _step_one(self, contact: np.ndarray, energy: tuple, action_rate: np.ndarray, action_acc: np.ndarray) -> StepOutcome:
+        """The rest of a step for B = 1: terms, terminations and observation in Python floats.
+
+        Every value is computed by the same IEEE operations in the same order as the batched
+        path (elementwise arithmetic; sums of fewer than 8 numbers left to right; 12-number
+        segment sums as numpy's ``add.reduceat`` does them, see :func:`_segment_sum`). The
+        rotation matrix and the body-frame velocity use the batched path's numpy calls (its
+        matrix products may fuse multiply-adds), and exp / arccos / cos / sin numpy's ufuncs.
+        """
+        s = self.state[0].tolist()
+        r = _rotation_one(*s[4:8])
+        v0, v1, v2 = s[20:23]
+        lv = [r[0] * v0 + r[3] * v1 + r[6] * v2, r[1] * v0 + r[4] * v1 + r[7] * v2, r[2] * v0 + r[5] * v1 + r[8] * v2]
+        terms, task_value, task_terminated, task_obs = self._task_terms_one(s, r, lv, contact, energy)
+        self.sum_task[0] += task_value
+        terms["action_rate"] = action_rate
+        terms["action_acc"] = action_acc
+        fallen = s[3] < self.params.terminate_height or r[8] < self._min_up
+        stand = _STANDING_LIST
+        obs = [s[3], -r[6], -r[7], -r[8], *lv, s[23], s[24], s[25]]
+        obs += [s[8 + j] - stand[j] for j in range(12)]
+        obs += s[26:38]
+        obs += self.actions_prev[0].tolist()
+        obs += task_obs
+        self._obs = np.array([obs], dtype=np.float32)
+        return StepOutcome(
+            terms=terms,
+            terminated=np.array([fallen or task_terminated]),
+            truncated=self.t >= self.episode_steps,
+            info={"contact": contact, "torque": energy[1], "power": energy[0], "fallen": np.array([fallen])},
         )
 
     def _episode_metrics(self, rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -496,11 +669,43 @@ class _LocoBase(BatchedSim):
         """
         raise NotImplementedError
 
-    def _task_terms(self, rot, contact, torque, power):
+    def _task_terms(self, rot, contact, energy, power):
         """Task reward terms ((B, 1) each), the per-step task score summed into the task metric,
         the task's terminations and a value passed on to ``_task_obs`` (``frame``).
 
-        ``torque``: (B, substeps x 12) joint torques of the substeps; ``power``: (B,) mean power.
+        ``energy``: per-step figures of the substeps, (B,) each: mean power, mean |torque| and,
+        where ``needs_torque_squares``, sum tau^2 / substeps (else None); ``power``: energy[0].
+        """
+        raise NotImplementedError
+
+    def _feet_local_one(self, q: list) -> list:
+        """Trunk-frame foot positions (12 floats, leg by leg) exactly as ``LegGeometry.forward``
+        computes them, from 12 joint angles. ``math.cos``/``math.sin`` are the C library's, which
+        numpy's float64 cos and sin also call (tests/locomotion checks they agree bit for bit)."""
+        angles = [0.0] * 12
+        for leg in range(4):
+            q1 = q[3 * leg + 1]
+            angles[leg] = q[3 * leg]
+            angles[4 + leg] = q1
+            angles[8 + leg] = q1 + q[3 * leg + 2]
+        cos = [math.cos(x) for x in angles]
+        sin = [math.sin(x) for x in angles]
+        l1, l2 = self._link_lengths
+        feet = [0.0] * 12
+        for leg, (hip, lateral) in enumerate(self._hip_rows):
+            c0, s0 = cos[leg], sin[leg]
+            zs = -l1 * cos[4 + leg] - l2 * cos[8 + leg]
+            feet[3 * leg] = (-l1 * sin[4 + leg] - l2 * sin[8 + leg]) + hip[0]
+            feet[3 * leg + 1] = (c0 * lateral - s0 * zs) + hip[1]
+            feet[3 * leg + 2] = (s0 * lateral + c0 * zs) + hip[2]
+        return feet
+
+    def _task_terms_one(self, s: list, r: list, lv: list, contact: np.ndarray, energy: tuple):
+        """``_task_terms`` for B = 1 in Python floats, plus the task part of the observation.
+
+        ``s``: the state as floats, ``r``: the rotation matrix row by row (``_rotation_one``),
+        ``lv``: the body-frame linear velocity.
+        Returns (terms, task score, terminated, task observation as a list).
         """
         raise NotImplementedError
 
@@ -545,8 +750,13 @@ class LocoImitationSim(_LocoBase):
         self._phase_obs = np.concatenate(
             [np.cos(angle)[:, None], np.sin(angle)[:, None], np.roll(ref.joint_pos, -1, axis=0) - STANDING_POSE], axis=1
         )
+        # the same tables as lists of Python floats, for the B = 1 path
+        self._ref_rows = self._ref_pack.tolist()
+        self._phase_rows = self._phase_obs.tolist()
         self._kernel_scale = np.array([-5.0, -0.1, -40.0, -20.0, -2.0])
         self._kernel_weights = np.array(list(IMITATION_WEIGHTS.values()))
+        self._kernel_scale_list = self._kernel_scale.tolist()
+        self._kernel_weight_list = self._kernel_weights.tolist()
         # segments of _ref_pack[:, :45] (joints, joint velocities, feet, root position, root
         # linear and angular velocity) whose squared errors the kernels sum
         self._segments = np.array([0, 12, 24, 36, 39, 42])
@@ -610,7 +820,7 @@ class LocoImitationSim(_LocoBase):
         k = self._ref_index(self.t[sel], sel)[0] if frame is None else frame
         return self._phase_obs[k]
 
-    def _task_terms(self, rot, contact, torque, power):
+    def _task_terms(self, rot, contact, energy, power):
         k, cycle = self._ref_index(self.t)
         state = self.state
         ref = self._ref_pack[k]  # (B, 49), the layout of _ref_pack
@@ -622,7 +832,7 @@ class LocoImitationSim(_LocoBase):
         now[:, 24:36] = self.qm.legs.forward(state[:, 8:20]).reshape(len(k), 12)
         now[:, 36:39] = state[:, 1:4]
         now[:, 39:42] = state[:, 20:23]
-        now[:, 42:45] = np.matmul(rot, state[:, 23:26, None])[:, :, 0]  # angular velocity, world frame
+        now[:, 42:45] = _rotate(rot, state[:, 23:26])  # angular velocity, world frame
         error_sq = np.square(ref[:, :45] - now)
         # sums along one contiguous axis in a fixed order: the same for any batch size
         sums = np.add.reduceat(error_sq, self._segments, axis=1)  # pose, vel, feet, root, lin, ang
@@ -637,6 +847,34 @@ class LocoImitationSim(_LocoBase):
         terms = {name: kernels[:, i : i + 1] for i, name in enumerate(IMITATION_WEIGHTS)}
         imitation = (kernels * self._kernel_weights).sum(axis=1)
         return terms, imitation, strayed, k
+
+    def _task_terms_one(self, s, r, lv, contact, energy):
+        cycle, k = divmod(int(self.frame0[0]) + int(self.t[0]), self.ref.frames)
+        ref = self._ref_rows[k]
+        q = s[8:20]
+        feet = self._feet_local_one(q)
+        w0, w1, w2 = s[23:26]
+        ang = [r[0] * w0 + r[1] * w1 + r[2] * w2, r[3] * w0 + r[4] * w1 + r[5] * w2, r[6] * w0 + r[7] * w1 + r[8] * w2]
+        now = q + s[26:38] + feet + s[1:4] + s[20:23] + ang
+        if cycle:
+            ref = ref.copy()
+            ref[36] += cycle * self.ref.displacement
+        e = [d * d for d in map(operator.sub, ref, now)]  # 45 squared errors, _ref_pack's layout
+        pose, vel, end = _reduceat12(e, 0), _reduceat12(e, 12), _reduceat12(e, 24)
+        root, lin, angular = e[36] + (e[37] + e[38]), e[39] + (e[40] + e[41]), e[42] + (e[43] + e[44])
+        dot = ((ref[45] * s[4] + ref[46] * s[5]) + ref[47] * s[6]) + ref[48] * s[7]
+        d_angle = 2.0 * float(np.arccos(min(abs(dot), 1.0)))
+        max_error = self.params.max_root_error
+        strayed = root > max_error * max_error
+        scale = self._kernel_scale_list
+        error = [pose * scale[0], vel * scale[1], end * scale[2], (root + 0.5 * (d_angle * d_angle)) * scale[3],
+                 (lin + 0.1 * angular) * scale[4]]
+        kernels = np.exp(np.array([error]))
+        terms = {name: kernels[:, i : i + 1] for i, name in enumerate(IMITATION_WEIGHTS)}
+        kv = kernels[0].tolist()
+        weights = self._kernel_weight_list
+        imitation = (((kv[0] * weights[0] + kv[1] * weights[1]) + kv[2] * weights[2]) + kv[3] * weights[3]) + kv[4] * weights[4]
+        return terms, imitation, strayed, self._phase_rows[k]
 
 
 class LocoJoystickSim(_LocoBase):
@@ -659,6 +897,7 @@ class LocoJoystickSim(_LocoBase):
     default_reward = "joystick"
     extra_obs = 3
     task_metric = "tracking_return"
+    needs_torque_squares = True
 
     def _setup(self) -> None:
         super()._setup()
@@ -687,13 +926,13 @@ class LocoJoystickSim(_LocoBase):
         angle = 2 * np.pi * self.params.gait_frequency * self.t[sel] * self.params.control_dt
         return np.concatenate([np.cos(angle)[:, None], np.sin(angle)[:, None], self.command[sel]], axis=1)
 
-    def _task_terms(self, rot, contact, torque, power):
+    def _task_terms(self, rot, contact, energy, power):
         state = self.state
         foot_local = self.qm.legs.forward(state[:, 8:20])
-        feet = state[:, None, 1:4] + np.matmul(foot_local, rot.transpose(0, 2, 1))
+        feet = state[:, None, 1:4] + _rotate(rot, foot_local)
         foot_vel = (feet - self.feet_prev) / self.params.control_dt
         self.feet_prev = feet
-        lin_vel = np.matmul(state[:, None, 20:23], rot)[:, 0]
+        lin_vel = _rotate_back(rot, state[:, 20:23])
         ang_vel = state[:, 23:26]
         gravity = -rot[:, 2, :]
         dt = self.params.control_dt
@@ -710,10 +949,50 @@ class LocoJoystickSim(_LocoBase):
             "ang_vel_xy": np.sum(ang_vel[:, :2] ** 2, axis=1),
             "orientation": np.sum(gravity[:, :2] ** 2, axis=1),
             "base_height": (state[:, 3] - self.stand_height) ** 2,
-            "torques": np.square(torque).sum(axis=1) * self._per_substep,
+            "torques": energy[2],
             "energy": power,
             "feet_slip": np.sum(contact * np.sum(foot_vel[:, :, :2] ** 2, axis=2), axis=1),
             "feet_air_time": air * moving,
         }
         tracking = terms["tracking_lin_vel"] + 0.5 * terms["tracking_ang_vel"]
         return {k: v[:, None] for k, v in terms.items()}, tracking, np.zeros(self.num_envs, dtype=bool), None
+
+    def _task_terms_one(self, s, r, lv, contact, energy):
+        p = self.params
+        dt = p.control_dt
+        local = self._feet_local_one(s[8:20])
+        # world-frame feet: root + R p_local, each entry ((R_i0 p_0 + R_i1 p_1) + R_i2 p_2)
+        px, py, pz = s[1:4]
+        feet = []
+        for f in range(4):
+            lx, ly, lz = local[3 * f : 3 * f + 3]
+            feet += [px + (r[0] * lx + r[1] * ly + r[2] * lz), py + (r[3] * lx + r[4] * ly + r[5] * lz),
+                     pz + (r[6] * lx + r[7] * ly + r[8] * lz)]
+        before = self.feet_prev.ravel().tolist()
+        self.feet_prev = np.array(feet).reshape(1, 4, 3)
+        touching = contact[0].tolist()
+        was = self.was_in_contact[0].tolist()
+        air_time = [t + dt for t in self.air_time[0].tolist()]
+        air = 0.0
+        slip = 0.0
+        for f in range(4):
+            air += (air_time[f] - 0.1) * (touching[f] and not was[f])
+            vx = (feet[3 * f] - before[3 * f]) / dt
+            vy = (feet[3 * f + 1] - before[3 * f + 1]) / dt
+            slip += touching[f] * (vx * vx + vy * vy)
+        self.air_time = np.array([[0.0 if touching[f] else air_time[f] for f in range(4)]])
+        self.was_in_contact = contact
+        cx, cy, cyaw = self.command[0].tolist()
+        moving = math.sqrt(cx * cx + cy * cy) > 0.05
+        ex, ey, ez = cx - lv[0], cy - lv[1], cyaw - s[25]
+        tracking_lin, tracking_ang = np.exp([-(ex * ex + ey * ey) / 0.25, -(ez * ez) / 0.25]).tolist()
+        g0, g1 = -r[6], -r[7]
+        height = s[3] - self.stand_height
+        values = np.array([[
+            tracking_lin, tracking_ang, lv[2] * lv[2], s[23] * s[23] + s[24] * s[24], g0 * g0 + g1 * g1,
+            height * height, float(energy[2][0]), float(energy[0][0]), slip, air * moving,
+        ]])
+        terms = {name: values[:, i : i + 1] for i, name in enumerate(self.reward_terms[:10])}
+        angle = 2 * np.pi * p.gait_frequency * int(self.t[0]) * dt
+        task_obs = [float(np.cos(angle)), float(np.sin(angle)), cx, cy, cyaw]
+        return terms, tracking_lin + 0.5 * tracking_ang, False, task_obs
