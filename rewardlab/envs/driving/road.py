@@ -149,6 +149,18 @@ class Layout:
         s0 = i0 * DS
         s1 = (i0 + 1) * DS
         frac = u - i0
+        if frac.size <= 64:  # a few points: x and y together in (..., 2) operations
+            pair = g[..., 3:5] * s1[..., None]
+            pair += g[..., 0:2]
+            p0 = g[..., 3:5] * s0[..., None]
+            p0 += g[..., 0:2]
+            pair -= p0
+            pair *= frac[..., None]
+            pair += p0
+            x, y = pair[..., 0], pair[..., 1]
+            if h.shape != x.shape:
+                h, c, sn = (np.broadcast_to(a, x.shape) for a in (h, c, sn))
+            return x, y, h, c, sn
         x0, y0 = ox + s0 * c, oy + s0 * sn
         x = ox + s1 * c
         x -= x0

@@ -481,11 +481,17 @@ class DrivingSim(BatchedSim):
         sx = samples[..., 0] = rx_flat.take(sidx)
         sy = samples[..., 1] = ry_flat.take(sidx)
         # hazards: nearest objects within half a lane of a route sample
-        hx = sx[..., None] - nx_[:, :, None, :]
-        hy = sy[..., None] - ny_[:, :, None, :]
-        radius = 0.5 * sel(lay.width)[:, None, None, None] + 0.5 * nw_[:, :, None, :] - 0.3
-        hit = (hx * hx + hy * hy < radius * radius) & near_ok[:, :, None, :]
-        obj_first = np.where(_any(hit, 2), hit.argmax(axis=2) + 1, HAZARD_SAMPLES + 8)
+        # laid out (b, e, objects, samples): the first hit per object is a contiguous argmax
+        hx = sx[:, :, None, :] - nx_[..., None]
+        hy = sy[:, :, None, :] - ny_[..., None]
+        radius = 0.5 * sel(lay.width)[:, None, None] + 0.5 * nw_ - 0.3
+        hx *= hx
+        hy *= hy
+        hx += hy
+        hit = hx < (radius * radius)[..., None]
+        hit &= near_ok[..., None]
+        first_hit = hit.argmax(axis=3)  # 0 also when there is no hit: test that sample
+        obj_first = np.where(take_last(hit, first_hit[..., None])[..., 0], first_hit + 1, HAZARD_SAMPLES + 8)
         hazard_obj = obj_first.argmin(axis=2)[..., None]
         first = take_last(obj_first, hazard_obj)[..., 0]
         hazard_vehicle = first * HAZARD_SPACING - 0.5 * EGO_LENGTH
