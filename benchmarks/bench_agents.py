@@ -1,24 +1,34 @@
 """Agent benchmarks: rewardlab PPO vs Stable-Baselines3 PPO, and the cost of the Jacobian penalty.
 
-    python benchmarks/bench_agents.py                  # both parts, best of 3, CPU
-    python benchmarks/bench_agents.py --part throughput --agents ours batched --repeats 5
+    python benchmarks/bench_agents.py                  # both parts, both configurations, best of 3, CPU
+    python benchmarks/bench_agents.py --part throughput --configs shipped --agents ours batched --repeats 5
     python benchmarks/bench_agents.py --part throughput --breakdown   # + where the time goes
     python benchmarks/bench_agents.py --part penalty --device auto
 
 Part 1 (throughput) trains both PPOs in one process on the same vectorised rewardlab environment
-with the same hyperparameters (``SHARED`` below: rollout num_envs x num_steps, 4 epochs x 4
-minibatches, separate 64-64 tanh actor and critic, constant learning rate, clipped surrogate and
-value loss, observation and reward normalisation, log-std init -0.5) and prints, side by side,
-instance-steps per second of training (rollout + update, wall clock and per CPU-second), the
-rollout and update CPU seconds per iteration, and rewardlab's ratio to each. rewardlab steps the
-batched simulator directly; SB3 steps the same simulator through rewardlab.sb3_vec_env (one
-slot per instance and agent, no Python loop over environments either), or a DummyVecEnv of
-gym.make as RL-Zoo does. ``--breakdown`` profiles one iteration of each agent with
-torch.profiler and splits each phase into tanh, matmul, other torch ops and time outside torch.
+with the same hyperparameters, in two configurations (``--configs``):
+
+* ``shipped`` (the default first table): the PPO entry rewardlab ships for the environment in
+  rewardlab/baselines/hyperparams/ppo.yml (RL-Zoo format; for the coopetition ids the
+  ``default`` anchor: 8 instances x 256 steps, minibatches of 256, 10 epochs, 64-64 tanh
+  networks, unclipped value loss), translated key by key to both agents; the translation table
+  is printed. This is what a user runs.
+* ``large``: the first sessions' setting (``LARGE``: 64 instances x 128 steps, 4 epochs x 4
+  minibatches of 4096, clipped value loss), where both agents spend most of the update in the
+  same matmul and tanh kernels.
+
+For each it prints, side by side, instance-steps per second of training (rollout + update, wall
+clock and per CPU-second), the rollout and update CPU seconds per iteration, and rewardlab's
+ratio to each agent. rewardlab steps the batched simulator directly; SB3 steps the same
+simulator through rewardlab.sb3_vec_env (one slot per instance and agent, no Python loop over
+environments either), or a DummyVecEnv of gym.make as RL-Zoo does. ``--breakdown`` profiles one
+iteration of each agent with torch.profiler and splits each phase into tanh, matmul, other torch
+ops and time outside torch.
 
 Part 2 (penalty) collects one rollout on the quadruped imitation task and times PPO updates on it
-(4 epochs x 4 minibatches) for: MLP without penalty, MLP + autograd Jacobian penalty (vmap and
-sum methods), LPN without penalty, LPN + analytic ||K(phi)||_F^2, LPN + autograd Jacobian.
+(4 epochs x 4 minibatches) for: MLP without penalty (hand-written gradient, and the autograd
+loss that every penalty case uses), MLP + autograd Jacobian penalty (vmap and sum methods), LPN
+without penalty, LPN + analytic ||K(phi)||_F^2, LPN + autograd Jacobian.
 Figures are the best of ``--repeats`` interleaved runs (the machine may be shared).
 """
 
@@ -342,9 +352,11 @@ def throughput(args) -> None:
 
 #: torch.profiler op groups for the breakdown (self time; in-place and out-of-place variants)
 OP_GROUPS = (
-    ("activation forward", ("aten::tanh", "aten::tanh_", "aten::relu", "aten::relu_")),
-    ("activation backward", ("aten::tanh_backward", "aten::threshold_backward")),
-    ("matmul (addmm, mm, bmm)", ("aten::addmm", "aten::mm", "aten::bmm")),
+    # rewardlab's tanh on large tensors is 2 sigmoid(2y) - 1: its sigmoid counts here, the two
+    # scalar ops around it under "other"
+    ("activation forward", ("aten::tanh", "aten::tanh_", "aten::relu", "aten::relu_", "aten::sigmoid", "aten::sigmoid_")),
+    ("activation backward", ("aten::tanh_backward", "aten::threshold_backward", "aten::sigmoid_backward")),
+    ("matmul (addmm, mm, bmm)", ("aten::addmm", "aten::mm", "aten::bmm", "aten::baddbmm")),
 )
 
 
@@ -373,7 +385,8 @@ def breakdown(args, settings, keys) -> None:
 
 
 PENALTY_CASES = [
-    ("MLP, no penalty", {"policy": "mlp"}),
+    ("MLP, no penalty", {"policy": "mlp"}),  # the hand-written gradient (rewardlab.agents.handgrad)
+    ("MLP, no penalty, autograd loss", {"policy": "mlp", "autograd": True}),  # like for like with the penalties
     ("MLP + autograd Jacobian (vmap)", {"policy": "mlp", "jacobian_penalty": 0.1, "jacobian_method": "vmap"}),
     ("MLP + autograd Jacobian (sum)", {"policy": "mlp", "jacobian_penalty": 0.1, "jacobian_method": "sum"}),
     ("LPN, no penalty", {"policy": "lpn"}),
@@ -395,9 +408,12 @@ def penalty(args) -> None:
         for name, settings in PENALTY_CASES:
             sim = rewardlab.make_sim(env_id, num_envs=args.num_envs_penalty)
             config = {"num_steps": args.num_steps_penalty, "hidden_sizes": (256, 256), "torch_threads": args.threads, **settings}
+            autograd = config.pop("autograd", False)
             if settings["policy"] == "lpn":
                 config["phase_index"] = args.phase_index
             agent = PPO(sim, config, seed=rep, device=args.device)
+            if autograd:
+                agent._handgrad = None  # the autograd loss, as every penalty case uses
             rollout, _ = agent._rollout()
             agent._update(rollout)  # warm-up
             for _ in range(args.update_reps):
