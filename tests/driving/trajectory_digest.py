@@ -1,0 +1,101 @@
+"""Before/after check for changes that must keep the driving simulators bit for bit identical.
+
+Hashes (SHA-1) every step's outputs (observation, reward, terms, terminated, truncated, info,
+events, episode metrics and returns, final observation) together with the simulator's state
+(egos, traffic, obstacles, counters, routes, Frenet coordinates, layout arrays) over ``--steps``
+steps with random actions and autoreset, for every driving id at B = 1 and B = 64, BEV
+observations, and the ``roach`` and ``highway`` presets (20 configurations). Run it on two
+checkouts and compare::
+
+    PYTHONPATH=/path/to/old python tests/driving/trajectory_digest.py old.json
+    python tests/driving/trajectory_digest.py new.json
+    python tests/driving/trajectory_digest.py --compare old.json new.json
+
+It is a tool, not a test (pytest collects only ``test_*.py``): the digests depend on the NumPy
+build and the CPU, so they are compared between checkouts on one machine, never stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+
+import numpy as np
+
+import rewardlab
+
+IDS = ("DrivingHighway-v0", "DrivingIntersection-v0", "DrivingTown-v0", "DrivingMultiEgo-v0")
+CONFIGS = ((1, {}), (64, {}), (16, {"obs": "bev"}), (16, {"reward": "roach"}), (64, {"reward": "highway"}))
+STATE = ("ex", "ey", "epsi", "ev", "t_s", "t_v", "t_lane", "t_road", "t_active", "t_v0", "t_lat", "t_len",
+         "o_s", "o_active", "o_x", "o_y", "progress", "route_idx", "time", "counts", "routes", "ego_s", "ego_d")
+LAYOUT = ("xy", "hdg", "length", "width", "speed_limit", "stop_s", "centers", "green", "light_offset",
+          "ramp_offset", "merge_start", "merge_end", "half_box")
+OUTPUTS = ("obs", "reward", "terms", "terminated", "truncated", "info", "events", "episode_metrics",
+           "episode_returns", "final_obs")
+
+
+def _update(h, value) -> None:
+    if isinstance(value, dict):
+        for key in sorted(value):
+            h.update(key.encode())
+            _update(h, value[key])
+    elif value is None:
+        h.update(b"None")
+    else:
+        a = np.ascontiguousarray(value)
+        h.update(str(a.dtype).encode())
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+
+
+def digest(env_id: str, num_envs: int, steps: int, **kwargs) -> tuple[str, list[str]]:
+    """(digest of the run, short digest of every step)."""
+    sim = rewardlab.make_sim(env_id, num_envs=num_envs, **kwargs)
+    sim.reset(seed=123)
+    rng = np.random.default_rng(7)
+    run, per_step = hashlib.sha1(), []
+    for _ in range(steps):
+        actions = rng.uniform(-1, 1, (num_envs, sim.num_egos, 2)) * np.array([0.3, 1.0])
+        step = sim.step(actions, autoreset=True)
+        h = hashlib.sha1()
+        for name in OUTPUTS:
+            _update(h, getattr(step, name))
+        for name in STATE:
+            _update(h, getattr(sim, name))
+        for name in LAYOUT:
+            _update(h, getattr(sim.layout, name))
+        per_step.append(h.hexdigest()[:12])
+        run.update(h.digest())
+    return run.hexdigest(), per_step
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", help="JSON file to write the digests to")
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"))
+    args = parser.parse_args()
+    if args.compare:
+        old, new = (json.load(open(path)) for path in args.compare)
+        differ = 0
+        for name, (run, steps) in old.items():
+            other = new.get(name, [None, []])
+            if other[0] != run:
+                differ += 1
+                first = next((i for i, (a, b) in enumerate(zip(steps, other[1], strict=False)) if a != b), None)
+                print(f"DIFFERENT {name}: first at step {first}")
+        print(f"{len(old)} configurations, {differ} different")
+        raise SystemExit(1 if differ else 0)
+    results = {}
+    for env_id in IDS:
+        for num_envs, kwargs in CONFIGS:
+            name = f"{env_id} B={num_envs} {kwargs}"
+            results[name] = digest(f"rewardlab/{env_id}", num_envs, args.steps, **kwargs)
+            print(name, results[name][0][:16], flush=True)
+    with open(args.out, "w") as handle:
+        json.dump(results, handle)
+
+
+if __name__ == "__main__":
+    main()
