@@ -5,6 +5,12 @@
 For each id, prints control steps per second (one control step = 5 physics steps of 0.004 s,
 50 Hz) of:
 
+* ``raw mj_step, single env's states`` and ``raw rollout (1 x), single env's states``: the
+  physics of the single env's own trajectory (2000 steps with the timed run's actions, falls and
+  resets included, recorded in an untimed pass), replayed step by step the two cheapest ways
+  from Python: ``mj_setState`` + ``ctrl`` + ``mj_step(model, data, 5)`` on one MjData, and the
+  env's own one-instance ``mujoco.rollout`` call. The single env's overhead is taken over the
+  faster of the two (same process, interleaved with the env runs, best of ``--repeats``);
 * ``raw mj_step``: the physics alone, single thread. The batched env's own trajectory (the
   states and servo targets of its B instances over 200 steps, recorded in an untimed pass with
   the same actions) is replayed: for each recorded instance-step ``mj_setState`` + ``ctrl`` +
@@ -18,8 +24,11 @@ For each id, prints control steps per second (one control step = 5 physics steps
 * ``peer``: Gymnasium's own ``Ant-v5`` single env (frame skip 5), for scale.
 
 Actions are uniform in [-0.2, 0.2] (servo targets within 0.2 rad of standing). Each figure is the
-best of ``--repeats`` runs: the development machine is shared. Overhead = raw rate / env rate - 1:
-the time an env step adds on top of the physics it runs.
+best of ``--repeats`` runs: the development machine is shared (the load average before and after
+is printed). Overhead = raw rate / env rate - 1 by CPU time: the time an env step adds on top of
+the physics it runs. A raw replay runs in a tight loop, with the physics' code and data hot in
+the caches; inside an env the same call follows the Python work of the previous step and costs
+more (see ``--breakdown``), which counts as overhead here.
 
     python benchmarks/bench_locomotion.py --breakdown
 
@@ -81,6 +90,56 @@ def record(env_id: str, batch: int, steps: int) -> tuple[object, np.ndarray, np.
         env.step(actions[t % 64])
         targets.append(sim.joint_pos_target.copy())
     return sim.qm, np.array(states), np.array(targets)
+
+
+def record_single(env_id: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """(state, servo target) of every step of a single-env run with the timed run's actions."""
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    sim = env.unwrapped.sim
+    actions = _actions(4096, 1)[:, 0]
+    states, targets = [], []
+    for t in range(steps):
+        states.append(sim.state[0].copy())
+        _, _, terminated, truncated, _ = env.step(actions[t % 4096])
+        targets.append(sim.joint_pos_target[0].copy())
+        if terminated or truncated:
+            env.reset()
+    return np.array(states), np.array(targets)
+
+
+def bench_raw_single(qm, states: np.ndarray, targets: np.ndarray, seconds: float) -> dict[str, tuple[float, float]]:
+    """Raw physics over the single env's own states: the two cheapest ways from Python.
+
+    ``mj_setState`` + ``ctrl`` + ``mj_step(model, data, 5)`` on one MjData, and the env's own
+    call, a one-instance ``mujoco.rollout`` on the calling thread (it also copies the state and
+    the sensors of each substep out). The single env's overhead is taken over the faster one.
+    """
+    model = qm.model
+    data = mujoco.MjData(model)
+    index = [0]
+
+    def step_one():
+        k = index[0] % len(states)
+        index[0] += 1
+        mujoco.mj_setState(model, data, states[k], qm.state_spec)
+        data.ctrl[:] = targets[k]
+        mujoco.mj_step(model, data, 5)
+
+    pool = rollout.Rollout(nthread=0)
+    out_state = np.zeros((1, 5, qm.state_size))
+    out_sensor = np.zeros((1, 5, model.nsensordata))
+    controls = np.repeat(targets[:, None, None, :], 5, axis=2).copy()  # (steps, 1, 5, 12)
+    starts = states[:, None, :].copy()
+    spec = int(mujoco.mjtState.mjSTATE_CTRL)
+
+    def rollout_one():
+        k = index[0] % len(states)
+        index[0] += 1
+        pool.rollout_.rollout([model], [data], 5, spec, starts[k], None, controls[k], out_state, out_sensor, None)
+
+    return {"raw mj_step, single env's states": _timed(step_one, seconds),
+            "raw rollout (1 x), single env's states": _timed(rollout_one, seconds)}
 
 
 def bench_raw(qm, states: np.ndarray, targets: np.ndarray, seconds: float) -> dict[str, tuple[float, float]]:
@@ -262,6 +321,11 @@ def breakdown(env_id: str, steps: int = 3000, rounds: int = 5) -> None:
         print(f"    {label:<60s} {value:7.1f}")
 
 
+def cpu_us(rate: float) -> float:
+    """Microseconds per step from steps per second."""
+    return 1e6 / rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
@@ -277,10 +341,13 @@ def main() -> None:
         return
     for env_id in args.env or ENV_IDS:
         qm, states, targets = record(env_id, args.batch, 200)
+        single_states, single_targets = record_single(env_id, 2000)
         wall: dict[str, float] = {}
         cpu: dict[str, float] = {}
-        for _ in range(args.repeats):
-            figures = bench_raw(qm, states, targets, args.seconds)
+        load_before = os.getloadavg()[0]
+        for _ in range(args.repeats):  # interleaved: raw, single env, batched env, in turn
+            figures = bench_raw_single(qm, single_states, single_targets, args.seconds)
+            figures.update(bench_raw(qm, states, targets, args.seconds))
             figures["single env"] = bench_single(env_id, args.seconds)
             figures[f"batched env ({args.batch} x)"] = bench_batched(env_id, args.batch, args.seconds)
             ant = bench_ant(args.seconds) if env_id == ENV_IDS[0] else None
@@ -290,15 +357,18 @@ def main() -> None:
                 wall[name] = max(wall.get(name, 0.0), per_wall)
                 cpu[name] = max(cpu.get(name, 0.0), per_cpu)
         print(f"{env_id}: control steps/s (5 physics steps each), best of {args.repeats}; "
-              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-        print(f"  {'':<36s} {'per wall s':>10s} {'per CPU s':>10s}")
+              f"{os.cpu_count()} CPUs, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+        print(f"  {'':<40s} {'per wall s':>10s} {'per CPU s':>10s}")
         for name in wall:
-            print(f"  {name:<36s} {wall[name]:>10.0f} {cpu[name]:>10.0f}")
+            print(f"  {name:<40s} {wall[name]:>10.0f} {cpu[name]:>10.0f}")
         threads = min(args.batch, os.cpu_count() or 1)
         rollout_name = f"raw rollout ({args.batch} x, {threads} threads)"
         batched_name = f"batched env ({args.batch} x)"
         raw = "raw mj_step (1 thread)"
+        raw_single = max(cpu["raw mj_step, single env's states"], cpu["raw rollout (1 x), single env's states"])
         print("  overheads (raw rate / env rate - 1), by CPU time, the work an env step adds to its physics:")
+        print(f"    single env over raw physics, same states: {cpu_us(raw_single):.1f} us raw, "
+              f"{cpu_us(cpu['single env']):.1f} us env: {raw_single / cpu['single env'] - 1:>5.0%}")
         print(f"    single env over raw mj_step:        {cpu[raw] / cpu['single env'] - 1:>7.0%}")
         print(f"    batched env over raw rollout:       {cpu[rollout_name] / cpu[batched_name] - 1:>7.0%}")
         print(f"    batched env over raw mj_step:       {cpu[raw] / cpu[batched_name] - 1:>7.0%}")

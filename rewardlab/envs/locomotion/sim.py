@@ -94,6 +94,7 @@ except ImportError:  # pragma: no cover - older or newer numpy layouts
 
 
 _STANDING_LIST = STANDING_POSE.tolist()
+_CONTROL_SPEC = int(mujoco.mjtState.mjSTATE_CTRL)
 
 IMITATION_WEIGHTS = {"pose": 0.5, "joint_velocity": 0.05, "end_effector": 0.2, "root_pose": 0.15, "root_velocity": 0.1}
 SMOOTHNESS_TERMS = ("action_rate", "action_acc")
@@ -379,6 +380,7 @@ class _LocoBase(BatchedSim):
         threads = 0 if b == 1 or threads <= 1 else min(threads, b)
         self.threads = threads
         self._pool = mj_rollout.Rollout(nthread=threads)
+        self._rollout = self._pool.rollout_.rollout  # the C++ entry point, without the checks
         self._datas = [mujoco.MjData(model) for _ in range(max(threads, 1))]
         if self.randomises_model:
             self._models = [copy.deepcopy(model) for _ in range(b)]
@@ -393,6 +395,11 @@ class _LocoBase(BatchedSim):
         self._out_sensor = np.zeros((b, self.substeps, model.nsensordata))
         self._control = np.zeros((b, self.substeps, model.nu))
         self._start_qvel = np.zeros((b, self.substeps, 12))
+        # B = 1 scratch: |tau qdot|, |tau| (and tau^2 for the joystick) of the substeps, one
+        # contiguous row of substeps x 12 each, summed in one call
+        rows = 3 if self.needs_torque_squares else 2
+        self._energy_one = np.zeros((rows, self.substeps, 12))
+        self._energy_scale = np.array([self._per_substep, self._per_substep / 12.0, self._per_substep][:rows])
         legs = self.qm.legs
         self._hip_rows = list(zip(legs.hip_pos.tolist(), legs.lateral.tolist(), strict=True))
         self._link_lengths = (legs.thigh, legs.calf)
@@ -410,8 +417,8 @@ class _LocoBase(BatchedSim):
         """
         start_qvel = self._start_qvel
         start_qvel[:, 0] = self.state[:, 26:38]
-        self._pool.rollout_.rollout(
-            self._models, self._datas, self.substeps, int(mujoco.mjtState.mjSTATE_CTRL),
+        self._rollout(
+            self._models, self._datas, self.substeps, _CONTROL_SPEC,
             self.state, None, self._control, self._out_state, self._out_sensor, None,
         )
         start_qvel[:, 1:] = self._out_state[:, :-1, 26:38]
@@ -431,7 +438,7 @@ class _LocoBase(BatchedSim):
         state = self.__dict__.copy()
         # MuJoCo objects do not pickle (and the scratch buffers need not): rebuilt on load
         for key in ("qm", "_pool", "_datas", "_models", "_renderer", "_render_data",
-                    "_out_state", "_out_sensor", "_control", "_start_qvel"):
+                    "_out_state", "_out_sensor", "_control", "_start_qvel", "_rollout", "_energy_one"):
             state.pop(key, None)
         return state
 
@@ -555,12 +562,27 @@ class _LocoBase(BatchedSim):
         # torques act over each substep from the state at its start; every sum runs along one
         # contiguous axis of 60 (substeps x joints), so an instance's figures do not depend on
         # the batch size (a batch must match single envs bit for bit)
-        torque = self._out_sensor[:, :, qm.force_sensor_adr].reshape(b, -1)  # (B, substeps x 12)
-        power = np.abs(torque * self._start_qvel.reshape(b, -1)).sum(axis=1) * self._per_substep
-        abs_torque = np.abs(torque).sum(axis=1) * (self._per_substep / 12.0)
-        energy = (power, abs_torque, np.square(torque).sum(axis=1) * self._per_substep if self.needs_torque_squares else None)
-        self._energy_sums[:, 0] += power
-        self._energy_sums[:, 1] += abs_torque
+        if b == 1:  # the same sums, in fewer calls
+            work = self._energy_one
+            torque = self._out_sensor[0, :, qm.force_sensor_adr]
+            np.multiply(torque, self._start_qvel[0], out=work[0])
+            work[1] = torque
+            if self.needs_torque_squares:
+                np.square(torque, out=work[2])
+                np.abs(work[:2], out=work[:2])
+            else:
+                np.abs(work, out=work)
+            sums = work.reshape(len(work), -1).sum(axis=1) * self._energy_scale
+            energy = (sums[0:1], sums[1:2], sums[2:3] if self.needs_torque_squares else None)
+            self._energy_sums += sums[:2]
+        else:
+            torque = self._out_sensor[:, :, qm.force_sensor_adr].reshape(b, -1)  # (B, substeps x 12)
+            power = np.abs(torque * self._start_qvel.reshape(b, -1)).sum(axis=1) * self._per_substep
+            abs_torque = np.abs(torque).sum(axis=1) * (self._per_substep / 12.0)
+            squares = np.square(torque).sum(axis=1) * self._per_substep if self.needs_torque_squares else None
+            energy = (power, abs_torque, squares)
+            self._energy_sums[:, 0] += power
+            self._energy_sums[:, 1] += abs_torque
         contact = np.greater(self._out_sensor[:, -1, qm.touch_sensor_adr], 1.0)
         # action rate ||a - a_prev||^2 and acceleration ||a - 2 a_prev + a_prev2||^2, computed as
         # (a - a_prev) - (a_prev - a_prev2); the history buffers rotate instead of being copied
@@ -575,7 +597,7 @@ class _LocoBase(BatchedSim):
 
         state = self.state
         rot = _rotation(state[:, 4:8])
-        terms, task_value, task_terminated, frame = self._task_terms(rot, contact, energy, power)
+        terms, task_value, task_terminated, frame = self._task_terms(rot, contact, energy, energy[0])
         self.sum_task += task_value
         terms["action_rate"] = action_rate
         terms["action_acc"] = action_acc
@@ -585,7 +607,7 @@ class _LocoBase(BatchedSim):
             terms=terms,
             terminated=fallen | task_terminated,
             truncated=self.t >= self.episode_steps,
-            info={"contact": contact, "torque": abs_torque, "power": power, "fallen": fallen},
+            info={"contact": contact, "torque": energy[1], "power": energy[0], "fallen": fallen},
         )
 
     def _step_one(self, contact: np.ndarray, energy: tuple, action_rate: np.ndarray, action_acc: np.ndarray) -> StepOutcome:
@@ -608,7 +630,7 @@ class _LocoBase(BatchedSim):
         fallen = s[3] < self.params.terminate_height or r[8] < self._min_up
         stand = _STANDING_LIST
         obs = [s[3], -r[6], -r[7], -r[8], *lv, s[23], s[24], s[25]]
-        obs += [s[8 + j] - stand[j] for j in range(12)]
+        obs += map(operator.sub, s[8:20], stand)
         obs += s[26:38]
         obs += self.actions_prev[0].tolist()
         obs += task_obs
@@ -688,8 +710,8 @@ class _LocoBase(BatchedSim):
             angles[leg] = q[3 * leg]
             angles[4 + leg] = q1
             angles[8 + leg] = q1 + q[3 * leg + 2]
-        cos = [math.cos(x) for x in angles]
-        sin = [math.sin(x) for x in angles]
+        cos = list(map(math.cos, angles))
+        sin = list(map(math.sin, angles))
         l1, l2 = self._link_lengths
         feet = [0.0] * 12
         for leg, (hip, lateral) in enumerate(self._hip_rows):
