@@ -117,7 +117,6 @@ class FlatAdam:
         self.exp_avg = torch.zeros_like(flat.data)
         self.exp_avg_sq = torch.zeros_like(flat.data)
 
-    @torch.no_grad()
     def step(self) -> None:
         group = self.param_groups[0]
         beta1, beta2 = group["betas"]
@@ -191,11 +190,13 @@ class MLPGaussianStep:
                 weight, weight_grad = flat.pair(la.weight, lc.weight)
                 bias, bias_grad = flat.pair(la.bias, lc.bias)
                 self.pairs.append((weight, bias.unsqueeze(1), weight_grad, bias_grad))
-        self.actor_layers = [(layer.weight, layer.bias) for layer in _layers(actor.net)]
-        self.critic_layers = [(layer.weight, layer.bias) for layer in _layers(critic.net)]
-        self.actor_grads = [(flat.grad_of(w), flat.grad_of(b)) for w, b in self.actor_layers]
-        self.critic_grads = [(flat.grad_of(w), flat.grad_of(b)) for w, b in self.critic_layers]
-        self.log_std = actor.log_std
+        # detached views of the parameters (they share the flat storage, so they follow every
+        # optimiser step): no op here records an autograd graph, with no no_grad() per call
+        self.actor_layers = [(layer.weight.detach(), layer.bias.detach()) for layer in _layers(actor.net)]
+        self.critic_layers = [(layer.weight.detach(), layer.bias.detach()) for layer in _layers(critic.net)]
+        self.actor_grads = [(flat.grad_of(la.weight), flat.grad_of(la.bias)) for la in _layers(actor.net)]
+        self.critic_grads = [(flat.grad_of(lc.weight), flat.grad_of(lc.bias)) for lc in _layers(critic.net)]
+        self.log_std = actor.log_std.detach()
         self.log_std_grad = flat.grad_of(actor.log_std)
         self.activation = activation
         if activation == "tanh":
@@ -290,7 +291,6 @@ class MLPGaussianStep:
         self._lengths: list[int] = []
         self._filled = 0
 
-    @torch.no_grad()
     def __call__(
         self,
         obs: torch.Tensor,
