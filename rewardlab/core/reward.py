@@ -238,11 +238,12 @@ class _CombinePlan:
     with the simulator; it is rebuilt whenever the simulator's spec is another object.
     """
 
-    __slots__ = ("bonus", "factors", "first", "private", "rest", "scalar", "spec")
+    __slots__ = ("bonus", "factors", "first", "private", "rest", "scalar", "spec", "weighted")
 
     def __init__(self, spec: RewardSpec, sim: BatchedSim) -> None:
         self.spec = spec
         weighted = tuple((term, weight) for term, weight in spec.weights.items() if weight != 0.0)
+        self.weighted = weighted
         self.first = weighted[0] if weighted else None
         self.rest = weighted[1:]
         self.factors = spec.factors
@@ -257,22 +258,22 @@ class _CombinePlan:
             type(w) is float or (type(w) is int and abs(w) <= 2**53) for _, w in (*weighted, *self.bonus)
         )
 
-    def __getstate__(self) -> tuple:
-        return self.spec, self.first, self.rest, self.factors, self.bonus, self.private, self.scalar
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
 
-    def __setstate__(self, state: tuple) -> None:
-        self.spec, self.first, self.rest, self.factors, self.bonus, self.private, self.scalar = state
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
 
     def _combine_scalar(self, terms: Mapping[str, np.ndarray]) -> float | None:
         """The (1, 1) reward as a Python float, or None unless every term it reads is a
         float64 array of shape (1, 1) (the array path then handles dtypes and broadcasting)."""
         value = 0.0
-        for pairs in (((self.first,) if self.first is not None else ()), self.rest):
-            for term, weight in pairs:
-                t = terms[term]
-                if type(t) is not np.ndarray or t.dtype.char != "d" or t.shape != _ONE_BY_ONE:
-                    return None
-                value += weight * t.item()
+        for term, weight in self.weighted:
+            t = terms[term]
+            if type(t) is not np.ndarray or t.dtype.char != "d" or t.shape != _ONE_BY_ONE:
+                return None
+            value += weight * t.item()
         for term in self.factors:
             t = terms[term]
             if type(t) is not np.ndarray or t.dtype.char != "d" or t.shape != _ONE_BY_ONE:

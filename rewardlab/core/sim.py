@@ -213,7 +213,10 @@ class BatchedSim:
             missing = set(self.reward_terms) - set(out.terms)
             raise RuntimeError(f"{self.env_id}: _step did not report term(s) {choices(missing)}")
         spec = self.reward_spec
-        reward = combine(spec, out.terms, self)
+        plan = self.__dict__.get("_combine_plan")
+        reward = plan.combine(out.terms, self) if plan is not None and plan.spec is spec else combine(
+            spec, out.terms, self
+        )
         # Out-of-place operations where in-place ones give the same array: NumPy's ``out=``
         # path costs about 1 us per call on small arrays, and every step pays it.
         terminated = out.terminated
@@ -229,7 +232,8 @@ class BatchedSim:
         if terminated is out.terminated:
             terminated = terminated.copy()
         truncated = out.truncated
-        if _same_bools(truncated, terminated):
+        if (type(truncated) is np.ndarray and truncated.dtype.char == "?" and terminated.dtype.char == "?"
+                and truncated.shape == terminated.shape):
             truncated = _greater(truncated, terminated)  # a & ~b of booleans, in one ufunc call
         else:
             truncated = truncated & ~terminated
@@ -241,8 +245,9 @@ class BatchedSim:
         self.episode_length = self.episode_length + self._one_per_instance
         # positional: obs, reward, terms, terminated, truncated, info, events (cheaper than keywords)
         step = Step(self._observe(), reward, out.terms, terminated, truncated, out.info, out.events)
-        done = terminated | truncated
-        if _count_nonzero(done):  # done.any() without the method's Python wrapper
+        # done.any(), without computing done or the method's Python wrapper on most steps
+        if _count_nonzero(terminated) or _count_nonzero(truncated):
+            done = terminated | truncated
             rows = np.flatnonzero(done)
             step.episode_metrics = self._collect_metrics(rows)
             step.episode_returns = np.where(done[:, None], self.episode_return, np.nan)
