@@ -744,10 +744,17 @@ class DrivingSim(BatchedSim):
         """Fraction of 15 sample points of each ego's box that are off the drivable area."""
         lay = self.layout
         es, ed, eh = self.ego_s, self.ego_d, self.ego_h  # (B, E, R)
-        # every sample lies within half the box diagonal (2.5 m) of the centre: a centre that deep
-        # inside some road's lanes needs no sampling (the common case, decided for the whole batch)
+        # the samples are tested in the road frame at the ego's projection, where every sample of
+        # the box lies within the box's half extents along and across the road (half_lon,
+        # half_lat); a box that deep inside some road's lanes (1 cm to spare for rounding) has
+        # every sample on that road's lanes and needs no sampling (the common case)
+        rel = wrap_angle(self.epsi[..., None] - eh)
+        abs_cos, abs_sin = np.abs(np.cos(rel)), np.abs(np.sin(rel))
+        half_lat = 0.5 * (EGO_LENGTH * abs_sin + EGO_WIDTH * abs_cos) + 0.01
+        half_lon = 0.5 * (EGO_LENGTH * abs_cos + EGO_WIDTH * abs_sin) + 0.01
         w = lay.width[:, None, None]
-        deep = (es >= 3.0) & (es <= lay.length[:, None, :] - 3.0) & (ed <= -2.6) & (ed >= -lay.lanes * w + 2.6)
+        deep = (es >= half_lon) & (es <= lay.length[:, None, :] - half_lon) & (ed <= -half_lat) & (
+            ed >= -lay.lanes * w + half_lat)
         shallow = ~_any(deep, 2)
         if not shallow.any():
             return np.zeros(self.ex.shape)
