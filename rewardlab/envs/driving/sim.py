@@ -964,10 +964,11 @@ class DrivingSim(BatchedSim):
     def _respawn(self) -> None:
         """Vehicles that left their road re-enter it upstream, behind the last vehicle of a lane."""
         lay, p = self.layout, self.params
-        leaving = self.t_active & (self.t_s - 0.5 * self.t_len > lay.length[self.rows[:, None], self.t_road])
-        rows = np.flatnonzero(_any(leaving, 1))
-        if len(rows) == 0:
+        road_end = lay.length.reshape(-1).take(self._rows_col * lay.num_roads + self.t_road)
+        leaving = self.t_active & (self.t_s - 0.5 * self.t_len > road_end)
+        if not _any(leaving, None):
             return
+        rows = np.flatnonzero(_any(leaving, 1))
         n = p.num_vehicles
         u = self.rng.uniform((n, 4), rows)
         leave = leaving[rows]
