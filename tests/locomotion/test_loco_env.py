@@ -470,3 +470,19 @@ def test_batch_equals_single_instances_in_every_output_bit_for_bit(env_id):
                 for name, value in one.episode_metrics.items():
                     np.testing.assert_array_equal(step.episode_metrics[name][i], value[0], err_msg=name)
     assert ended > 0
+
+
+def test_joystick_clock_in_the_observation_past_the_time_limit():
+    """The gait clock comes from a per-step table within an episode and from the formula after
+    the time limit (stepping on without a reset); both paths agree and follow the formula."""
+    observations = []
+    for python_path in (True, False):
+        sim = make_sim("rewardlab/LocoJoystick-v0", num_envs=1, episode_seconds=0.1, gait_frequency=1.7)
+        sim._scalar = python_path
+        sim.reset(seed=0)
+        rows = [sim.step(np.zeros((1, 1, 12))).obs[0, 0] for _ in range(8)]  # 5 steps, then 3 past the limit
+        observations.append(np.array(rows))
+    np.testing.assert_array_equal(observations[0], observations[1])
+    angle = 2 * np.pi * 1.7 * np.arange(1, 9) * 0.02
+    np.testing.assert_array_equal(observations[0][:, 46], np.cos(angle).astype(np.float32))
+    np.testing.assert_array_equal(observations[0][:, 47], np.sin(angle).astype(np.float32))

@@ -927,6 +927,11 @@ class LocoJoystickSim(_LocoBase):
         self.air_time = np.zeros((self.num_envs, 4))
         self.was_in_contact = np.ones((self.num_envs, 4), dtype=bool)
         self.stand_height = self.qm.nominal_height
+        # the observation's gait clock (cos, sin) at every step of an episode, computed once
+        p = self.params
+        angle = 2 * np.pi * p.gait_frequency * np.arange(self.episode_steps + 1) * p.control_dt
+        self._clock = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+        self._clock_rows = self._clock.tolist()
 
     def _initial_state(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         qpos = np.zeros((len(rows), 19))
@@ -945,8 +950,11 @@ class LocoJoystickSim(_LocoBase):
         self.was_in_contact[rows] = True
 
     def _task_obs(self, sel, frame: Any = None) -> np.ndarray:
-        angle = 2 * np.pi * self.params.gait_frequency * self.t[sel] * self.params.control_dt
-        return np.concatenate([np.cos(angle)[:, None], np.sin(angle)[:, None], self.command[sel]], axis=1)
+        t = self.t[sel]
+        if len(t) and t.max() > self.episode_steps:  # stepped on past the time limit
+            angle = 2 * np.pi * self.params.gait_frequency * t * self.params.control_dt
+            return np.concatenate([np.cos(angle)[:, None], np.sin(angle)[:, None], self.command[sel]], axis=1)
+        return np.concatenate([self._clock[t], self.command[sel]], axis=1)
 
     def _task_terms(self, rot, contact, energy, power):
         state = self.state
@@ -1015,6 +1023,10 @@ class LocoJoystickSim(_LocoBase):
             height * height, float(energy[2][0]), float(energy[0][0]), slip, air * moving,
         ]])
         terms = {name: values[:, i : i + 1] for i, name in enumerate(self.reward_terms[:10])}
-        angle = 2 * np.pi * p.gait_frequency * int(self.t[0]) * dt
-        task_obs = [float(np.cos(angle)), float(np.sin(angle)), cx, cy, cyaw]
+        t = int(self.t[0])
+        if t <= self.episode_steps:
+            task_obs = [*self._clock_rows[t], cx, cy, cyaw]
+        else:
+            angle = 2 * np.pi * p.gait_frequency * t * dt
+            task_obs = [float(np.cos(angle)), float(np.sin(angle)), cx, cy, cyaw]
         return terms, tracking_lin + 0.5 * tracking_ang, False, task_obs
