@@ -86,15 +86,16 @@ class FlatParameters:
     def zero_grad(self) -> None:
         self.grad.zero_()
 
-    def clip_grad_norm_(self, max_norm: float) -> torch.Tensor:
-        """Scale the gradient to global L2 norm <= ``max_norm`` (clip_grad_norm_'s rule); returns the norm."""
-        norm = torch.linalg.vector_norm(self.grad)
-        self.grad.mul_((max_norm / (norm + 1e-6)).clamp_(max=1.0))
-        return norm
+    def clip_divisor(self, max_norm: float) -> torch.Tensor:
+        """The divisor that brings the gradient to global L2 norm <= ``max_norm``:
+        max(1, (|g| + 1e-6) / max_norm), i.e. 1 / torch.nn.utils.clip_grad_norm_'s factor.
+        :meth:`FlatAdam.step` divides by it inside its fused kernel."""
+        return ((torch.linalg.vector_norm(self.grad) + 1e-6) / max_norm).clamp_(min=1.0)
 
 
 class FlatAdam:
-    """Adam (torch.optim.Adam's update, no weight decay, no AMSGrad) on a :class:`FlatParameters`.
+    """Adam (torch.optim.Adam's update, no weight decay, no AMSGrad) on a :class:`FlatParameters`,
+    through torch's fused Adam kernel where there is one (else the same formula in seven ops).
 
     ``param_groups[0]["lr"]`` is read at every step (learning-rate annealing writes it), and
     ``state_dict`` has torch.optim's layout (``state[0]``: step, exp_avg, exp_avg_sq;
@@ -116,12 +117,28 @@ class FlatAdam:
         self.step_count = 0
         self.exp_avg = torch.zeros_like(flat.data)
         self.exp_avg_sq = torch.zeros_like(flat.data)
+        # torch's fused Adam kernel (what torch.optim.Adam(fused=True) calls): the whole update in
+        # one op, 6 us against 24 us for the seven-op formula on 10k parameters here
+        self._fused = hasattr(torch, "_fused_adam_") and flat.data.device.type in ("cpu", "cuda")
+        self._step_tensor = torch.zeros((), dtype=torch.float32, device=flat.data.device)
 
-    def step(self) -> None:
+    def step(self, grad_divisor: torch.Tensor | None = None) -> None:
+        """One Adam step on ``flat.grad / grad_divisor`` (the gradient clipping of
+        :meth:`FlatParameters.clip_divisor`; None: unclipped)."""
         group = self.param_groups[0]
         beta1, beta2 = group["betas"]
         self.step_count += 1
         grad = self.flat.grad
+        if self._fused:
+            self._step_tensor.fill_(float(self.step_count))
+            torch._fused_adam_(
+                [self.flat.data], [grad], [self.exp_avg], [self.exp_avg_sq], [], [self._step_tensor],
+                lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=0.0, eps=group["eps"],
+                amsgrad=False, maximize=False, grad_scale=grad_divisor, found_inf=None,
+            )  # fmt: skip
+            return
+        if grad_divisor is not None:
+            grad.div_(grad_divisor)
         self.exp_avg.lerp_(grad, 1.0 - beta1)
         self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
         bias_correction1 = 1.0 - beta1**self.step_count

@@ -646,8 +646,7 @@ class PPO:
                     approx_kl = terms["approx_kl"]
                     for name, value in terms.items():
                         term_values.setdefault(name, []).append(value.detach())
-                self.flat.clip_grad_norm_(cfg.max_grad_norm)
-                self.optimizer.step()
+                self.optimizer.step(self.flat.clip_divisor(cfg.max_grad_norm))  # clip, then Adam, in one kernel
                 if cfg.target_kl is not None and float(approx_kl) > cfg.target_kl:
                     stop = True
                     break

@@ -73,7 +73,9 @@ def test_flat_parameters_are_the_modules_parameters_and_grads():
     assert sum(p.numel() for p in agent.model.parameters()) == flat.data.numel()
 
 
-def test_flat_adam_equals_torch_adam_and_loads_its_state():
+@pytest.mark.parametrize("fused", [True, False], ids=["fused-kernel", "seven-ops"])
+def test_flat_adam_with_clipping_equals_torch_and_loads_its_state(fused):
+    """FlatAdam.step(clip_divisor) == clip_grad_norm_ then torch.optim.Adam, over 25 steps."""
     torch.manual_seed(0)
     shapes = [(5, 3), (5,), (2, 5), (2,)]
     ref_params = [torch.nn.Parameter(torch.randn(s)) for s in shapes]
@@ -81,18 +83,23 @@ def test_flat_adam_equals_torch_adam_and_loads_its_state():
     reference = torch.optim.Adam(ref_params, lr=3e-3, eps=1e-5, foreach=False)
     flat = FlatParameters(ours_params)
     ours = FlatAdam(flat, lr=3e-3, eps=1e-5)
+    ours._fused = fused and ours._fused
+    clipped_steps = 0
     for step in range(25):
-        grads = [torch.randn(s) for s in shapes]
+        grads = [torch.randn(s) * (0.1 if step % 2 else 3.0) for s in shapes]  # clipped every other step
         for p, g in zip(ref_params, grads, strict=True):
             p.grad = g.clone()
         for p, g in zip(ours_params, grads, strict=True):
             flat.grad_of(p).copy_(g)
         if step == 10:  # annealing writes the learning rate into the first param group
             reference.param_groups[0]["lr"] = ours.param_groups[0]["lr"] = 1e-3
+        norm = torch.nn.utils.clip_grad_norm_(ref_params, 1.0, foreach=False)
+        clipped_steps += int(norm > 1.0)
         reference.step()
-        ours.step()
+        ours.step(flat.clip_divisor(1.0))
+    assert clipped_steps >= 10
     for a, b in zip(ref_params, ours_params, strict=True):
-        torch.testing.assert_close(a.detach(), b.detach(), rtol=0, atol=1e-7)
+        torch.testing.assert_close(a.detach(), b.detach(), rtol=0, atol=1e-6)
     # a checkpoint written by torch.optim.Adam over the separate parameters (checkpoint format 1)
     restored = FlatAdam(FlatParameters([torch.nn.Parameter(p.detach().clone()) for p in ref_params]), lr=0.0)
     restored.load_state_dict(reference.state_dict())
