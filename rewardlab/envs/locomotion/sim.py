@@ -3,7 +3,10 @@
 Both step B instances of one Go1-class robot (``assets/quadruped.xml``, or ``xml_file=``) with
 ``mujoco.rollout``: the whole batch advances in one C++ call (a thread pool over MjData), with no
 Python work per instance. The simulator's state is the array of MuJoCo physics states
-(time, qpos, qvel), so a pickled simulator continues exactly where it stopped.
+(time, qpos, qvel), so a pickled simulator continues exactly where it stopped. A single instance
+without observation noise (``gym.make``) computes its reward terms and observation in Python
+floats instead of numpy calls on arrays of 1-60 numbers (``_step_one``), by the same operations
+in the same order, so B single envs equal one batch of B bit for bit in every output.
 
 =====================  ==========================================================================
 agents                 ``("robot",)`` (single agent)
