@@ -34,12 +34,18 @@ more (see ``--breakdown``), which counts as overhead here.
 
 prints instead where a single-env step's time goes, layer by layer (Gymnasium wrappers, the core
 adapter, the core step, and the simulator's physics, reward terms, observation and the rest).
+
+    python benchmarks/bench_locomotion.py --against ad20bfb
+
+times instead the single env with ``rewardlab/envs/locomotion/sim.py`` as of a git revision (the
+rest of the package as checked out) against the current one, interleaved with raw physics.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -334,6 +340,66 @@ def cpu_us(rate: float) -> float:
     return 1e6 / rate
 
 
+def _env_from_revision(env_id: str, revision: str) -> gym.Env:
+    """A single env of ``env_id`` whose simulator is ``rewardlab/envs/locomotion/sim.py`` as of
+    git ``revision`` (the rest of the package, the core included, as checked out), wrapped as
+    ``gym.make`` wraps it."""
+    import importlib.util
+    import subprocess
+    import tempfile
+
+    from rewardlab.core.adapters.gym_env import RewardlabEnv
+
+    source = subprocess.run(["git", "show", f"{revision}:rewardlab/envs/locomotion/sim.py"], check=True,
+                            capture_output=True, text=True, cwd=os.path.dirname(os.path.abspath(__file__))).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
+        handle.write(source)
+    spec = importlib.util.spec_from_file_location(f"loco_sim_{revision}", handle.name)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    os.unlink(handle.name)
+    sim_class = getattr(module, env_id.split("/")[1].split("-")[0] + "Sim")
+    env = RewardlabEnv(sim_class(num_envs=1, env_id=env_id))
+    return gym.wrappers.OrderEnforcing(gym.wrappers.PassiveEnvChecker(env))
+
+
+def against(env_id: str, revision: str, seconds: float, repeats: int) -> None:
+    """Single-env CPU time per step of the simulator at ``revision`` and of the current one,
+    interleaved with raw physics on the current env's states, best of ``repeats``."""
+    states, targets = record_single(env_id, 2000)
+    qm = gym.make(env_id).unwrapped.sim.qm
+    envs = {f"single env, sim.py at {revision}": _env_from_revision(env_id, revision), "single env, current": None}
+    load_before = os.getloadavg()[0]
+    best: dict[str, float] = {}
+    for _ in range(repeats):
+        raw = bench_raw_single(qm, states, targets, seconds)
+        for name, (_, per_cpu) in raw.items():
+            best[name] = max(best.get(name, 0.0), per_cpu)
+        for name, env in envs.items():
+            if env is None:
+                rate = bench_single(env_id, seconds)[1]
+            else:
+                env.reset(seed=0)
+                actions = _actions(4096, 1)[:, 0]
+                index = [0]
+
+                def step(env=env, actions=actions, index=index):
+                    _, _, terminated, truncated, _ = env.step(actions[index[0] % 4096])
+                    index[0] += 1
+                    if terminated or truncated:
+                        env.reset()
+
+                rate = _timed(step, seconds)[1]
+            best[name] = max(best.get(name, 0.0), rate)
+    raw_rate = max(best["raw mj_step, single env's states"], best["raw rollout (1 x), single env's states"])
+    print(f"{env_id}: single env before and after, us per step by CPU time, best of {repeats}; "
+          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    for name, rate in best.items():
+        extra = "" if name.startswith("raw") else f"  overhead over raw physics {raw_rate / rate - 1:>5.0%}"
+        print(f"  {name:<44s} {cpu_us(rate):7.1f}{extra}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
@@ -342,7 +408,13 @@ def main() -> None:
     parser.add_argument("--env", choices=ENV_IDS, action="append", help="default: both ids")
     parser.add_argument("--breakdown", action="store_true",
                         help="instead: where a single-env step's time goes, layer by layer")
+    parser.add_argument("--against", metavar="REV",
+                        help="instead: the single env with sim.py as of git revision REV against the current one")
     args = parser.parse_args()
+    if args.against:
+        for env_id in args.env or ENV_IDS:
+            against(env_id, args.against, args.seconds, args.repeats)
+        return
     if args.breakdown:
         for env_id in args.env or ENV_IDS:
             breakdown(env_id)
