@@ -57,8 +57,8 @@ class RewardlabVectorEnv(VectorEnv):
         infos["reward_terms"] = {k: to_joint(v, n) for k, v in step.terms.items()}
         infos["agent_rewards"] = step.reward
         infos["events"] = step.events
-        done = step.done
         if step.final_obs is not None:
+            done = step.done
             infos["final_obs"] = to_joint(step.final_obs, n)
             infos["_final_obs"] = done
             infos["episode_metrics"] = step.episode_metrics
