@@ -898,8 +898,12 @@ class DrivingSim(BatchedSim):
         static_from = n + e * lay.num_roads * slots
         v0_ent = np.concatenate([self.t_v0, np.full_like(ent_v[:, n:], 30.0)], axis=1)
 
-        def at(values, idx, fill):
-            return np.where(idx >= 0, values[bi, np.maximum(idx, 0)], fill)
+        m_ent = ent_s.shape[1]
+        row_flat = bi * m_ent
+        index_rows = np.searchsorted(due_rows, bi)
+
+        def at(values, ok, flat, fill):
+            return np.where(ok, values.reshape(-1).take(flat), fill)
 
         for step in (-1, 1):
             target = lane + step
@@ -908,12 +912,15 @@ class DrivingSim(BatchedSim):
                 valid &= ~on_ramp | ((step == -1) & (s >= lay.merge_start[bi]))
             if not valid.any():
                 continue
-            q, f = index.neighbours_of(np.searchsorted(due_rows, bi), vi, target)
-            gap_q = at(ent_s, q, np.inf) - s - hl - at(ent_hl, q, 0.0)
-            a_new = np.minimum(idm_acceleration(v, v0, gap_q, v - at(ent_v, q, 0.0), ip), a_stop)
-            v_f = at(ent_v, f, 0.0)
-            gap_f = s - hl - at(ent_s, f, -np.inf) - at(ent_hl, f, 0.0)
-            a_f = idm_acceleration(v_f, np.maximum(at(v0_ent, f, 30.0), 1.0), gap_f, v_f - v, ip)
+            q, f = index.neighbours_of(index_rows, vi, target)
+            # the new leader q and follower f: flat indices into the (B, M) entry arrays
+            q_ok, f_ok = q >= 0, f >= 0
+            q_flat, f_flat = row_flat + np.maximum(q, 0), row_flat + np.maximum(f, 0)
+            gap_q = at(ent_s, q_ok, q_flat, np.inf) - s - hl - at(ent_hl, q_ok, q_flat, 0.0)
+            a_new = np.minimum(idm_acceleration(v, v0, gap_q, v - at(ent_v, q_ok, q_flat, 0.0), ip), a_stop)
+            v_f = at(ent_v, f_ok, f_flat, 0.0)
+            gap_f = s - hl - at(ent_s, f_ok, f_flat, -np.inf) - at(ent_hl, f_ok, f_flat, 0.0)
+            a_f = idm_acceleration(v_f, np.maximum(at(v0_ent, f_ok, f_flat, 30.0), 1.0), gap_f, v_f - v, ip)
             safe = (gap_q > 1.0) & (gap_f > 1.0) & ((f < 0) | (f >= static_from) | (a_f >= -ip.b_safe))
             gain = a_new - a_cur + np.where(on_ramp, 2.0, 0.0)
             take = valid & safe & (gain > ip.threshold) & (gain > best_gain)

@@ -133,16 +133,12 @@ class RoadIndex:
         self.sorted_road = take_rows(np.where(active, road, -1), self.order)
         sorted_slot = take_rows(slot, self.order)
         self.rank = np.empty_like(self.order)
-        base = (np.arange(b) * m)[:, None]
-        self.rank.reshape(-1)[(base + self.order).ravel()] = _positions(b, m)
-        pos = np.arange(m)[None, :]
-        self.next_in = np.empty((num_slots, b, m), dtype=np.int64)
-        self.prev_in = np.empty((num_slots, b, m), dtype=np.int64)
-        for lane in range(num_slots):
-            member = (sorted_slot == lane) & (self.sorted_road >= 0)
-            nxt = np.where(member, pos, m)[:, ::-1]
-            self.next_in[lane] = np.minimum.accumulate(nxt, axis=1)[:, ::-1]
-            self.prev_in[lane] = np.maximum.accumulate(np.where(member, pos, -1), axis=1)
+        self.rank.reshape(-1)[(row_base(b, m) + self.order).reshape(-1)] = _positions(b, m)
+        pos = np.arange(m)
+        # every lane slot at once, (slots, B, M): membership, then running min / max positions
+        member = (sorted_slot == np.arange(num_slots)[:, None, None]) & (self.sorted_road >= 0)
+        self.next_in = np.ascontiguousarray(np.minimum.accumulate(np.where(member, pos, m)[..., ::-1], axis=2)[..., ::-1])
+        self.prev_in = np.maximum.accumulate(np.where(member, pos, -1), axis=2)
         self.road = road
 
     def neighbours(self, target_slot: np.ndarray, count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
