@@ -544,3 +544,27 @@ def test_gym_env_step_equals_the_reference_adapter():
             _assert_identical(got, want)
             if got[2] or got[3]:
                 _assert_identical(fast.reset(), slow.reset())
+
+
+def test_pickles_from_before_the_step_caches_still_step():
+    # a checkpoint written before the step caches existed holds a simulator and env without them
+    env = RewardlabEnv(ToyGameSim(horizon=5))
+    env.reset(seed=4)
+    old_state = {k: v for k, v in env.__dict__.items() if k not in ("_joint_action_shape", "_sim_action_shape")}
+    old_sim = {k: v for k, v in env.sim.__dict__.items()
+               if k not in ("_actions_shape", "_box_actions", "_term_names", "_one_per_instance", "_combine_plan")}
+    old = pickle.loads(pickle.dumps(env))
+    old.__dict__.clear()
+    old.__dict__.update(pickle.loads(pickle.dumps(old_state)))
+    old.sim.__dict__.clear()
+    old.sim.__dict__.update(pickle.loads(pickle.dumps(old_sim)))
+    fresh = pickle.loads(pickle.dumps(env))
+    assert "_term_names" not in old.sim.__dict__ and "_sim_action_shape" not in old.__dict__
+    action = np.array([[0.3], [0.6], [1.2]], dtype=np.float32)
+    for _ in range(6):
+        _assert_identical(old.step(action), fresh.step(action))
+    assert "_term_names" in old.sim.__dict__ and "_sim_action_shape" in old.__dict__
+    with pytest.raises(AttributeError, match="'ToyGameSim' object has no attribute 'no_such_thing'"):
+        old.sim.no_such_thing  # noqa: B018
+    with pytest.raises(AttributeError, match="'RewardlabEnv' object has no attribute 'no_such_thing'"):
+        old.no_such_thing  # noqa: B018

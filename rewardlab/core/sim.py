@@ -146,11 +146,10 @@ class BatchedSim:
         self._setup()
         self.num_agents = len(self.agents)
         self._check_spaces()
-        self._term_names = frozenset(self.reward_terms)
         self.reward_spec = resolve_reward(reward, self)
         self.episode_return = np.zeros((self.num_envs, self.num_agents))
         self.episode_length = np.zeros(self.num_envs, dtype=np.int64)
-        self._one_per_instance = np.ones(self.num_envs, dtype=np.int64)  # length + 1, without a scalar
+        self._set_step_caches()
 
     # ----------------------------------------------------------------- family hooks
     def _setup(self) -> None:
@@ -334,6 +333,23 @@ class BatchedSim:
             raise RewardlabError(f"{self.env_id}: actions contain NaN or inf")
         return _clip(actions, self._clip_low, self._clip_high)
 
+    def _set_step_caches(self) -> None:
+        """What every step looks up: the expected action shape, the action kind, the term names
+        and the ones that lengthen episodes (an array: adding a Python scalar costs more)."""
+        first = self.action_spaces[0]
+        self._actions_shape = (self.num_envs, len(self.agents), *first.shape)
+        self._box_actions = isinstance(first, spaces.Box)
+        self._term_names = frozenset(self.reward_terms)
+        self._one_per_instance = np.ones(self.num_envs, dtype=np.int64)
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only when normal lookup fails: a simulator pickled before the step caches
+        # existed (an older checkpoint) derives them on first use.
+        if name in _STEP_CACHES and "action_spaces" in self.__dict__:
+            self._set_step_caches()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def _check_spaces(self) -> None:
         shapes = {s.shape for s in self.action_spaces}
         obs_shapes = {s.shape for s in self.observation_spaces}
@@ -342,8 +358,6 @@ class BatchedSim:
         if len(self.action_spaces) != len(self.agents) or len(self.observation_spaces) != len(self.agents):
             raise RuntimeError(f"{self.env_id}: one observation and action space per agent")
         first = self.action_spaces[0]
-        self._actions_shape = (self.num_envs, len(self.agents), *first.shape)
-        self._box_actions = isinstance(first, spaces.Box)
         if isinstance(first, spaces.Box):
             self._box_low = np.stack([s.low for s in self.action_spaces]).astype(np.float64)
             self._box_high = np.stack([s.high for s in self.action_spaces]).astype(np.float64)
@@ -374,6 +388,9 @@ class BatchedSim:
             column[rows] = values
             full[name] = column
         return full
+
+
+_STEP_CACHES = frozenset({"_actions_shape", "_box_actions", "_term_names", "_one_per_instance"})
 
 
 def _same_bools(a: Any, b: np.ndarray) -> bool:

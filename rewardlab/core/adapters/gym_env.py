@@ -51,9 +51,19 @@ class RewardlabEnv(gym.Env):
         self.action_space = joint_space(sim.action_spaces)
         self.render_mode = sim.render_mode
         self.metadata = {"render_modes": list(sim.render_modes), "render_fps": sim.render_fps}
+        self._set_action_shapes()
+
+    def _set_action_shapes(self) -> None:
         # an action of the joint shape is reshaped straight to the simulator's (1, n, *shape)
         self._joint_action_shape = self.action_space.shape
-        self._sim_action_shape = (1, sim.num_agents, *sim.action_shape)
+        self._sim_action_shape = (1, self.sim.num_agents, *self.sim.action_shape)
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only when normal lookup fails: an env pickled before these shapes existed
+        if name in ("_joint_action_shape", "_sim_action_shape") and "sim" in self.__dict__:
+            self._set_action_shapes()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def reward_spec(self):
