@@ -8,7 +8,8 @@
 ==================  ===========================================================================
 
 Policies (MLP, Linear Policy Net) are in :mod:`rewardlab.agents.policies`, the smoothness losses
-(action Jacobian, CAPS, Lipschitz) in :mod:`rewardlab.agents.penalties`.
+(action Jacobian, CAPS, Lipschitz) in :mod:`rewardlab.agents.penalties`, the flat-vector
+optimiser and the hand-written MLP-Gaussian PPO gradient in :mod:`rewardlab.agents.handgrad`.
 """
 
 from rewardlab.agents.mappo import MAPPO

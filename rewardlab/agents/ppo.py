@@ -570,11 +570,18 @@ class PPO:
         return torch.from_numpy(out).to(self.device)
 
     def _gae(
-        self, rewards: torch.Tensor, values: torch.Tensor, dones: torch.Tensor, next_value: torch.Tensor
+        self,
+        rewards: torch.Tensor,
+        values: torch.Tensor,
+        dones: torch.Tensor,
+        next_value: torch.Tensor,
+        numpy_loop: bool | None = None,
     ) -> torch.Tensor:
         """Generalised advantage estimation (T, N), backwards through the rollout.
 
         delta_t = r_t + gamma V(s_{t+1}) (1 - d_t) - V(s_t);  A_t = delta_t + gamma lambda (1 - d_t) A_{t+1}.
+        The recursion loops in NumPy on CPU tensors (``numpy_loop`` None: by device), in torch
+        elsewhere; both are the same float32 operations.
         """
         gamma, gae_lambda = self.config.gamma, self.config.gae_lambda
         nonterminal = 1.0 - dones
@@ -582,7 +589,7 @@ class PPO:
         deltas = rewards + gamma * next_values * nonterminal - values
         decay = gamma * gae_lambda * nonterminal
         advantages = torch.empty_like(rewards)
-        if rewards.device.type == "cpu":  # the same float32 operations on NumPy views: ~1 us a step, not ~10
+        if numpy_loop if numpy_loop is not None else rewards.device.type == "cpu":  # ~1 us a step, not ~10
             adv, delta, factor = advantages.numpy(), deltas.numpy(), decay.numpy()
             adv[-1] = delta[-1]
             for t in range(rewards.shape[0] - 2, -1, -1):
@@ -596,6 +603,13 @@ class PPO:
         return advantages
 
     def _update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        """Epochs of shuffled minibatches over the batch; returns the update's statistics.
+
+        Two ways to the same loss: the MLP-Gaussian policy's gradient is written by hand
+        (``rewardlab.agents.handgrad.MLPGaussianStep``, tested against autograd); every other
+        policy, distribution and smoothness penalty goes through autograd (``_autograd_loss``).
+        Both leave the gradient in the flat vector, which one fused kernel clips and steps.
+        """
         cfg = self.config
         T, N = batch["logp"].shape
         total = T * N

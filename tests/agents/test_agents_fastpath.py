@@ -57,6 +57,8 @@ def test_gae_equals_a_per_sample_loop():
     dones = (torch.rand(T, N, generator=gen) < 0.3).float()
     next_value = torch.randn(N, generator=gen)
     got = agent._gae(rewards, values, dones, next_value)
+    # the torch loop (the path on a GPU) performs the same float32 operations as the NumPy one
+    assert torch.equal(agent._gae(rewards, values, dones, next_value, numpy_loop=False), got)
     r, v, d, nv = (t.double().numpy() for t in (rewards, values, dones, next_value))
     expected = np.zeros((T, N))
     for i in range(N):  # the textbook recursion, one sample at a time, in double precision
