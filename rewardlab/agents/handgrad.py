@@ -8,7 +8,8 @@ kernels spend most of a minibatch in that overhead. Two things remove it:
 * :class:`FlatParameters` puts every parameter of the model in one contiguous tensor and every
   gradient in another (the modules' parameters and their ``.grad`` become views of them; autograd
   accumulates into the views in place). Zeroing, the global gradient norm, clipping and Adam
-  (:class:`FlatAdam`) are then a handful of ops on two vectors, whatever the number of layers.
+  (:class:`FlatAdam`: torch's fused Adam kernel, with the clipping divisor folded in) are then a
+  handful of ops on two vectors, whatever the number of layers.
 * :class:`MLPGaussianStep` computes the PPO loss of an MLP actor with a diagonal Gaussian (a
   state-independent log-std) and an MLP critic, and writes its gradient straight into the flat
   gradient (``torch.mm(..., out=view)``), without an autograd graph:
@@ -29,6 +30,14 @@ kernels spend most of a minibatch in that overhead. Two things remove it:
   max(-A r, -A clip(r, 1 - eps, 1 + eps)) passes its gradient through r exactly where the
   unclipped term is the larger one. tests/agents/test_agents_handgrad.py checks every gradient
   against autograd on the same loss.
+
+  When actor and critic read the same input through equal hidden layers (PPO/IPPO with the
+  default sizes), :func:`paired_order` stores hidden layer k of both next to each other in the
+  flat vector, and one batched matmul over the (2, out, in) pair serves both networks, forward
+  and backward. The loss statistics (policy and value loss, entropy, approximate KL, clip
+  fraction) are not reduced per minibatch: the per-sample terms are written into per-update
+  buffers by the ops that compute them anyway, and :meth:`MLPGaussianStep.finish_update`
+  reduces them once.
 """
 
 from __future__ import annotations
@@ -194,9 +203,10 @@ def paired_order(model: nn.Module, actor: nn.Module, critic: nn.Module) -> list[
 class MLPGaussianStep:
     """The PPO loss of an MLP-Gaussian actor and an MLP critic, and its gradient, without autograd.
 
-    ``__call__`` fills ``flat.grad`` with the gradient of
-    ``pg_loss - ent_coef * entropy + vf_coef * v_loss`` (exactly the loss of ``PPO._update``) and
-    returns the loss terms as 0-d tensors. Every gradient element is written (nothing to zero).
+    Per update: :meth:`begin_update`, then one call per minibatch, which fills ``flat.grad``
+    with the gradient of ``pg_loss - ent_coef * entropy + vf_coef * v_loss`` (the loss of
+    ``PPO._autograd_loss``; every gradient element is written, nothing to zero), then
+    :meth:`finish_update` for the statistics.
     """
 
     def __init__(self, actor: nn.Module, critic: nn.Module, flat: FlatParameters, activation: str, paired: bool = False) -> None:
@@ -224,7 +234,7 @@ class MLPGaussianStep:
             raise ValueError(f"no hand-written gradient for activation {activation!r}")
 
     @staticmethod
-    def supports(config, actor: nn.Module, shared_critic_input: bool) -> bool:
+    def supports(config, actor: nn.Module) -> bool:
         """Whether this step computes ``PPO._update``'s loss for this configuration."""
         return (
             config.policy == "mlp"

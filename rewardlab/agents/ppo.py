@@ -219,7 +219,7 @@ class PPO:
         ).to(self.device)
         self.id_dim_critic = id_dim_critic
         # every parameter and gradient in one flat vector: clipping and Adam are a few ops on it
-        handgrad = MLPGaussianStep.supports(cfg, actor, not cfg.centralized_critic)
+        handgrad = MLPGaussianStep.supports(cfg, actor)
         # the MLP-Gaussian loss with its gradient written out (no autograd graph), actor and critic
         # as one batched pair when they read the same input through equal hidden layers
         paired = handgrad and not cfg.centralized_critic and can_pair(actor, critic)
