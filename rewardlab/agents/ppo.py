@@ -289,7 +289,10 @@ class PPO:
             self._low_np, self._span = low, high - low
             self._half_span = self._span / 2.0
         else:
-            self._start_np = np.asarray([int(getattr(s, "start", 0)) for s in spaces_], dtype=np.int64)
+            # each agent's first action value: (n,) for Discrete, (n, k) for MultiDiscrete
+            self._start_np = np.stack(
+                [np.broadcast_to(np.asarray(getattr(s, "start", 0), dtype=np.int64), s.shape) for s in spaces_]
+            )
 
     def _inputs(self, obs: np.ndarray, update_norm: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """Actor input (B*n, d_a) and critic input (B*n, d_c) from raw observations (B, n, ...)."""
@@ -333,8 +336,7 @@ class PPO:
                 a += self._low_np
             return a
         a = a.reshape(-1, n, *(() if self.layout.flat else (self.layout.dim,))).astype(np.int64)
-        if self.layout.flat:
-            a += self._start_np
+        a += self._start_np
         return a
 
     # ------------------------------------------------------------------ acting

@@ -86,3 +86,20 @@ def test_first_minibatch_sees_the_rollout_policy(agent_cls, sim, settings):
     assert stats["clipfrac"] == 0.0
     returns, values = batch["returns"].flatten().double(), batch["values"].flatten().double()
     assert stats["value_loss"] == pytest.approx(float(0.5 * (returns - values).pow(2).mean()), rel=1e-5)
+
+
+def test_multidiscrete_env_trains_and_maps_actions_with_each_factors_start():
+    """A registered MultiDiscrete game (5 agents, 3 factors): the rollout, update and evaluation
+    run, actions land in every agent's space, and _to_env adds each factor's start."""
+    import rewardlab
+
+    sim = rewardlab.make_sim("rewardlab/CommonsFishery-v0", num_envs=2)
+    agent = PPO(sim, {"num_steps": 8}, seed=0).learn(2 * 8 * 2)
+    assert agent.update == 2 and np.isfinite(agent.curve[-1]["policy_loss"])
+    obs = sim.reset(seed=3)
+    actions = agent.predict(obs)
+    assert actions.shape == (2, sim.num_agents, 3) and actions.dtype == np.int64
+    assert all(space.contains(actions[b, i]) for b in range(2) for i, space in enumerate(sim.action_spaces))
+    indices = torch.tensor([[0, 1, 2]] * (2 * sim.num_agents))
+    agent._start_np = np.tile(np.array([5, -1, 2]), (sim.num_agents, 1))  # as a space with start=(5, -1, 2)
+    np.testing.assert_array_equal(agent._to_env(indices)[1, 4], [5, 0, 4])
