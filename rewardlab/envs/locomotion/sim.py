@@ -894,9 +894,9 @@ class LocoImitationSim(_LocoBase):
         scale = self._kernel_scale_list
         error = [pose * scale[0], vel * scale[1], end * scale[2], (root + 0.5 * (d_angle * d_angle)) * scale[3],
                  (lin + 0.1 * angular) * scale[4]]
-        kernels = np.exp(np.array([error]))
-        terms = {name: kernels[:, i : i + 1] for i, name in enumerate(IMITATION_WEIGHTS)}
-        kv = kernels[0].tolist()
+        kernels = np.exp(error)
+        terms = dict(zip(IMITATION_WEIGHTS, kernels.reshape(5, 1, 1), strict=True))  # (1, 1) views
+        kv = kernels.tolist()
         weights = self._kernel_weight_list
         imitation = (((kv[0] * weights[0] + kv[1] * weights[1]) + kv[2] * weights[2]) + kv[3] * weights[3]) + kv[4] * weights[4]
         return terms, imitation, strayed, self._phase_rows[k]
@@ -1021,11 +1021,11 @@ class LocoJoystickSim(_LocoBase):
         tracking_lin, tracking_ang = np.exp([-(ex * ex + ey * ey) / 0.25, -(ez * ez) / 0.25]).tolist()
         g0, g1 = -r[6], -r[7]
         height = s[3] - self.stand_height
-        values = np.array([[
+        values = np.array([
             tracking_lin, tracking_ang, lv[2] * lv[2], s[23] * s[23] + s[24] * s[24], g0 * g0 + g1 * g1,
             height * height, float(energy[2][0]), float(energy[0][0]), slip, air * moving,
-        ]])
-        terms = {name: values[:, i : i + 1] for i, name in enumerate(self.reward_terms[:10])}
+        ])
+        terms = dict(zip(self.reward_terms[:10], values.reshape(10, 1, 1), strict=True))  # (1, 1) views
         t = int(self.t[0])
         if t <= self.episode_steps:
             task_obs = [*self._clock_rows[t], cx, cy, cyaw]
