@@ -210,7 +210,7 @@ class DrivingSim(BatchedSim):
         self._hazard_offsets = np.round(HAZARD_SPACING * np.arange(1, HAZARD_SAMPLES + 1)).astype(np.int64)
         self._lane_exists = None
         self._route_base = (np.arange(b * e, dtype=np.int64) * self.route_points).reshape(b, e, 1)
-        self._ego_lane_id = None
+        self._entries = None  # traffic entry buffers of _step_traffic
         self._object_base = (np.arange(b * e, dtype=np.int64) * (n + e + self.num_static)).reshape(b, e, 1)
         self._kind_int = np.concatenate([np.zeros(n, dtype=np.int64), np.ones(e, dtype=np.int64),
                                          np.full(self.num_static, 2, dtype=np.int64)])
@@ -413,8 +413,8 @@ class DrivingSim(BatchedSim):
         for k, traffic, ego in (("x", tx, self.ex), ("y", ty, self.ey), ("psi", th, self.epsi), ("v", self.t_v, self.ev),
                                 ("visible", None, self.ego_active)):
             if traffic is not None:
-                out[k][:, :n] = traffic if k != "v" else traffic[r]
-            out[k][:, n:n + e] = ego[r]
+                out[k][:, :n] = traffic if k != "v" else sel(traffic)
+            out[k][:, n:n + e] = sel(ego)
         out["visible"][:, :n] = sel(self.t_active) & on_map
         out["length"][:, :n], out["width"][:, :n] = sel(self.t_len), sel(self.t_wid)
         out["length"][:, n:n + e], out["width"][:, n:n + e] = EGO_LENGTH, EGO_WIDTH
@@ -456,7 +456,7 @@ class DrivingSim(BatchedSim):
         near = take_last(near, take_last(dist2, near).argsort(axis=2))
         near_d2 = take_last(dist2, near)
         near_ok = near_d2 < np.inf
-        flat = np.arange(nb)[:, None, None] * m + near  # objects are per instance, shared by egos
+        flat = row_base(nb, m)[:, :, None] + near  # objects are per instance, shared by egos
 
         def pick(name):
             return objs[name].reshape(-1).take(flat)
@@ -814,32 +814,39 @@ class DrivingSim(BatchedSim):
         length = lay.length[:, None, :, None]
         occ = (overlap > 0.3) & exists[None, None] & (es[..., None] > -10.0) & (es[..., None] < length + 10.0)
         occ &= self.ego_active[..., None, None]
-        # the egos' entries, one per (ego, road, lane slot), flattened in that order
-        ego_lane_id = self._ego_lane_id
-        if ego_lane_id is None or ego_lane_id.shape != (b, occ[0].size):
+        # entries (B, M): traffic [0, n), the egos' footprints, one per (ego, road, lane slot) in
+        # that order [n, n + k), static obstacles [n + k, M), written into buffers kept across
+        # steps (they do not outlive the step); the egos' lane ids and the obstacles' speed and
+        # half length are constants, filled when the buffers are made
+        k = occ[0].size
+        buffers = self._entries
+        if buffers is None or buffers[0].shape[0] != b:
+            m = n + k + self.num_static
             ego_lane_id = np.broadcast_to((roads[:, None] * slots + lanes[None, :])[None, None], occ.shape)
-            ego_lane_id = self._ego_lane_id = np.ascontiguousarray(ego_lane_id).reshape(b, -1)
-        ego_s = np.repeat(es, slots, axis=2).reshape(b, -1)
-        ego_v = np.repeat(self.ev[..., None] * cos_rel, slots, axis=2).reshape(b, -1)
-        ego_hl = np.repeat(half_lon, slots, axis=2).reshape(b, -1)
-        t_id = self.t_road * slots + self.t_lane
-        hl = 0.5 * self.t_len
-        parts_id = [t_id, ego_lane_id]
-        parts_s = [self.t_s, ego_s]
-        parts_v = [self.t_v, ego_v]
-        parts_hl = [hl, ego_hl]
-        parts_act = [self.t_active, occ.reshape(b, -1)]
+            buffers = self._entries = (np.empty((b, m), dtype=np.int64), np.empty((b, m)), np.empty((b, m)),
+                                       np.empty((b, m)), np.empty((b, m), dtype=bool))
+            buffers[0][:, n:n + k] = ego_lane_id.reshape(b, -1)
+            buffers[2][:, n + k:] = 0.0
+            buffers[3][:, n + k:] = 2.25
+        ent_id, ent_s, ent_v, ent_hl, ent_act = buffers
+        t_id = ent_id[:, :n]
+        np.multiply(self.t_road, slots, out=t_id)
+        t_id += self.t_lane
+        ent_s[:, :n] = self.t_s
+        ent_s[:, n:n + k] = np.repeat(es, slots, axis=2).reshape(b, -1)
+        ent_v[:, :n] = self.t_v
+        ent_v[:, n:n + k] = np.repeat(self.ev[..., None] * cos_rel, slots, axis=2).reshape(b, -1)
+        hl = ent_hl[:, :n]
+        np.multiply(self.t_len, 0.5, out=hl)
+        ent_hl[:, n:n + k] = np.repeat(half_lon, slots, axis=2).reshape(b, -1)
+        ent_act[:, :n] = self.t_active
+        ent_act[:, n:n + k] = occ.reshape(b, -1)
         if self.num_static:
-            parts_id.append(self.o_road * slots + self.o_lane)
-            parts_s.append(self.o_s)
-            parts_v.append(np.zeros_like(self.o_s))
-            parts_hl.append(np.full_like(self.o_s, 2.25))
-            parts_act.append(self.o_active)
-        ent_id = np.concatenate(parts_id, axis=1)
-        ent_s = np.concatenate(parts_s, axis=1)
-        ent_v = np.concatenate(parts_v, axis=1)
-        ent_hl = np.concatenate(parts_hl, axis=1)
-        ent_act = np.concatenate(parts_act, axis=1)
+            o_id = ent_id[:, n + k:]
+            np.multiply(self.o_road, slots, out=o_id)
+            o_id += self.o_lane
+            ent_s[:, n + k:] = self.o_s
+            ent_act[:, n + k:] = self.o_active
         leader = lane_leaders(ent_id, ent_s, ent_act, n)
         v, s, v0 = self.t_v, self.t_s, self.t_v0
 
