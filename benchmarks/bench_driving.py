@@ -2,6 +2,7 @@
 
     python benchmarks/bench_driving.py            # full figures (a few minutes)
     python benchmarks/bench_driving.py --quick    # a smoke run
+    python benchmarks/bench_driving.py --only single --repeats 1   # one group, e.g. for A/B runs
 
 Prints env-steps/s (best of ``--repeats``), per wall-clock second and per CPU second of this
 process (``time.process_time``: on a shared machine the wall-clock figure also counts the time
@@ -94,14 +95,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", choices=("single", "batched", "bev", "highway-env"),
+                        help="run one group of rows only")
     args = parser.parse_args()
     q = args.quick
     rows = []
+    run = (lambda group: args.only in (None, group))  # noqa: E731
     for env_id in ("rewardlab/DrivingHighway-v0", "rewardlab/DrivingIntersection-v0", "rewardlab/DrivingTown-v0"):
+        if not run("single"):
+            break
         name = env_id.split("/")[1]
         rate = best_of(args.repeats, lambda env_id=env_id: single_env(env_id, 200 if q else 1000))
         rows.append((f"rewardlab {name}", "single env, vector obs", 1, *rate))
     for env_id in ("rewardlab/DrivingHighway-v0", "rewardlab/DrivingTown-v0"):
+        if not run("batched"):
+            break
         name = env_id.split("/")[1]
         results = [batched(env_id, 64 if q else 1024, 5 if q else 40) for _ in range(args.repeats)]
         vehicles = results[0][2]
@@ -110,15 +118,19 @@ def main() -> None:
     # the same with episodes that run to the time limit: the simulator without the resets that
     # random actions cause under carl's infraction terminations (~1 in 20 instances per step)
     no_end = {"reward": {"preset": "carl", "terminate_on": []}}
-    results = [batched("rewardlab/DrivingHighway-v0", 64 if q else 1024, 5 if q else 40, **no_end)
-               for _ in range(args.repeats)]
-    rows.append(("rewardlab DrivingHighway-v0", "batched, vector obs, no terminations", 64 if q else 1024,
-                 max(r[0] for r in results), max(r[1] for r in results)))
-    results = [batched("rewardlab/DrivingHighway-v0", 32 if q else 256, 5 if q else 30, obs="bev")
-               for _ in range(args.repeats)]
-    rows.append(("rewardlab DrivingHighway-v0", "batched, BEV 10x64x64 uint8", 32 if q else 256,
-                 max(r[0] for r in results), max(r[1] for r in results)))
+    if run("batched"):
+        results = [batched("rewardlab/DrivingHighway-v0", 64 if q else 1024, 5 if q else 40, **no_end)
+                   for _ in range(args.repeats)]
+        rows.append(("rewardlab DrivingHighway-v0", "batched, vector obs, no terminations", 64 if q else 1024,
+                     max(r[0] for r in results), max(r[1] for r in results)))
+    if run("bev"):
+        results = [batched("rewardlab/DrivingHighway-v0", 32 if q else 256, 5 if q else 30, obs="bev")
+                   for _ in range(args.repeats)]
+        rows.append(("rewardlab DrivingHighway-v0", "batched, BEV 10x64x64 uint8", 32 if q else 256,
+                     max(r[0] for r in results), max(r[1] for r in results)))
     for env_id in ("highway-v0", "highway-fast-v0"):
+        if not run("highway-env"):
+            break
         rate = best_of(args.repeats, lambda env_id=env_id: highway_env(env_id, 10 if q else 60))
         rows.append((f"highway-env {env_id}", "single env, kinematics obs", 1, *rate))
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
