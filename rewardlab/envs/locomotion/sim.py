@@ -226,6 +226,7 @@ def _rotation_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 _ROT_INDEX, _ROT_SIGN, _ROT_SCALE = _rotation_table()
+_ROT_INDEX_T, _ROT_SIGN_T = np.ascontiguousarray(_ROT_INDEX.T), np.ascontiguousarray(_ROT_SIGN.T)
 
 
 def _rotation(quat: np.ndarray) -> np.ndarray:
@@ -233,9 +234,8 @@ def _rotation(quat: np.ndarray) -> np.ndarray:
     operations only (no matrix product, whose kernel may fuse multiply-adds), so that
     :func:`_rotation_one` reproduces them bit for bit. Also equal to ``quat_to_matrix`` to 1e-15."""
     outer = (quat[:, :, None] * quat[:, None, :]).reshape(len(quat), 16)
-    terms = outer[:, _ROT_INDEX] * _ROT_SIGN  # (B, 9, 4)
-    # three explicit additions: numpy's reductions over an axis of 4 are slow for large B
-    total = ((terms[:, :, 0] + terms[:, :, 1]) + terms[:, :, 2]) + terms[:, :, 3]
+    terms = outer[:, _ROT_INDEX_T] * _ROT_SIGN_T  # (B, 4, 9): the k-th term of every entry
+    total = ((terms[:, 0] + terms[:, 1]) + terms[:, 2]) + terms[:, 3]
     return (total * _ROT_SCALE).reshape(len(quat), 3, 3)
 
 
@@ -253,16 +253,17 @@ def _rotation_one(w: float, x: float, y: float, z: float) -> list[float]:
 def _rotate(rot: np.ndarray, vec: np.ndarray) -> np.ndarray:
     """R v for rotations (B, 3, 3) and vectors (B, ..., 3): each entry (R_i0 v_0 + R_i1 v_1) + R_i2 v_2.
 
-    Written as column operations (no matrix product, no reduction over a short axis) so that
-    the B = 1 path reproduces it in Python floats and large batches stay fast.
+    One product and two additions (no matrix product, no reduction over a short axis), so that
+    the B = 1 path reproduces it in Python floats and batches of any size stay fast.
     """
-    r = rot.reshape(len(rot), *(1,) * (vec.ndim - 2), 3, 3)
-    return (r[..., 0] * vec[..., 0:1] + r[..., 1] * vec[..., 1:2]) + r[..., 2] * vec[..., 2:3]
+    products = rot.reshape(len(rot), *(1,) * (vec.ndim - 2), 3, 3) * vec[..., None, :]  # R_ij v_j
+    return (products[..., 0] + products[..., 1]) + products[..., 2]
 
 
 def _rotate_back(rot: np.ndarray, vec: np.ndarray) -> np.ndarray:
     """R^T v (a world vector in the body frame), (B, 3): each entry (R_0j v_0 + R_1j v_1) + R_2j v_2."""
-    return (rot[:, 0, :] * vec[:, 0:1] + rot[:, 1, :] * vec[:, 1:2]) + rot[:, 2, :] * vec[:, 2:3]
+    products = rot * vec[:, :, None]  # R_ij v_i
+    return (products[:, 0] + products[:, 1]) + products[:, 2]
 
 
 def _segment_sum(v: list[float], start: int, length: int) -> float:
