@@ -65,6 +65,7 @@ MOBIL_GRID = 5  # steps between lane-change decision instants
 _BOX_LON = np.repeat(np.array([-0.5, -0.25, 0.0, 0.25, 0.5]) * EGO_LENGTH, 3)
 _BOX_LAT = np.tile(np.array([-0.5, 0.0, 0.5]) * EGO_WIDTH, 5)
 _any = np.logical_or.reduce
+_all = np.logical_and.reduce
 
 
 def _all_rows(a: np.ndarray) -> np.ndarray:
@@ -297,10 +298,19 @@ class DrivingSim(BatchedSim):
         if not hasattr(self, "ego_s"):
             shape = (self.num_envs, self.num_egos, self.layout.num_roads)
             self.ego_s, self.ego_d, self.ego_h = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+            self.ego_cos_rel, self.ego_half_lat, self.ego_half_lon = np.zeros(shape), np.zeros(shape), np.zeros(shape)
         at = Ellipsis if every else rows
         self.ego_s[at], self.ego_d[at], self.ego_h[at] = s, d, h
         if not self.layout.straight:
             self.road_hint[at] = s[..., 0]
+        # the ego's box relative to each road: half extents along and across it, and the cosine of
+        # the heading difference (the off-road test now, the traffic's view of the ego next step)
+        rel = wrap_angle(sel(self.epsi)[..., None] - h)
+        cos_rel = np.cos(rel)
+        abs_cos, abs_sin = np.abs(cos_rel), np.abs(np.sin(rel))
+        self.ego_cos_rel[at] = cos_rel
+        self.ego_half_lat[at] = 0.5 * (EGO_LENGTH * abs_sin + EGO_WIDTH * abs_cos)
+        self.ego_half_lon[at] = 0.5 * (EGO_LENGTH * abs_cos + EGO_WIDTH * abs_sin)
 
     def _place_traffic(self, rows: np.ndarray) -> None:
         """Traffic on a per-lane lattice of random spacing, a random subset of sites occupied."""
@@ -558,11 +568,17 @@ class DrivingSim(BatchedSim):
         v_before = self.ev.copy()
         x, y, psi, v, yaw_rate = bicycle_step(self.ex, self.ey, self.epsi, self.ev, accel, steer_cmd * MAX_STEER,
                                               dt, LF, LR, V_MAX)
-        self.ex = np.where(active, x, self.ex)
-        self.ey = np.where(active, y, self.ey)
-        self.epsi = np.where(active, psi, self.epsi)
-        self.ev = np.where(active, v, 0.0)
-        yaw_rate = np.where(active, yaw_rate, 0.0)
+        # every ego still driving (the usual case): the masked updates below reduce to the new
+        # values, so they are skipped (the same numbers, fewer calls)
+        all_active = bool(_all(active, None))
+        if all_active:
+            self.ex, self.ey, self.epsi, self.ev = x, y, psi, v
+        else:
+            self.ex = np.where(active, x, self.ex)
+            self.ey = np.where(active, y, self.ey)
+            self.epsi = np.where(active, psi, self.epsi)
+            self.ev = np.where(active, v, 0.0)
+            yaw_rate = np.where(active, yaw_rate, 0.0)
         self.time += dt
         self.steps += 1
         self._update_frenet(self.rows)
@@ -688,23 +704,39 @@ class DrivingSim(BatchedSim):
         v_forward = self.ev * c["head_cos"]
         lo, hi = p.reward_speed_range
         act = active.astype(float)
+        # inactive egos get neutral terms: factors 1, everything else 0 (x 1.0 and a where on an
+        # all-true mask change no bit, so with every ego active they are left out)
+        if all_active:
+            def gate(x, fill):
+                return x
+
+            def scale(x):
+                return x
+            steer_change_active, ttc_now = steer_change, ttc_active
+        else:
+            def gate(x, fill):
+                return np.where(active, x, fill)
+
+            def scale(x):
+                return act * x
+            steer_change_active, ttc_now = steer_change & active, ttc_active & active
         terms = {
             "route_progress": d_rc,
-            "f_speed": np.where(active, rw.speed_factor(self.ev, limit), 1.0),
-            "f_ttc": np.where(ttc_active & active, 0.5, 1.0),
-            "f_comfort": np.where(active, rw.comfort_factor(k_comfort), 1.0),
-            "f_lane": np.where(active, rw.lane_factor(d_lat, w), 1.0),
+            "f_speed": gate(rw.speed_factor(self.ev, limit), 1.0),
+            "f_ttc": np.where(ttc_now, 0.5, 1.0),
+            "f_comfort": gate(rw.comfort_factor(k_comfort), 1.0),
+            "f_lane": gate(rw.lane_factor(d_lat, w), 1.0),
             "terminal_carl": -1.0 * own_hard,
-            "r_speed": act * rw.roach_speed(self.ev, v_des),
-            "r_position": -act * np.abs(d_lat) / 2.0,
-            "r_rotation": -act * np.abs(c["head_err"]),
-            "r_action": -0.1 * (steer_change & active),
-            "terminal_roach": np.where(ending[:, None], -1.0 - self.ev * (own_hard & self._hard_terminates()), 0.0) * act,
+            "r_speed": scale(rw.roach_speed(self.ev, v_des)),
+            "r_position": -scale(np.abs(d_lat)) / 2.0,
+            "r_rotation": -scale(np.abs(c["head_err"])),
+            "r_action": -0.1 * steer_change_active,
+            "terminal_roach": scale(np.where(ending[:, None], -1.0 - self.ev * (own_hard & self._hard_terminates()), 0.0)),
             "hw_collision": 1.0 * collision,
-            "hw_right_lane": act * np.where(nl > 1, np.minimum(lane_of_ego, nl - 1) / np.maximum(nl - 1, 1), 1.0),
-            "hw_high_speed": act * rw.high_speed(v_forward, lo, hi),
+            "hw_right_lane": scale(np.where(nl > 1, np.minimum(lane_of_ego, nl - 1) / np.maximum(nl - 1, 1), 1.0)),
+            "hw_high_speed": scale(rw.high_speed(v_forward, lo, hi)),
             "hw_bias": act,
-            "hw_on_road": np.where(active, center_on.astype(float), 1.0),
+            "hw_on_road": gate(center_on.astype(float), 1.0),
         }
         # egos that finished their route leave the road (multi-ego); the episode truncates
         # when all have finished or at the time limit
@@ -748,10 +780,7 @@ class DrivingSim(BatchedSim):
         # the box lies within the box's half extents along and across the road (half_lon,
         # half_lat); a box that deep inside some road's lanes (1 cm to spare for rounding) has
         # every sample on that road's lanes and needs no sampling (the common case)
-        rel = wrap_angle(self.epsi[..., None] - eh)
-        abs_cos, abs_sin = np.abs(np.cos(rel)), np.abs(np.sin(rel))
-        half_lat = 0.5 * (EGO_LENGTH * abs_sin + EGO_WIDTH * abs_cos) + 0.01
-        half_lon = 0.5 * (EGO_LENGTH * abs_cos + EGO_WIDTH * abs_sin) + 0.01
+        half_lat, half_lon = self.ego_half_lat + 0.01, self.ego_half_lon + 0.01
         w = lay.width[:, None, None]
         deep = (es >= half_lon) & (es <= lay.length[:, None, :] - half_lon) & (ed <= -half_lat) & (
             ed >= -lay.lanes * w + half_lat)
@@ -791,12 +820,9 @@ class DrivingSim(BatchedSim):
         rows = self.rows
         rr = rows[:, None]
         # entries: traffic, the egos' footprints on every road lane, static obstacles
-        es, ed, eh = self.ego_s, self.ego_d, self.ego_h  # (B, E, R), from the end of the last step
-        rel = wrap_angle(self.epsi[..., None] - eh)
-        cos_rel, sin_rel = np.cos(rel), np.sin(rel)
-        abs_cos, abs_sin = np.abs(cos_rel), np.abs(sin_rel)
-        half_lat = 0.5 * (EGO_LENGTH * abs_sin + EGO_WIDTH * abs_cos)
-        half_lon = 0.5 * (EGO_LENGTH * abs_cos + EGO_WIDTH * abs_sin)
+        es, ed = self.ego_s, self.ego_d  # (B, E, R), from the end of the last step
+        # the egos' box extents on each road, from _update_frenet at the end of the last step
+        cos_rel, half_lat, half_lon = self.ego_cos_rel, self.ego_half_lat, self.ego_half_lon
         roads = np.arange(lay.num_roads)
         lanes = np.arange(slots)
         # lane_offset is elementwise: broadcasting (B, 1, 1, 1) rows, (slots,) lanes and
