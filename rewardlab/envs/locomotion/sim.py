@@ -337,8 +337,8 @@ class _LocoBase(BatchedSim):
         self.payload = np.zeros(b)
         self.strength = np.ones(b)
         self.feet_prev = np.zeros((b, 4, 3))
-        # running sums of the mean mechanical power (column 0) and mean |torque| (column 1)
-        self._energy_sums = np.zeros((b, 2))
+        self.sum_torque = np.zeros(b)
+        self.sum_power = np.zeros(b)
         self.sum_task = np.zeros(b)
         self.start_x = np.zeros(b)
         self.joint_pos_target = np.zeros((b, 12))
@@ -351,16 +351,6 @@ class _LocoBase(BatchedSim):
         # (numpy's per-call cost dwarfs the arithmetic on 1-60 numbers); observations equal the
         # batched path's bit for bit, terms to the last bit or two (see _step_one)
         self._scalar = b == 1 and p.obs_noise == 0.0
-
-    @property
-    def sum_power(self) -> np.ndarray:
-        """(B,) sum over the episode's steps of the mean mechanical power, W."""
-        return self._energy_sums[:, 0]
-
-    @property
-    def sum_torque(self) -> np.ndarray:
-        """(B,) sum over the episode's steps of the mean |joint torque|, N m."""
-        return self._energy_sums[:, 1]
 
     @property
     def randomises_model(self) -> bool:
@@ -578,15 +568,16 @@ class _LocoBase(BatchedSim):
                 np.abs(work, out=work)
             sums = work.reshape(len(work), -1).sum(axis=1) * self._energy_scale
             energy = (sums[0:1], sums[1:2], sums[2:3] if self.needs_torque_squares else None)
-            self._energy_sums += sums[:2]
+            self.sum_power += energy[0]
+            self.sum_torque += energy[1]
         else:
             torque = self._out_sensor[:, :, qm.force_sensor_adr].reshape(b, -1)  # (B, substeps x 12)
             power = np.abs(torque * self._start_qvel.reshape(b, -1)).sum(axis=1) * self._per_substep
             abs_torque = np.abs(torque).sum(axis=1) * (self._per_substep / 12.0)
             squares = np.square(torque).sum(axis=1) * self._per_substep if self.needs_torque_squares else None
             energy = (power, abs_torque, squares)
-            self._energy_sums[:, 0] += power
-            self._energy_sums[:, 1] += abs_torque
+            self.sum_power += power
+            self.sum_torque += abs_torque
         contact = np.greater(self._out_sensor[:, -1, qm.touch_sensor_adr], 1.0)
         # action rate ||a - a_prev||^2 and acceleration ||a - 2 a_prev + a_prev2||^2, computed as
         # (a - a_prev) - (a_prev - a_prev2); the history buffers rotate instead of being copied
