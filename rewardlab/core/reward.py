@@ -309,12 +309,7 @@ class _CombinePlan:
             else:
                 first, reward = reward, np.zeros(shape, dtype=np.float64)
                 reward += first
-            for term, weight in self.rest:
-                product = weight * terms[term]
-                if _is_block(product, shape):
-                    reward = reward + product
-                else:
-                    reward += product
+            reward = _add_weighted(reward, self.rest, terms, shape)
         else:
             reward = np.zeros(shape, dtype=np.float64)
         for term in self.factors:
@@ -323,12 +318,7 @@ class _CombinePlan:
                 reward = reward * factor
             else:
                 reward *= factor
-        for term, weight in self.bonus:
-            product = weight * terms[term]
-            if _is_block(product, shape):
-                reward = reward + product
-            else:
-                reward += product
+        reward = _add_weighted(reward, self.bonus, terms, shape)
         if self.private:
             return reward
         spec = self.spec
@@ -337,6 +327,19 @@ class _CombinePlan:
 
 
 _ONE_BY_ONE = (1, 1)
+
+
+def _add_weighted(
+    reward: np.ndarray, pairs: tuple[tuple[str, float], ...], terms: Mapping[str, np.ndarray], shape: tuple[int, int]
+) -> np.ndarray:
+    """``reward += weight * terms[term]`` for each pair, in order (out of place where exact)."""
+    for term, weight in pairs:
+        product = weight * terms[term]
+        if _is_block(product, shape):
+            reward = reward + product
+        else:
+            reward += product
+    return reward
 
 
 def _is_block(x: Any, shape: tuple[int, int]) -> bool:
