@@ -114,6 +114,23 @@ def record_single(env_id: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(states), np.array(targets)
 
 
+def _mj_step_replay(qm, states: np.ndarray, targets: np.ndarray):
+    """A call that replays the next recorded (state, servo target) pair through
+    ``mj_setState`` + ``ctrl`` + ``mj_step(model, data, 5)`` on one MjData, cycling."""
+    model = qm.model
+    data = mujoco.MjData(model)
+    index = [0]
+
+    def replay_one():
+        k = index[0] % len(states)
+        index[0] += 1
+        mujoco.mj_setState(model, data, states[k], qm.state_spec)
+        data.ctrl[:] = targets[k]
+        mujoco.mj_step(model, data, 5)
+
+    return replay_one
+
+
 def bench_raw_single(qm, states: np.ndarray, targets: np.ndarray, seconds: float) -> dict[str, tuple[float, float]]:
     """Raw physics over the single env's own states: the two cheapest ways from Python.
 
@@ -124,13 +141,7 @@ def bench_raw_single(qm, states: np.ndarray, targets: np.ndarray, seconds: float
     model = qm.model
     data = mujoco.MjData(model)
     index = [0]
-
-    def step_one():
-        k = index[0] % len(states)
-        index[0] += 1
-        mujoco.mj_setState(model, data, states[k], qm.state_spec)
-        data.ctrl[:] = targets[k]
-        mujoco.mj_step(model, data, 5)
+    step_one = _mj_step_replay(qm, states, targets)
 
     pool = rollout.Rollout(nthread=0)
     out_state = np.zeros((1, 5, qm.state_size))
@@ -154,17 +165,8 @@ def bench_raw(qm, states: np.ndarray, targets: np.ndarray, seconds: float) -> di
     steps, batch = states.shape[:2]
     flat_states = states.reshape(steps * batch, -1)
     flat_targets = targets.reshape(steps * batch, 12)
-    data = mujoco.MjData(model)
+    single = _timed(_mj_step_replay(qm, flat_states, flat_targets), seconds)
     index = [0]
-
-    def replay_one():
-        k = index[0] % len(flat_states)
-        index[0] += 1
-        mujoco.mj_setState(model, data, flat_states[k], qm.state_spec)
-        data.ctrl[:] = flat_targets[k]
-        mujoco.mj_step(model, data, 5)
-
-    single = _timed(replay_one, seconds)
     threads = min(batch, os.cpu_count() or 1)
     pool = rollout.Rollout(nthread=threads)
     scratch = [mujoco.MjData(model) for _ in range(threads)]
