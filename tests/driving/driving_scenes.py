@@ -8,6 +8,9 @@ import rewardlab
 
 
 def make_scene(env_id="rewardlab/DrivingHighway-v0", seed=0, **kwargs):
+    """One instance with no traffic (and, unless asked for, no pedestrians at the crossings)."""
+    if "Highway" not in env_id and "MultiEgo" not in env_id:
+        kwargs.setdefault("pedestrians_per_crossing", 0)
     sim = rewardlab.make_sim(env_id, num_envs=1, **kwargs)
     sim.reset(seed=seed)
     sim.t_active[:] = False  # an empty road unless a test adds traffic

@@ -75,6 +75,9 @@ def main() -> None:
     parser.add_argument("out", nargs="?", help="JSON file to write the digests to")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"))
+    parser.add_argument("--grid-kwargs", default="{}",
+                        help="JSON keyword arguments added for the grid ids (intersection, town), not to the names; "
+                             "e.g. '{\"pedestrians_per_crossing\": 0}' to compare with code from before pedestrians")
     args = parser.parse_args()
     if args.compare:
         old, new = (json.load(open(path)) for path in args.compare)
@@ -91,7 +94,8 @@ def main() -> None:
     for env_id in IDS:
         for num_envs, kwargs in CONFIGS:
             name = f"{env_id} B={num_envs} {kwargs}"
-            results[name] = digest(f"rewardlab/{env_id}", num_envs, args.steps, **kwargs)
+            extra = json.loads(args.grid_kwargs) if env_id in ("DrivingIntersection-v0", "DrivingTown-v0") else {}
+            results[name] = digest(f"rewardlab/{env_id}", num_envs, args.steps, **kwargs, **extra)
             print(name, results[name][0][:16], flush=True)
     with open(args.out, "w") as handle:
         json.dump(results, handle)

@@ -8,8 +8,8 @@ slice      size   content
 0:8        8      v / 30, (v - v_limit) / 10, last steering, last acceleration command,
                   d_lat / lane width, sin and cos of the heading error, route completion
 8:28       20     route points 5, 10, ..., 40 m ahead (x, y) / 50, the last repeated to 10
-28:84      56     8 nearest objects, nearest first: present, dx / 50, dy / 50, relative
-                  velocity (x, y) / 20, cos and sin of the relative heading
+28:84      56     8 nearest objects, nearest first: present (1; 0.5 for a pedestrian), dx / 50,
+                  dy / 50, relative velocity (x, y) / 20, cos and sin of the relative heading
 84:88      4      next stop line on the route: present, distance / 50 (clipped to 1), red,
                   yellow
 88:90      2      same-direction lanes left and right of the route lane / 3
@@ -23,7 +23,7 @@ slice      size   content
 Bird's-eye view (C x H x W, ego at 3/4 of the height facing up, ``bev_resolution`` m/px), with
 CaRL's channel set where this simulator has the objects:
 
-    0 road, 1 route, 2 lane markings, 3 vehicles, 4 pedestrians (always empty here),
+    0 road, 1 route, 2 lane markings, 3 vehicles, 4 pedestrians (grid scenarios),
     5 red lights, 6 yellow lights, 7 green lights, 8 static objects, 9 shoulder
 
 Static layers (road, route, markings, shoulder) are rasterised once per episode into a
@@ -108,7 +108,8 @@ def vector_observation(sim, r: np.ndarray) -> np.ndarray:
     rel_h = c["near_psi"] - epsi[..., None]
     k = dx.shape[2]
     objs = np.empty((nb, e, k, 7))
-    objs[..., 0] = 1.0
+    # present: 1 for a vehicle or obstacle, 0.5 for a pedestrian (scenarios with pedestrians)
+    objs[..., 0] = np.where(c["near"] >= sim._ped_from, 0.5, 1.0) if sim.num_pedestrians else 1.0
     objs[..., 1] = (dx * ce + dy * se) / 50.0
     objs[..., 2] = (-dx * se + dy * ce) / 50.0
     objs[..., 3] = (vx * ce + vy * se) / 20.0
@@ -327,7 +328,9 @@ def dynamic_layers(sim, r: np.ndarray, out: np.ndarray, size: int, res: float) -
     px = objs["x"][..., None] + gl * oc - gw * os_
     py = objs["y"][..., None] + gl * os_ + gw * oc
     valid = inside & objs["visible"][..., None]
-    channel = np.where(objs["kind"] == 2, BEV_CHANNELS.index("static_objects"), BEV_CHANNELS.index("vehicles"))
+    channel = np.select([objs["kind"] == 2, objs["kind"] == 3],
+                        [BEV_CHANNELS.index("static_objects"), BEV_CHANNELS.index("pedestrians")],
+                        BEV_CHANNELS.index("vehicles"))
     for k in range(e):
         dx = px - ex[:, k, None, None]
         dy = py - ey[:, k, None, None]
@@ -336,7 +339,7 @@ def dynamic_layers(sim, r: np.ndarray, out: np.ndarray, size: int, res: float) -
         ly = -dx * sk + dy * ck
         pr = np.floor(0.75 * size - fx / res).astype(np.int64)
         pc = np.floor(0.5 * size - ly / res).astype(np.int64)
-        not_self = ~((objs["kind"] == 1) & (np.arange(objs["x"].shape[1]) == objs["x"].shape[1] - e - sim.num_static + k))
+        not_self = ~((objs["kind"] == 1) & (np.arange(objs["x"].shape[1]) == sim.params.num_vehicles + k))
         m = valid & (pr >= 0) & (pr < size) & (pc >= 0) & (pc < size) & not_self[None, :, None]
         rb = np.broadcast_to(np.arange(nb)[:, None, None], m.shape)[m]
         ch = np.broadcast_to(channel[None, :, None], m.shape)[m]

@@ -28,6 +28,7 @@ COLOURS = {  # painted in this order, later layers on top
     "red_lights": (230, 40, 40),
     "static_objects": (250, 140, 20),
     "vehicles": (80, 200, 230),
+    "pedestrians": (250, 60, 200),
 }
 BACKGROUND = (34, 120, 50)
 EGO_COLOUR = (240, 240, 60)

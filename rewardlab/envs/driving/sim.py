@@ -42,6 +42,7 @@ from rewardlab.envs.driving import rewards as rw
 from rewardlab.envs.driving.control import meta_action_command
 from rewardlab.envs.driving.road import HIDDEN, GridLayout, HighwayLayout, Layout
 from rewardlab.envs.driving.traffic import (
+    GREEN,
     RED,
     YELLOW,
     IDMParams,
@@ -58,6 +59,9 @@ LF = LR = 1.4
 MAX_STEER = 0.5  # rad
 MAX_ACCEL, MAX_BRAKE = 4.0, 8.0  # m/s^2
 V_MAX = 40.0  # m/s
+PEDESTRIAN_SIZE = 0.6  # side of a pedestrian's square box, m
+CROSSWALK_SETBACK = 2.0  # crosswalk centre line: this far inside the intersection box's edge, m
+CURB_STANDOFF = 1.5  # a waiting pedestrian stands this far beyond the carriageway's edge, m
 NEAREST = 8  # objects in the vector observation and in the collision / TTC checks
 HAZARD_SAMPLES, HAZARD_SPACING = 16, 2.5  # route samples ahead used for the hazard distance
 MOBIL_GRID = 5  # steps between lane-change decision instants
@@ -161,9 +165,19 @@ class GridParams(DrivingParams):
     speed_limit_range: tuple[float, float] = (11.0, 14.0)
     reward_speed_range: tuple[float, float] = (7.0, 11.0)
     route_length: float = 180.0
+    pedestrians_per_crossing: int = 1
+    pedestrian_speed_range: tuple[float, float] = (1.2, 1.5)
+    pedestrian_max_wait: float = 20.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if not 0 <= self.pedestrians_per_crossing <= 4:
+            raise ValueError(f"pedestrians_per_crossing must be in [0, 4], got {self.pedestrians_per_crossing}")
+        lo, hi = self.pedestrian_speed_range
+        if not 0 < lo <= hi <= 3.0:
+            raise ValueError(f"pedestrian_speed_range must satisfy 0 < low <= high <= 3 m/s, got {self.pedestrian_speed_range}")
+        if self.pedestrian_max_wait < 0:
+            raise ValueError(f"pedestrian_max_wait must be >= 0 s, got {self.pedestrian_max_wait}")
         if len(self.grid) != 2 or min(self.grid) < 1 or max(self.grid) > 3:
             raise ValueError(f"grid must be (nx, ny) with 1 <= n <= 3, got {self.grid}")
         if not 1 <= self.lanes_per_direction <= 3:
@@ -182,6 +196,7 @@ class DrivingSim(BatchedSim):
     default_reward = "carl"
     events = rw.EVENTS
     num_static = 0
+    num_pedestrians = 0  # GridSim: 4 crosswalks per intersection x pedestrians_per_crossing
     route_points = 700
 
     # ----------------------------------------------------------------- set-up
@@ -198,7 +213,7 @@ class DrivingSim(BatchedSim):
         self.meta_lane, self.meta_speed = np.zeros((b, e)), np.zeros((b, e))
         self.observation_spaces = tuple(obs_mod.observation_space(p) for _ in range(e))
         self.num_egos = e
-        self.num_objects = n + e + self.num_static
+        self.num_objects = n + e + self.num_static + self.num_pedestrians
         self._taus = np.array((0.0, *inf.TTC_HORIZONS))[:, None]  # (T, 1) against (..., T, K)
         self._not_self = np.ones((1, e, self.num_objects), dtype=bool)
         self._not_self[0, np.arange(e), n + np.arange(e)] = False
@@ -212,12 +227,14 @@ class DrivingSim(BatchedSim):
         self._lane_exists = None
         self._route_base = (np.arange(b * e, dtype=np.int64) * self.route_points).reshape(b, e, 1)
         self._entries = None  # traffic entry buffers of _step_traffic
-        self._object_base = (np.arange(b * e, dtype=np.int64) * (n + e + self.num_static)).reshape(b, e, 1)
+        self._object_base = (np.arange(b * e, dtype=np.int64) * self.num_objects).reshape(b, e, 1)
+        npd = self.num_pedestrians
         self._kind_int = np.concatenate([np.zeros(n, dtype=np.int64), np.ones(e, dtype=np.int64),
-                                         np.full(self.num_static, 2, dtype=np.int64)])
-        self._kind = np.concatenate([np.zeros(n), np.ones(e), np.full(self.num_static, 2)])[None, None, :]
+                                         np.full(self.num_static, 2, dtype=np.int64), np.full(npd, 3, dtype=np.int64)])
+        self._kind = self._kind_int.astype(float)[None, None, :]
         self._is_static = self._kind == 2
-        self._is_moving = ~self._is_static
+        self._is_moving = self._kind < 2  # vehicles: traffic and egos
+        self._is_pedestrian = self._kind == 3
         z = lambda *shape, dtype=float: np.zeros((b, *shape), dtype=dtype)  # noqa: E731
         # egos
         self.ex, self.ey, self.epsi, self.ev = z(e), z(e), z(e), z(e)
@@ -233,6 +250,8 @@ class DrivingSim(BatchedSim):
         self.counts = {k: z(e) for k in (
             "collision_vehicle", "collision_static", "red_light", "off_road", "route_deviation",
             "blocked", "speeding", "ttc", "comfort")}
+        if npd:  # only where pedestrians exist: without them the outputs keep their old keys
+            self.counts["collision_pedestrian"] = z(e)
         self.outside_dist = z(e)
         # traffic
         self.t_road, self.t_lane = z(n, dtype=np.int64), z(n, dtype=np.int64)
@@ -245,6 +264,12 @@ class DrivingSim(BatchedSim):
         self.o_road, self.o_lane, self.o_s = z(s, dtype=np.int64), z(s, dtype=np.int64), z(s)
         self.o_active = z(s, dtype=bool)
         self.o_x, self.o_y, self.o_h = z(s), z(s), z(s)
+        # pedestrians (GridSim): position q along their crosswalk (m from the street's centre
+        # line, positive to the left of the crosswalk's reference road), walking direction
+        # (+1 / -1), speed, waiting time left, and whether they are crossing
+        self.p_q, self.p_dir, self.p_speed, self.p_wait = z(npd), np.ones((b, npd)), z(npd), z(npd)
+        self.p_crossing = z(npd, dtype=bool)
+        self.p_x, self.p_y, self.p_psi = z(npd), z(npd), z(npd)
         self.time = z()
         self.steps = z(dtype=np.int64)
         self.routes: dict[str, np.ndarray] = {}
@@ -286,6 +311,8 @@ class DrivingSim(BatchedSim):
         self.steps[rows] = 0
         self._update_frenet(rows)
         self._place_traffic(rows)
+        if self.num_pedestrians:
+            self._place_pedestrians(rows)
         if p.obs != "vector":
             obs_mod.build_static_raster(self, rows)
         self._perceive_rows(rows)
@@ -433,6 +460,12 @@ class DrivingSim(BatchedSim):
             out["x"][:, n + e:], out["y"][:, n + e:], out["psi"][:, n + e:] = ox, oy, oh
             out["v"][:, n + e:], out["length"][:, n + e:], out["width"][:, n + e:] = 0.0, 4.5, 1.9
             out["visible"][:, n + e:] = sel(self.o_active)
+        if self.num_pedestrians:  # the last block: pedestrians, a small square each, always there
+            at = n + e + self.num_static
+            out["x"][:, at:], out["y"][:, at:], out["psi"][:, at:] = sel(self.p_x), sel(self.p_y), sel(self.p_psi)
+            out["v"][:, at:] = sel(self.p_speed) * sel(self.p_crossing)
+            out["length"][:, at:] = out["width"][:, at:] = PEDESTRIAN_SIZE
+            out["visible"][:, at:] = True
         out["kind"] = self._kind_int.copy()
         return out
 
@@ -563,7 +596,10 @@ class DrivingSim(BatchedSim):
         accel = np.where(accel_cmd >= 0.0, accel_cmd * MAX_ACCEL, accel_cmd * MAX_BRAKE)
         self.accel_cmd = np.array(accel_cmd, dtype=float)
         accel = np.where(active, accel, -MAX_BRAKE)
-        # traffic reacts to the egos' poses at the start of the step (simultaneous update)
+        # pedestrians walk on the signals of the start of the step; traffic reacts to them and to
+        # the egos' poses at the start of the step (simultaneous update)
+        if self.num_pedestrians:
+            self._step_pedestrians(dt)
         self._step_traffic(dt)
         v_before = self.ev.copy()
         x, y, psi, v, yaw_rate = bicycle_step(self.ex, self.ey, self.epsi, self.ev, accel, steer_cmd * MAX_STEER,
@@ -631,6 +667,9 @@ class DrivingSim(BatchedSim):
         coll_vehicle = _any(new_contact & self._is_moving, 2)
         coll_static = _any(new_contact & self._is_static, 2)
         collision = coll_vehicle | coll_static
+        if self.num_pedestrians:
+            coll_pedestrian = _any(new_contact & self._is_pedestrian, 2)
+            collision = collision | coll_pedestrian
         # red light: the front crosses a stop line while its signal is red
         front = c["route_station"] + 0.5 * EGO_LENGTH
         if lay.num_intersections:
@@ -679,6 +718,8 @@ class DrivingSim(BatchedSim):
         counts["speeding"] += rising(speeding, "speeding_prev")
         counts["ttc"] += rising(ttc_active & active, "ttc_prev")
         counts["comfort"] += rising(_any(violated, 2), "comfort_prev")
+        if self.num_pedestrians:
+            counts["collision_pedestrian"] += coll_pedestrian
         events = {
             "collision": _any(collision, 1),
             "collision_vehicle": _any(coll_vehicle, 1),
@@ -688,6 +729,8 @@ class DrivingSim(BatchedSim):
             "route_deviation": _any(deviation & active, 1),
             "blocked": _any(blocked, 1),
         }
+        if self.num_pedestrians:
+            events["collision_pedestrian"] = _any(coll_pedestrian, 1)
         ending = np.zeros(b, dtype=bool)
         for name in self.reward_spec.terminate_on:
             ending |= events[name]
@@ -847,13 +890,15 @@ class DrivingSim(BatchedSim):
         k = occ[0].size
         buffers = self._entries
         if buffers is None or buffers[0].shape[0] != b:
-            m = n + k + self.num_static
+            m = n + k + self.num_static + self.num_pedestrians
             ego_lane_id = np.broadcast_to((roads[:, None] * slots + lanes[None, :])[None, None], occ.shape)
             buffers = self._entries = (np.empty((b, m), dtype=np.int64), np.empty((b, m)), np.empty((b, m)),
                                        np.empty((b, m)), np.empty((b, m), dtype=bool))
             buffers[0][:, n:n + k] = ego_lane_id.reshape(b, -1)
             buffers[2][:, n + k:] = 0.0
             buffers[3][:, n + k:] = 2.25
+            # a pedestrian holds traffic like a stopped obstacle 1 m long (half length 0.5 m)
+            buffers[3][:, n + k + self.num_static:] = 0.5
         ent_id, ent_s, ent_v, ent_hl, ent_act = buffers
         t_id = ent_id[:, :n]
         np.multiply(self.t_road, slots, out=t_id)
@@ -868,11 +913,14 @@ class DrivingSim(BatchedSim):
         ent_act[:, :n] = self.t_active
         ent_act[:, n:n + k] = occ.reshape(b, -1)
         if self.num_static:
-            o_id = ent_id[:, n + k:]
+            o_id = ent_id[:, n + k:n + k + self.num_static]
             np.multiply(self.o_road, slots, out=o_id)
             o_id += self.o_lane
-            ent_s[:, n + k:] = self.o_s
-            ent_act[:, n + k:] = self.o_active
+            ent_s[:, n + k:n + k + self.num_static] = self.o_s
+            ent_act[:, n + k:n + k + self.num_static] = self.o_active
+        if self.num_pedestrians:
+            at = n + k + self.num_static
+            ent_id[:, at:], ent_s[:, at:], ent_act[:, at:] = self._pedestrian_entries()
         leader = lane_leaders(ent_id, ent_s, ent_act, n)
         v, s, v0 = self.t_v, self.t_s, self.t_v0
 
@@ -1051,6 +1099,8 @@ class DrivingSim(BatchedSim):
         outside = np.clip(self.outside_dist[rows] / length, 0.0, 1.0)
         ds = inf.driving_score(rc, cnt, outside)
         collisions = cnt["collision_vehicle"] + cnt["collision_static"]
+        if self.num_pedestrians:
+            collisions = collisions + cnt["collision_pedestrian"]
         infractions = collisions + cnt["red_light"] + cnt["off_road"] + cnt["route_deviation"] + cnt["blocked"] + cnt["speeding"]
         out = {
             "driving_score": ds, "route_completion": rc, "collisions": collisions,
@@ -1060,6 +1110,8 @@ class DrivingSim(BatchedSim):
             "comfort_violations": cnt["comfort"], "infractions": infractions, "outside_lanes": 100.0 * outside,
             "route_completed": (self.progress[rows] >= length - 1.0).astype(float),
         }
+        if self.num_pedestrians:
+            out["collisions_pedestrian"] = cnt["collision_pedestrian"]
         return {k: np.asarray(v, dtype=float).mean(axis=1) for k, v in out.items()}
 
     def render_frame(self, index: int = 0) -> np.ndarray:
@@ -1082,6 +1134,7 @@ class GridSim(DrivingSim):
 
     Params = GridParams
     layout_class = GridLayout
+    events = rw.EVENTS + ("collision_pedestrian",)  # reported while pedestrians_per_crossing > 0
     route_points = 600
 
     def _setup(self) -> None:
@@ -1089,5 +1142,107 @@ class GridSim(DrivingSim):
             from rewardlab.core.errors import RewardlabError
 
             raise RewardlabError(f"{self.env_id}: route_length must be <= {self.route_points - 50} m")
+        nx, ny = self.params.grid
+        k_count, per = nx * ny, self.params.pedestrians_per_crossing
+        self.num_pedestrians = 4 * k_count * per
         super()._setup()
+        if not self.num_pedestrians:
+            return
+        # crosswalks, 4 per intersection k = j * nx + i: across its east, west, north and south
+        # arms. Each crosses one street (two one-way roads): r_pos, the eastbound / northbound
+        # road, whose left normal is the crosswalk's q axis, and r_neg, the opposite road
+        # (q < 0: r_pos's lanes, q > 0: r_neg's). Pedestrian j walks crosswalk j // per.
+        k_of, arm, r_pos, group = [], [], [], []
+        for k in range(k_count):
+            j, i = divmod(k, nx)
+            for a, (ux, uy) in enumerate(((1, 0), (-1, 0), (0, 1), (0, -1))):
+                k_of.append(k)
+                arm.append((ux, uy))
+                r_pos.append(2 * j if a < 2 else 2 * ny + 2 * i)
+                group.append(1 if a < 2 else 0)  # the signal group of the street it crosses
+        rep = lambda v: np.repeat(np.asarray(v), per, axis=0)  # noqa: E731
+        self._ped_k = rep(k_of)
+        self._ped_arm = rep(arm).astype(float)  # (P, 2) unit vector from the centre along the arm
+        self._ped_r_pos = rep(r_pos)
+        self._ped_r_neg = self._ped_r_pos + 1
+        # walk with the parallel green: the other group's signal at the same intersection
+        self._ped_light = self._ped_k * 2 + (1 - rep(group))
+        ew = rep(group) == 1
+        self._ped_nx = np.where(ew, 0.0, -1.0)  # left normal of r_pos: north (E-W), west (N-S)
+        self._ped_ny = np.where(ew, 1.0, 0.0)
+        self._ped_psi = np.where(ew, 0.5 * np.pi, np.pi)  # heading when walking toward +q
+        b, npd = self.num_envs, self.num_pedestrians
+        self.p_cx, self.p_cy = np.zeros((b, npd)), np.zeros((b, npd))  # crosswalk centre on the centre line
+        self.p_s_pos, self.p_s_neg = np.zeros((b, npd)), np.zeros((b, npd))  # its station on r_pos, r_neg
+        self._ped_from = self.params.num_vehicles + self.num_egos + self.num_static
+
+    def _place_pedestrians(self, rows: np.ndarray) -> None:
+        """Crosswalk geometry of the new layouts and every pedestrian waiting at a curb."""
+        lay = self.layout
+        rr = rows[:, None]
+        centre = lay.centers[rr, self._ped_k]  # (nb, P, 2)
+        setback = (lay.half_box[rows] - CROSSWALK_SETBACK)[:, None]
+        cx = centre[..., 0] + self._ped_arm[:, 0] * setback
+        cy = centre[..., 1] + self._ped_arm[:, 1] * setback
+        geo = lay.road_geo[rr, self._ped_r_pos]  # origin x, y, heading, cos, sin
+        s_pos = (cx - geo[..., 0]) * geo[..., 3] + (cy - geo[..., 1]) * geo[..., 4]
+        self.p_cx[rows], self.p_cy[rows] = cx, cy
+        self.p_s_pos[rows] = s_pos
+        self.p_s_neg[rows] = lay.length[rr, self._ped_r_pos] - s_pos
+        u = self.rng.uniform((self.num_pedestrians, 3), rows)
+        self._respawn_pedestrians(rows, u, np.ones(u.shape[:2], dtype=bool))
+
+    def _respawn_pedestrians(self, rows: np.ndarray, u: np.ndarray, which: np.ndarray) -> None:
+        """Pedestrians ``which`` (of instances ``rows``) wait at a random end of their crosswalk
+        with a new speed and a random delay before they may start; u: (rows, P, 3) uniforms."""
+        p = self.params
+        lo, hi = p.pedestrian_speed_range
+        direction = np.where(u[..., 0] < 0.5, 1.0, -1.0)
+        q_end = self._curb_q(rows)
+        sel = (rows[:, None], np.arange(self.num_pedestrians)[None, :])
+        self.p_dir[sel] = np.where(which, direction, self.p_dir[rows])
+        self.p_q[sel] = np.where(which, -direction * q_end, self.p_q[rows])
+        self.p_speed[sel] = np.where(which, lo + (hi - lo) * u[..., 1], self.p_speed[rows])
+        self.p_wait[sel] = np.where(which, p.pedestrian_max_wait * u[..., 2], self.p_wait[rows])
+        self.p_crossing[sel] &= ~which
+        self.p_psi[sel] = np.where(which, self._ped_psi + np.where(direction < 0, np.pi, 0.0), self.p_psi[rows])
+        self._pedestrian_pose(rows)
+
+    def _curb_q(self, rows: np.ndarray) -> np.ndarray:
+        """|q| of a waiting pedestrian: the carriageway's half width plus the standoff, (rows, 1)."""
+        return (self.params.lanes_per_direction * self.layout.width[rows] + CURB_STANDOFF)[:, None]
+
+    def _pedestrian_pose(self, rows: np.ndarray) -> None:
+        q = self.p_q[rows]
+        self.p_x[rows] = self.p_cx[rows] + q * self._ped_nx
+        self.p_y[rows] = self.p_cy[rows] + q * self._ped_ny
+
+    def _step_pedestrians(self, dt: float) -> None:
+        """Waiting pedestrians start on their walk phase once their delay is over; crossing ones
+        walk on (whatever the signal) and respawn at a crosswalk end when they reach the far curb."""
+        lights = self.cache["lights"]  # the signals at the start of the step (as the traffic sees them)
+        walk = lights.reshape(self.num_envs, -1).take(self._ped_light, axis=1) == GREEN
+        self.p_wait -= dt
+        crossing = self.p_crossing | (walk & (self.p_wait <= 0.0))
+        self.p_crossing = crossing
+        self.p_q = self.p_q + crossing * (self.p_dir * self.p_speed * dt)
+        self.p_x = self.p_cx + self.p_q * self._ped_nx
+        self.p_y = self.p_cy + self.p_q * self._ped_ny
+        done = crossing & (self.p_dir * self.p_q >= self._curb_q(self.rows))
+        if _any(done, None):
+            rows = np.flatnonzero(_any(done, 1))
+            u = self.rng.uniform((self.num_pedestrians, 3), rows)
+            self._respawn_pedestrians(rows, u, done[rows])
+
+    def _pedestrian_entries(self):
+        """Lane id, station and activity of every pedestrian as a traffic entry (a stopped
+        obstacle in the lane it stands in, while it is on the carriageway)."""
+        lay, slots = self.layout, self.layout.lane_slots
+        q, w = self.p_q, lay.width[:, None]
+        left = q > 0.0
+        lane = np.minimum(np.floor(np.abs(q) / w), self.params.lanes_per_direction - 1).astype(np.int64)
+        lane_id = np.where(left, self._ped_r_neg, self._ped_r_pos) * slots + lane
+        station = np.where(left, self.p_s_neg, self.p_s_pos)
+        on_road = self.p_crossing & (np.abs(q) < self.params.lanes_per_direction * w + 0.5 * PEDESTRIAN_SIZE)
+        return lane_id, station, on_road
 
