@@ -154,7 +154,7 @@ def test_pedestrians_start_crossing_only_on_their_walk_phase():
     lo, hi = sim.params.pedestrian_speed_range
     assert np.all((sim.p_speed >= lo) & (sim.p_speed <= hi))
     # every pedestrian stays on its crosswalk: |q| at most the curb position
-    curb = sim._curb_q(sim.rows)
+    curb = sim.params.lanes_per_direction * sim.layout.width[:, None] + 1.5
     assert np.all(np.abs(sim.p_q) <= curb + 1e-9)
 
 

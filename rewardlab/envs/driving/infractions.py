@@ -6,6 +6,7 @@ Infractions an ego can commit (each counted once per occurrence, on its first st
 collision_vehicle   its box overlaps a traffic vehicle's or another ego's box (separating-axis
                     test), counted per new contact
 collision_static    its box overlaps a static obstacle
+collision_pedestrian  its box overlaps a pedestrian's 0.6 m square (grid scenarios)
 red_light           its front crosses a stop line on its route while that signal is red
 off_road            more than ``off_road_fraction`` of its box (15 sample points) is off every
                     lane and intersection box
@@ -25,7 +26,8 @@ Driving Score of a route: DS = RC x P with the leaderboard's penalty factors
         x (1 - fraction of the route driven outside its lanes)
 
 (the stop-sign (0.80) and scenario-timeout (0.70) factors exist in the table but no scenario
-here has stop signs or scenario timeouts; pedestrians are not simulated, n_pedestrian = 0).
+here has stop signs or scenario timeouts; n_pedestrian counts pedestrian collisions, in the
+grid scenarios' crosswalks).
 Route deviation and blocked end the route in the leaderboard; here they count as
 infractions and, under the ``carl`` and ``roach`` presets, end the episode.
 """

@@ -13,10 +13,15 @@ observation ``bev+vector``  Box (91 + 10*64*64,) float32: the vector, then the r
                           flattened, CaRL's BEV plus scalar measurements in one Box
 reward terms              see rewards.py (``carl`` default, ``roach``, ``highway``)
 events                    collision, collision_vehicle, collision_static, red_light, off_road,
-                          route_deviation, blocked (any ego)
+                          route_deviation, blocked (any ego); collision_pedestrian in the grid
+                          scenarios while pedestrians_per_crossing > 0
+pedestrians               grid scenarios: pedestrians_per_crossing (default 1) per crosswalk,
+                          one crosswalk across each arm of each intersection; they walk with the
+                          parallel green at 1.2-1.5 m/s; traffic stops for them (GridSim)
 episode end               truncation at ``max_steps`` or when every ego finished its route;
                           termination on the preset's ``terminate_on`` events
-episode metrics           driving_score, route_completion, collisions, red_lights, off_road,
+episode metrics           driving_score, route_completion, collisions (collisions_vehicle,
+                          collisions_static, collisions_pedestrian), red_lights, off_road,
                           route_deviation, blocked, speeding, ttc_violations,
                           comfort_violations, infractions (means over egos)
 ========================  ===================================================================
@@ -1174,6 +1179,11 @@ class GridSim(DrivingSim):
         b, npd = self.num_envs, self.num_pedestrians
         self.p_cx, self.p_cy = np.zeros((b, npd)), np.zeros((b, npd))  # crosswalk centre on the centre line
         self.p_s_pos, self.p_s_neg = np.zeros((b, npd)), np.zeros((b, npd))  # its station on r_pos, r_neg
+        # per instance: the carriageway's half width (+ half a pedestrian: on it, a pedestrian
+        # holds traffic) and |q| of a waiting pedestrian (the far curb of a crossing one)
+        self.p_road_half, self.p_curb = np.zeros((b, 1)), np.zeros((b, 1))
+        slots = self.layout.lane_slots
+        self._ped_id_pos, self._ped_id_neg = self._ped_r_pos * slots, self._ped_r_neg * slots
         self._ped_from = self.params.num_vehicles + self.num_egos + self.num_static
 
     def _place_pedestrians(self, rows: np.ndarray) -> None:
@@ -1189,6 +1199,9 @@ class GridSim(DrivingSim):
         self.p_cx[rows], self.p_cy[rows] = cx, cy
         self.p_s_pos[rows] = s_pos
         self.p_s_neg[rows] = lay.length[rr, self._ped_r_pos] - s_pos
+        half = self.params.lanes_per_direction * lay.width[rows]
+        self.p_road_half[rows, 0] = half + 0.5 * PEDESTRIAN_SIZE
+        self.p_curb[rows, 0] = half + CURB_STANDOFF
         u = self.rng.uniform((self.num_pedestrians, 3), rows)
         self._respawn_pedestrians(rows, u, np.ones(u.shape[:2], dtype=bool))
 
@@ -1198,7 +1211,7 @@ class GridSim(DrivingSim):
         p = self.params
         lo, hi = p.pedestrian_speed_range
         direction = np.where(u[..., 0] < 0.5, 1.0, -1.0)
-        q_end = self._curb_q(rows)
+        q_end = self.p_curb[rows]
         sel = (rows[:, None], np.arange(self.num_pedestrians)[None, :])
         self.p_dir[sel] = np.where(which, direction, self.p_dir[rows])
         self.p_q[sel] = np.where(which, -direction * q_end, self.p_q[rows])
@@ -1207,10 +1220,6 @@ class GridSim(DrivingSim):
         self.p_crossing[sel] &= ~which
         self.p_psi[sel] = np.where(which, self._ped_psi + np.where(direction < 0, np.pi, 0.0), self.p_psi[rows])
         self._pedestrian_pose(rows)
-
-    def _curb_q(self, rows: np.ndarray) -> np.ndarray:
-        """|q| of a waiting pedestrian: the carriageway's half width plus the standoff, (rows, 1)."""
-        return (self.params.lanes_per_direction * self.layout.width[rows] + CURB_STANDOFF)[:, None]
 
     def _pedestrian_pose(self, rows: np.ndarray) -> None:
         q = self.p_q[rows]
@@ -1228,7 +1237,7 @@ class GridSim(DrivingSim):
         self.p_q = self.p_q + crossing * (self.p_dir * self.p_speed * dt)
         self.p_x = self.p_cx + self.p_q * self._ped_nx
         self.p_y = self.p_cy + self.p_q * self._ped_ny
-        done = crossing & (self.p_dir * self.p_q >= self._curb_q(self.rows))
+        done = crossing & (self.p_dir * self.p_q >= self.p_curb)
         if _any(done, None):
             rows = np.flatnonzero(_any(done, 1))
             u = self.rng.uniform((self.num_pedestrians, 3), rows)
@@ -1237,12 +1246,14 @@ class GridSim(DrivingSim):
     def _pedestrian_entries(self):
         """Lane id, station and activity of every pedestrian as a traffic entry (a stopped
         obstacle in the lane it stands in, while it is on the carriageway)."""
-        lay, slots = self.layout, self.layout.lane_slots
-        q, w = self.p_q, lay.width[:, None]
+        q = self.p_q
         left = q > 0.0
-        lane = np.minimum(np.floor(np.abs(q) / w), self.params.lanes_per_direction - 1).astype(np.int64)
-        lane_id = np.where(left, self._ped_r_neg, self._ped_r_pos) * slots + lane
+        lane_id = np.where(left, self._ped_id_neg, self._ped_id_pos)
+        abs_q = np.abs(q)
+        if self.params.lanes_per_direction > 1:  # the lane it stands in (one lane: lane 0)
+            lane = np.minimum(abs_q / self.layout.width[:, None], self.params.lanes_per_direction - 1)
+            lane_id = lane_id + lane.astype(np.int64)  # truncation = floor: lane >= 0
         station = np.where(left, self.p_s_neg, self.p_s_pos)
-        on_road = self.p_crossing & (np.abs(q) < self.params.lanes_per_direction * w + 0.5 * PEDESTRIAN_SIZE)
+        on_road = self.p_crossing & (abs_q < self.p_road_half)
         return lane_id, station, on_road
 
