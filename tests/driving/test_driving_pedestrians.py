@@ -23,7 +23,7 @@ def _pedestrian_ahead(sim, ahead: float) -> None:
     """Pedestrian 0 standing still on the ego's path, ``ahead`` m in front of its centre."""
     sim.p_cx[0, 0] = sim.ex[0, 0] + ahead * np.cos(sim.epsi[0, 0])
     sim.p_cy[0, 0] = sim.ey[0, 0] + ahead * np.sin(sim.epsi[0, 0])
-    sim.p_q[0, 0], sim.p_speed[0, 0], sim.p_wait[0, 0] = 0.0, 0.0, 1e9
+    sim.p_q[0, 0], sim.p_speed[0, 0], sim.p_wait[0, 0], sim.p_step[0, 0] = 0.0, 0.0, 1e9, 0.0
     sim.p_crossing[0, 0] = False
     sim._pedestrian_pose(sim.rows)
     sim._perceive_rows(sim.rows)
@@ -101,6 +101,7 @@ def _traffic_toward_crosswalk(sim, with_pedestrian: bool):
     if with_pedestrian:
         sim.p_q[0, c], sim.p_speed[0, c], sim.p_dir[0, c] = -0.5 * w, 0.0, 1.0  # in lane 0, standing
         sim.p_crossing[0, c] = True
+        sim.p_step[0, c] = 0.0
         sim._pedestrian_pose(sim.rows)
     sim._perceive_rows(sim.rows)
 

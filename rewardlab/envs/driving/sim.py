@@ -274,6 +274,7 @@ class DrivingSim(BatchedSim):
         # (+1 / -1), speed, waiting time left, and whether they are crossing
         self.p_q, self.p_dir, self.p_speed, self.p_wait = z(npd), np.ones((b, npd)), z(npd), z(npd)
         self.p_crossing = z(npd, dtype=bool)
+        self.p_step = z(npd)  # direction x speed x dt: the distance walked in one step
         self.p_x, self.p_y, self.p_psi = z(npd), z(npd), z(npd)
         self.time = z()
         self.steps = z(dtype=np.int64)
@@ -1216,6 +1217,7 @@ class GridSim(DrivingSim):
         self.p_dir[sel] = np.where(which, direction, self.p_dir[rows])
         self.p_q[sel] = np.where(which, -direction * q_end, self.p_q[rows])
         self.p_speed[sel] = np.where(which, lo + (hi - lo) * u[..., 1], self.p_speed[rows])
+        self.p_step[sel] = self.p_dir[rows] * self.p_speed[rows] * p.dt
         self.p_wait[sel] = np.where(which, p.pedestrian_max_wait * u[..., 2], self.p_wait[rows])
         self.p_crossing[sel] &= ~which
         self.p_psi[sel] = np.where(which, self._ped_psi + np.where(direction < 0, np.pi, 0.0), self.p_psi[rows])
@@ -1234,7 +1236,7 @@ class GridSim(DrivingSim):
         self.p_wait -= dt
         crossing = self.p_crossing | (walk & (self.p_wait <= 0.0))
         self.p_crossing = crossing
-        self.p_q = self.p_q + crossing * (self.p_dir * self.p_speed * dt)
+        self.p_q = self.p_q + crossing * self.p_step
         self.p_x = self.p_cx + self.p_q * self._ped_nx
         self.p_y = self.p_cy + self.p_q * self._ped_ny
         done = crossing & (self.p_dir * self.p_q >= self.p_curb)
