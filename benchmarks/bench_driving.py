@@ -3,6 +3,7 @@
     python benchmarks/bench_driving.py            # full figures (a few minutes)
     python benchmarks/bench_driving.py --quick    # a smoke run
     python benchmarks/bench_driving.py --only single --repeats 1   # one group, e.g. for A/B runs
+    python benchmarks/bench_driving.py --only pedestrians   # grid single env without / with pedestrians
 
 Prints env-steps/s (best of ``--repeats``), per wall-clock second and per CPU second of this
 process (``time.process_time``: on a shared machine the wall-clock figure also counts the time
@@ -61,6 +62,26 @@ def single_env(env_id: str, steps: int, **kwargs) -> float:
     return steps / clock.wall, steps / clock.cpu
 
 
+def pedestrians_ab(env_id: str, chunks: int, steps: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Single env without and with pedestrians, alternating ``steps``-step chunks in one process
+    (both feel the same load): best (wall, CPU) rate of each over ``chunks`` chunks."""
+    envs = [gym.make(env_id, pedestrians_per_crossing=per) for per in (0, 1)]
+    for env in envs:
+        env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(-1, 1, (steps, 2)).astype(np.float32) * np.array([0.2, 1.0], dtype=np.float32)
+    best = [[0.0, 0.0], [0.0, 0.0]]
+    for _ in range(chunks):
+        for i, env in enumerate(envs):
+            with Clock() as clock:
+                for a in actions:
+                    _, _, term, trunc, _ = env.step(a)
+                    if term or trunc:
+                        env.reset()
+            best[i] = [max(best[i][0], steps / clock.wall), max(best[i][1], steps / clock.cpu)]
+    return tuple(best[0]), tuple(best[1])
+
+
 def batched(env_id: str, num_envs: int, steps: int, **kwargs) -> tuple[float, float, float]:
     sim = rewardlab.make_sim(env_id, num_envs=num_envs, **kwargs)
     sim.reset(seed=0)
@@ -95,7 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--only", choices=("single", "batched", "bev", "highway-env"),
+    parser.add_argument("--only", choices=("single", "batched", "bev", "highway-env", "pedestrians"),
                         help="run one group of rows only")
     args = parser.parse_args()
     q = args.quick
@@ -128,6 +149,13 @@ def main() -> None:
                    for _ in range(args.repeats)]
         rows.append(("rewardlab DrivingHighway-v0", "batched, BEV 10x64x64 uint8", 32 if q else 256,
                      max(r[0] for r in results), max(r[1] for r in results)))
+    for env_id in ("rewardlab/DrivingIntersection-v0", "rewardlab/DrivingTown-v0"):
+        if args.only != "pedestrians":  # an A/B of the pedestrians' cost, on request only
+            break
+        name = env_id.split("/")[1]
+        without, with_ = pedestrians_ab(env_id, 3 if q else 12, 100 if q else 500)
+        rows.append((f"rewardlab {name}", "single env, pedestrians_per_crossing=0 (A/B)", 1, *without))
+        rows.append((f"rewardlab {name}", "single env, pedestrians_per_crossing=1 (A/B)", 1, *with_))
     for env_id in ("highway-v0", "highway-fast-v0"):
         if not run("highway-env"):
             break
