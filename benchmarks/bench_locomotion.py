@@ -205,19 +205,22 @@ def bench_raw(qm, states: np.ndarray, targets: np.ndarray, seconds: float) -> di
     return figures
 
 
-def bench_single(env_id: str, seconds: float) -> tuple[float, float]:
-    env = gym.make(env_id)
+def _timed_single_env(env: gym.Env, actions: np.ndarray, seconds: float) -> tuple[float, float]:
+    """Steps/s of one Gymnasium env cycling through ``actions``, resetting when an episode ends."""
     env.reset(seed=0)
-    actions = _actions(4096, 1)[:, 0]
     index = [0]
 
     def step():
-        _, _, terminated, truncated, _ = env.step(actions[index[0] % 4096])
+        _, _, terminated, truncated, _ = env.step(actions[index[0] % len(actions)])
         index[0] += 1
         if terminated or truncated:
             env.reset()
 
     return _timed(step, seconds)
+
+
+def bench_single(env_id: str, seconds: float) -> tuple[float, float]:
+    return _timed_single_env(gym.make(env_id), _actions(4096, 1)[:, 0], seconds)
 
 
 def bench_batched(env_id: str, batch: int, seconds: float) -> tuple[float, float]:
@@ -239,17 +242,8 @@ def bench_ant(seconds: float) -> tuple[float, float] | None:
         env = gym.make("Ant-v5")
     except Exception:  # noqa: BLE001 - a peer that does not load is skipped, not an error
         return None
-    env.reset(seed=0)
     actions = np.random.default_rng(1).uniform(-0.2, 0.2, size=(4096, 8)).astype(np.float32)
-    index = [0]
-
-    def step():
-        _, _, terminated, truncated, _ = env.step(actions[index[0] % 4096])
-        index[0] += 1
-        if terminated or truncated:
-            env.reset()
-
-    return _timed(step, seconds)
+    return _timed_single_env(env, actions, seconds)
 
 
 def breakdown(env_id: str, steps: int = 3000, rounds: int = 5) -> None:
