@@ -238,7 +238,7 @@ class _CombinePlan:
     with the simulator; it is rebuilt whenever the simulator's spec is another object.
     """
 
-    __slots__ = ("bonus", "factors", "first", "private", "rest", "scalar", "spec", "weighted")
+    __slots__ = ("bonus", "factors", "first", "private", "read", "rest", "scalar", "spec", "weighted")
 
     def __init__(self, spec: RewardSpec, sim: BatchedSim) -> None:
         self.spec = spec
@@ -248,6 +248,7 @@ class _CombinePlan:
         self.rest = weighted[1:]
         self.factors = spec.factors
         self.bonus = tuple((term, weight) for term, weight in spec.bonus_weights.items() if weight != 0.0)
+        self._derive_read()
         # the built-in private mode returns its input: skip the call unless the family overrides it
         self.private = spec.social == "private" and "private" not in sim.social_modes
         # With one instance of one agent (a single Gymnasium env) the reward is one number:
@@ -258,32 +259,34 @@ class _CombinePlan:
             type(w) is float or (type(w) is int and abs(w) <= 2**53) for _, w in (*weighted, *self.bonus)
         )
 
+    def _derive_read(self) -> None:
+        """Every term the reward reads, once each (derived, so it is not pickled)."""
+        names = [term for term, _ in self.weighted] + list(self.factors) + [term for term, _ in self.bonus]
+        self.read = tuple(dict.fromkeys(names))
+
     def __getstate__(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
+        return {name: getattr(self, name) for name in self.__slots__ if name != "read"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
-            setattr(self, name, value)
+            if name != "read":
+                setattr(self, name, value)
+        self._derive_read()
 
     def _combine_scalar(self, terms: Mapping[str, np.ndarray]) -> float | None:
         """The (1, 1) reward as a Python float, or None unless every term it reads is a
         float64 array of shape (1, 1) (the array path then handles dtypes and broadcasting)."""
+        for term in self.read:
+            t = terms[term]
+            if type(t) is not np.ndarray or t.dtype.char != "d" or t.shape != _ONE_BY_ONE:
+                return None
         value = 0.0
         for term, weight in self.weighted:
-            t = terms[term]
-            if type(t) is not np.ndarray or t.dtype.char != "d" or t.shape != _ONE_BY_ONE:
-                return None
-            value += weight * t.item()
+            value += weight * terms[term].item()
         for term in self.factors:
-            t = terms[term]
-            if type(t) is not np.ndarray or t.dtype.char != "d" or t.shape != _ONE_BY_ONE:
-                return None
-            value *= t.item()
+            value *= terms[term].item()
         for term, weight in self.bonus:
-            t = terms[term]
-            if type(t) is not np.ndarray or t.dtype.char != "d" or t.shape != _ONE_BY_ONE:
-                return None
-            value += weight * t.item()
+            value += weight * terms[term].item()
         return value
 
     def combine(self, terms: Mapping[str, np.ndarray], sim: BatchedSim) -> np.ndarray:
