@@ -114,9 +114,20 @@ def test_bookkeeping_matches_loop_reference(institution):
         assert ref.punish > 0 and ref.opp > ref.punish
 
 
-def test_hand_built_round():
-    """One round written out by hand: who plays whom, who may punish whom, what it costs."""
-    sim = rewardlab.make_sim(ENV_ID, num_envs=1, institution="direct", rounds_per_game=1, games_per_episode=1)
+@pytest.mark.parametrize(
+    "payoff_kwargs, just, unjust",
+    [({}, 2.0, -10.0), ({"punish_just_payoff": -3.0}, -3.0, -10.0)],
+    ids=["standard", "costly"],
+)
+def test_hand_built_round(payoff_kwargs, just, unjust):
+    """One round written out by hand: who plays whom, who may punish whom, what it costs.
+
+    The costly variant of Dasgupta & Musolesi's code makes a just punishment cost the punisher 3
+    (instead of paying 2); an unjust one costs 10 in both.
+    """
+    sim = rewardlab.make_sim(
+        ENV_ID, num_envs=1, institution="direct", rounds_per_game=1, games_per_episode=1, **payoff_kwargs
+    )
     sim.reset(seed=0)
     play = np.zeros((1, 5, 6), dtype=np.int64)
     play[0, :, 0] = [0, 1, 0, 0, 0]  # agent 1 defects
@@ -133,7 +144,7 @@ def test_hand_built_round():
     punish[0, 2, 2 + 3] = 1  # 2 punishes 1: not allowed (2 never met 1), ignored
     step = sim.step(punish)
     np.testing.assert_allclose(step.terms["fine"][0], [-3, -3, 0, 0, 0])
-    np.testing.assert_allclose(step.terms["punish_payoff"][0], [2, 0, 0, 0, -10])
+    np.testing.assert_allclose(step.terms["punish_payoff"][0], [just, 0, 0, 0, unjust])
     np.testing.assert_allclose(step.info["reputation"][0], [3, -1, 1, 1, -2])
     m = {k: v[0] for k, v in step.episode_metrics.items()}
     assert m["punishment_pct"] == pytest.approx(100 * 2 / 8)  # 4 games -> 8 ordered pairs, all distinct

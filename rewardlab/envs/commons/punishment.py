@@ -33,8 +33,9 @@ Parameters          ``num_agents`` 5, ``rounds_per_game`` 10, ``games_per_episod
                     ``partner_selection`` True, ``public_reputation`` True,
                     ``payoffs`` (R, S, T, P) = (3, 0, 4, 1), ``fine`` 3 (lost by the punished),
                     ``punish_just_payoff`` +2 (punisher, punishing a defector),
-                    ``punish_unjust_payoff`` -10 (punisher, punishing a cooperator; the paper's
-                    costly variant uses -3), reputation changes ``rep_cooperate`` +1,
+                    ``punish_unjust_payoff`` -10 (punisher, punishing a cooperator); the
+                    authors' costly variant sets ``punish_just_payoff=-3`` (a just punishment
+                    costs the punisher 3; the unjust one stays -10), reputation changes ``rep_cooperate`` +1,
                     ``rep_defect`` -1, ``rep_just`` +2, ``rep_unjust`` -3
 Reward terms        ``pd_payoff`` (sum over the games played this round), ``fine`` (-fine x
                     punishments received), ``punish_payoff`` (punisher's +2 / -10 per act),
