@@ -1,4 +1,6 @@
-"""Helpers shared by the commons environments: presets, Gini, relative indexing, plot frames."""
+"""Helpers shared by the commons environments: presets, Gini, relative indexing, plot frames.
+
+Parameters are validated with :mod:`rewardlab.core.params`."""
 
 from __future__ import annotations
 
@@ -20,45 +22,6 @@ def standard_presets(weights: dict[str, float]) -> dict[str, RewardSpec]:
             weights=weights, social="inequity_averse", social_params=INEQUITY_PARAMS
         ),
     }
-
-
-def check_integers(params: object, minimum: dict[str, int]) -> None:
-    """Raise ValueError unless each named field of ``params`` is an integer >= its minimum.
-
-    Counts (agents, steps, tokens, levels) must be integers: a float such as 10.5 would otherwise
-    be accepted silently or fail later with an error that does not name the argument.
-    """
-    for name, low in minimum.items():
-        value = getattr(params, name)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-
-
-def check_numbers(params: object, names: tuple[str, ...], low: float | None = None,
-                  high: float | None = None, low_open: bool = False) -> None:
-    """Raise ValueError unless each named field is a finite real number in the given range.
-
-    ``low_open`` excludes ``low`` itself (``> low``). The message names the field and the range,
-    also for values that are not numbers at all (a string would otherwise reach NumPy first).
-    """
-    lower = "" if low is None else (f"> {low}" if low_open else f">= {low}")
-    upper = "" if high is None else f"<= {high}"
-    expected = " and ".join(x for x in (lower, upper) if x)
-    for name in names:
-        value = getattr(params, name)
-        ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-        ok = ok and bool(np.isfinite(value))
-        ok = ok and (low is None or (value > low if low_open else value >= low)) and (high is None or value <= high)
-        if not ok:
-            raise ValueError(f"{name} must be a finite number{' ' + expected if expected else ''}, got {value!r}")
-
-
-def check_flags(params: object, names: tuple[str, ...]) -> None:
-    """Raise ValueError unless each named field is a bool (a string such as "no" is truthy)."""
-    for name in names:
-        value = getattr(params, name)
-        if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
 def gini(values: np.ndarray) -> np.ndarray:

@@ -68,13 +68,11 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
+from rewardlab.core import params as check
 from rewardlab.core.sim import BatchedSim, StepOutcome
 from rewardlab.envs.commons._common import (
     PALETTE,
     bar_frame,
-    check_flags,
-    check_integers,
-    check_numbers,
     gini,
     rolled,
     standard_presets,
@@ -112,22 +110,21 @@ class FisheryParams:
     exclusion_threshold: float | None = None
 
     def __post_init__(self) -> None:
-        check_integers(self, {"num_agents": 2, "effort_levels": 2, "horizon": 1, "learning_interval": 1})
-        check_flags(self, ("public_reputation",))
-        check_numbers(self, ("carrying_capacity", "growth_rate", "catchability", "max_effort"), low=0.0, low_open=True)
-        check_numbers(self, ("price", "effort_cost", "stock_noise", "fine", "punish_cost", "third_party_tax"), low=0.0)
-        check_numbers(
+        check.integers(
+            self, num_agents=(2, check.MAX_AGENTS), effort_levels=(2, check.MAX_AGENTS),
+            horizon=(1, check.MAX_STEPS), learning_interval=(1, check.MAX_STEPS),
+        )
+        check.flags(self, "public_reputation")
+        check.numbers(self, ("carrying_capacity", "growth_rate", "catchability", "max_effort"), low=0.0, low_open=True)
+        check.numbers(self, ("price", "effort_cost", "stock_noise", "fine", "punish_cost", "third_party_tax"), low=0.0)
+        check.numbers(
             self, ("initial_stock", "collapse_fraction", "monitor_prob", "third_party_error", "learning_rate"),
             low=0.0, high=1.0,
         )
-        if self.exclusion_threshold is not None:
-            check_numbers(self, ("exclusion_threshold",))
-        if self.institution not in INSTITUTIONS:
-            raise ValueError(f"institution must be one of {INSTITUTIONS}, got {self.institution!r}")
-        if self.norm_mode not in NORM_MODES:
-            raise ValueError(f"norm_mode must be one of {NORM_MODES}, got {self.norm_mode!r}")
-        if self.norm_effort is not None:
-            check_numbers(self, ("norm_effort",), low=0.0, high=self.max_effort)
+        check.numbers(self, ("exclusion_threshold",), optional=True)
+        check.choice(self, "institution", INSTITUTIONS)
+        check.choice(self, "norm_mode", NORM_MODES)
+        check.numbers(self, ("norm_effort",), low=0.0, high=self.max_effort, optional=True)
 
     # closed forms (used for metrics and the docs; the tests check them against the dynamics)
     @property

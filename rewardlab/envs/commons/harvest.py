@@ -50,9 +50,10 @@ import numpy as np
 from gymnasium import spaces
 from numpy.lib.stride_tricks import sliding_window_view
 
+from rewardlab.core import params as check
 from rewardlab.core.reward import RewardSpec
 from rewardlab.core.sim import BatchedSim, StepOutcome
-from rewardlab.envs.commons._common import INEQUITY_PARAMS, PALETTE, check_integers, check_numbers, gini
+from rewardlab.envs.commons._common import INEQUITY_PARAMS, PALETTE, gini
 
 OPEN_MAP = """
 WWWWWWWWWWWWWWWWWWWWWWWW
@@ -138,21 +139,19 @@ class HarvestParams:
     view_side: int = 5
 
     def __post_init__(self) -> None:
-        if self.map_name not in MAPS:
-            raise ValueError(f"map_name must be one of {tuple(MAPS)}, got {self.map_name!r}")
+        check.choice(self, "map_name", tuple(MAPS))
+        check.instance(self, "ascii_map", str, optional=True)
         if self.regrowth_probs is None:
             object.__setattr__(self, "regrowth_probs", DEFAULT_REGROWTH[self.map_name])
-        probs = tuple(float(v) for v in self.regrowth_probs)
-        if len(probs) != 4 or not all(0.0 <= v <= 1.0 for v in probs):
-            raise ValueError(f"regrowth_probs must be four probabilities in [0, 1], got {self.regrowth_probs!r}")
-        object.__setattr__(self, "regrowth_probs", probs)
+        check.sequence(self, "regrowth_probs", length=4, low=0.0, high=1.0)
         if self.zap_timeout is None:
             object.__setattr__(self, "zap_timeout", DEFAULT_ZAP_TIMEOUT[self.map_name])
-        check_integers(self, {
-            "num_agents": 1, "zap_timeout": 1, "beam_length": 1, "horizon": 1, "end_check_every": 1,
-            "max_horizon": 1, "view_ahead": 0, "view_behind": 0, "view_side": 0,
-        })
-        check_numbers(self, ("end_probability",), low=0.0, high=1.0)
+        check.integers(
+            self, num_agents=(1, check.MAX_AGENTS), zap_timeout=(1, check.MAX_STEPS), beam_length=(1, 100),
+            horizon=(1, check.MAX_STEPS), end_check_every=(1, check.MAX_STEPS), max_horizon=(1, check.MAX_STEPS),
+            view_ahead=(0, 100), view_behind=(0, 100), view_side=(0, 100),
+        )
+        check.numbers(self, ("end_probability",), low=0.0, high=1.0)
         if self.max_horizon < self.horizon:
             raise ValueError(f"max_horizon must be >= horizon ({self.horizon}), got {self.max_horizon!r}")
         _, _, spawns = parse_map(self.map_text)

@@ -48,13 +48,11 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
+from rewardlab.core import params as check
 from rewardlab.core.sim import BatchedSim, StepOutcome
 from rewardlab.envs.commons._common import (
     PALETTE,
     bar_frame,
-    check_flags,
-    check_integers,
-    check_numbers,
     others_index,
     rolled,
     standard_presets,
@@ -79,11 +77,12 @@ class OstromParams:
     binding_pledges: bool = False
 
     def __post_init__(self) -> None:
-        check_integers(self, {"num_agents": 2, "endowment": 1, "horizon": 1})
-        if self.treatment not in TREATMENTS:
-            raise ValueError(f"treatment must be one of {TREATMENTS}, got {self.treatment!r}")
-        check_flags(self, ("binding_pledges",))
-        check_numbers(self, ("wage", "a", "b", "fee", "fine"), low=0.0)
+        check.integers(
+            self, num_agents=(2, check.MAX_AGENTS), endowment=(1, check.MAX_AGENTS), horizon=(1, check.MAX_STEPS)
+        )
+        check.choice(self, "treatment", TREATMENTS)
+        check.flags(self, "binding_pledges")
+        check.numbers(self, ("wage", "a", "b", "fee", "fine"), low=0.0)
 
     @property
     def sanctioning(self) -> bool:

@@ -62,13 +62,11 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
+from rewardlab.core import params as check
 from rewardlab.core.sim import BatchedSim, StepOutcome
 from rewardlab.envs.commons._common import (
     PALETTE,
     bar_frame,
-    check_flags,
-    check_integers,
-    check_numbers,
     others_index,
     rolled,
     standard_presets,
@@ -97,15 +95,15 @@ class PunishmentParams:
 
     def __post_init__(self) -> None:
         # num_agents >= 3: third-party punishment needs a bystander
-        check_integers(self, {"num_agents": 3, "rounds_per_game": 1, "games_per_episode": 1})
-        if self.institution not in INSTITUTIONS:
-            raise ValueError(f"institution must be one of {INSTITUTIONS}, got {self.institution!r}")
-        check_flags(self, ("partner_selection", "public_reputation"))
-        check_numbers(self, ("fine",), low=0.0)
-        check_numbers(self, ("punish_just_payoff", "punish_unjust_payoff", "rep_cooperate", "rep_defect", "rep_just", "rep_unjust"))
-        if len(self.payoffs) != 4 or not np.all(np.isfinite(self.payoffs)):
-            raise ValueError(f"payoffs must be four finite numbers (R, S, T, P), got {self.payoffs!r}")
-        object.__setattr__(self, "payoffs", tuple(float(v) for v in self.payoffs))
+        # rounds x games is the horizon: each at most 1000 keeps it within check.MAX_STEPS
+        check.integers(
+            self, num_agents=(3, check.MAX_AGENTS), rounds_per_game=(1, 1000), games_per_episode=(1, 1000)
+        )
+        check.choice(self, "institution", INSTITUTIONS)
+        check.flags(self, "partner_selection", "public_reputation")
+        check.numbers(self, ("fine",), low=0.0)
+        check.numbers(self, ("punish_just_payoff", "punish_unjust_payoff", "rep_cooperate", "rep_defect", "rep_just", "rep_unjust"))
+        check.sequence(self, "payoffs", length=4)  # (R, S, T, P)
 
     @property
     def direct(self) -> bool:
