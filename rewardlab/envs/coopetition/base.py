@@ -401,7 +401,7 @@ class CoopSim(BatchedSim):
         """The social optimum's welfare sum_i pi_i of one step in each phase (from the oracle)."""
         key = (type(self).__qualname__, self.params)
         if key not in _OPTIMUM_CACHE:
-            from rewardlab.baselines.coopetition import social_optimum
+            from rewardlab.envs.coopetition.equilibrium import social_optimum
 
             _OPTIMUM_CACHE[key] = np.array(
                 [social_optimum(self.stage_game(k)).welfare for k in range(self.params.num_phases)]

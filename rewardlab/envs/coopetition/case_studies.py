@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rewardlab.baselines.coopetition import nash_equilibrium, social_optimum, team_nash_effort
 from rewardlab.core.errors import RewardlabError, choices
 from rewardlab.core.registry import make_sim
+from rewardlab.envs.coopetition.equilibrium import nash_equilibrium, social_optimum, team_nash_effort
 
 
 @dataclass

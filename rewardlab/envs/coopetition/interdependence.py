@@ -232,7 +232,7 @@ class InterdependenceSim(CoopSim):
     def _optimum_welfare(self, rows, lengths):
         if not self._hidden_gamma:
             return super()._optimum_welfare(rows, lengths)
-        from rewardlab.baselines.coopetition import social_optimum
+        from rewardlab.envs.coopetition.equilibrium import social_optimum
 
         key = ("gamma-grid", type(self).__qualname__, self.params)
         from rewardlab.envs.coopetition import base

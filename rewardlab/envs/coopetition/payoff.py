@@ -8,9 +8,9 @@ actions) evaluate the very same formulas. The last axis is always the agent axis
 TR-1 individual value      f(a) = theta * ln(1 + a)   or   f(a) = a ** beta
 TR-1 synergy               g(a) = (prod_i a_i) ** (1/N)  (0 if any a_i = 0); surplus S = gamma * g
 TR-1 private payoff        pi_i = (e_i - a_i) + f(a_i) + alpha_i * S
-TR-2 trust signal          s_j = tanh(kappa * (a_j - b_j) / e_j)   (normalised by the endowment)
+TR-2 trust signal          s_j = tanh(kappa * (a_j - b_j) / e_j)   (or raw units: signal_units)
 TR-2 trust update          s > 0: dT = lambda+ * s * max(0, (1 - R) - T);  s < 0: dT = lambda- * s * T * (1 + xi D)
-TR-2 reputation            s < 0: dR = mu_R * |s| * (1 - R);  else dR = -delta_R * R;  T clipped to [0, 1 - R]
+TR-2 reputation            s < 0: dR = mu_R * |s| * (1 - R);  else dR = -delta_R * R;  T clipped to [0, 1 - R_old]
 TR-3 team output           Q = omega * (sum a) ** beta;  pi_i = e - c a_i + Q / n
 TR-4 reciprocity           phi_j = tanh(kappa * (a_j - mean of j's last k) / e_j), rho_ij = rho0 * D_ij ** eta
 =========================  =====================================================================
@@ -109,9 +109,13 @@ def tr1_terms(
     return kept, value, share
 
 
-def trust_signal(a: np.ndarray, baseline: np.ndarray, endowment: np.ndarray, kappa: float) -> np.ndarray:
-    """s_j = tanh(kappa * (a_j - b_j) / e_j): the deviation measured in endowments, (..., n)."""
-    return np.tanh(kappa * (a - baseline) / endowment)
+def trust_signal(a: np.ndarray, baseline: np.ndarray, scale: np.ndarray | float, kappa: float) -> np.ndarray:
+    """s_j = tanh(kappa * (a_j - b_j) / scale_j), (..., n).
+
+    ``scale`` is the endowment e_j (the deviation measured in endowments, rewardlab's default)
+    or 1 (raw action units, as the reference computes it).
+    """
+    return np.tanh(kappa * (a - baseline) / scale)
 
 
 def trust_update(
@@ -128,8 +132,10 @@ def trust_update(
     """One TR-2 step of trust T_ij and reputation damage R_ij (i's view of j), (..., n, n).
 
     ``signal[..., i, j]`` is s_j (every observer reads the same signal of j); ``amplification``
-    is 1 + xi * D_ij. The gains use the reputation before the step; T is then clipped to
-    [0, 1 - R_new]; the diagonal is zeroed by ``off_diagonal``. All arrays share one shape (the
+    is 1 + xi * D_ij. Every right-hand side is at time t, as in TR-2's equations: the gain
+    lambda+ s (Theta^t - T^t) uses the ceiling Theta^t = 1 - R^t before this step's damage, and T
+    is clipped to [0, Theta^t] (the reference's order; the utilities apply the current ceiling
+    through T_eff = min(T, 1 - R)). The diagonal is zeroed by ``off_diagonal``. All arrays share one shape (the
     simulators pre-tile them; NumPy broadcasting over small trailing axes is slow).
     """
     # Branch-free: the positive and negative parts of s select the build and erosion rules
@@ -152,7 +158,7 @@ def trust_update(
     new_reputation += damage
     new_reputation *= off_diagonal
     np.maximum(trust, 0.0, out=trust)
-    np.minimum(trust, 1.0 - new_reputation, out=trust)
+    np.minimum(trust, room, out=trust)
     trust *= off_diagonal
     return trust, new_reputation
 

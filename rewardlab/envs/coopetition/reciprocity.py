@@ -51,6 +51,8 @@ class ReciprocityParams(TrustParams):
 
     Attributes:
         window: k, how many past actions make the reference abar_j.
+        kappa_r: steepness of the reciprocity response phi = tanh(kappa_r s), in the units of
+            ``signal_units``; None: the trust signal's ``kappa``.
         lambda_r: weight of reciprocity in U_recip.
         rho0, eta: sensitivity rho_ij = rho0 * D_ij ** eta.
         omega_r: amplification (1 + omega_r D_ij).
@@ -61,6 +63,7 @@ class ReciprocityParams(TrustParams):
     """
 
     window: int = 5
+    kappa_r: float | None = None
     lambda_r: float = 10.0
     rho0: float = 1.0
     eta: float = 1.0
@@ -77,6 +80,8 @@ class ReciprocityParams(TrustParams):
         for name in ("lambda_r", "rho0", "omega_r", "sanction_fine", "sanction_forgive"):
             check_positive(getattr(self, name), name, allow_zero=True)
         check_positive(self.eta, "eta")
+        if self.kappa_r is not None:
+            check_positive(self.kappa_r, "kappa_r")
         check_unit(self.sanction_norm, "sanction_norm")
         if not isinstance(self.sanction_max_level, (int, np.integer)) or self.sanction_max_level < 1:
             raise ValueError(f"sanction_max_level must be a positive integer, got {self.sanction_max_level!r}")
@@ -135,7 +140,8 @@ class ReciprocitySim(TrustSim):
         count = self._history_count
         has_history = self._spread((count > 0).astype(float), n)
         mean = self._history_sum / self._spread(np.maximum(count, 1).astype(float), n)
-        phi = np.tanh(p.kappa * (a - mean) * self._inv_bounds_full * has_history)
+        kappa = p.kappa if p.kappa_r is None else p.kappa_r
+        phi = np.tanh(kappa * (a - mean) / self._signal_scale * has_history)
         trust_before = self.trust
         phase = self.phase if self._phased else None
         terms, pi, info, terminated = super()._play(a)

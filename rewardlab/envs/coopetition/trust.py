@@ -19,7 +19,7 @@ baseline b_j measured in endowments, so that kappa = 3 makes a shortfall of 5 % 
 endowment a mild signal (-0.15) and outright defection from a baseline near 30 % a strong one
 (about -0.7), instead of the reference's near-binary tanh of raw action units. The baseline is
 ``trust_baseline * e_j``, or by default (``"nash"``) agent j's action in the private-payoff Nash
-equilibrium of the one-shot game (from ``rewardlab.baselines.coopetition``): a partner gains
+equilibrium of the one-shot game (from ``rewardlab.envs.coopetition.equilibrium``): a partner gains
 trust by investing more than a selfish partner would and loses it by investing less. ``trust_integrated`` uses the
 T_eff the agents held when they acted (before this step's update).
 
@@ -46,12 +46,18 @@ def _trust_integrated(r: np.ndarray, sim, params) -> np.ndarray:
     return r + batched_matvec(weight, r)
 
 
+SIGNAL_UNITS = ("endowment", "action")
+
+
 @dataclass(frozen=True)
 class TrustParams(InterdependenceParams):
     """TR-2 trust dynamics (see the module docstring for the update rules).
 
     Attributes:
-        kappa: signal steepness per endowment of deviation.
+        kappa: signal steepness per endowment of deviation (per action unit with
+            ``signal_units="action"``).
+        signal_units: "endowment" (s = tanh(kappa (a - b) / e), rewardlab's default) or "action"
+            (s = tanh(kappa (a - b)), the reference's raw units).
         lambda_pos, lambda_neg: trust build and erosion rates (3:1 negativity by default).
         mu_r: reputation damage rate; delta_r: reputation decay per step.
         xi: erosion amplification by interdependence, (1 + xi * D_ij).
@@ -63,6 +69,7 @@ class TrustParams(InterdependenceParams):
     """
 
     kappa: float = 3.0
+    signal_units: str = "endowment"
     lambda_pos: float = 0.10
     lambda_neg: float = 0.30
     mu_r: float = 0.60
@@ -78,6 +85,8 @@ class TrustParams(InterdependenceParams):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_positive(self.kappa, "kappa")
+        if self.signal_units not in SIGNAL_UNITS:
+            raise ValueError(f"signal_units must be one of {SIGNAL_UNITS}, got {self.signal_units!r}")
         for name in ("lambda_pos", "lambda_neg", "mu_r", "delta_r", "trust0", "reputation0",
                      "success_trust", "share_adjust"):
             check_unit(getattr(self, name), name)
@@ -110,6 +119,8 @@ class TrustSim(InterdependenceSim):
         self._dynamic_alpha = p.share_adjust > 0 or p.reputation_shares
         self.trust_baseline = self._baseline_actions()
         self._baseline_full = np.tile(self.trust_baseline, (b, 1))
+        # deviations are divided by this: e_j (in endowments) or 1 (raw action units)
+        self._signal_scale = self._bounds_full if p.signal_units == "endowment" else 1.0
         self._signal_index = np.tile(np.arange(n), n)  # s_full[b, i, j] = s[b, j]
         self._off_full = np.tile(self._off_diagonal, (b, 1, 1))
         self._d_tiles = np.repeat(self._d_table[:, None], b, axis=1)  # (P, B, n, n)
@@ -142,7 +153,7 @@ class TrustSim(InterdependenceSim):
 
         key = ("nash-baseline", type(self).__qualname__, p)
         if key not in base._OPTIMUM_CACHE:
-            from rewardlab.baselines.coopetition import nash_equilibrium
+            from rewardlab.envs.coopetition.equilibrium import nash_equilibrium
 
             base._OPTIMUM_CACHE[key] = nash_equilibrium(self.stage_game(0), "private").actions
         return base._OPTIMUM_CACHE[key].copy()
@@ -181,7 +192,7 @@ class TrustSim(InterdependenceSim):
         else:
             amplification = self._amp_tiles[0 if phase is None else phase[0]]
         self._trust_before, self._reputation_before = self.trust, self.reputation
-        signal = trust_signal(a, self._baseline_full, self._bounds_full, p.kappa)
+        signal = trust_signal(a, self._baseline_full, self._signal_scale, p.kappa)
         signal_full = np.take(signal, self._signal_index, axis=1).reshape(self.trust.shape)
         self.trust, self.reputation = trust_update(
             self.trust, self.reputation, signal_full, amplification, self._off_full,
