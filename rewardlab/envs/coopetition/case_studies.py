@@ -19,6 +19,7 @@ import numpy as np
 
 from rewardlab.core.errors import RewardlabError, choices
 from rewardlab.core.registry import make_sim
+from rewardlab.envs.coopetition import APACHE_LIFECYCLE, APPLE_ERAS, RENAULT_NISSAN_LIFECYCLE
 from rewardlab.envs.coopetition.equilibrium import nash_equilibrium, social_optimum, team_nash_effort
 
 
@@ -57,6 +58,10 @@ def _phase_equilibria(sim, case: str, key: str, phases_are: str):
 def _welfare_gain(priv, integ) -> np.ndarray:
     """Per phase: welfare per round at the integrated equilibrium minus at the private one."""
     return np.array([i.welfare - q.welfare for q, i in zip(priv, integ, strict=True)])
+
+
+#: the Apache rubric scores rewardlab's 60-round lifecycle over a pool of 40 contributors
+APACHE_40 = dict(num_agents=40, agent_names=tuple(f"contributor_{i}" for i in range(40)))
 
 
 # --------------------------------------------------------------------------- Samsung-Sony S-LCD
@@ -101,16 +106,16 @@ def slcd(**overrides) -> list[Criterion]:
 # --------------------------------------------------------------------------- Renault-Nissan
 def renault_nissan(**overrides) -> list[Criterion]:
     env_id, case = "rewardlab/CoopRenaultNissan-v0", "RenaultNissan"
-    sim = make_sim(env_id, **overrides)
+    sim = make_sim(env_id, **{**RENAULT_NISSAN_LIFECYCLE, **overrides})
     priv, integ, converged = _phase_equilibria(sim, case, "R1", "phases")
     out = [converged]
     up = np.array([i.actions > p.actions for p, i in zip(priv, integ, strict=True)])
     out.append(_criterion(case, "R2", "the alliance raises both partners' investment in every phase",
                           up.mean(), f"{int(up.sum())}/{up.size} partner-phases"))
-    nissan = np.array([s.actions[1] for s in integ])
+    nissan = np.array([s.actions[0] for s in integ])
     out.append(_criterion(case, "R3", "Nissan's commitment declines from formation to the strained phase",
                           float(np.all(np.diff(nissan) < 0)), f"nissan {np.round(nissan, 2)}"))
-    renault = np.array([s.actions[0] for s in integ])
+    renault = np.array([s.actions[1] for s in integ])
     spread_pct = 100 * (renault.max() - renault.min()) / renault.mean()
     out.append(_criterion(case, "R4", "Renault's commitment stays steady (spread < 5 % across phases)",
                           float(spread_pct < 5.0), f"renault {np.round(renault, 2)}, spread {spread_pct:.1f} %"))
@@ -119,14 +124,14 @@ def renault_nissan(**overrides) -> list[Criterion]:
                           (gain > 0).mean(), f"welfare gain per round {np.round(gain, 3)}"))
     last = integ[-1].actions / sim.bounds
     out.append(_criterion(case, "R6", "in the strained phase Nissan invests less than Renault (per unit of bound)",
-                          float(last[1] < last[0]), f"renault {last[0]:.3f}, nissan {last[1]:.3f}"))
+                          float(last[0] < last[1]), f"nissan {last[0]:.3f}, renault {last[1]:.3f}"))
     return out
 
 
 # --------------------------------------------------------------------------- Apache HTTP Server
 def apache(**overrides) -> list[Criterion]:
     env_id, case = "rewardlab/CoopApacheProject-v0", "ApacheProject"
-    sim = make_sim(env_id, **overrides)
+    sim = make_sim(env_id, **{**APACHE_40, **APACHE_LIFECYCLE, **overrides})
     p = sim.params
     phases = range(p.num_phases)
     priv = [_solve(sim, k, "private") for k in phases]
@@ -163,6 +168,7 @@ def apache(**overrides) -> list[Criterion]:
 # --------------------------------------------------------------------------- Apple App Store
 def apple(**overrides) -> list[Criterion]:
     env_id, case = "rewardlab/CoopAppleAppStore-v0", "AppleAppStore"
+    overrides = {**APPLE_ERAS, **overrides}
     sim = make_sim(env_id, **overrides)
     priv, integ, converged = _phase_equilibria(sim, case, "P1", "eras")
     out = [converged]
