@@ -3,10 +3,10 @@
 Both step B instances of one Go1-class robot (``assets/quadruped.xml``, or ``xml_file=``) with
 ``mujoco.rollout``: the whole batch advances in one C++ call (a thread pool over MjData), with no
 Python work per instance. The simulator's state is the array of MuJoCo physics states
-(time, qpos, qvel), so a pickled simulator continues exactly where it stopped. A single instance
-without observation noise (``gym.make``) computes its reward terms and observation in Python
-floats instead of numpy calls on arrays of 1-60 numbers (``_step_one``), by the same operations
-in the same order, so B single envs equal one batch of B bit for bit in every output.
+(time, qpos, qvel), so a pickled simulator continues exactly where it stopped. A single
+instance (``gym.make``) runs the same code at B = 1, and every per-instance computation has a
+fixed order of operations (elementwise rotations, sums along one axis), so B single envs equal
+one batch of B bit for bit in every output.
 
 =====================  ==========================================================================
 agents                 ``("robot",)`` (single agent)
@@ -25,26 +25,13 @@ episode                ``episode_seconds`` (10 s = 500 steps); terminated on a f
                        imitating, when the root strays ``max_root_error`` m from the reference
 =====================  ==========================================================================
 
-Imitation terms (Peng et al. 2020 kernels, raw values in [0, 1]; preset weight in brackets):
-``pose`` exp(-5 sum dq^2) [0.5], ``joint_velocity`` exp(-0.1 sum dqdot^2) [0.05],
-``end_effector`` exp(-40 sum ||dx_foot||^2) over trunk-frame foot positions [0.2],
-``root_pose`` exp(-20 (||dp_root||^2 + 0.5 dtheta_root^2)) [0.15], ``root_velocity``
-exp(-2 (||dv_root||^2 + 0.1 ||domega_root||^2)) [0.1].
-
-Joystick terms (raw; preset weight): ``tracking_lin_vel`` exp(-||c_xy - v_xy||^2 / 0.25) [1.0],
-``tracking_ang_vel`` exp(-(c_yaw - w_z)^2 / 0.25) [0.5], ``lin_vel_z`` v_z^2 [-2], ``ang_vel_xy``
-||w_xy||^2 [-0.05], ``orientation`` ||g_xy||^2 [-5], ``base_height`` (h - h_stand)^2 [-10],
-``torques`` ||tau||^2 [-2e-4], ``energy`` sum |tau qdot| [-2e-3], ``feet_slip`` sum over feet in
-contact of ||v_foot,xy||^2 [-0.1], ``feet_air_time`` sum over feet touching down of (air time -
-0.1 s) [1.0].
-
-Smoothness terms of both tasks (weight 0 unless a preset switches them on): ``action_rate``
-||a_t - a_{t-1}||^2 and ``action_acc`` ||a_t - 2 a_{t-1} + a_{t-2}||^2 (before the first step,
-a_{-1} = a_{-2} = the action that holds the initial pose).
-
-Presets: ``imitation`` (default of LocoImitation), ``imitation+action_rate`` (-0.01),
-``imitation+action_acc`` (-0.01); ``joystick`` (default of LocoJoystick), ``joystick+action_rate``
-(-0.01), ``joystick+action_acc`` (-0.01).
+Reward: the simulators measure (errors against the reference; velocities, contacts, air time,
+torques and power of the robot; action differences) and :mod:`.rewards` turns the measurements
+into named raw terms; the presets there hold every weight and a config dataclass every constant
+(``reward_config=``: an ``ImitationRewardConfig`` or a ``JoystickRewardConfig``). Imitation terms:
+Peng et al. 2020's five kernels; joystick terms: MuJoCo Playground's Go1 joystick. Presets:
+``imitation`` (default of LocoImitation), ``imitation+action_rate``, ``imitation+action_acc``;
+``joystick`` (default of LocoJoystick), ``joystick+action_rate``, ``joystick+action_acc``.
 
 Episode metrics (``info["episode_metrics"]``): ``imitation_return`` (the Peng-weighted sum of the
 imitation terms whatever the training reward; joystick: ``tracking_return``), ``smoothness_sm``,
@@ -67,7 +54,6 @@ from __future__ import annotations
 
 import copy
 import math
-import operator
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -78,9 +64,8 @@ from gymnasium import spaces
 from mujoco import rollout as mj_rollout
 
 from rewardlab.core.errors import RewardlabError
-from rewardlab.core.reward import RewardSpec
 from rewardlab.core.sim import BatchedSim, StepOutcome
-from rewardlab.envs.locomotion import smoothness
+from rewardlab.envs.locomotion import rewards, smoothness
 from rewardlab.envs.locomotion.gaits import MOTIONS, ReferenceMotion
 from rewardlab.envs.locomotion.model import (
     STANDING_POSE,
@@ -88,19 +73,8 @@ from rewardlab.envs.locomotion.model import (
     read_xml,
 )
 
-try:  # np.clip's ufunc, without the Python wrapper that costs more than the clipping at B = 1
-    from numpy._core.umath import clip as _clip
-except ImportError:  # pragma: no cover - older or newer numpy layouts
-
-    def _clip(x, low, high, out):
-        return np.minimum(np.maximum(x, low, out=out), high, out=out)
-
-
-_STANDING_LIST = STANDING_POSE.tolist()
 _CONTROL_SPEC = int(mujoco.mjtState.mjSTATE_CTRL)
 
-IMITATION_WEIGHTS = {"pose": 0.5, "joint_velocity": 0.05, "end_effector": 0.2, "root_pose": 0.15, "root_velocity": 0.1}
-SMOOTHNESS_TERMS = ("action_rate", "action_acc")
 #: Gaussian-noise std per observation block, multiplied by ``obs_noise``.
 _NOISE_BLOCKS = {"height": 0.02, "gravity": 0.05, "lin_vel": 0.1, "ang_vel": 0.2, "q": 0.01, "qd": 1.5}
 
@@ -142,6 +116,9 @@ class LocoParams:
             domain randomisation and observation noise (off by default).
         num_threads: threads stepping the batch (0: min(B, CPU count)); results do not depend
             on it.
+        reward_config: constants of the reward terms (:mod:`.rewards`): an
+            ``ImitationRewardConfig`` or a ``JoystickRewardConfig`` for the task; None for the
+            published values.
     """
 
     xml_file: str | None = None
@@ -171,6 +148,7 @@ class LocoParams:
     max_latency_steps: int = 0
     obs_noise: float = 0.0
     num_threads: int = 0
+    reward_config: rewards.ImitationRewardConfig | rewards.JoystickRewardConfig | None = None
 
     def __post_init__(self) -> None:
         if self.xml_file is not None and not os.path.isfile(self.xml_file):
@@ -231,30 +209,19 @@ _ROT_INDEX_T, _ROT_SIGN_T = np.ascontiguousarray(_ROT_INDEX.T), np.ascontiguousa
 
 def _rotation(quat: np.ndarray) -> np.ndarray:
     """Rotation matrices (B, 3, 3) of unit quaternions (B, 4), (w, x, y, z), by elementwise
-    operations only (no matrix product, whose kernel may fuse multiply-adds), so that
-    :func:`_rotation_one` reproduces them bit for bit. Also equal to ``quat_to_matrix`` to 1e-15."""
+    operations only (no matrix product, whose kernel may fuse multiply-adds and round
+    differently with the batch size). Equal to ``quat_to_matrix`` to 1e-15."""
     outer = (quat[:, :, None] * quat[:, None, :]).reshape(len(quat), 16)
     terms = outer[:, _ROT_INDEX_T] * _ROT_SIGN_T  # (B, 4, 9): the k-th term of every entry
     total = ((terms[:, 0] + terms[:, 1]) + terms[:, 2]) + terms[:, 3]
     return (total * _ROT_SCALE).reshape(len(quat), 3, 3)
 
 
-def _rotation_one(w: float, x: float, y: float, z: float) -> list[float]:
-    """:func:`_rotation` of one quaternion in Python floats, row by row (9 floats)."""
-    ww, xx, yy, zz = w * w, x * x, y * y, z * z
-    xy, xz, yz, wx, wy, wz = x * y, x * z, y * z, w * x, w * y, w * z
-    return [
-        ((ww + xx) - yy) - zz, (xy - wz) * 2.0, (xz + wy) * 2.0,
-        (xy + wz) * 2.0, ((ww - xx) + yy) - zz, (yz - wx) * 2.0,
-        (xz - wy) * 2.0, (yz + wx) * 2.0, ((ww - xx) - yy) + zz,
-    ]
-
-
 def _rotate(rot: np.ndarray, vec: np.ndarray) -> np.ndarray:
     """R v for rotations (B, 3, 3) and vectors (B, ..., 3): each entry (R_i0 v_0 + R_i1 v_1) + R_i2 v_2.
 
-    One product and two additions (no matrix product, no reduction over a short axis), so that
-    the B = 1 path reproduces it in Python floats and batches of any size stay fast.
+    One product and two additions (no matrix product, no reduction over a short axis): the same
+    operations for any batch size, and fast for small batches.
     """
     products = rot.reshape(len(rot), *(1,) * (vec.ndim - 2), 3, 3) * vec[..., None, :]  # R_ij v_j
     return (products[..., 0] + products[..., 1]) + products[..., 2]
@@ -266,49 +233,14 @@ def _rotate_back(rot: np.ndarray, vec: np.ndarray) -> np.ndarray:
     return (products[:, 0] + products[:, 1]) + products[:, 2]
 
 
-def _segment_sum(v: list[float], start: int, length: int) -> float:
-    """Sum of ``v[start:start + length]`` exactly as ``np.add.reduceat`` adds a segment of a
-    contiguous row: the first value plus numpy's pairwise sum of the rest (one pass left to right
-    below 8 numbers; from 8, eight running sums combined as a tree, then the remainder).
-    ``tests/locomotion/test_loco_env.py`` checks it against numpy bit for bit.
-    """
-    rest = length - 1
-    first = start + 1
-    if rest < 8:
-        total = 0.0
-        for i in range(first, first + rest):
-            total += v[i]
-    else:
-        acc = v[first : first + 8]
-        i = first + 8
-        end = first + rest - rest % 8
-        while i < end:
-            for j in range(8):
-                acc[j] += v[i + j]
-            i += 8
-        total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
-        while i < first + rest:
-            total += v[i]
-            i += 1
-    return v[start] + total
-
-
-def _reduceat12(v: list[float], start: int) -> float:
-    """``_segment_sum(v, start, 12)`` unrolled."""
-    pairs = ((v[start + 1] + v[start + 2]) + (v[start + 3] + v[start + 4])) + (
-        (v[start + 5] + v[start + 6]) + (v[start + 7] + v[start + 8])
-    )
-    return v[start] + (((pairs + v[start + 9]) + v[start + 10]) + v[start + 11])
-
-
 class _LocoBase(BatchedSim):
     """The MuJoCo machinery shared by both tasks: batched stepping, state, metrics, rendering."""
 
     Params = LocoParams
     render_fps = 50
     extra_obs = 0
-    #: the task needs sum tau^2 over the substeps (the joystick's torques term)
-    needs_torque_squares = False
+    #: the task needs ||tau||_2 over the substeps (the joystick's torques term)
+    needs_torque_norm = False
 
     # ----------------------------------------------------------------- set-up
     def _setup(self) -> None:
@@ -347,10 +279,13 @@ class _LocoBase(BatchedSim):
         self._min_up = math.cos(p.terminate_tilt)
         self._renderer = None
         self._render_data = None
-        # B = 1 without observation noise: the task terms and the observation in Python floats
-        # (numpy's per-call cost dwarfs the arithmetic on 1-60 numbers); observations equal the
-        # batched path's bit for bit, terms to the last bit or two (see _step_one)
-        self._scalar = b == 1 and p.obs_noise == 0.0
+        config = self.default_reward_config if p.reward_config is None else p.reward_config
+        if type(config) is not type(self.default_reward_config):
+            raise RewardlabError(
+                f"{self.env_id}: reward_config must be a rewards.{type(self.default_reward_config).__name__} "
+                f"(or None for the published constants), got {config!r}"
+            )
+        self.reward_config = config
 
     @property
     def randomises_model(self) -> bool:
@@ -389,14 +324,6 @@ class _LocoBase(BatchedSim):
         self._out_sensor = np.zeros((b, self.substeps, model.nsensordata))
         self._control = np.zeros((b, self.substeps, model.nu))
         self._start_qvel = np.zeros((b, self.substeps, 12))
-        # B = 1 scratch: |tau qdot|, |tau| (and tau^2 for the joystick) of the substeps, one
-        # contiguous row of substeps x 12 each, summed in one call
-        rows = 3 if self.needs_torque_squares else 2
-        self._energy_one = np.zeros((rows, self.substeps, 12))
-        self._energy_scale = np.array([self._per_substep, self._per_substep / 12.0, self._per_substep][:rows])
-        legs = self.qm.legs
-        self._hip_rows = list(zip(legs.hip_pos.tolist(), legs.lateral.tolist(), strict=True))
-        self._link_lengths = (legs.thigh, legs.calf)
 
     def _advance(self) -> None:
         """Run the substeps of every instance from ``self.state`` under ``self._control``.
@@ -432,7 +359,7 @@ class _LocoBase(BatchedSim):
         state = self.__dict__.copy()
         # MuJoCo objects do not pickle (and the scratch buffers need not): rebuilt on load
         for key in ("qm", "_pool", "_datas", "_models", "_renderer", "_render_data",
-                    "_out_state", "_out_sensor", "_control", "_start_qvel", "_rollout", "_energy_one"):
+                    "_out_state", "_out_sensor", "_control", "_start_qvel", "_rollout"):
             state.pop(key, None)
         return state
 
@@ -543,98 +470,44 @@ class _LocoBase(BatchedSim):
             np.add(STANDING_POSE, target, out=target)
         else:
             np.add(self._reference_joints(self.t + 1), target, out=target)
-        _clip(target, qm.ctrl_low, qm.ctrl_high, out=target)  # the ufunc, without np.clip's wrapper
+        np.minimum(np.maximum(target, qm.ctrl_low, out=target), qm.ctrl_high, out=target)
         self.joint_pos_target = target
         self._control[:] = target[:, None, :]
         self._advance()  # new self.state, _out_sensor and _start_qvel
         b = self.num_envs
-        if b == 1:
-            self.action_log[0, min(int(self.t[0]), self.episode_steps - 1)] = a[0]
-        else:
-            self.action_log[self._rows, np.minimum(self.t, self.episode_steps - 1)] = a
+        self.action_log[self._rows, np.minimum(self.t, self.episode_steps - 1)] = a
         self.t += 1
-        # torques act over each substep from the state at its start; every sum runs along one
-        # contiguous axis of 60 (substeps x joints), so an instance's figures do not depend on
-        # the batch size (a batch must match single envs bit for bit)
-        if b == 1:  # the same sums, in fewer calls
-            work = self._energy_one
-            torque = self._out_sensor[0, :, qm.force_sensor_adr]
-            np.multiply(torque, self._start_qvel[0], out=work[0])
-            work[1] = torque
-            if self.needs_torque_squares:
-                np.square(torque, out=work[2])
-                np.abs(work[:2], out=work[:2])
-            else:
-                np.abs(work, out=work)
-            sums = work.reshape(len(work), -1).sum(axis=1) * self._energy_scale
-            energy = (sums[0:1], sums[1:2], sums[2:3] if self.needs_torque_squares else None)
-            self.sum_power += energy[0]
-            self.sum_torque += energy[1]
-        else:
-            torque = self._out_sensor[:, :, qm.force_sensor_adr].reshape(b, -1)  # (B, substeps x 12)
-            power = np.abs(torque * self._start_qvel.reshape(b, -1)).sum(axis=1) * self._per_substep
-            abs_torque = np.abs(torque).sum(axis=1) * (self._per_substep / 12.0)
-            squares = np.square(torque).sum(axis=1) * self._per_substep if self.needs_torque_squares else None
-            energy = (power, abs_torque, squares)
-            self.sum_power += power
-            self.sum_torque += abs_torque
+        # effort over the step: torques act over each substep from the state at its start; the
+        # sums run along one contiguous axis, so an instance's figures do not depend on B
+        torque = self._out_sensor[:, :, qm.force_sensor_adr]  # (B, substeps, 12)
+        power = np.abs(torque * self._start_qvel).reshape(b, -1).sum(axis=1) * self._per_substep
+        torque_l1 = np.abs(torque).reshape(b, -1).sum(axis=1) * self._per_substep
+        self.sum_power += power
+        self.sum_torque += torque_l1
+        effort = {"power": power, "torque_l1": torque_l1}
+        if self.needs_torque_norm:
+            effort["torque_l2"] = np.sqrt(np.square(torque).sum(axis=2)).sum(axis=1) * self._per_substep
         contact = np.greater(self._out_sensor[:, -1, qm.touch_sensor_adr], 1.0)
-        # action rate ||a - a_prev||^2 and acceleration ||a - 2 a_prev + a_prev2||^2, computed as
-        # (a - a_prev) - (a_prev - a_prev2); the history buffers rotate instead of being copied
+        # the action differences a - a_prev and (a - a_prev) - (a_prev - a_prev2); the history
+        # buffers rotate instead of being copied
         prev, prev2 = self.actions_prev, self.actions_prev2
         change = a - prev
-        action_rate = np.square(change).sum(axis=1, keepdims=True)
-        action_acc = np.square(change - (prev - prev2)).sum(axis=1, keepdims=True)
+        change_of_change = change - (prev - prev2)
         prev2[:] = a
         self.actions_prev, self.actions_prev2 = prev2, prev
-        if self._scalar:
-            return self._step_one(contact, energy, action_rate, action_acc)
 
         state = self.state
         rot = _rotation(state[:, 4:8])
-        terms, task_value, task_terminated, frame = self._task_terms(rot, contact, energy, energy[0])
-        self.sum_task += task_value
-        terms["action_rate"] = action_rate
-        terms["action_acc"] = action_acc
         fallen = (state[:, 3] < p.terminate_height) | (rot[:, 2, 2] < self._min_up)
+        terms, task_value, task_terminated, frame = self._task_terms(rot, contact, effort, fallen)
+        terms.update(rewards.smoothness_terms(change, change_of_change))
+        self.sum_task += task_value
         self._obs = self._compute_obs(None, rot, frame)
         return StepOutcome(
-            terms=terms,
+            terms={name: value[:, None] for name, value in terms.items()},
             terminated=fallen | task_terminated,
             truncated=self.t >= self.episode_steps,
-            info={"contact": contact, "torque": energy[1], "power": energy[0], "fallen": fallen},
-        )
-
-    def _step_one(self, contact: np.ndarray, energy: tuple, action_rate: np.ndarray, action_acc: np.ndarray) -> StepOutcome:
-        """The rest of a step for B = 1: terms, terminations and observation in Python floats.
-
-        Every value is computed by the same IEEE operations in the same order as the batched
-        path (elementwise arithmetic; sums of fewer than 8 numbers left to right; 12-number
-        segment sums as numpy's ``add.reduceat`` does them, see :func:`_segment_sum`). The
-        rotation matrix and the body-frame velocity use the batched path's numpy calls (its
-        matrix products may fuse multiply-adds), and exp / arccos / cos / sin numpy's ufuncs.
-        """
-        s = self.state[0].tolist()
-        r = _rotation_one(*s[4:8])
-        v0, v1, v2 = s[20:23]
-        lv = [r[0] * v0 + r[3] * v1 + r[6] * v2, r[1] * v0 + r[4] * v1 + r[7] * v2, r[2] * v0 + r[5] * v1 + r[8] * v2]
-        terms, task_value, task_terminated, task_obs = self._task_terms_one(s, r, lv, contact, energy)
-        self.sum_task[0] += task_value
-        terms["action_rate"] = action_rate
-        terms["action_acc"] = action_acc
-        fallen = s[3] < self.params.terminate_height or r[8] < self._min_up
-        stand = _STANDING_LIST
-        obs = [s[3], -r[6], -r[7], -r[8], *lv, s[23], s[24], s[25]]
-        obs += map(operator.sub, s[8:20], stand)
-        obs += s[26:38]
-        obs += self.actions_prev[0].tolist()
-        obs += task_obs
-        self._obs = np.array([obs], dtype=np.float32)
-        return StepOutcome(
-            terms=terms,
-            terminated=np.array([fallen or task_terminated]),
-            truncated=self.t >= self.episode_steps,
-            info={"contact": contact, "torque": energy[1], "power": energy[0], "fallen": np.array([fallen])},
+            info={"contact": contact, "torque": torque_l1 / 12.0, "power": power, "fallen": fallen},
         )
 
     def _episode_metrics(self, rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -653,7 +526,7 @@ class _LocoBase(BatchedSim):
             "smoothness_sm": sm,
             "action_rate": rate,
             "high_freq_energy": high,
-            "mean_torque": self.sum_torque[rows] / steps,
+            "mean_torque": self.sum_torque[rows] / (12.0 * steps),
             "mechanical_power": self.sum_power[rows] / steps,
             "distance": self.state[rows, 1] - self.start_x[rows],
         }
@@ -672,6 +545,7 @@ class _LocoBase(BatchedSim):
 
     # ----------------------------------------------------------------- task hooks
     task_metric = "task_return"
+    default_reward_config: Any = None
 
     def _initial_state(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
@@ -686,43 +560,15 @@ class _LocoBase(BatchedSim):
         """
         raise NotImplementedError
 
-    def _task_terms(self, rot, contact, energy, power):
-        """Task reward terms ((B, 1) each), the per-step task score summed into the task metric,
-        the task's terminations and a value passed on to ``_task_obs`` (``frame``).
+    def _task_terms(self, rot, contact, effort, fallen):
+        """The task's raw reward terms ((B,) each, from :mod:`.rewards`), its per-step score
+        (summed into the task metric), its terminations and a value passed on to ``_task_obs``
+        (``frame``).
 
-        ``energy``: per-step figures of the substeps, (B,) each: mean power, mean |torque| and,
-        where ``needs_torque_squares``, sum tau^2 / substeps (else None); ``power``: energy[0].
-        """
-        raise NotImplementedError
-
-    def _feet_local_one(self, q: list) -> list:
-        """Trunk-frame foot positions (12 floats, leg by leg) exactly as ``LegGeometry.forward``
-        computes them, from 12 joint angles. ``math.cos``/``math.sin`` are the C library's, which
-        numpy's float64 cos and sin also call (tests/locomotion checks they agree bit for bit)."""
-        angles = [0.0] * 12
-        for leg in range(4):
-            q1 = q[3 * leg + 1]
-            angles[leg] = q[3 * leg]
-            angles[4 + leg] = q1
-            angles[8 + leg] = q1 + q[3 * leg + 2]
-        cos = list(map(math.cos, angles))
-        sin = list(map(math.sin, angles))
-        l1, l2 = self._link_lengths
-        feet = [0.0] * 12
-        for leg, (hip, lateral) in enumerate(self._hip_rows):
-            c0, s0 = cos[leg], sin[leg]
-            zs = -l1 * cos[4 + leg] - l2 * cos[8 + leg]
-            feet[3 * leg] = (-l1 * sin[4 + leg] - l2 * sin[8 + leg]) + hip[0]
-            feet[3 * leg + 1] = (c0 * lateral - s0 * zs) + hip[1]
-            feet[3 * leg + 2] = (s0 * lateral + c0 * zs) + hip[2]
-        return feet
-
-    def _task_terms_one(self, s: list, r: list, lv: list, contact: np.ndarray, energy: tuple):
-        """``_task_terms`` for B = 1 in Python floats, plus the task part of the observation.
-
-        ``s``: the state as floats, ``r``: the rotation matrix row by row (``_rotation_one``),
-        ``lv``: the body-frame linear velocity.
-        Returns (terms, task score, terminated, task observation as a list).
+        ``rot``: trunk rotation matrices (B, 3, 3); ``contact``: (B, 4) feet on the ground;
+        ``effort``: means over the substeps, (B,) each: ``power`` (sum |tau qdot|),
+        ``torque_l1`` (sum |tau|) and, where ``needs_torque_norm``, ``torque_l2`` (||tau||_2);
+        ``fallen``: (B,) the robot fell this step.
         """
         raise NotImplementedError
 
@@ -733,13 +579,10 @@ class _LocoBase(BatchedSim):
 class LocoImitationSim(_LocoBase):
     """Track a procedural reference motion (gait or jump) with Peng et al.'s imitation reward."""
 
-    reward_terms = (*IMITATION_WEIGHTS, *SMOOTHNESS_TERMS)
-    reward_presets = {
-        "imitation": RewardSpec(weights=dict(IMITATION_WEIGHTS)),
-        "imitation+action_rate": RewardSpec(weights={**IMITATION_WEIGHTS, "action_rate": -0.01}),
-        "imitation+action_acc": RewardSpec(weights={**IMITATION_WEIGHTS, "action_acc": -0.01}),
-    }
+    reward_terms = (*rewards.IMITATION_TERMS, *rewards.SMOOTHNESS_TERMS)
+    reward_presets = rewards.IMITATION_PRESETS
     default_reward = "imitation"
+    default_reward_config = rewards.ImitationRewardConfig()
     extra_obs = 12
     task_metric = "imitation_return"
 
@@ -767,13 +610,6 @@ class LocoImitationSim(_LocoBase):
         self._phase_obs = np.concatenate(
             [np.cos(angle)[:, None], np.sin(angle)[:, None], np.roll(ref.joint_pos, -1, axis=0) - STANDING_POSE], axis=1
         )
-        # the same tables as lists of Python floats, for the B = 1 path
-        self._ref_rows = self._ref_pack.tolist()
-        self._phase_rows = self._phase_obs.tolist()
-        self._kernel_scale = np.array([-5.0, -0.1, -40.0, -20.0, -2.0])
-        self._kernel_weights = np.array(list(IMITATION_WEIGHTS.values()))
-        self._kernel_scale_list = self._kernel_scale.tolist()
-        self._kernel_weight_list = self._kernel_weights.tolist()
         # segments of _ref_pack[:, :45] (joints, joint velocities, feet, root position, root
         # linear and angular velocity) whose squared errors the kernels sum
         self._segments = np.array([0, 12, 24, 36, 39, 42])
@@ -837,7 +673,7 @@ class LocoImitationSim(_LocoBase):
         k = self._ref_index(self.t[sel], sel)[0] if frame is None else frame
         return self._phase_obs[k]
 
-    def _task_terms(self, rot, contact, energy, power):
+    def _task_terms(self, rot, contact, effort, fallen):
         k, cycle = self._ref_index(self.t)
         state = self.state
         ref = self._ref_pack[k]  # (B, 49), the layout of _ref_pack
@@ -853,80 +689,49 @@ class LocoImitationSim(_LocoBase):
         error_sq = np.square(ref[:, :45] - now)
         # sums along one contiguous axis in a fixed order: the same for any batch size
         sums = np.add.reduceat(error_sq, self._segments, axis=1)  # pose, vel, feet, root, lin, ang
-        # rotation angle between the reference and the trunk: 2 acos |<q_ref, q>|
-        d_angle = 2.0 * np.arccos(np.minimum(np.abs((ref[:, 45:49] * state[:, 4:8]).sum(axis=1)), 1.0))
+        errors = rewards.ImitationErrors(
+            joint_pos=sums[:, 0],
+            joint_vel=sums[:, 1],
+            end_effector=sums[:, 2],
+            root_pos=sums[:, 3],
+            # rotation angle between the reference and the trunk: 2 acos |<q_ref, q>|
+            root_angle=2.0 * np.arccos(np.minimum(np.abs((ref[:, 45:49] * state[:, 4:8]).sum(axis=1)), 1.0)),
+            root_lin_vel=sums[:, 4],
+            root_ang_vel=sums[:, 5],
+        )
+        terms = rewards.imitation_terms(errors, self.reward_config)
         max_error = self.params.max_root_error
-        strayed = sums[:, 3] > max_error * max_error  # root position error alone
-        error = sums[:, :5]  # pose, joint velocity, end effector, root pose, root velocity (a view)
-        error[:, 3] += 0.5 * d_angle**2
-        error[:, 4] += 0.1 * sums[:, 5]
-        kernels = np.exp(error * self._kernel_scale)
-        terms = {name: kernels[:, i : i + 1] for i, name in enumerate(IMITATION_WEIGHTS)}
-        imitation = (kernels * self._kernel_weights).sum(axis=1)
-        return terms, imitation, strayed, k
-
-    def _task_terms_one(self, s, r, lv, contact, energy):
-        cycle, k = divmod(int(self.frame0[0]) + int(self.t[0]), self.ref.frames)
-        ref = self._ref_rows[k]
-        q = s[8:20]
-        feet = self._feet_local_one(q)
-        w0, w1, w2 = s[23:26]
-        ang = [r[0] * w0 + r[1] * w1 + r[2] * w2, r[3] * w0 + r[4] * w1 + r[5] * w2, r[6] * w0 + r[7] * w1 + r[8] * w2]
-        now = q + s[26:38] + feet + s[1:4] + s[20:23] + ang
-        if cycle:
-            ref = ref.copy()
-            ref[36] += cycle * self.ref.displacement
-        e = [d * d for d in map(operator.sub, ref, now)]  # 45 squared errors, _ref_pack's layout
-        pose, vel, end = _reduceat12(e, 0), _reduceat12(e, 12), _reduceat12(e, 24)
-        root, lin, angular = e[36] + (e[37] + e[38]), e[39] + (e[40] + e[41]), e[42] + (e[43] + e[44])
-        dot = ((ref[45] * s[4] + ref[46] * s[5]) + ref[47] * s[6]) + ref[48] * s[7]
-        d_angle = 2.0 * float(np.arccos(min(abs(dot), 1.0)))
-        max_error = self.params.max_root_error
-        strayed = root > max_error * max_error
-        scale = self._kernel_scale_list
-        error = [pose * scale[0], vel * scale[1], end * scale[2], (root + 0.5 * (d_angle * d_angle)) * scale[3],
-                 (lin + 0.1 * angular) * scale[4]]
-        kernels = np.exp(error)
-        terms = dict(zip(IMITATION_WEIGHTS, kernels.reshape(5, 1, 1), strict=True))  # (1, 1) views
-        kv = kernels.tolist()
-        weights = self._kernel_weight_list
-        imitation = (((kv[0] * weights[0] + kv[1] * weights[1]) + kv[2] * weights[2]) + kv[3] * weights[3]) + kv[4] * weights[4]
-        return terms, imitation, strayed, self._phase_rows[k]
+        strayed = errors.root_pos > max_error * max_error  # root position error alone
+        return terms, rewards.imitation_score(terms), strayed, k
 
 
 class LocoJoystickSim(_LocoBase):
     """Follow a commanded body velocity (vx, vy, yaw rate), drawn per episode."""
 
-    reward_terms = (
-        "tracking_lin_vel", "tracking_ang_vel", "lin_vel_z", "ang_vel_xy", "orientation",
-        "base_height", "torques", "energy", "feet_slip", "feet_air_time", *SMOOTHNESS_TERMS,
-    )
-    _weights = {
-        "tracking_lin_vel": 1.0, "tracking_ang_vel": 0.5, "lin_vel_z": -2.0, "ang_vel_xy": -0.05,
-        "orientation": -5.0, "base_height": -10.0, "torques": -2e-4, "energy": -2e-3,
-        "feet_slip": -0.1, "feet_air_time": 1.0,
-    }
-    reward_presets = {
-        "joystick": RewardSpec(weights=dict(_weights)),
-        "joystick+action_rate": RewardSpec(weights={**_weights, "action_rate": -0.01}),
-        "joystick+action_acc": RewardSpec(weights={**_weights, "action_acc": -0.01}),
-    }
+    reward_terms = (*rewards.JOYSTICK_TERMS, *rewards.SMOOTHNESS_TERMS)
+    reward_presets = rewards.JOYSTICK_PRESETS
     default_reward = "joystick"
+    default_reward_config = rewards.JoystickRewardConfig()
     extra_obs = 3
     task_metric = "tracking_return"
-    needs_torque_squares = True
+    needs_torque_norm = True
 
     def _setup(self) -> None:
         super()._setup()
-        self.command = np.zeros((self.num_envs, 3))
-        self.air_time = np.zeros((self.num_envs, 4))
-        self.was_in_contact = np.ones((self.num_envs, 4), dtype=bool)
+        b = self.num_envs
+        self.command = np.zeros((b, 3))
+        # per-foot clocks of the feet_* terms, kept between steps
+        self.air_time = np.zeros((b, 4))
+        self.swing_peak = np.zeros((b, 4))
+        self.was_in_contact = np.ones((b, 4), dtype=bool)
         self.stand_height = self.qm.nominal_height
+        self.reward = rewards.JoystickReward(
+            self.reward_config, STANDING_POSE, self.qm.joint_low, self.qm.joint_high, self.stand_height
+        )
         # the observation's gait clock (cos, sin) at every step of an episode, computed once
         p = self.params
         angle = 2 * np.pi * p.gait_frequency * np.arange(self.episode_steps + 1) * p.control_dt
         self._clock = np.stack([np.cos(angle), np.sin(angle)], axis=1)
-        self._clock_rows = self._clock.tolist()
 
     def _initial_state(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         qpos = np.zeros((len(rows), 19))
@@ -942,6 +747,7 @@ class LocoJoystickSim(_LocoBase):
         highs = np.array([p.command_vx[1], p.command_vy[1], p.command_yaw[1]])
         self.command[rows] = lows + u * (highs - lows)
         self.air_time[rows] = 0.0
+        self.swing_peak[rows] = 0.0
         self.was_in_contact[rows] = True
 
     def _task_obs(self, sel, frame: Any = None) -> np.ndarray:
@@ -951,77 +757,38 @@ class LocoJoystickSim(_LocoBase):
             return np.concatenate([np.cos(angle)[:, None], np.sin(angle)[:, None], self.command[sel]], axis=1)
         return np.concatenate([self._clock[t], self.command[sel]], axis=1)
 
-    def _task_terms(self, rot, contact, energy, power):
+    def _task_terms(self, rot, contact, effort, fallen):
         state = self.state
-        foot_local = self.qm.legs.forward(state[:, 8:20])
-        feet = state[:, None, 1:4] + _rotate(rot, foot_local)
-        foot_vel = (feet - self.feet_prev) / self.params.control_dt
-        self.feet_prev = feet
-        lin_vel = _rotate_back(rot, state[:, 20:23])
-        ang_vel = state[:, 23:26]
-        gravity = -rot[:, 2, :]
         dt = self.params.control_dt
-        touchdown = contact & ~self.was_in_contact
+        feet = state[:, None, 1:4] + _rotate(rot, self.qm.legs.forward(state[:, 8:20]))  # world frame
+        foot_vel = (feet - self.feet_prev) / dt
+        self.feet_prev = feet
+        # a foot's air time and swing peak run from lift-off to touch-down (Playground's bookkeeping)
+        first_contact = contact & ~self.was_in_contact
         self.air_time += dt
-        air = np.sum((self.air_time - 0.1) * touchdown, axis=1)
-        self.air_time = np.where(contact, 0.0, self.air_time)
+        np.maximum(self.swing_peak, feet[:, :, 2], out=self.swing_peak)
+        measured = rewards.JoystickMeasurements(
+            command=self.command,
+            lin_vel=_rotate_back(rot, state[:, 20:23]),
+            ang_vel=state[:, 23:26],  # MuJoCo's free-joint angular velocity is in the body frame
+            world_lin_vel=state[:, 20:23],
+            world_ang_vel=_rotate(rot, state[:, 23:26]),
+            gravity=-rot[:, 2, :],
+            height=state[:, 3],
+            joint_pos=state[:, 8:20],
+            torque_l2=effort["torque_l2"],
+            torque_l1=effort["torque_l1"],
+            power=effort["power"],
+            contact=contact,
+            first_contact=first_contact,
+            air_time=self.air_time.copy(),
+            swing_peak=self.swing_peak.copy(),
+            foot_height=feet[:, :, 2],
+            foot_vel_xy=foot_vel[:, :, :2],
+            fallen=fallen,
+        )
+        terms = self.reward.terms(measured)
+        self.air_time[contact] = 0.0
+        self.swing_peak[contact] = 0.0
         self.was_in_contact = contact
-        moving = np.linalg.norm(self.command[:, :2], axis=1) > 0.05
-        terms = {
-            "tracking_lin_vel": np.exp(-np.sum((self.command[:, :2] - lin_vel[:, :2]) ** 2, axis=1) / 0.25),
-            "tracking_ang_vel": np.exp(-((self.command[:, 2] - ang_vel[:, 2]) ** 2) / 0.25),
-            "lin_vel_z": lin_vel[:, 2] ** 2,
-            "ang_vel_xy": np.sum(ang_vel[:, :2] ** 2, axis=1),
-            "orientation": np.sum(gravity[:, :2] ** 2, axis=1),
-            "base_height": (state[:, 3] - self.stand_height) ** 2,
-            "torques": energy[2],
-            "energy": power,
-            "feet_slip": np.sum(contact * np.sum(foot_vel[:, :, :2] ** 2, axis=2), axis=1),
-            "feet_air_time": air * moving,
-        }
-        tracking = terms["tracking_lin_vel"] + 0.5 * terms["tracking_ang_vel"]
-        return {k: v[:, None] for k, v in terms.items()}, tracking, np.zeros(self.num_envs, dtype=bool), None
-
-    def _task_terms_one(self, s, r, lv, contact, energy):
-        p = self.params
-        dt = p.control_dt
-        local = self._feet_local_one(s[8:20])
-        # world-frame feet: root + R p_local, each entry ((R_i0 p_0 + R_i1 p_1) + R_i2 p_2)
-        px, py, pz = s[1:4]
-        feet = []
-        for f in range(4):
-            lx, ly, lz = local[3 * f : 3 * f + 3]
-            feet += [px + (r[0] * lx + r[1] * ly + r[2] * lz), py + (r[3] * lx + r[4] * ly + r[5] * lz),
-                     pz + (r[6] * lx + r[7] * ly + r[8] * lz)]
-        before = self.feet_prev.ravel().tolist()
-        self.feet_prev = np.array(feet).reshape(1, 4, 3)
-        touching = contact[0].tolist()
-        was = self.was_in_contact[0].tolist()
-        air_time = [t + dt for t in self.air_time[0].tolist()]
-        air = 0.0
-        slip = 0.0
-        for f in range(4):
-            air += (air_time[f] - 0.1) * (touching[f] and not was[f])
-            vx = (feet[3 * f] - before[3 * f]) / dt
-            vy = (feet[3 * f + 1] - before[3 * f + 1]) / dt
-            slip += touching[f] * (vx * vx + vy * vy)
-        self.air_time = np.array([[0.0 if touching[f] else air_time[f] for f in range(4)]])
-        self.was_in_contact = contact
-        cx, cy, cyaw = self.command[0].tolist()
-        moving = math.sqrt(cx * cx + cy * cy) > 0.05
-        ex, ey, ez = cx - lv[0], cy - lv[1], cyaw - s[25]
-        tracking_lin, tracking_ang = np.exp([-(ex * ex + ey * ey) / 0.25, -(ez * ez) / 0.25]).tolist()
-        g0, g1 = -r[6], -r[7]
-        height = s[3] - self.stand_height
-        values = np.array([
-            tracking_lin, tracking_ang, lv[2] * lv[2], s[23] * s[23] + s[24] * s[24], g0 * g0 + g1 * g1,
-            height * height, float(energy[2][0]), float(energy[0][0]), slip, air * moving,
-        ])
-        terms = dict(zip(self.reward_terms[:10], values.reshape(10, 1, 1), strict=True))  # (1, 1) views
-        t = int(self.t[0])
-        if t <= self.episode_steps:
-            task_obs = [*self._clock_rows[t], cx, cy, cyaw]
-        else:
-            angle = 2 * np.pi * p.gait_frequency * t * dt
-            task_obs = [float(np.cos(angle)), float(np.sin(angle)), cx, cy, cyaw]
-        return terms, tracking_lin + 0.5 * tracking_ang, False, task_obs
+        return terms, rewards.tracking_score(terms), np.zeros(self.num_envs, dtype=bool), None
