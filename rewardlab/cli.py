@@ -17,6 +17,7 @@ VERBS = {
     "ablate": "rewardlab.commands.ablate",
     "report": "rewardlab.commands.report",
     "validate": "rewardlab.commands.validate",
+    "bench": "rewardlab.commands.bench",
 }
 
 
