@@ -9,6 +9,7 @@ import pytest
 
 import rewardlab
 from rewardlab.core.errors import RewardlabError
+from rewardlab.envs.coopetition import sharp_calibration
 
 COOP_IDS = [s.id for s in rewardlab.all_specs() if s.id.startswith("rewardlab/Coop")]
 
@@ -56,7 +57,7 @@ def test_group_synergy_is_geometric_mean_and_zero_if_anyone_invests_nothing():
     a = np.array([[10.0, 20.0, 30.0, 40.0, 50.0], [10.0, 0.0, 30.0, 40.0, 50.0]])[:, :, None]
     step = sim.step(a)
     g = (10 * 20 * 30 * 40 * 50) ** (1 / 5)
-    np.testing.assert_allclose(step.terms["synergy_share"][0], np.array([0.4, 0.15, 0.15, 0.15, 0.15]) * 2.0 * g)
+    np.testing.assert_allclose(step.terms["synergy_share"][0], np.array([0.30, 0.175, 0.175, 0.175, 0.175]) * 0.75 * g)
     np.testing.assert_array_equal(step.terms["synergy_share"][1], 0.0)
 
 
@@ -78,12 +79,12 @@ def _scalar_trust_step(T, R, s, D, lp=0.10, ln=0.30, mu=0.60, dr=0.03, xi=0.5):
             else:
                 dT, dR = 0.0, -dr * R[i, j]
             R2[i, j] = R[i, j] + dR
-            T2[i, j] = min(max(T[i, j] + dT, 0.0), 1 - R2[i, j])
+            T2[i, j] = min(max(T[i, j] + dT, 0.0), 1 - R[i, j])  # TR-2: the ceiling at time t
     return T2, R2
 
 
 def test_trust_dynamics_match_the_scalar_rules():
-    sim = rewardlab.make_sim("rewardlab/CoopReputationMarket-v0", num_envs=3)
+    sim = rewardlab.make_sim("rewardlab/CoopReputationMarket-v0", **sharp_calibration("rewardlab/CoopReputationMarket-v0"), num_envs=3)
     sim.reset(seed=0)
     rng = np.random.default_rng(1)
     D = np.asarray(sim.params.interdependence)
@@ -100,7 +101,7 @@ def test_trust_dynamics_match_the_scalar_rules():
 
 def test_trust_signal_is_normalised_by_the_endowment():
     """A constant action 5 below the baseline erodes trust gradually instead of collapsing it."""
-    sim = rewardlab.make_sim("rewardlab/CoopTrustDilemma-v0", trust_baseline=0.3)
+    sim = rewardlab.make_sim("rewardlab/CoopTrustDilemma-v0", **{**sharp_calibration("rewardlab/CoopTrustDilemma-v0"), "trust_baseline": 0.3})
     sim.reset(seed=0)
     np.testing.assert_array_equal(sim.trust_baseline, [30.0, 30.0])
     below = np.full((1, 2, 1), 0.3 * 100.0 - 5.0)
@@ -116,7 +117,7 @@ def test_trust_signal_is_normalised_by_the_endowment():
 def test_default_trust_baseline_is_the_private_nash_action():
     from rewardlab.baselines.coopetition import nash_equilibrium
 
-    sim = rewardlab.make_sim("rewardlab/CoopSLCD-v0")
+    sim = rewardlab.make_sim("rewardlab/CoopSLCD-v0", **sharp_calibration("rewardlab/CoopSLCD-v0"))
     nash = nash_equilibrium(sim.stage_game(0), "private").actions
     np.testing.assert_allclose(sim.trust_baseline, nash)
     sim.reset(seed=0)
@@ -128,7 +129,7 @@ def test_default_trust_baseline_is_the_private_nash_action():
 
 
 def test_recovery_race_terminates_when_trust_recovered():
-    sim = rewardlab.make_sim("rewardlab/CoopRecoveryRace-v0")
+    sim = rewardlab.make_sim("rewardlab/CoopRecoveryRace-v0", **sharp_calibration("rewardlab/CoopRecoveryRace-v0"))
     sim.reset(seed=0)
     full = np.full((1, 2, 1), 100.0)
     for _ in range(150):
@@ -141,13 +142,13 @@ def test_recovery_race_terminates_when_trust_recovered():
 
 
 def test_renault_nissan_interdependence_follows_the_phases():
-    sim = rewardlab.make_sim("rewardlab/CoopRenaultNissan-v0")
+    sim = rewardlab.make_sim("rewardlab/CoopRenaultNissan-v0", **sharp_calibration("rewardlab/CoopRenaultNissan-v0"))
     sim.reset(seed=0)
     seen = []
     for _ in range(100):
         sim.step(np.full((1, 2, 1), 50.0))
         d = sim.interdependence
-        seen.append((d[1, 0], d[0, 1]))
+        seen.append((d[0, 1], d[1, 0]))  # (nissan on renault, renault on nissan)
     assert seen[0] == (0.78, 0.66) and seen[24] == (0.78, 0.66)
     assert seen[25] == (0.51, 0.66) and seen[50] == (0.35, 0.72) and seen[99] == (0.28, 0.65)
 
@@ -155,8 +156,8 @@ def test_renault_nissan_interdependence_follows_the_phases():
 @pytest.mark.parametrize("env_id", ["rewardlab/CoopAppleAppStore-v0", "rewardlab/CoopRenaultNissan-v0"])
 def test_vector_env_with_instances_in_different_phases_matches_single_envs(env_id):
     """Masked resets put instances in different phases (alpha, D per instance); must match."""
-    sim = rewardlab.make_sim(env_id, num_envs=2, reward="integrated")
-    singles = [rewardlab.make_sim(env_id, reward="integrated") for _ in range(2)]
+    sim = rewardlab.make_sim(env_id, num_envs=2, reward="integrated", **sharp_calibration(env_id))
+    singles = [rewardlab.make_sim(env_id, reward="integrated", **sharp_calibration(env_id)) for _ in range(2)]
     sim.reset(seed=3)
     for i, s in enumerate(singles):
         s.reset(seed=3 + i)
@@ -177,7 +178,7 @@ def test_vector_env_with_instances_in_different_phases_matches_single_envs(env_i
 
 
 def test_apache_phases_activate_contributors_and_mask_the_rest():
-    sim = rewardlab.make_sim("rewardlab/CoopApacheProject-v0")
+    sim = rewardlab.make_sim("rewardlab/CoopApacheProject-v0", **sharp_calibration("rewardlab/CoopApacheProject-v0"))
     sim.reset(seed=0)
     counts = []
     for _ in range(60):
@@ -275,7 +276,7 @@ def test_stage_game_with_the_drawn_gamma_matches_the_step():
 
 
 def test_random_pairs_share_pairwise_synergy():
-    sim = rewardlab.make_sim("rewardlab/CoopIndirectReciprocity-v0", num_envs=3)
+    sim = rewardlab.make_sim("rewardlab/CoopIndirectReciprocity-v0", **sharp_calibration("rewardlab/CoopIndirectReciprocity-v0"), num_envs=3)
     sim.reset(seed=0)
     a = _random_actions(sim, np.random.default_rng(0))
     step = sim.step(a)

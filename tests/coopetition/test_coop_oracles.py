@@ -11,6 +11,7 @@ import pytest
 import rewardlab
 from rewardlab.baselines import coopetition as oracles
 from rewardlab.core.errors import RewardlabError
+from rewardlab.envs.coopetition import sharp_calibration
 
 COOP_IDS = [s.id for s in rewardlab.all_specs() if s.id.startswith("rewardlab/Coop")]
 MODES = ("private", "integrated", "cooperative")
@@ -149,7 +150,7 @@ def test_welfare_pct_optimum_is_100_for_the_optimum_and_less_for_nash():
 
 def test_welfare_pct_optimum_follows_the_phases():
     env_id = "rewardlab/CoopApacheProject-v0"
-    sim = rewardlab.make_sim(env_id)
+    sim = rewardlab.make_sim(env_id, **sharp_calibration(env_id))
     per_phase = [oracles.social_optimum(sim.stage_game(k)) for k in range(4)]
 
     class PhaseOptimum:
@@ -157,7 +158,7 @@ def test_welfare_pct_optimum_follows_the_phases():
             phase = sim.phase[0]
             return np.broadcast_to(per_phase[phase].actions[None, :, None], (sim.num_envs, 40, 1)).copy()
 
-    result = oracles.evaluate(env_id, PhaseOptimum(), episodes=1)
+    result = oracles.evaluate(env_id, PhaseOptimum(), episodes=1, **sharp_calibration(env_id))
     assert result["welfare"] == pytest.approx(15 * sum(s.welfare for s in per_phase))
     assert result["welfare_pct_optimum"] == pytest.approx(100.0)
 
@@ -287,7 +288,7 @@ def test_tr1_symmetric_equilibria_by_hand():
     """TR-1 with two agents, alpha = 1/2 and D = d (TrustDilemma): the first-order conditions
     theta / (1 + a) = 1 - w gamma / 2, with w = alpha (private), alpha + d (1 - alpha)
     (integrated) and 1 (cooperative, the optimum's), give a = theta / (1 - w gamma / 2) - 1."""
-    sim, game = _game("rewardlab/CoopTrustDilemma-v0")
+    sim, game = _game("rewardlab/CoopTrustDilemma-v0", **sharp_calibration("rewardlab/CoopTrustDilemma-v0"))
     theta, gamma, d = 20.0, 1.5, 0.5
     for mode, w in (("private", 0.5), ("integrated", 0.5 + d * 0.5), ("cooperative", 1.0)):
         expected = theta / (1.0 - w * gamma / 2.0) - 1.0

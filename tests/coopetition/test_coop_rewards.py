@@ -70,8 +70,9 @@ def test_trust_integrated_recomputed_from_terms_and_trust(env_id):
         t_eff = np.minimum(trust, 1 - rep)
         expected = [pi[i] + sum(t_eff[i, j] * d[i, j] * pi[j] for j in range(n) if j != i) for i in range(n)]
         np.testing.assert_allclose(info["agent_rewards"], expected, rtol=1e-10)
+        # TR-2 clips the new trust to the ceiling before this step's damage, 1 - R^t
+        assert 0.0 <= info["trust"].min() and np.all(info["trust"] <= 1 - rep + 1e-12)
         trust, rep = info["trust"].copy(), info["reputation"].copy()
-        assert 0.0 <= trust.min() and trust.max() <= 1.0 and np.all(trust <= 1 - rep + 1e-12)
         if term or trunc:
             break
 
