@@ -284,17 +284,22 @@ def test_closed_forms_satisfy_the_first_order_conditions_of_the_environment_payo
     assert _slope(joint, np.full(3, q_coll), 0) == pytest.approx(0.0, abs=1e-6)
 
 
-def test_tr1_symmetric_equilibria_by_hand():
+@pytest.mark.parametrize("calibration, gamma, d, optimum", [
+    ("reference", 0.70, 0.60, 20.0 / 0.65 - 1.0),  # Coopetition-Gym v1's TrustDilemma: 29.77
+    ("sharp", 1.5, 0.5, 79.0),
+])
+def test_tr1_symmetric_equilibria_by_hand(calibration, gamma, d, optimum):
     """TR-1 with two agents, alpha = 1/2 and D = d (TrustDilemma): the first-order conditions
     theta / (1 + a) = 1 - w gamma / 2, with w = alpha (private), alpha + d (1 - alpha)
     (integrated) and 1 (cooperative, the optimum's), give a = theta / (1 - w gamma / 2) - 1."""
-    sim, game = _game("rewardlab/CoopTrustDilemma-v0", **sharp_calibration("rewardlab/CoopTrustDilemma-v0"))
-    theta, gamma, d = 20.0, 1.5, 0.5
+    env_id = "rewardlab/CoopTrustDilemma-v0"
+    sim, game = _game(env_id, **(sharp_calibration(env_id) if calibration == "sharp" else {}))
+    theta = 20.0
     for mode, w in (("private", 0.5), ("integrated", 0.5 + d * 0.5), ("cooperative", 1.0)):
         expected = theta / (1.0 - w * gamma / 2.0) - 1.0
         nash = oracles.nash_equilibrium(game, mode, presets=type(sim).reward_presets)
         assert nash.actions == pytest.approx([expected, expected], abs=1e-5), mode
-    assert oracles.social_optimum(game).actions == pytest.approx([79.0, 79.0], abs=1e-5)
+    assert oracles.social_optimum(game).actions == pytest.approx([optimum, optimum], abs=1e-5)
     # when the own synergy share alone repays the investment (alpha gamma / 2 >= 1) selfish play
     # invests everything: a larger gamma removes the dilemma instead of sharpening it
     _, rich = _game("rewardlab/CoopTrustDilemma-v0", gamma=4.0)
