@@ -1,26 +1,36 @@
-"""The report of a study: IQM and 95 % stratified-bootstrap confidence intervals over seeds.
+"""The report of a study: what it tests, its budget, and IQM with bootstrap CIs over seeds.
 
 For each metric (the spec's ``metrics`` plus its ``derived`` ones) and each setting, the report
-gives, per environment, the interquartile mean (IQM, ``rliable.metrics.aggregate_iqm``) of the
-metric over seeds and its confidence interval from ``rliable.library.get_interval_estimates``
-(percentile stratified bootstrap; ``reps`` replications; NumPy's global generator, which rliable's
-resampler draws from, seeded with ``seed`` for each cell so that each cell is reproducible alone). When a setting ran on several environments, an
-"all envs" column treats the environments as rliable's tasks: the score matrix is
+gives, per environment, the interquartile mean (IQM) of the metric over seeds and its percentile
+stratified-bootstrap confidence interval: the estimator of rliable's ``get_interval_estimates``
+with ``aggregate_iqm`` (Agarwal et al., 2021), computed by :func:`iqm_interval` for all
+replications at once (``reps`` replications, the resampling generator seeded with ``seed`` for
+each cell so that each cell is reproducible alone). When a setting ran on several environments,
+"all envs" rows treat the environments as rliable's tasks: the score matrix is
 (seeds x environments), the IQM is over all its entries and the bootstrap resamples seeds within
 each environment (stratified), using the seeds that finished on every environment.
 
-Outputs in the results directory: ``report.md`` (one markdown table per metric, also printed),
-``results.csv`` (the same numbers, one row per metric, setting and environment), ``bars.png``
-(IQM with CI per setting, one panel per metric) and ``curves.png`` (learning curves: IQM over
-seeds of the curve metric against environment steps, the band from the 25th to the 75th
-percentile over seeds, one panel per environment).
+The printed report (``report.md``) opens with the spec's description and claim, the budget
+(runs, training steps, evaluation episodes, and the spec's own budget when a profile reduced
+it), then one table per metric headed by its definition and its better direction (the spec's
+``description`` and ``higher_is_better``). A metric with one value on every run of each
+environment cannot tell the settings apart; it is named and left out of the tables and plots.
+
+Other outputs in the results directory: ``results.csv`` (every cell, one row per metric, setting
+and environment), ``bars.png`` (IQM with CI per setting, one panel per metric and environment)
+and ``curves.png`` (learning curves of ``curve_metric``, a curve field or an episode metric the
+agents log as ``metric/<name>``: IQM over seeds against environment steps with the 25-75 %
+band, one panel per environment, and per reward when the curve is the return and the settings'
+rewards differ, since returns in different reward units do not compare).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import math
+import textwrap
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +40,14 @@ from typing import Any
 import numpy as np
 
 from rewardlab.core.errors import RewardlabError
-from rewardlab.studies.spec import evaluate_expression, short_env
+from rewardlab.studies.spec import (
+    DEFAULT_RUNNER,
+    MetricInfo,
+    Study,
+    evaluate_expression,
+    parse_study,
+    short_env,
+)
 from rewardlab.studies.store import ResultStore
 
 DEFAULT_REPS = 2000
@@ -73,9 +90,9 @@ def rliable_modules():
     return library, metrics
 
 
-def iqm_interval(scores: np.ndarray, reps: int = DEFAULT_REPS, seed: int = DEFAULT_SEED,
-                 confidence: float = 0.95) -> tuple[float, float, float]:
-    """IQM of ``scores`` (runs x tasks) and its stratified-bootstrap CI, through rliable."""
+def iqm_interval_rliable(scores: np.ndarray, reps: int = DEFAULT_REPS, seed: int = DEFAULT_SEED,
+                         confidence: float = 0.95) -> tuple[float, float, float]:
+    """:func:`iqm_interval` computed by rliable itself, one replication at a time (the reference)."""
     library, metrics = rliable_modules()
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim == 1:
@@ -101,6 +118,43 @@ def iqm_interval(scores: np.ndarray, reps: int = DEFAULT_REPS, seed: int = DEFAU
     return float(point["cell"][0]), float(interval["cell"][0, 0]), float(interval["cell"][1, 0])
 
 
+#: resampled scores held in memory at once by :func:`iqm_interval` (float64 values)
+_BOOTSTRAP_CHUNK = 4_000_000
+
+
+def iqm_interval(scores: np.ndarray, reps: int = DEFAULT_REPS, seed: int = DEFAULT_SEED,
+                 confidence: float = 0.95) -> tuple[float, float, float]:
+    """IQM of ``scores`` (runs x tasks) and its percentile stratified-bootstrap CI.
+
+    The estimator of rliable's ``get_interval_estimates`` with ``aggregate_iqm`` (Agarwal et al.,
+    2021), computed for all replications at once: each replication resamples the runs of every
+    task with replacement (the draws of ``np.random.choice(runs, (runs, tasks))`` from a
+    generator seeded with ``seed``, in rliable's order), the statistic is the 25 %-trimmed mean of
+    all resampled scores, and the interval is the (1 - confidence) / 2 and (1 + confidence) / 2
+    percentiles of the replications. :func:`iqm_interval_rliable` is the one-by-one reference.
+    """
+    from scipy.stats import trim_mean
+
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim == 1:
+        scores = scores[:, None]
+    runs, tasks = scores.shape
+    point = float(trim_mean(scores, 0.25, axis=None))
+    generator = np.random.RandomState(seed)
+    columns = np.arange(tasks)
+    statistics = np.empty(int(reps))
+    chunk = max(1, _BOOTSTRAP_CHUNK // scores.size)
+    for start in range(0, int(reps), chunk):
+        count = min(chunk, int(reps) - start)
+        # randint(0, runs) is what np.random.choice(runs, shape) draws: one stream, in order
+        rows = generator.randint(0, runs, size=(count, runs, tasks))
+        resampled = scores[rows, columns].reshape(count, runs * tasks)
+        statistics[start:start + count] = trim_mean(resampled, 0.25, axis=1)
+    alpha = (1.0 - confidence) / 2
+    low, high = np.percentile(statistics, [100 * alpha, 100 * (1.0 - alpha)])
+    return point, float(low), float(high)
+
+
 @dataclass
 class Cell:
     metric: str
@@ -112,6 +166,24 @@ class Cell:
     ci_high: float = math.nan
     mean: float = math.nan
     std: float = math.nan
+
+
+@dataclass
+class Budget:
+    """What the runs were given, from the plan, and what they used, from the finished runs."""
+
+    runs: int
+    envs: int
+    settings: int
+    seeds: list[int]
+    total_steps: list[int]  # distinct requested training budgets (instance-steps)
+    trained_steps: list[int]  # distinct last curve steps of the finished runs
+    eval_episodes: list[int]
+    rollouts: list[tuple[int, int]]  # distinct (num_envs, num_steps) where the runs give both
+    spec_total_steps: int | None = None  # the spec's own budget when the profile changed it
+    spec_seeds: int | None = None
+    worker_time_s: float = 0.0  # sum of the finished runs' wall clock (training and evaluation)
+    default_runner: bool = True  # rewardlab's train_and_evaluate (deterministic evaluation episodes)
 
 
 @dataclass
@@ -131,6 +203,12 @@ class StudyReport:
     confidence: float = 0.95
     curves: dict[tuple[str, str], list[list[dict[str, Any]]]] = field(default_factory=dict)
     curve_metric: str = "return"
+    description: str = ""
+    claim: str = ""
+    metric_info: dict[str, MetricInfo] = field(default_factory=dict)
+    constant: dict[str, dict[str, float]] = field(default_factory=dict)  # metric -> env -> its one value
+    rewards: dict[str, str] = field(default_factory=dict)  # setting -> its reward, as configured
+    budget: Budget | None = None
 
 
 def run_metrics(record: Mapping[str, Any], metric_names: Sequence[str], derived: Mapping[str, str]) -> dict[str, float]:
@@ -142,6 +220,77 @@ def run_metrics(record: Mapping[str, Any], metric_names: Sequence[str], derived:
     return values
 
 
+def _planned_study(plan: Mapping[str, Any]) -> Study | None:
+    """The spec of a results directory, parsed again with its profile (None if it no longer parses)."""
+    study = plan.get("study") or {}
+    try:
+        return parse_study(study.get("spec"), profile=study.get("profile"), source=study.get("source", "<spec>"))
+    except RewardlabError:
+        return None
+
+
+def _reward_label(reward: Any) -> str:
+    if reward is None:
+        return "default"
+    if isinstance(reward, str):
+        return reward
+    return json.dumps(reward, sort_keys=True, separators=(", ", ": "))
+
+
+def _budget(plan: Mapping[str, Any], records: Sequence[Mapping[str, Any]], envs: int, settings: int) -> Budget:
+    runs = plan["runs"]
+    configs = [run["config"] for run in runs]
+    rollouts = set()
+    for config in configs:
+        agent = config.get("agent_kwargs") or {}
+        if isinstance(agent.get("num_envs"), int) and isinstance(agent.get("num_steps"), int):
+            rollouts.add((agent["num_envs"], agent["num_steps"]))
+    trained = set()
+    for record in records:
+        steps = [p["step"] for p in record.get("curve") or [] if isinstance(p.get("step"), (int, float))]
+        if steps:
+            trained.add(int(max(steps)))
+    budget = Budget(
+        runs=len(runs), envs=envs, settings=settings, seeds=sorted({int(run["seed"]) for run in runs}),
+        total_steps=sorted({int(c["total_steps"]) for c in configs}),
+        trained_steps=sorted(trained),
+        eval_episodes=sorted({int(c.get("eval_episodes", 0)) for c in configs}),
+        rollouts=sorted(rollouts),
+        worker_time_s=float(sum(float(r.get("wall_time_s", 0.0)) for r in records)),
+        default_runner=plan.get("runner", DEFAULT_RUNNER) == DEFAULT_RUNNER,
+    )
+    study = plan.get("study") or {}
+    raw = study.get("spec") or {}
+    if study.get("profile"):
+        spec_steps = (raw.get("base") or {}).get("total_steps")
+        if isinstance(spec_steps, int) and [spec_steps] != budget.total_steps:
+            budget.spec_total_steps = spec_steps
+        spec_seeds = raw.get("seeds")
+        count = len(spec_seeds) if isinstance(spec_seeds, list) else spec_seeds
+        if isinstance(count, int) and count != len(budget.seeds):
+            budget.spec_seeds = count
+    return budget
+
+
+def _constant_metrics(values: Mapping[str, Mapping[str, list[float]]]) -> dict[str, dict[str, float]]:
+    """Metrics whose finite values are equal on every run of each environment, whatever the setting.
+
+    ``values`` is metric -> env -> the values of all its finished runs. A metric that cannot vary
+    cannot tell the settings apart (for instance a function of the environment's parameters only).
+    Environments with fewer than two runs say nothing either way.
+    """
+    constant = {}
+    for metric, per_env in values.items():
+        seen = {env: np.asarray(v, dtype=np.float64) for env, v in per_env.items()}
+        seen = {env: v[np.isfinite(v)] for env, v in seen.items()}
+        seen = {env: v for env, v in seen.items() if v.size}
+        if not seen or max(v.size for v in seen.values()) < 2:
+            continue
+        if all(np.ptp(v) <= 1e-9 * max(1.0, float(np.max(np.abs(v)))) for v in seen.values()):
+            constant[metric] = {env: float(v[0]) for env, v in seen.items()}
+    return constant
+
+
 def build_report(out: str | Path, reps: int | None = None, seed: int | None = None) -> StudyReport:
     """Read a results directory and compute every cell (missing runs are listed, not fatal)."""
     store = ResultStore(out)
@@ -150,20 +299,26 @@ def build_report(out: str | Path, reps: int | None = None, seed: int | None = No
     reps = int(reps if reps is not None else options.get("reps", DEFAULT_REPS))
     seed = int(seed if seed is not None else options.get("seed", DEFAULT_SEED))
     confidence = float(options.get("confidence", 0.95))
+    if reps < 1:
+        raise RewardlabError(f"report: --reps must be a positive integer, got {reps}")
     derived = plan.get("derived") or {}
     metric_names = list(plan.get("metrics") or [])
     all_metrics = metric_names + [d for d in derived if d not in metric_names]
     axes = [a for a in plan.get("axes", []) if a != "env"]
+    study = _planned_study(plan)
 
     settings: dict[str, dict[str, str]] = {}
+    rewards: dict[str, str] = {}
     envs: list[str] = []
     by_cell: dict[tuple[str, str], dict[int, dict[str, float]]] = {}
     curves: dict[tuple[str, str], list[list[dict[str, Any]]]] = {}
+    per_env_values: dict[str, dict[str, list[float]]] = {m: {} for m in all_metrics}
     missing = []
-    finished = 0
+    finished_records = []
     for run in plan["runs"]:
         label = run["setting_label"]
         settings.setdefault(label, {axis: value for axis, value in run["setting"] if axis != "env"})
+        rewards.setdefault(label, _reward_label(run["config"].get("reward")))
         env = short_env(run["env"])
         if env not in envs:
             envs.append(env)
@@ -171,12 +326,17 @@ def build_report(out: str | Path, reps: int | None = None, seed: int | None = No
         if record is None:
             missing.append(run)
             continue
-        finished += 1
-        by_cell.setdefault((label, env), {})[int(run["seed"])] = run_metrics(record, metric_names, derived)
+        finished_records.append(record)
+        values = run_metrics(record, metric_names, derived)
+        by_cell.setdefault((label, env), {})[int(run["seed"])] = values
+        for metric, value in values.items():
+            per_env_values[metric].setdefault(env, []).append(value)
         curves.setdefault((label, env), []).append(record.get("curve") or [])
+    constant = _constant_metrics(per_env_values)
+    reported = [m for m in all_metrics if m not in constant]
 
     cells: dict[tuple[str, str, str], Cell] = {}
-    for metric in all_metrics:
+    for metric in reported:
         for label in settings:
             env_scores: dict[str, dict[int, float]] = {}
             for env in envs:
@@ -192,12 +352,18 @@ def build_report(out: str | Path, reps: int | None = None, seed: int | None = No
                 matrix = np.array([[env_scores[e][s] for e in env_scores] for s in common]).reshape(len(common), -1)
                 cells[(metric, label, ALL_ENVS)] = _cell(metric, label, ALL_ENVS, matrix, reps, seed, confidence)
 
-    study = plan.get("study", {})
+    about = plan.get("study", {})
+    raw = about.get("spec") or {}
     return StudyReport(
-        name=study.get("name", Path(out).name), profile=study.get("profile"), axes=axes,
-        settings=list(settings.items()), envs=envs, metrics=all_metrics, cells=cells,
-        planned=len(plan["runs"]), finished=finished, missing=missing, reps=reps, seed=seed,
+        name=about.get("name", Path(out).name), profile=about.get("profile"), axes=axes,
+        settings=list(settings.items()), envs=envs, metrics=reported, cells=cells,
+        planned=len(plan["runs"]), finished=len(finished_records), missing=missing, reps=reps, seed=seed,
         confidence=confidence, curves=curves, curve_metric=plan.get("curve_metric", "return"),
+        description=study.description if study else str(raw.get("description", "")),
+        claim=study.claim if study else str(raw.get("claim", "")),
+        metric_info=dict(study.metric_info) if study else {},
+        constant=constant, rewards=rewards,
+        budget=_budget(plan, finished_records, len(envs), len(settings)),
     )
 
 
@@ -212,6 +378,9 @@ def _cell(metric: str, setting: str, env: str, scores: np.ndarray, reps: int, se
 
 # ---------------------------------------------------------------------------------------------
 # Rendering
+
+#: the width the printed report is written for (a terminal's default)
+WIDTH = 80
 
 
 def fmt(x: float) -> str:
@@ -230,6 +399,22 @@ def fmt(x: float) -> str:
     return f"{x:.2e}"
 
 
+def column_decimals(values: Sequence[float]) -> int:
+    """Decimals that give the largest finite magnitude in ``values`` three significant digits.
+
+    One count for a whole table column, so that its numbers line up and compare at a glance.
+    """
+    finite = [abs(v) for v in values if np.isfinite(v)]
+    largest = max(finite, default=0.0)
+    if largest == 0.0:
+        return 3
+    return int(min(6, max(0, 2 - math.floor(math.log10(largest)))))
+
+
+def _fixed(x: float, decimals: int) -> str:
+    return f"{x:.{decimals}f}" if np.isfinite(x) else "nan"
+
+
 def _has_data(report: StudyReport, metric: str, setting: str, column: str) -> bool:
     cell = report.cells.get((metric, setting, column))
     return cell is not None and cell.n > 0
@@ -240,41 +425,143 @@ def _columns(report: StudyReport, metric: str) -> list[str]:
     return [c for c in report.envs + [ALL_ENVS] if any(_has_data(report, metric, s, c) for s, _ in report.settings)]
 
 
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> list[str]:
+    """A markdown table padded to aligned columns (readable printed as well as rendered)."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)]
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join(("-" * (w + 1) + ":") if r else ("-" * (w + 2)) for w, r in zip(widths, right, strict=True)) + "|"
+    return [line(headers), rule, *(line(r) for r in rows)]
+
+
+def _paragraph(label: str, text: str) -> list[str]:
+    return textwrap.wrap(f"**{label}** {' '.join(text.split())}", WIDTH, break_on_hyphens=False)
+
+
+def _count(values: Sequence[int], unit: str) -> str:
+    shown = " or ".join(f"{v:,}" for v in values)
+    return f"{shown} {unit}"
+
+
+def budget_text(report: StudyReport) -> str:
+    """One paragraph: how many runs, how long each trained, how each was scored."""
+    b = report.budget
+    if b is None:
+        return ""
+    parts = [f"{b.runs} runs = {b.envs} environment{'s' if b.envs != 1 else ''} x {b.settings} "
+             f"setting{'s' if b.settings != 1 else ''} x {len(b.seeds)} seed{'s' if len(b.seeds) != 1 else ''}."]
+    each = f"Each run trains for {_count(b.total_steps, 'environment steps')}"
+    if b.rollouts:
+        each += " (in updates of " + " or ".join(f"{e} environments x {s} steps" for e, s in b.rollouts) + ")"
+    if b.default_runner:
+        parts.append(each + ", then is scored on the mean of "
+                     f"{_count(b.eval_episodes, 'evaluation episodes')} of its deterministic policy; "
+                     "the cells below are over seeds of those scores.")
+    else:
+        parts.append(each + f" and is scored by the study's runner ({_count(b.eval_episodes, 'evaluation episodes')}).")
+    if b.trained_steps and b.trained_steps != b.total_steps:
+        parts.append(f"The finished runs trained {_count(b.trained_steps, 'steps')} (whole updates).")
+    if report.profile:
+        scale = []
+        if b.spec_total_steps is not None:
+            scale.append(f"{b.spec_total_steps:,} steps per run")
+        if b.spec_seeds is not None:
+            scale.append(f"{b.spec_seeds} seeds")
+        if scale:
+            parts.append(f"This is the `{report.profile}` profile; the spec's own budget is "
+                         + " and ".join(scale) + ", so read these numbers as a smoke-scale result.")
+    if b.worker_time_s > 0:
+        parts.append(f"The {report.finished} finished runs took {b.worker_time_s:,.0f} s of worker time.")
+    return " ".join(parts)
+
+
 def markdown(report: StudyReport) -> str:
-    """The report as markdown: a header, then one table per metric (rows = settings)."""
+    """The report as markdown, readable printed at 80 columns: what was tested, then one table per metric."""
     lines = [f"# Study `{report.name}`" + (f" (profile `{report.profile}`)" if report.profile else ""), ""]
-    lines.append(
-        f"{report.finished} of {report.planned} runs finished. Cells: IQM over seeds "
-        f"[{report.confidence:.0%} stratified-bootstrap CI, {report.reps} replications, rliable], "
-        "n = runs in the cell."
-    )
+    if report.description:
+        lines += textwrap.wrap(" ".join(report.description.split()), WIDTH) + [""]
+    if report.claim:
+        lines += _paragraph("Claim tested.", report.claim) + [""]
+    budget = budget_text(report)
+    if budget:
+        lines += _paragraph("Budget.", budget) + [""]
+    status = f"{report.finished} of {report.planned} runs finished."
     if report.missing:
-        lines.append(f"Missing runs ({len(report.missing)}): rerun `rewardlab ablate` with the same spec and --out.")
-    lines.append("")
+        status += (f" {len(report.missing)} are missing: rerun `rewardlab ablate` with the same spec and "
+                   "--out to finish them.")
+    lines += _paragraph("Runs.", status) + [""]
+    cells = (
+        f"IQM is the interquartile mean over seeds (the mean of the middle half); the interval is its "
+        f"{report.confidence:.0%} percentile stratified-bootstrap CI ({report.reps:,} replications, "
+        f"seed {report.seed}; the estimator of rliable); n is the number of scores in the cell."
+    )
+    if any(env == ALL_ENVS for _, _, env in report.cells):
+        cells += (f" The `{ALL_ENVS}` rows pool the seed x environment scores of a setting; their IQM "
+                  "trims the highest and lowest quarter, so an effect on one environment can vanish "
+                  "there: read the rows of each environment.")
+    lines += _paragraph("Cells.", cells) + [""]
+    for metric, per_env in report.constant.items():
+        shown = ", ".join(f"{fmt(v)} on {env}" for env, v in per_env.items())
+        lines += _paragraph("Left out.", f"`{metric}` has one value on every run of each environment "
+                            f"({shown}): it cannot tell the settings apart.") + [""]
     axis_headers = report.axes or ["setting"]
+    multi_env = len(report.envs) > 1
     for metric in report.metrics:
         columns = _columns(report, metric)
-        lines.append(f"## {metric}")
+        info = report.metric_info.get(metric)
+        lines.append(f"## {metric}" + (f" ({info.direction()})" if info else ""))
         lines.append("")
+        description = info.description if info and info.description else "(no description in the spec)"
+        lines += textwrap.wrap(description, WIDTH) + [""]
         if not columns:
-            lines.append("_not reported by any finished run_")
-            lines.append("")
+            lines += ["_not reported by any finished run_", ""]
             continue
-        lines.append("| " + " | ".join(axis_headers + columns) + " |")
-        lines.append("|" + "---|" * len(axis_headers) + "---:|" * len(columns))
-        for label, values in report.settings:
-            if not any(_has_data(report, metric, label, c) for c in columns):
-                continue  # a setting whose environment does not report this metric
-            row = [values.get(a, "") for a in report.axes] if report.axes else [label]
-            for column in columns:
+        found = [c for c in (report.cells.get((metric, s, col)) for s, _ in report.settings for col in columns)
+                 if c is not None and c.n]
+        decimals = column_decimals([x for c in found for x in (c.iqm, c.ci_low, c.ci_high)])
+        rows = []
+        for column in columns:
+            first = True
+            for label, values in report.settings:
                 cell = report.cells.get((metric, label, column))
                 if cell is None or cell.n == 0:
-                    row.append("—")
-                else:
-                    row.append(f"{fmt(cell.iqm)} [{fmt(cell.ci_low)}, {fmt(cell.ci_high)}] n={cell.n}")
-            lines.append("| " + " | ".join(row) + " |")
-        lines.append("")
+                    continue  # a setting that did not run on this environment, or does not report the metric
+                setting = [values.get(a, "") for a in report.axes] if report.axes else [label]
+                env_cell = [column if first else ""] if multi_env else []
+                rows.append(env_cell + setting + [
+                    _fixed(cell.iqm, decimals),
+                    f"[{_fixed(cell.ci_low, decimals)}, {_fixed(cell.ci_high, decimals)}]",
+                    str(cell.n),
+                ])
+                first = False
+        headers = (["env"] if multi_env else []) + axis_headers + ["IQM", f"{report.confidence:.0%} CI", "n"]
+        right = [False] * (len(headers) - 3) + [True, True, True]
+        lines += table(headers, rows, right) + [""]
+    lines += _paragraph("Figures.", figures_text(report))
     return "\n".join(lines)
+
+
+def figures_text(report: StudyReport) -> str:
+    text = ("bars.png: the IQM and CI of each setting, one panel per metric and environment. "
+            f"curves.png: {_curve_label(report)} against environment steps during training, IQM over "
+            "seeds with the 25-75 % band, one panel per environment")
+    if _split_curves_by_reward(report):
+        text += (" and reward (a return is in its own reward's units, so returns under different "
+                 "rewards are not comparable)")
+    return text + ". results.csv: every cell with its mean and standard deviation."
+
+
+def _curve_label(report: StudyReport) -> str:
+    if report.curve_metric == "return":
+        return "the return of the training episodes (stochastic policy)"
+    return f"{report.curve_metric} of the training episodes (stochastic policy)"
+
+
+def _split_curves_by_reward(report: StudyReport) -> bool:
+    return report.curve_metric == "return" and len(set(report.rewards.values())) > 1
 
 
 CSV_FIELDS = ("metric", "setting", "env", "n", "iqm", "ci_low", "ci_high", "mean", "std")
@@ -299,7 +586,11 @@ def _short_label(report: StudyReport, values: Mapping[str, str], label: str) -> 
 
 
 def plot_bars(report: StudyReport, path: Path) -> Path | None:
-    """One panel per metric: the IQM per setting (all envs, or the setting's one env) with its CI."""
+    """One row of panels per metric, one panel per environment (and all envs): IQM and CI per setting.
+
+    Points with whiskers, not bars: the axis is fitted to the intervals, and a point implies no
+    zero baseline, so small differences are visible without being exaggerated.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -308,61 +599,59 @@ def plot_bars(report: StudyReport, path: Path) -> Path | None:
     metrics = [m for m in report.metrics if _columns(report, m)]
     if not metrics:
         return None
-    ncols = min(3, len(metrics))
-    nrows = math.ceil(len(metrics) / ncols)
-    width = max(4.0, 0.55 * len(report.settings) + 1.5)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, 3.6 * nrows), squeeze=False)
+    columns = [c for c in report.envs + [ALL_ENVS] if any(c in _columns(report, m) for m in metrics)]
+    width = max(3.0, 0.4 * len(report.settings) + 1.4)
+    fig, axes = plt.subplots(len(metrics), len(columns), figsize=(width * len(columns), 3.2 * len(metrics)),
+                             squeeze=False)
     colours = plt.get_cmap("tab10")
-    for index, metric in enumerate(metrics):
-        ax = axes[index // ncols][index % ncols]
-        labels, heights, lows, highs, where = [], [], [], [], []
-        for label, values in report.settings:
-            cell = report.cells.get((metric, label, ALL_ENVS))
-            if cell is None:
-                found = [report.cells[(metric, label, e)] for e in report.envs if (metric, label, e) in report.cells]
-                cell = found[0] if len(found) == 1 else None
-            if cell is None or cell.n == 0 or not np.isfinite(cell.iqm):
+    for row, metric in enumerate(metrics):
+        info = report.metric_info.get(metric)
+        for col, column in enumerate(columns):
+            ax = axes[row][col]
+            labels = []
+            for index, (label, values) in enumerate(report.settings):
+                cell = report.cells.get((metric, label, column))
+                if cell is None or cell.n == 0 or not np.isfinite(cell.iqm):
+                    continue
+                ax.errorbar([len(labels)], [cell.iqm], yerr=[[cell.iqm - cell.ci_low], [cell.ci_high - cell.iqm]],
+                            fmt="o", capsize=3, color=colours(index % 10))
+                labels.append(_short_label(report, values, label))
+            if not labels:
+                ax.axis("off")
                 continue
-            labels.append(_short_label(report, values, label))
-            heights.append(cell.iqm)
-            lows.append(cell.iqm - cell.ci_low)
-            highs.append(cell.ci_high - cell.iqm)
-            where.append(cell.env)
-        positions = np.arange(len(labels))
-        ax.bar(positions, heights, yerr=[lows, highs], capsize=3,
-               color=[colours(i % 10) for i in range(len(labels))])
-        ax.set_xticks(positions, labels, rotation=45, ha="right", fontsize=8)
-        scope = ALL_ENVS if ALL_ENVS in where else ("" if len(set(where)) != 1 else where[0])
-        title = f"{metric}" + (f" ({scope})" if scope else "")
-        if heights:
-            bottom = min(h - lo for h, lo in zip(heights, lows, strict=True))
-            top = max(h + hi for h, hi in zip(heights, highs, strict=True))
-            # zoom in only where differences would vanish on a zero-based axis (and exist at all)
-            if bottom > 0 and bottom > 0.5 * top and top - bottom > 1e-6 * top:
-                span = top - bottom
-                ax.set_ylim(bottom - 0.15 * span, top + 0.15 * span)
-                title += " [axis not from 0]"
-        ax.set_title(title, fontsize=10)
-        ax.grid(axis="y", alpha=0.3)
-    for index in range(len(metrics), nrows * ncols):
-        axes[index // ncols][index % ncols].axis("off")
-    fig.suptitle(f"{report.name}: IQM and {report.confidence:.0%} CI over seeds", fontsize=11)
+            ax.set_xticks(np.arange(len(labels)), labels, rotation=45, ha="right", fontsize=7)
+            ax.set_xlim(-0.6, len(labels) - 0.4)
+            ax.set_title(f"{metric}\n{column}", fontsize=8)
+            if col == 0 and info is not None and info.higher_is_better is not None:
+                ax.set_ylabel(info.direction(), fontsize=8)
+            ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(f"{report.name}: IQM and {report.confidence:.0%} CI over seeds, per environment", fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def _curve_value(point: Mapping[str, Any], key: str) -> Any:
+    if key in point:
+        return point[key]
+    return point.get(f"metric/{key}")  # an episode metric, as the agents log it during training
 
 
 def curve_statistics(curves: Sequence[Sequence[Mapping[str, Any]]], key: str) -> tuple[np.ndarray, np.ndarray] | None:
     """(steps, per-seed values on those steps) for a list of learning curves (one per seed).
 
+    ``key`` is a field of the curve points, or an episode metric logged as ``metric/<key>``.
     Curves are put on the steps of the first curve by linear interpolation, so seeds that logged
     at slightly different steps can be combined.
     """
     usable = []
     for curve in curves:
-        points = [(float(p["step"]), float(p[key])) for p in curve
-                  if "step" in p and key in p and np.isfinite(float(p[key]))]  # NaN: no episode ended yet
+        points = []
+        for p in curve:
+            value = _curve_value(p, key)
+            if "step" in p and value is not None and np.isfinite(float(value)):  # NaN: no episode ended yet
+                points.append((float(p["step"]), float(value)))
         if points:
             usable.append(np.array(sorted(points)))
     if not usable:
@@ -379,39 +668,50 @@ def plot_curves(report: StudyReport, path: Path) -> Path | None:
     import matplotlib.pyplot as plt
     from scipy.stats import trim_mean
 
-    envs = [e for e in report.envs if any(report.curves.get((s, e)) for s, _ in report.settings)]
+    split = _split_curves_by_reward(report)
+    groups = list(dict.fromkeys(report.rewards.values())) if split else [None]
     panels = []
-    for env in envs:
-        lines = []
-        for label, values in report.settings:
-            stats = curve_statistics(report.curves.get((label, env), []), report.curve_metric)
-            if stats is not None:
-                lines.append((_short_label(report, values, label), *stats))
-        if lines:
-            panels.append((env, lines))
+    for env in report.envs:
+        for reward in groups:
+            lines = []
+            for label, values in report.settings:
+                if reward is not None and report.rewards.get(label) != reward:
+                    continue
+                stats = curve_statistics(report.curves.get((label, env), []), report.curve_metric)
+                if stats is not None:
+                    lines.append((_short_label(report, values, label), *stats))
+            if lines:
+                panels.append((env, reward, lines))
     if not panels:
         return None
-    ncols = min(2, len(panels))
+    ncols = min(len(groups) if split else 2, len(panels))
     nrows = math.ceil(len(panels) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(6.0 * ncols, 3.8 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.6 * nrows), squeeze=False)
     colours = plt.get_cmap("tab10")
-    for index, (env, lines) in enumerate(panels):
+    index_of = {label: i for i, (label, _) in enumerate(report.settings)}
+    names = {_short_label(report, values, label): index_of[label] for label, values in report.settings}
+    info = report.metric_info.get(report.curve_metric)
+    for index, (env, reward, lines) in enumerate(panels):
         ax = axes[index // ncols][index % ncols]
-        for colour, (label, steps, values) in enumerate(lines):
-            ax.plot(steps, trim_mean(values, 0.25, axis=0), label=label, color=colours(colour % 10))
+        for label, steps, values in lines:
+            colour = colours(names.get(label, 0) % 10)
+            ax.plot(steps, trim_mean(values, 0.25, axis=0), label=label, color=colour)
             if values.shape[0] > 1:
                 ax.fill_between(steps, np.percentile(values, 25, axis=0), np.percentile(values, 75, axis=0),
-                                alpha=0.2, color=colours(colour % 10))
-        ax.set_title(env, fontsize=10)
+                                alpha=0.2, color=colour)
+        ax.set_title(env if reward is None else f"{env}\nreward {reward}", fontsize=9)
         ax.set_xlabel("environment steps")
-        ax.set_ylabel(report.curve_metric)
+        ylabel = f"return ({reward} units)" if reward is not None else report.curve_metric
+        if info is not None and info.higher_is_better is not None:
+            ylabel += f"\n{info.direction()}"
+        ax.set_ylabel(ylabel, fontsize=8)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     for index in range(len(panels), nrows * ncols):
         axes[index // ncols][index % ncols].axis("off")
-    fig.suptitle(f"{report.name}: learning curves (IQM over seeds, 25-75 % band)", fontsize=11)
+    fig.suptitle(f"{report.name}: {_curve_label(report)} (IQM over seeds, 25-75 % band)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 

@@ -5,6 +5,7 @@ A study expands into independent runs, one per (setting, seed). A spec looks lik
     name: coopetition_modes
     description: reward mode x learner on one environment per mechanism class
     runner: rewardlab.agents.run:train_and_evaluate   # optional; "module:function" or "file.py:function"
+                                 # (imported and executed by ablate: use only specs you trust)
     envs: [rewardlab/CoopSLCD-v0, rewardlab/CoopTeamProduction-v0]   # the tasks (grid axis "env")
     base:                        # the run configuration every run starts from
       algo: ippo
@@ -18,9 +19,14 @@ A study expands into independent runs, one per (setting, seed). A spec looks lik
         none: {}
         jacobian: {agent_kwargs.jacobian_penalty: 0.1}
     seeds: 5                     # or an explicit list [0, 3, 7]
-    metrics: [cooperation_level, welfare_pct_optimum]
+    metrics:                     # a list of names, or name -> {description, higher_is_better}
+      cooperation_level: {description: mean action as a share of its bound, higher_is_better: true}
+      welfare_pct_optimum: {description: team welfare as % of the social optimum, higher_is_better: true}
     derived:                     # per-run metrics computed from the runner's metrics
-      interdependence_contribution: (integrated_return - private_return) / integrated_return
+      gain: integrated_return - private_return        # an expression, or
+      share:                                          # {expression, description, higher_is_better}
+        expression: (integrated_return - private_return) / integrated_return
+        description: share of the integrated utility that comes from partners
     curve_metric: return         # the learning-curve field that the report plots
     report: {reps: 2000, seed: 0}   # bootstrap replications and the seed of the bootstrap
     default_profile: quick       # used when --profile is not given (optional)
@@ -37,6 +43,10 @@ A profile is a mapping of overrides of the spec, applied before expansion: ``bas
 run-config value, ``grid.<axis>`` replaces the values of one axis (the axis name may contain dots),
 ``grid`` replaces the whole grid, and any other field (``seeds``, ``envs``, ``metrics``, ``runner``,
 ``report``, ...) is replaced.
+
+A metric's ``description`` says what it measures (with its unit) and ``higher_is_better`` which
+direction is better (omit it for a metric reported for context that has no better direction);
+the report prints both above the metric's table.
 """
 
 from __future__ import annotations
@@ -114,6 +124,19 @@ class Run:
         }
 
 
+@dataclass(frozen=True)
+class MetricInfo:
+    """What a metric means: a one-line ``description`` and which direction is better (None: not stated)."""
+
+    description: str = ""
+    higher_is_better: bool | None = None
+
+    def direction(self) -> str:
+        if self.higher_is_better is None:
+            return "direction not stated"
+        return "higher is better" if self.higher_is_better else "lower is better"
+
+
 @dataclass
 class Study:
     """A parsed spec with a profile applied (``profile`` is None when none was)."""
@@ -125,6 +148,7 @@ class Study:
     seeds: list[int]
     metrics: list[str]
     derived: dict[str, str] = field(default_factory=dict)
+    metric_info: dict[str, MetricInfo] = field(default_factory=dict)
     curve_metric: str = "return"
     report: dict[str, Any] = field(default_factory=dict)
     description: str = ""
@@ -236,7 +260,11 @@ def load_study(path: str | Path, profile: str | None = None) -> Study:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise RewardlabError(f"study {str(path)!r}: not valid YAML: {err}") from err
-    return parse_study(raw, profile=profile, source=str(path))
+    study = parse_study(raw, profile=profile, source=str(path))
+    from rewardlab.studies.validate import validate_study  # envs, presets, agents, metrics: before any run
+
+    validate_study(study)
+    return study
 
 
 def parse_study(raw: Any, profile: str | None = None, source: str = "<spec>") -> Study:
@@ -302,12 +330,20 @@ def parse_study(raw: Any, profile: str | None = None, source: str = "<spec>") ->
     if len(set(seeds)) != len(seeds):
         raise RewardlabError(f"{owner}: duplicate seeds in {seeds}")
 
-    metrics = spec.get("metrics") or []
-    if isinstance(metrics, str) or not all(isinstance(m, str) for m in metrics):
-        raise RewardlabError(f"{owner}: metrics must be a list of metric names")
-    derived = dict(spec.get("derived") or {})
-    for metric, expression in derived.items():
-        compile_expression(str(expression), f"{owner}: derived metric {metric!r}")
+    metrics, metric_info = parse_metrics(spec.get("metrics"), owner)
+    derived = {}
+    for metric, entry in (spec.get("derived") or {}).items():
+        where = f"{owner}: derived metric {metric!r}"
+        if isinstance(entry, Mapping):
+            expression = entry.get("expression")
+            if not isinstance(expression, str):
+                raise RewardlabError(f"{where} needs an expression (a string), got {expression!r}")
+            metric_info[str(metric)] = _metric_info(
+                {k: v for k, v in entry.items() if k != "expression"}, where, extra=("expression",))
+        else:
+            expression = str(entry)
+        compile_expression(expression, where)
+        derived[str(metric)] = expression
 
     report = dict(spec.get("report") or {})
     unknown = set(report) - {"reps", "seed", "confidence"}
@@ -321,7 +357,8 @@ def parse_study(raw: Any, profile: str | None = None, source: str = "<spec>") ->
         axes=axes,
         seeds=list(seeds),
         metrics=list(metrics),
-        derived={str(k): str(v) for k, v in derived.items()},
+        derived=derived,
+        metric_info=metric_info,
         curve_metric=str(spec.get("curve_metric", "return")),
         report=report,
         description=str(spec.get("description", "")),
@@ -332,6 +369,62 @@ def parse_study(raw: Any, profile: str | None = None, source: str = "<spec>") ->
     )
     study.runs()  # validate the expansion now (missing env, unknown keys), not in a worker
     return study
+
+
+_METRIC_FIELDS = ("description", "higher_is_better")
+
+
+def _metric_info(entry: Any, where: str, extra: tuple[str, ...] = ()) -> MetricInfo:
+    if entry is None:
+        return MetricInfo()
+    if not isinstance(entry, Mapping):
+        raise RewardlabError(f"{where} must be a mapping of {choices(_METRIC_FIELDS + extra)}, got {entry!r}")
+    unknown = set(entry) - set(_METRIC_FIELDS)
+    if unknown:
+        raise RewardlabError(f"{where}: unknown field(s) {choices(unknown)}; expected {choices(_METRIC_FIELDS + extra)}")
+    description = entry.get("description", "")
+    higher = entry.get("higher_is_better")
+    if not isinstance(description, str):
+        raise RewardlabError(f"{where}: description must be a string, got {description!r}")
+    if higher is not None and not isinstance(higher, bool):
+        raise RewardlabError(f"{where}: higher_is_better must be true, false or absent, got {higher!r}")
+    return MetricInfo(" ".join(description.split()), higher)
+
+
+def parse_metrics(metrics: Any, owner: str) -> tuple[list[str], dict[str, MetricInfo]]:
+    """The metric names and their descriptions from a spec's ``metrics`` field.
+
+    Accepted forms: a list of names; a mapping name -> {description, higher_is_better}; a list
+    whose items are names or one-key mappings of that kind.
+    """
+    if metrics is None:
+        return [], {}
+    if isinstance(metrics, Mapping):
+        items = list(metrics.items())
+    elif isinstance(metrics, list):
+        items = []
+        for item in metrics:
+            if isinstance(item, str):
+                items.append((item, None))
+            elif isinstance(item, Mapping) and len(item) == 1:
+                items.extend(item.items())
+            else:
+                raise RewardlabError(
+                    f"{owner}: each item of metrics must be a name or {{name: {{description, higher_is_better}}}}, "
+                    f"got {item!r}"
+                )
+    else:
+        raise RewardlabError(f"{owner}: metrics must be a list of names or a mapping name -> description, "
+                             f"got {metrics!r}")
+    names, info = [], {}
+    for name, entry in items:
+        if not isinstance(name, str) or not name:
+            raise RewardlabError(f"{owner}: a metric name must be a non-empty string, got {name!r}")
+        if name in info:
+            raise RewardlabError(f"{owner}: metric {name!r} is listed twice")
+        names.append(name)
+        info[name] = _metric_info(entry, f"{owner}: metric {name!r}")
+    return names, info
 
 
 def _parse_axes(grid: Any, owner: str) -> list[Axis]:
@@ -459,7 +552,8 @@ def evaluate_expression(expression: str, metrics: Mapping[str, float]) -> float:
         if isinstance(node, ast.UnaryOp):
             return _UNARY[type(node.op)](ev(node.operand))
         if isinstance(node, ast.BinOp):
-            return _BINARY[type(node.op)](ev(node.left), ev(node.right))
+            value = _BINARY[type(node.op)](ev(node.left), ev(node.right))
+            return math.nan if isinstance(value, complex) else value  # (-1) ** 0.5: NaN, like sqrt(-1)
         if isinstance(node, ast.Call):
             return float(_FUNCS[node.func.id](*(ev(a) for a in node.args)))
         raise RewardlabError(f"derived metric: unsupported expression {expression!r}")
