@@ -158,6 +158,7 @@ def resolve_reward(reward: str | Mapping[str, Any] | RewardSpec | None, sim: Bat
         check_choice(owner, "reward preset", reward, presets)
         spec = presets[reward]
     elif isinstance(reward, RewardSpec):
+        _check_spec_types(owner, reward.to_dict())
         spec = reward
     elif isinstance(reward, Mapping):
         unknown = set(reward) - set(_SPEC_KEYS)
@@ -166,6 +167,7 @@ def resolve_reward(reward: str | Mapping[str, Any] | RewardSpec | None, sim: Bat
                 f"{owner}: unknown key(s) {choices(unknown)} in reward=; "
                 f"expected any of {choices(_SPEC_KEYS)}"
             )
+        _check_spec_types(owner, reward)
         base_name = reward.get("preset", sim.default_reward if "weights" not in reward else None)
         if base_name is not None:
             check_choice(owner, "reward preset", base_name, presets)
@@ -191,6 +193,45 @@ def resolve_reward(reward: str | Mapping[str, Any] | RewardSpec | None, sim: Bat
     return spec
 
 
+def _is_weight(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_spec_types(owner: str, reward: Mapping[str, Any]) -> None:
+    """Raise a RewardlabError unless every entry of a reward dict has the type it must have.
+
+    ``weights``/``bonus_weights``/``social_params``: a dict of term (or parameter) name to a
+    real number; ``factors``/``terminate_on``: a list of names; ``preset``/``social``: a name.
+    """
+    for key in ("preset", "social"):
+        if key in reward and not isinstance(reward[key], str):
+            raise RewardlabError(f"{owner}: reward {key!r} must be a name (str), got {reward[key]!r}")
+    for key in ("weights", "bonus_weights", "social_params"):
+        if key not in reward:
+            continue
+        table = reward[key]
+        if not isinstance(table, Mapping):
+            raise RewardlabError(
+                f"{owner}: reward {key!r} must be a dict of name -> number, got "
+                f"{type(table).__name__} {table!r}"
+            )
+        for name, value in table.items():
+            if not isinstance(name, str):
+                raise RewardlabError(f"{owner}: reward {key!r} keys must be names (str), got {name!r}")
+            if not _is_weight(value):
+                raise RewardlabError(
+                    f"{owner}: reward {key}[{name!r}] must be a real number, got {type(value).__name__} {value!r}"
+                )
+    for key in ("factors", "terminate_on"):
+        if key not in reward:
+            continue
+        names = reward[key]
+        if isinstance(names, (str, bytes, Mapping)) or not isinstance(names, (list, tuple)) or not all(
+            isinstance(v, str) for v in names
+        ):
+            raise RewardlabError(f"{owner}: reward {key!r} must be a list of names, got {names!r}")
+
+
 def as_spec(preset: RewardSpec | Mapping[str, Any], name: str) -> RewardSpec:
     if isinstance(preset, RewardSpec):
         return preset if preset.name != "custom" else replace(preset, name=name)
@@ -202,12 +243,14 @@ def validate_spec(spec: RewardSpec, sim: BatchedSim) -> None:
     for term in (*spec.weights, *spec.factors, *spec.bonus_weights):
         check_choice(owner, "reward term", term, sim.reward_terms)
     for term, weight in (*spec.weights.items(), *spec.bonus_weights.items()):
-        if not np.isfinite(weight):
+        if not _is_weight(weight) or not np.isfinite(weight):
             raise RewardlabError(f"{owner}: reward weight of {term!r} must be finite, got {weight}")
     check_choice(owner, "social mode", spec.social, social_modes_of(sim))
     allowed = SOCIAL_PARAMS.get(spec.social, sim.social_mode_params.get(spec.social, ()))
-    for key in spec.social_params:
+    for key, value in spec.social_params.items():
         check_choice(owner, f"parameter of social mode {spec.social!r}", key, allowed)
+        if not _is_weight(value) or not np.isfinite(value):
+            raise RewardlabError(f"{owner}: social parameter {key!r} must be a finite number, got {value!r}")
     for event in spec.terminate_on:
         check_choice(owner, "terminate_on event", event, sim.events)
 

@@ -45,9 +45,12 @@ class BatchedRNG:
     def seed(self, seeds: np.ndarray | int, rows: np.ndarray | None = None) -> None:
         """Key the streams of ``rows`` (all instances by default) from integer seeds."""
         rows = self._rows(rows)
-        seeds = np.broadcast_to(np.asarray(seeds, dtype=np.int64), rows.shape)
+        seeds = np.asarray(seeds)
+        if seeds.dtype != np.uint64:  # int64 seeds as their two's complement, as before
+            seeds = seeds.astype(np.int64).astype(np.uint64)
+        seeds = np.broadcast_to(seeds, rows.shape)
         with np.errstate(over="ignore"):
-            self.keys[rows] = _mix(seeds.astype(np.uint64) + _SEED_SALT)
+            self.keys[rows] = _mix(seeds + _SEED_SALT)
         self.counters[rows] = 0
 
     def bits(self, shape: tuple[int, ...] = (), rows: np.ndarray | None = None) -> np.ndarray:

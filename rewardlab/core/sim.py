@@ -193,7 +193,7 @@ class BatchedSim:
         """
         rows = np.arange(self.num_envs) if mask is None else np.flatnonzero(mask)
         if seed is not None:
-            self.rng.seed(int(seed) + rows, rows)
+            self.rng.seed(seed_keys(seed, rows, self.env_id), rows)
             self._seeded = True
         elif not self._seeded:
             self.rng.seed(fresh_entropy() + np.arange(self.num_envs))
@@ -261,6 +261,8 @@ class BatchedSim:
     def render(self, index: int = 0) -> np.ndarray | None:
         if self.render_mode is None:
             return None
+        if not self._seeded:  # no state to draw yet (Gymnasium's ResetNeeded, for every adapter)
+            raise RewardlabError(f"{self.env_id}: render() before reset(); call reset() first")
         return self.render_frame(index)
 
     def close(self) -> None:
@@ -299,11 +301,14 @@ class BatchedSim:
         return self._validate_actions_fully(actions)
 
     def _validate_actions_fully(self, actions: Any) -> np.ndarray:
-        actions = np.asarray(actions)
         expected = (self.num_envs, self.num_agents, *self.action_shape)
+        actions = as_action_array(actions, self.env_id, "actions")
         if actions.shape != expected:
-            if actions.size == np.prod(expected) and actions.ndim <= len(expected):
-                actions = actions.reshape(expected)  # e.g. (B,) for one agent with Discrete actions
+            # Only axes of length 1 may be added or dropped (e.g. (B,) for one agent with
+            # Discrete actions): any other reshape of an array of the right size would move
+            # values between agents or components, so (6, 5) for (5, 6) is an error.
+            if squeezed(actions.shape) == squeezed(expected):
+                actions = actions.reshape(expected)
             else:
                 raise RewardlabError(
                     f"{self.env_id}: actions have shape {actions.shape}, expected {expected} "
@@ -311,6 +316,8 @@ class BatchedSim:
                     f"{self.action_spaces[0]}"
                 )
         if self.discrete_actions:
+            if actions.dtype.kind == "b":
+                raise RewardlabError(f"{self.env_id}: discrete actions must be integers, got dtype bool")
             if not np.issubdtype(actions.dtype, np.integer):
                 if actions.dtype.kind == "f" and np.all(np.isfinite(actions)) and np.all(actions == np.round(actions)):
                     actions = actions.astype(np.int64)
@@ -332,6 +339,30 @@ class BatchedSim:
         if not np.all(np.isfinite(actions)):
             raise RewardlabError(f"{self.env_id}: actions contain NaN or inf")
         return _clip(actions, self._clip_low, self._clip_high)
+
+    def validate_agent_action(self, agent: int, action: Any) -> np.ndarray:
+        """One agent's action, checked as :meth:`validate_actions` checks the joint one.
+
+        The PettingZoo adapters call it on each agent's turn, so that AEC and Parallel play
+        accept, reject and clip the same actions (float64 for Box actions, int64 for discrete
+        ones: nothing is rounded to the space's dtype before the simulator sees it).
+        """
+        name = self.agents[agent]
+        space = self.action_spaces[agent]
+        action = as_action_array(action, self.env_id, f"action of {name}")
+        if action.shape != space.shape:
+            if squeezed(action.shape) != squeezed(space.shape):
+                raise RewardlabError(
+                    f"{self.env_id}: action of {name} has shape {action.shape}, expected {space.shape} "
+                    f"for action space {space}"
+                )
+            action = action.reshape(space.shape)
+        # checked in place in a joint action whose other entries are valid (0, or the lowest
+        # discrete action), in the agent's dtype kind: the joint checks then judge it alone
+        joint = np.zeros(self._actions_shape, dtype=np.float64 if self._box_actions else np.int64)
+        if not self._box_actions:
+            joint[0] = self._discrete_bounds[0]
+        return self._validate_actions_fully(_with_row(joint, agent, action))[0, agent]
 
     def _set_step_caches(self) -> None:
         """What every step looks up: the expected action shape, the action kind, the term names
@@ -391,6 +422,58 @@ class BatchedSim:
 
 
 _STEP_CACHES = frozenset({"_actions_shape", "_box_actions", "_term_names", "_one_per_instance"})
+
+
+def _with_row(joint: np.ndarray, agent: int, action: np.ndarray) -> np.ndarray:
+    """``joint`` with instance 0's agent ``agent`` set to ``action``, in ``action``'s dtype kind
+    (a float action in an integer array would be truncated before it is checked)."""
+    dtype = np.result_type(joint.dtype, action.dtype) if action.dtype.kind != "b" else action.dtype
+    out = joint.astype(dtype)
+    out[0, agent] = action
+    return out
+
+
+def squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape without its axes of length 1 (the only axes an action's shape may add or drop)."""
+    return tuple(d for d in shape if d != 1)
+
+
+def as_action_array(actions: Any, owner: str, argument: str = "action") -> np.ndarray:
+    """``np.asarray(actions)``, with a RewardlabError for ragged nested lists and non-numbers.
+
+    NumPy raises a bare ValueError for a ragged list and makes an object (or string) array of
+    mixed content; both are reported with what was passed.
+    """
+    try:
+        array = np.asarray(actions)
+    except (ValueError, TypeError) as err:
+        raise RewardlabError(
+            f"{owner}: {argument} must be a rectangular array of numbers, got {_describe(actions)} ({err})"
+        ) from None
+    if array.dtype.kind not in "biuf":
+        raise RewardlabError(f"{owner}: {argument} must be real numbers (int or float), got {_describe(actions)}")
+    return array
+
+
+def _describe(value: Any) -> str:
+    """What a user passed, in a few words: the shape and dtype of an array, else its repr."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def seed_keys(seed: Any, rows: np.ndarray, owner: str) -> np.ndarray:
+    """The stream keys ``seed + i`` (mod 2**64) of instances ``rows``, as uint64.
+
+    Like Gymnasium, any non-negative integer is a seed (2**63 and beyond included); a negative
+    one, a float or a bool is an error. Below 2**63 the keys are those of the int64 arithmetic
+    used before, so every seeded trajectory is unchanged.
+    """
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise RewardlabError(f"{owner}: seed must be None or a non-negative integer, got {seed!r}")
+    with np.errstate(over="ignore"):
+        return np.uint64(int(seed) % 2**64) + np.asarray(rows).astype(np.uint64)
 
 
 def _same_bools(a: Any, b: np.ndarray) -> bool:

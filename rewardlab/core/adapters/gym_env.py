@@ -14,7 +14,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rewardlab.core.adapters.spaces import from_joint, joint_space, to_joint
+from rewardlab.core.adapters.spaces import joint_space, single_action, to_joint
+from rewardlab.core.errors import RewardlabError
 from rewardlab.core.registry import make_sim
 from rewardlab.core.sim import BatchedSim, Step
 
@@ -42,6 +43,8 @@ def step_info(step: Step, index: int, num_agents: int) -> dict[str, Any]:
 
 class RewardlabEnv(gym.Env):
     """Gymnasium view of one simulator instance. Build it with ``gym.make("rewardlab/...")``."""
+
+    _ended = False  # the episode ended and reset() has not been called since
 
     def __init__(self, sim: BatchedSim) -> None:
         if sim.num_envs != 1:
@@ -72,16 +75,18 @@ class RewardlabEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         obs = self.sim.reset(seed=seed)
+        self._ended = False
         return to_joint(obs, self.sim.num_agents)[0], {}
 
     def step(self, action):
         sim = self.sim
         n = sim.num_agents
-        action = np.asarray(action)
-        if action.shape == self._joint_action_shape:
+        if self._ended:  # families index per-step tables by time: one step more would overrun them
+            raise RewardlabError(f"{sim.env_id}: step() after the episode ended; call reset()")
+        if type(action) is np.ndarray and action.shape == self._joint_action_shape:
             actions = action.reshape(self._sim_action_shape)
-        else:  # from_joint passes a wrong size through: the simulator's validation reports it
-            actions = from_joint(action[None], 1, n, sim.action_shape)
+        else:  # other shapes (only axes of length 1 may differ) and lists, reported as given
+            actions = single_action(action, self.action_space, self._sim_action_shape, sim.env_id)
         step = sim.step(actions)
         if n == 1:
             obs = step.obs[0, 0]
@@ -91,7 +96,9 @@ class RewardlabEnv(gym.Env):
             obs = step.obs[0]
             reward = float(np.add.reduce(step.reward[0]))  # what ndarray.sum calls
         info = step_info(step, 0, n)
-        return obs, reward, bool(step.terminated[0]), bool(step.truncated[0]), info
+        terminated, truncated = bool(step.terminated[0]), bool(step.truncated[0])
+        self._ended = terminated or truncated
+        return obs, reward, terminated, truncated, info
 
     def render(self):
         return self.sim.render(0)

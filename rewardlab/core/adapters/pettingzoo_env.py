@@ -94,8 +94,11 @@ class RewardlabParallelEnv(_SimView, ParallelEnv):
                 f"{self.sim.env_id}: step() needs one action per agent; missing {choices(missing)}, "
                 f"unknown {choices(extra)}"
             )
-        joint = np.stack([np.asarray(actions[a]) for a in self.possible_agents])[None]
-        step = self.sim.step(joint)
+        # each agent's action checked against its own space first: a wrong shape is reported
+        # for that agent, not as NumPy's stacking error or a reshaped joint action
+        sim = self.sim
+        joint = np.stack([sim.validate_agent_action(i, actions[a]) for i, a in enumerate(self.possible_agents)])
+        step = sim.step(joint[None])
         obs = {a: step.obs[0, i] for i, a in enumerate(self.agents)}
         rewards = {a: float(step.reward[0, i]) for i, a in enumerate(self.agents)}
         terminations = dict.fromkeys(self.agents, bool(step.terminated[0]))
@@ -114,8 +117,11 @@ class RewardlabAECEnv(_SimView, AECEnv):
         self._obs = self.sim.reset(seed=seed)[0]
         self.agents = list(self.possible_agents)
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
-        self._round_actions = np.zeros((self.sim.num_agents, *self.sim.action_shape),
-                                       dtype=self.sim.action_spaces[0].dtype)
+        # float64 / int64 whatever the space's dtype: the simulator sees each action exactly as
+        # Parallel play passes it (a float32 buffer would round a float64 action, an integer
+        # one would truncate 1.5 that Parallel rejects)
+        dtype = np.int64 if self.sim.discrete_actions else np.float64
+        self._round_actions = np.zeros((self.sim.num_agents, *self.sim.action_shape), dtype=dtype)
         self._acted = np.zeros(self.sim.num_agents, dtype=bool)
         self.rewards = dict.fromkeys(self.agents, 0.0)
         self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
@@ -132,12 +138,18 @@ class RewardlabAECEnv(_SimView, AECEnv):
         return self._obs[i]
 
     def step(self, action):
+        if "_index" not in self.__dict__:
+            raise RewardlabError(f"{self.sim.env_id}: step() before reset(); call reset() first")
+        if not self.agents:
+            raise RewardlabError(
+                f"{self.sim.env_id}: step() after every agent is done; call reset() to start a new episode"
+            )
         agent = self.agent_selection
         if self.terminations[agent] or self.truncations[agent]:
             self._was_dead_step(action)
             return
         i = self._index[agent]
-        self._round_actions[i] = action
+        self._round_actions[i] = self.sim.validate_agent_action(i, action)
         self._acted[i] = True
         self._cumulative_rewards[agent] = 0.0
         if self._selector.is_last():

@@ -20,8 +20,9 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
+from rewardlab.core.errors import RewardlabError
 from rewardlab.core.registry import make_sim
-from rewardlab.core.sim import BatchedSim
+from rewardlab.core.sim import BatchedSim, as_action_array, squeezed
 
 try:  # the clip ufunc itself: np.clip's result without its Python-level dispatch
     from numpy._core.umath import clip as _clip
@@ -83,7 +84,14 @@ class RewardlabSB3VecEnv(VecEnv):
     def sim_actions(self, slot_actions: np.ndarray) -> np.ndarray:
         """Slot actions (B * n, ...) as simulator actions (B, n, ...), rescaled to agents' bounds."""
         sim = self.sim
-        actions = np.asarray(slot_actions).reshape(sim.num_envs, sim.num_agents, *sim.action_shape)
+        actions = as_action_array(slot_actions, sim.env_id, "VecEnv actions")
+        shape = (self.num_envs, *self.action_space.shape)
+        if squeezed(actions.shape) != squeezed(shape):  # only axes of length 1 may differ
+            raise RewardlabError(
+                f"{sim.env_id}: the SB3 VecEnv takes one action per slot (num_envs x num_agents = "
+                f"{self.num_envs}), shape {shape}, got shape {actions.shape}"
+            )
+        actions = actions.reshape(sim.num_envs, sim.num_agents, *sim.action_shape)
         if self._rescale:
             unit = (_clip(actions, -1.0, 1.0) + 1.0) / 2.0
             actions = sim._box_low + unit * (sim._box_high - sim._box_low)

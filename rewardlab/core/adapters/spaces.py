@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
+
+from rewardlab.core.errors import RewardlabError
+from rewardlab.core.sim import as_action_array, squeezed
 
 
 def joint_box(per_agent: tuple[spaces.Box, ...]) -> spaces.Box:
@@ -38,10 +41,39 @@ def to_joint(array: np.ndarray, num_agents: int) -> np.ndarray:
     return array[:, 0] if num_agents == 1 else array
 
 
-def from_joint(actions: np.ndarray, num_envs: int, num_agents: int, action_shape: tuple[int, ...]) -> np.ndarray:
-    """Joint actions (B, *joint_shape) to the simulator layout (B, n, *action_shape)."""
-    actions = np.asarray(actions)
-    expected = num_envs * num_agents * math.prod(action_shape)
-    if actions.size != expected:
-        return actions  # the simulator's validation reports the bad shape
-    return actions.reshape((num_envs, num_agents, *action_shape))
+def from_joint(
+    actions: Any,
+    num_envs: int,
+    num_agents: int,
+    action_shape: tuple[int, ...],
+    owner: str = "rewardlab",
+    space: spaces.Space | None = None,
+) -> np.ndarray:
+    """Joint actions (B, *joint_shape) to the simulator layout (B, n, *action_shape).
+
+    Only axes of length 1 may be added or dropped: an array of the right size in another
+    shape (a transpose) would move values between agents. With ``space`` (the batched joint
+    space) a wrong shape is an error naming it; without, the array is passed on unchanged
+    and the simulator's validation reports it.
+    """
+    actions = as_action_array(actions, owner, "actions")
+    expected = (num_envs, num_agents, *action_shape)
+    if actions.shape == expected or squeezed(actions.shape) == squeezed(expected):
+        return actions.reshape(expected)
+    if space is not None:
+        raise RewardlabError(
+            f"{owner}: actions have shape {actions.shape}, expected {space.shape} for action space {space}"
+        )
+    return actions
+
+
+def single_action(action: np.ndarray, space: spaces.Space, sim_shape: tuple[int, ...], owner: str) -> np.ndarray:
+    """One environment's joint action in the simulator layout (1, n, *action_shape).
+
+    A wrong shape is reported as the user passed it (not in the batched layout); only axes of
+    length 1 may differ from the space's shape.
+    """
+    action = as_action_array(action, owner, "action")
+    if squeezed(action.shape) != squeezed(space.shape):
+        raise RewardlabError(f"{owner}: action has shape {action.shape}, expected {space.shape} for action space {space}")
+    return action.reshape(sim_shape)

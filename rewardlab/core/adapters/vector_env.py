@@ -52,7 +52,9 @@ class RewardlabVectorEnv(VectorEnv):
 
     def step(self, actions):
         n = self.sim.num_agents
-        step = self.sim.step(from_joint(actions, self.num_envs, n, self.sim.action_shape), autoreset=True)
+        sim = self.sim
+        actions = from_joint(actions, self.num_envs, n, sim.action_shape, sim.env_id, self.action_space)
+        step = sim.step(actions, autoreset=True)
         infos: dict[str, Any] = dict(step.info)
         infos["reward_terms"] = {k: to_joint(v, n) for k, v in step.terms.items()}
         infos["agent_rewards"] = step.reward
