@@ -160,3 +160,30 @@ def test_trust_update_follows_tr2_with_the_ceiling_before_the_steps_damage():
     high_t, high_r = trust_update(np.array([[0.0, 0.68], [0.68, 0.0]]), reputation, s, 1.0 + 0.5 * d, off,
                                   0.10, 0.0, 0.60, 0.03)  # lambda- = 0: no erosion
     assert high_r[0, 1] == pytest.approx(0.51) and high_t[0, 1] == pytest.approx(0.68)
+
+
+def _compare_tool():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "tools" / "compare_coopetition.py"
+    spec = importlib.util.spec_from_file_location("compare_coopetition", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compare_tool_says_so_and_fails_without_the_reference(monkeypatch, capsys):
+    tool = _compare_tool()
+    monkeypatch.setattr(tool, "import_reference", lambda: None)
+    assert tool.main(["--profiles", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "Coopetition-Gym v1" in err and "not importable" in err
+
+
+def test_compare_tool_covers_every_reference_game_and_reads_float32_parameters_back():
+    tool = _compare_tool()
+    assert len(tool.GAMES) == 20 and set(tool.GAMES) == set(SHARP_CALIBRATION)
+    stored = np.array([0.55, 0.175, 0.015, 0.86], dtype=np.float32)  # as the reference stores them
+    assert np.float64(stored[0]) != 0.55
+    assert tool.exact(stored).tolist() == [0.55, 0.175, 0.015, 0.86]

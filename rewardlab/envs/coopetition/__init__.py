@@ -106,10 +106,10 @@ APPLE_D = ((0.0, 0.3, 0.2), (0.8, 0.0, 0.15), (0.85, 0.1, 0.0))
 APPLE_ERAS = dict(phase_starts=APPLE_PHASE_STARTS, alpha_phases=APPLE_ALPHA)
 
 
-def _trust(lambda_pos, lambda_neg, mu_r, delta_r, xi, kappa, trust0=0.5, baseline=0.3, reputation0=0.0):
-    """A reference game's trust settings. ``kappa`` is the reference's, per action unit: it is
-    kept here for ``signal_units="action"``; rewardlab's default signal is per endowment with
-    kappa = 3 (docs/coopetition.md, "Normalisation")."""
+def _trust(lambda_pos, lambda_neg, mu_r, delta_r, xi, trust0=0.5, baseline=0.3, reputation0=0.0):
+    """A reference game's trust settings. Its signal steepness kappa is per action unit
+    (:data:`REFERENCE_RAW_KAPPA`, for ``signal_units="action"``); rewardlab's default signal is
+    per endowment with kappa = 3 (docs/coopetition.md, "Normalisation")."""
     return dict(lambda_pos=lambda_pos, lambda_neg=lambda_neg, mu_r=mu_r, delta_r=delta_r, xi=xi,
                 trust0=trust0, reputation0=reputation0, trust_baseline=baseline)
 
@@ -130,7 +130,7 @@ REFERENCE_RAW_KAPPA = {
     "rewardlab/CoopAppleAppStore-v0": dict(kappa=1.0, kappa_r=0.8),
 }
 
-_TR4_TRUST = _trust(0.10, 0.30, 0.60, 0.03, 0.50, 1.0)
+_TR4_TRUST = _trust(0.10, 0.30, 0.60, 0.03, 0.50)
 
 ENVS = (
     # ---------------------------------------------------------------- TR-1 interdependence
@@ -156,34 +156,34 @@ ENVS = (
             "TR-2 case study: Renault-Nissan alliance, one phase per episode (default: mature, 2002-2018)",
             dict(num_agents=2, bounds=(90.0, 100.0), agent_names=("nissan", "renault"), theta=22.0, gamma=0.58,
                  alpha=(0.48, 0.52), **renault_nissan_phase("mature"),
-                 **{k: v for k, v in _trust(0.08, 0.25, 0.55, 0.02, 0.50, 1.0).items()
+                 **{k: v for k, v in _trust(0.08, 0.25, 0.55, 0.02, 0.50).items()
                     if k not in ("trust0", "reputation0")})),
     # ---------------------------------------------------------------- TR-2 trust
     EnvSpec("rewardlab/CoopTrustDilemma-v0", TR2, "coopetition",
             "TR-2: two partners whose trust builds slowly and collapses fast",
             dict(num_agents=2, bounds=(100.0,), theta=20.0, gamma=0.70,
                  interdependence=uniform_interdependence(2, 0.60),
-                 **_trust(0.15, 0.45, 0.50, 0.02, 0.60, 1.5, baseline=0.40))),
+                 **_trust(0.15, 0.45, 0.50, 0.02, 0.60, baseline=0.40))),
     EnvSpec("rewardlab/CoopRecoveryRace-v0", TR2, "coopetition",
             "TR-2: rebuild trust from T0 = 0.25, R0 = 0.5; success when every T_ij >= 0.9",
             dict(num_agents=2, horizon=150, bounds=(100.0,), theta=20.0, gamma=0.60, success_trust=0.9,
                  interdependence=uniform_interdependence(2, 0.55),
-                 **_trust(0.08, 0.35, 0.70, 0.01, 0.40, 1.0, trust0=0.25, reputation0=0.50, baseline=0.35))),
+                 **_trust(0.08, 0.35, 0.70, 0.01, 0.40, trust0=0.25, reputation0=0.50, baseline=0.35))),
     EnvSpec("rewardlab/CoopSLCD-v0", TR2, "coopetition",
             "TR-2 case study: the Samsung-Sony S-LCD joint venture",
             dict(num_agents=2, bounds=(100.0,), agent_names=("samsung", "sony"), theta=20.0, gamma=0.65,
                  alpha=(0.55, 0.45), interdependence=((0.0, 0.64), (0.86, 0.0)),
-                 **_trust(0.08, 0.28, 0.50, 0.02, 0.45, 1.0, trust0=0.65))),
+                 **_trust(0.08, 0.28, 0.50, 0.02, 0.45, trust0=0.65))),
     EnvSpec("rewardlab/CoopCooperativeNegotiation-v0", TR2, "coopetition",
             "TR-2: surplus shares renegotiated each round toward contribution shares",
             dict(num_agents=2, bounds=(100.0,), theta=20.0, gamma=0.60, share_adjust=0.1,
                  interdependence=uniform_interdependence(2, 0.55),
-                 **_trust(0.12, 0.40, 0.65, 0.02, 0.55, 1.2, baseline=0.35))),
+                 **_trust(0.12, 0.40, 0.65, 0.02, 0.55, baseline=0.35))),
     EnvSpec("rewardlab/CoopReputationMarket-v0", TR2, "coopetition",
             "TR-2: five firms whose surplus shares follow their public reputation",
             dict(num_agents=5, bounds=(100.0,), theta=18.0, gamma=0.50, reputation_shares=True,
                  interdependence=uniform_interdependence(5, 0.35),
-                 **_trust(0.10, 0.30, 0.55, 0.015, 0.45, 1.0, baseline=0.35))),
+                 **_trust(0.10, 0.30, 0.55, 0.015, 0.45, baseline=0.35))),
     # ---------------------------------------------------------------- TR-3 collective action
     EnvSpec("rewardlab/CoopTeamProduction-v0", TR3, "coopetition",
             "TR-3: four members share team output omega * (sum a)^beta",
