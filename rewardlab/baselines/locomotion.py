@@ -152,14 +152,19 @@ class PDJoystickTrotter:
     imitation references. Stance feet are also shifted against the integrated velocity error
     (``position_gain``). Joint targets come from the closed-form inverse kinematics, with the
     weight-bearing feed-forward of :class:`PDGaitTracker` (and optionally its attitude
-    correction, ``balance_gain``). It must be called once per step, in order: it integrates.
+    correction, ``balance_gain``). Below the reward's ``command_threshold`` (a zero command) it
+    holds the standing pose, as the ``stand_still`` term asks. It must be called once per step, in
+    order: it integrates.
+
+    The defaults (4 Hz, 6 cm of clearance) keep every command of the default ranges on its feet;
+    at 3.125 Hz and 4 cm it fell walking backwards (docs/locomotion.md).
     """
 
     def __init__(
         self,
         sim: LocoJoystickSim,
-        frequency: float = 3.125,
-        swing_height: float = 0.04,
+        frequency: float = 4.0,
+        swing_height: float = 0.06,
         balance_gain: float = 0.0,
         position_gain: float = 1.5,
         max_shift: float = 0.05,
@@ -183,6 +188,7 @@ class PDJoystickTrotter:
         # integrated velocity error: where the robot is against where the command would have
         # taken it (body frame, m); zeroed at every episode start
         self.drift = np.zeros((sim.num_envs, 2))
+        self.command_threshold = sim.reward_config.command_threshold
 
     def targets(self, sim: LocoJoystickSim) -> np.ndarray:
         table, motion = self.table, self.motion
@@ -226,6 +232,8 @@ class PDJoystickTrotter:
 
     def __call__(self, sim: LocoJoystickSim) -> np.ndarray:
         action = (self.targets(sim) - STANDING_POSE) / sim.params.action_scale
+        still = np.linalg.norm(sim.command, axis=1) < self.command_threshold
+        action[still] = 0.0  # the standing pose
         return np.clip(action, -1.0, 1.0)[:, None, :]
 
 

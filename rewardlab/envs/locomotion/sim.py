@@ -760,9 +760,18 @@ class LocoJoystickSim(_LocoBase):
     def _task_terms(self, rot, contact, effort, fallen):
         state = self.state
         dt = self.params.control_dt
-        feet = state[:, None, 1:4] + _rotate(rot, self.qm.legs.forward(state[:, 8:20]))  # world frame
-        foot_vel = (feet - self.feet_prev) / dt
+        legs = self.qm.legs
+        q, q_dot = state[:, 8:20], state[:, 26:38]
+        local = legs.forward(q)
+        relative = _rotate(rot, local)  # feet from the root, world frame
+        feet = state[:, None, 1:4] + relative
         self.feet_prev = feet
+        # foot velocities at the end of the step (what Playground's foot velocity sensors read):
+        # v_root + w x r + R (J(q) qdot), J(q) qdot as a central difference along qdot
+        h = 1e-5
+        leg_vel = (legs.forward(q + h * q_dot) - legs.forward(q - h * q_dot)) / (2.0 * h)
+        world_ang_vel = _rotate(rot, state[:, 23:26])
+        foot_vel = (state[:, None, 20:23] + np.cross(world_ang_vel[:, None, :], relative)) + _rotate(rot, leg_vel)
         # a foot's air time and swing peak run from lift-off to touch-down (Playground's bookkeeping)
         first_contact = contact & ~self.was_in_contact
         self.air_time += dt
@@ -772,7 +781,7 @@ class LocoJoystickSim(_LocoBase):
             lin_vel=_rotate_back(rot, state[:, 20:23]),
             ang_vel=state[:, 23:26],  # MuJoCo's free-joint angular velocity is in the body frame
             world_lin_vel=state[:, 20:23],
-            world_ang_vel=_rotate(rot, state[:, 23:26]),
+            world_ang_vel=world_ang_vel,
             gravity=-rot[:, 2, :],
             height=state[:, 3],
             joint_pos=state[:, 8:20],
