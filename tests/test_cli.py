@@ -31,3 +31,56 @@ def test_unknown_env_is_a_clear_error(capsys):
 
     with pytest.raises(rewardlab.RewardlabError, match="unknown environment id 'rewardlab/Nope-v0'"):
         rewardlab.make_sim("rewardlab/Nope-v0")
+
+
+def verb_help(verb: str | None, capsys) -> str:
+    import pytest
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"] if verb is None else [verb, "--help"])
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_help_texts_are_formatted(capsys, monkeypatch):
+    """A bare % in an argparse help string prints the action's dict; every verb's help must not."""
+    from rewardlab.cli import VERBS
+
+    monkeypatch.setenv("COLUMNS", "80")
+    top = verb_help(None, capsys)
+    assert "option_strings" not in top and "%" not in top
+    for verb in VERBS:
+        if verb not in top:
+            continue  # a verb whose optional dependency is not installed
+        text = verb_help(verb, capsys)
+        assert "option_strings" not in text and "%(" not in text, verb
+    assert "claim, budget and metrics" in top
+
+
+def test_list_fits_80_columns(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    for spec in rewardlab.all_specs():
+        assert spec.id.removeprefix("rewardlab/") in out
+
+
+def test_train_reports_true_episode_count_and_trained_steps(tmp_path, capsys, monkeypatch):
+    """--steps 1000 with 512-step updates trains 512 steps: the summary and config.json say so."""
+    import json
+
+    monkeypatch.setenv("COLUMNS", "80")
+    out = tmp_path / "run"
+    assert main(["train", "--env", "rewardlab/CoopTeamProduction-v0", "--algo", "ppo", "--steps", "1000",
+                 "--set", "num_envs=16", "--set", "num_steps=32", "--eval-episodes", "3", "--seed", "1",
+                 "--device", "cpu", "--no-progress", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "3 evaluation episode(s)" in printed
+    assert "trained 512 steps (asked for 1,000; training runs whole updates)" in printed
+    row = next(line for line in printed.splitlines() if line.strip().startswith("welfare_pct_optimum"))
+    assert row.split()[-1] == "3"  # the episodes column: the true count, not 1
+    assert row.split()[2] != "-"  # a standard deviation over the three episodes
+    assert max(len(line) for line in printed.splitlines()) <= 80
+    config = json.loads((out / "config.json").read_text())
+    assert (config["total_steps"], config["trained_steps"], config["eval_episodes"]) == (1000, 512, 3)

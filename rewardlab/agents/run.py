@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from rewardlab.agents.envs import summarize
 from rewardlab.core.errors import RewardlabError, choices
 
 OWN_ALGOS = ("ppo", "ippo", "mappo")
@@ -44,11 +45,16 @@ class RunResult:
             (mean return of the episodes finished in that update; the last known value, or NaN
             before the first episode ends).
         checkpoint: where the trained agent was saved (when ``log_dir`` was given).
+        episodes: every episode metric per evaluation episode (the values ``metrics`` averages).
+        trained_steps: the instance-steps actually trained: whole updates, so a budget that is
+            not a multiple of an update is rounded down (and up to one update at least).
     """
 
     metrics: dict[str, float]
     curve: list[dict[str, float]] = field(default_factory=list)
     checkpoint: str | None = None
+    episodes: dict[str, np.ndarray] = field(default_factory=dict)
+    trained_steps: int | None = None
 
 
 def make_env_sim(env_id: str, num_envs: int, reward: Any = None, env_kwargs: dict[str, Any] | None = None):
@@ -240,7 +246,8 @@ def run_agent(
     for stats in agent.curve:
         last_return = stats.get("return", last_return)
         curve.append(curve_point(stats, last_return))
-    metrics = agent.evaluate(episodes=eval_episodes)
+    episodes = agent.evaluate_episodes(episodes=eval_episodes)
+    metrics = summarize(episodes)
     metrics["train_time_s"] = train_time
     new = agent.curve[start_update:]
     metrics["update_time_s"] = float(np.mean([p["update_time_s"] for p in new])) if new else float("nan")
@@ -249,5 +256,16 @@ def run_agent(
         checkpoint = str(agent.save(log_path / "checkpoint.pt"))
         (log_path / "curve.json").write_text(json.dumps(curve, default=float))
         (log_path / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+        record_budget(log_path, agent.global_step, eval_episodes)
     agent.sim.close()
-    return RunResult(metrics=metrics, curve=curve, checkpoint=checkpoint)
+    return RunResult(metrics=metrics, curve=curve, checkpoint=checkpoint, episodes=episodes,
+                     trained_steps=int(agent.global_step))
+
+
+def record_budget(log_path: Path, trained_steps: int, eval_episodes: int) -> None:
+    """Add what the run used to its config.json, beside the requested ``total_steps``."""
+    path = log_path / "config.json"
+    config = json.loads(path.read_text()) if path.exists() else {}
+    config["trained_steps"] = int(trained_steps)
+    config["eval_episodes"] = int(eval_episodes)
+    write_run_config(log_path, config)

@@ -35,25 +35,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def metrics_table(per_episode: dict[str, Any], title: str = "episode metrics"):
-    """A rich Table: metric, mean, std, min, max over episodes."""
+    """A rich Table: metric, mean, std, min, max and the number of episodes it averages.
+
+    Each row shows its numbers in one fixed-point format (three significant digits of the row's
+    largest magnitude), so that mean, min and max line up; the table fits 80 columns.
+    """
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=title)
+    from rewardlab.studies.report import column_decimals
+
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("metric", "mean", "std", "min", "max", "episodes"):
-        table.add_column(column, justify="left" if column == "metric" else "right")
+        table.add_column(column, justify="left" if column == "metric" else "right",
+                         overflow="fold" if column == "metric" else "ellipsis")
     for name, values in per_episode.items():
-        values = np.asarray(values, dtype=np.float64)
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
         values = values[np.isfinite(values)]
         if not len(values):
             continue
-        table.add_row(
-            name,
-            f"{values.mean():.4g}",
-            f"{values.std():.3g}" if len(values) > 1 else "",
-            f"{values.min():.4g}",
-            f"{values.max():.4g}",
-            str(len(values)),
-        )
+        decimals = column_decimals([values.mean(), values.min(), values.max()])
+        std = f"{values.std(ddof=1):.{decimals}f}" if len(values) > 1 else "-"
+        table.add_row(name, f"{values.mean():.{decimals}f}", std, f"{values.min():.{decimals}f}",
+                      f"{values.max():.{decimals}f}", str(len(values)))
     return table
 
 
@@ -103,6 +107,7 @@ class LoadedPolicy:
             self.kind = self.agent.algo_name
             self.seed = self.agent.seed
             self.env_id = self.agent.sim.env_id
+            self.num_agents = self.agent.sim.num_agents
 
     def _load_sb3(self, path: Path, device: str) -> None:
         from rewardlab.agents.envs import clone_sim
@@ -121,6 +126,7 @@ class LoadedPolicy:
             reward = {k: v for k, v in reward.items() if k != "name"}
         venv = make_vec_env(self.env_id, 1, reward, config.get("env_kwargs"), agent_id=self.agent_id)
         self._template = venv.sim
+        self.num_agents = venv.sim.num_agents
         self._clone = clone_sim
         self.model = algorithm_classes()[self.kind].load(path, device=device)
         self.obs_rms = None

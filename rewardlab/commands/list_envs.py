@@ -38,6 +38,7 @@ def environment_rows(family: str | None = None) -> list[dict[str, str]]:
                 "id": spec.id,
                 "family": spec.family,
                 "agents": f"{len(agents)}" if len(agents) > 3 else ", ".join(agents),
+                "num_agents": len(agents),
                 "observation": _space(sim.observation_spaces[0]),
                 "action": _space(sim.action_spaces[0]),
                 "presets": ", ".join(
@@ -65,20 +66,26 @@ def run(args: argparse.Namespace) -> int:
     if args.markdown:
         print(markdown_table(rows))
         return 0
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
     wide = console.width >= 150  # the one-line summaries only fit a wide terminal
-    table = Table(title=f"rewardlab environments ({len(rows)})")
-    table.add_column("id", no_wrap=True)
-    table.add_column("agents")
-    table.add_column("spaces (per agent)", no_wrap=True)
-    table.add_column("reward presets", overflow="fold")
+    table = Table(title=f"rewardlab environments ({len(rows)}); ids are rewardlab/<name>",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("name", no_wrap=True)
+    table.add_column("agents", justify="right")
+    table.add_column("obs / action", overflow="fold", min_width=16)
+    table.add_column("reward presets (default first)", overflow="fold", min_width=16)
     if wide:
         table.add_column("summary")
     for r in rows:
-        cells = [r["id"], r["agents"], f"obs {r['observation']}\nact {r['action']}", r["presets"].replace("**", "")]
+        presets = r["presets"].split(", ")
+        default = [p for p in presets if p.startswith("**")]
+        ordered = [p.strip("*") for p in default + [p for p in presets if p not in default]]
+        agents = r["agents"] if wide else str(r["num_agents"])  # names: the wide table or --markdown
+        cells = [r["id"].removeprefix("rewardlab/"), agents, f"{r['observation']}\n{r['action']}", ", ".join(ordered)]
         table.add_row(*cells, *([r["summary"]] if wide else []))
     console.print(table)
     return 0

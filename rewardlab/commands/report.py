@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "Report a study: IQM and 95% stratified-bootstrap CIs per metric (markdown, CSV, PNG plots)."
+HELP = "report a study: its claim, budget and metrics, IQM and bootstrap CIs per environment (markdown, CSV, plots)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", help="the results directory written by `rewardlab ablate`")
     parser.add_argument("--reps", type=int, default=None,
-                        help="bootstrap replications (default: the spec's report.reps, else 2000)")
+                        help="bootstrap replications (default: the spec's report.reps, else 2000; "
+                             "the report prints the count)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the bootstrap (default 0)")
     parser.add_argument("--no-plots", action="store_true", help="write only report.md and results.csv")
 

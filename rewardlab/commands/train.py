@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from rewardlab.core.errors import RewardlabError
@@ -111,17 +112,38 @@ def run(args: argparse.Namespace) -> int:
         log_dir=out,
         progress=not args.no_progress,
     )
-    report(result, f"{args.algo} on {args.env}", out)
+    report(result, f"{args.algo} on {args.env}", out, args.steps, args.eval_episodes)
     return 0
 
 
-def report(result, title: str, out: Path) -> None:
+def report(result, title: str, out: Path, requested_steps: int, eval_episodes: int) -> None:
+    """Print the evaluation table (per-episode statistics) and what the run trained and evaluated.
+
+    The agents train whole updates (``num_envs x num_steps`` instance-steps each), so the steps
+    trained can differ from the budget asked for; both are printed and kept in config.json.
+    """
     from rich.console import Console
 
-    from rewardlab.commands.evaluate import metrics_table
+    from rewardlab.agents.run import record_budget
+    from rewardlab.commands.evaluate import LoadedPolicy, metrics_table
 
+    episodes, trained = result.episodes, result.trained_steps
+    if not episodes or trained is None:
+        # an SB3 run: its evaluation episodes again (same policy, same seeds, deterministic)
+        policy = LoadedPolicy(out)
+        if not episodes:
+            episodes = policy.episodes(eval_episodes, seed=None)
+        if trained is None and hasattr(policy, "model"):
+            trained = int(policy.model.num_timesteps) // policy.num_agents
+            record_budget(out, trained, eval_episodes)
+    count = max((np.asarray(v).size for v in episodes.values()), default=0)
     console = Console()
-    console.print(metrics_table({k: [v] for k, v in result.metrics.items()}, title=title))
+    console.print(metrics_table(episodes, title=f"{title}: {count} evaluation episode(s), deterministic policy"))
+    line = f"trained {trained:,} steps" if trained is not None else "trained"
+    if trained is not None and trained != requested_steps:
+        line += f" (asked for {requested_steps:,}; training runs whole updates)"
+    timing = [f"{result.metrics[k]:.1f} s training" for k in ("train_time_s",) if k in result.metrics]
+    console.print(", ".join([line, *timing]))
     console.print(f"run directory: {out}  (tensorboard --logdir {out})")
 
 
@@ -144,7 +166,7 @@ def train_own_with_saves(args: argparse.Namespace, agent_kwargs: dict, env_kwarg
     })
     result = run_agent(agent, args.steps, args.eval_episodes, out, not args.no_progress, args.save_every,
                        title=f"{args.algo} {args.env}")
-    report(result, f"{args.algo} on {args.env}", out)
+    report(result, f"{args.algo} on {args.env}", out, args.steps, args.eval_episodes)
     return 0
 
 
@@ -167,5 +189,5 @@ def resume(args: argparse.Namespace) -> int:
         raise RewardlabError(f"--resume {run_dir}: no config.json with total_steps; pass --steps")
     result = run_agent(agent, total, args.eval_episodes, run_dir, not args.no_progress, args.save_every,
                        title=f"resume {agent.sim.env_id}")
-    report(result, f"{agent.algo_name} on {agent.sim.env_id} (resumed)", run_dir)
+    report(result, f"{agent.algo_name} on {agent.sim.env_id} (resumed)", run_dir, total, args.eval_episodes)
     return 0
