@@ -14,10 +14,16 @@ bicycle model's steering angle. Speed: IDM toward 95 % of the limit (lower where
 curves, for at most 2.5 m/s^2 lateral acceleration), behind the first vehicle on the route and
 before a stop line whose signal is red, or yellow when it can still stop comfortably. The
 acceleration command changes by at most 0.4 m/s^2 per step (jerk <= 4 m/s^3) unless braking
-hard. ``evaluate`` rolls it over seeds and returns the Driving Score figures in docs/driving.md.
+hard. ``evaluate`` rolls it over seeds and returns the Driving Score figures in docs/driving.md;
+``episode_returns`` the return of each episode under a reward preset, for this driver or any
+other policy. The per-scenario returns table of docs/driving.md::
+
+    python -m rewardlab.baselines.driving --episodes 32 --seed 100
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -95,3 +101,52 @@ def evaluate(env_id: str, episodes: int = 32, seed: int = 0, **kwargs) -> dict[s
             # finished instances keep stepping (their results are recorded); freeze them in place
             sim.ego_active[done] = False
     return {k: float(np.nanmean(v)) for k, v in metrics.items()}
+
+
+def episode_returns(env_id: str, reward="roach", episodes: int = 32, seed: int = 0,
+                    policy: Callable[[DrivingSim], np.ndarray] | None = None, **kwargs) -> np.ndarray:
+    """The return of one episode per instance, (episodes,) (the mean over egos), under ``reward``.
+
+    ``policy`` maps the simulator to its actions (B, E, 2); by default the route driver. The
+    episode ends as the reward preset says (its ``terminate_on`` events, the time limit, routes
+    finished); a finished instance is frozen (its egos inactive) until every one has finished.
+    """
+    import rewardlab
+
+    sim = rewardlab.make_sim(env_id, num_envs=episodes, reward=reward, **kwargs)
+    if policy is None:
+        driver = RouteDriver(sim)
+
+        def policy(_sim: DrivingSim) -> np.ndarray:
+            return driver.act()
+    sim.reset(seed=seed)
+    done = np.zeros(episodes, dtype=bool)
+    returns = np.full(episodes, np.nan)
+    while not done.all():
+        step = sim.step(policy(sim))
+        if step.episode_returns is not None:
+            new = step.done & ~done
+            returns[new] = step.episode_returns[new].mean(axis=1)
+            done |= step.done
+            sim.ego_active[done] = False
+    return returns
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Mean episode return of the route driver per scenario and preset")
+    parser.add_argument("--episodes", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=100)
+    parser.add_argument("--rewards", nargs="+", default=["carl", "roach"])
+    args = parser.parse_args()
+    scenarios = ("DrivingHighway-v0", "DrivingIntersection-v0", "DrivingTown-v0", "DrivingMultiEgo-v0")
+    print("| scenario | " + " | ".join(args.rewards) + " |")
+    print("|---" * (len(args.rewards) + 1) + "|")
+    for name in scenarios:
+        means = [episode_returns(f"rewardlab/{name}", r, args.episodes, args.seed).mean() for r in args.rewards]
+        print(f"| {name} | " + " | ".join(f"{m:.2f}" for m in means) + " |")
+
+
+if __name__ == "__main__":
+    main()

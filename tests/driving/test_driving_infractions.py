@@ -40,8 +40,8 @@ def test_vehicle_collision_terminates_carl_with_its_terminal_term():
     assert not step.events["collision_static"][0]
     assert step.terminated[0] and not step.truncated[0]
     t = {k: v[0, 0] for k, v in step.terms.items()}
-    assert t["terminal_carl"] == -1.0
-    # the terminal -1 is added after the factors: exactly -1 whatever they are
+    assert t["terminal_carl"] == 1.0
+    # the terminal -1 x terminal_carl is added after the factors: exactly -1 whatever they are
     expected = t["route_progress"] * t["f_speed"] * t["f_ttc"] * t["f_comfort"] * t["f_lane"] - 1.0
     assert step.reward[0, 0] == pytest.approx(expected, abs=1e-12)
     assert step.episode_metrics["collisions"][0] == 1.0
@@ -69,9 +69,10 @@ def test_roach_gives_its_terminal_penalty_minus_speed_on_collision():
     step = _step(sim)
     assert step.terminated[0]
     v_after = sim.ev[0, 0]
-    assert step.terms["terminal_roach"][0, 0] == pytest.approx(-1.0 - v_after, abs=1e-12)
+    assert step.terms["terminal_roach"][0, 0] == pytest.approx(1.0 + v_after, abs=1e-12)
     t = {k: v[0, 0] for k, v in step.terms.items()}
-    expected = t["r_speed"] + t["r_position"] + t["r_rotation"] + t["r_action"] + t["terminal_roach"]
+    # Roach: r_speed - |d_lat| / 2 - |heading error| - 0.1 [steering changed] - (1 + v)
+    expected = t["r_speed"] - t["r_position"] / 2 - t["r_rotation"] - 0.1 * t["r_action"] - t["terminal_roach"]
     assert step.reward[0, 0] == pytest.approx(expected, abs=1e-12)
 
 
@@ -83,7 +84,8 @@ def test_roach_terminal_is_minus_one_on_route_deviation():
     step = _step(sim)
     assert step.events["route_deviation"][0] and not step.events["off_road"][0]
     assert step.terminated[0]
-    assert step.terms["terminal_roach"][0, 0] == pytest.approx(-1.0, abs=1e-12)
+    assert step.terms["terminal_roach"][0, 0] == pytest.approx(1.0, abs=1e-12)
+    assert step.reward[0, 0] < -1.0 + step.terms["r_speed"][0, 0] + 1e-12
 
 
 def test_highway_preset_collision_term_and_normalisation():
@@ -113,7 +115,7 @@ def test_red_light_is_detected_when_crossing_on_red():
     assert sim.cache["lights"][0, k, g] == RED
     step = _step(sim)
     assert step.events["red_light"][0] and step.terminated[0]
-    assert step.terms["terminal_carl"][0, 0] == -1.0
+    assert step.terms["terminal_carl"][0, 0] == 1.0
 
 
 def test_no_red_light_when_crossing_on_green():

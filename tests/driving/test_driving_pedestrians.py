@@ -48,10 +48,10 @@ def test_ego_driving_into_a_pedestrian_is_a_pedestrian_collision(reward):
     assert not step.events["collision_vehicle"][0] and not step.events["collision_static"][0]
     assert sim.counts["collision_pedestrian"][0, 0] == 1 and sim.counts["collision_vehicle"][0, 0] == 0
     assert step.terminated[0]  # both presets end the episode on a collision
-    if reward == "roach":  # the terminal penalty of a collision: -1 - speed
-        assert step.terms["terminal_roach"][0, 0] == pytest.approx(-1.0 - sim.ev[0, 0])
+    if reward == "roach":  # the terminal penalty of a collision: -(1 + speed)
+        assert step.terms["terminal_roach"][0, 0] == pytest.approx(1.0 + sim.ev[0, 0])
     else:
-        assert step.terms["terminal_carl"][0, 0] == -1.0
+        assert step.terms["terminal_carl"][0, 0] == 1.0
     # the Driving Score: route completion x 0.5 (one pedestrian collision) x (1 - outside fraction)
     m = sim._episode_metrics(sim.rows)
     length = sim.routes["length"][0, 0]

@@ -15,9 +15,9 @@ route_deviation     its centre is more than ``route_deviation_margin`` beyond th
 blocked             it stood still (< 0.1 m/s) for ``blocked_time`` seconds with no red light
                     and no vehicle within 15 m ahead on its route
 speeding            its speed exceeds the limit (counted per episode of speeding)
-ttc                 a constant-velocity projection 0.1, 0.3, 0.5, 0.7 or 0.9 s ahead overlaps
-                    another object (CaRL's time-to-collision check)
-comfort             one of six bounds (below) is exceeded
+ttc                 moving at 0.1 m/s or more, a constant-velocity projection 0.1, 0.3, 0.5, 0.7
+                    or 0.9 s ahead overlaps another object (CaRL's time-to-collision check)
+comfort             one of six bounds (``COMFORT_BOUNDS``) is exceeded
 ==================  ==========================================================================
 
 Driving Score of a route: DS = RC x P with the leaderboard's penalty factors
@@ -45,23 +45,49 @@ PENALTY = {
     "scenario_timeout": 0.70,
 }
 
-#: nuPlan's comfort bounds (memory; the values CaRL's comfort factor uses)
+#: Comfort bounds (m/s^2, m/s^3, rad/s, rad/s^2): ``comfort_bounds`` picks a set. "carla" is
+#: CaRL's CARLA configuration (its default in the CARLA code), "nuplan" nuPlan's comfort metric,
+#: which CaRL's nuPlan reward and rewardlab before 2026-12 used.
 COMFORT_BOUNDS = {
-    "lon_accel_min": -4.05,  # m/s^2
-    "lon_accel_max": 2.40,  # m/s^2
-    "lat_accel": 4.89,  # |.| m/s^2
-    "lon_jerk": 4.13,  # |.| m/s^3
-    "jerk": 8.37,  # |.| m/s^3, magnitude of the jerk vector
-    "yaw_rate": 0.95,  # |.| rad/s
-    "yaw_accel": 1.93,  # |.| rad/s^2
+    "carla": {
+        "lon_accel_min": -20.0,
+        "lon_accel_max": 10.0,
+        "lat_accel": 9.0,  # |.|
+        "lon_jerk": 30.0,  # |.|
+        "jerk": 30.0,  # |.|, magnitude of the jerk vector
+        "yaw_rate": 1.0,  # |.|
+        "yaw_accel": 3.0,  # |.|
+    },
+    "nuplan": {
+        "lon_accel_min": -4.05,
+        "lon_accel_max": 2.40,
+        "lat_accel": 4.89,
+        "lon_jerk": 4.13,
+        "jerk": 8.37,
+        "yaw_rate": 0.95,
+        "yaw_accel": 1.93,
+    },
 }
 
 TTC_HORIZONS = (0.1, 0.3, 0.5, 0.7, 0.9)
+TTC_MIN_SPEED = 0.1  # m/s: a slower ego commits no TTC violation (CaRL, after nuPlan)
+
+#: Events a step reports per instance (any of its egos); a preset's ``terminate_on`` picks from
+#: these. The grid scenarios add ``collision_pedestrian`` while they have pedestrians.
+EVENTS = (
+    "collision",
+    "collision_vehicle",
+    "collision_static",
+    "red_light",
+    "off_road",
+    "route_deviation",
+    "blocked",
+)
 
 
-def comfort_violations(a_lon, a_lat, jerk_lon, jerk, yaw_rate, yaw_accel) -> np.ndarray:
-    """Which of the six comfort bounds are exceeded, (..., 6) bool."""
-    b = COMFORT_BOUNDS
+def comfort_violations(a_lon, a_lat, jerk_lon, jerk, yaw_rate, yaw_accel, bounds="carla") -> np.ndarray:
+    """Which of the six comfort bounds of the set ``bounds`` are exceeded, (..., 6) bool."""
+    b = COMFORT_BOUNDS[bounds]
     out = np.empty(np.shape(a_lon) + (6,), dtype=bool)  # filled by column: no np.stack
     out[..., 0] = (a_lon < b["lon_accel_min"]) | (a_lon > b["lon_accel_max"])
     out[..., 1] = np.abs(a_lat) > b["lat_accel"]

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from gymnasium import spaces
 
+from rewardlab.core import params as check
 from rewardlab.core.sim import BatchedSim, StepOutcome
 from rewardlab.envs.driving import infractions as inf
 from rewardlab.envs.driving import observation as obs_mod
@@ -67,6 +68,7 @@ V_MAX = 40.0  # m/s
 PEDESTRIAN_SIZE = 0.6  # side of a pedestrian's square box, m
 CROSSWALK_SETBACK = 2.0  # crosswalk centre line: this far inside the intersection box's edge, m
 CURB_STANDOFF = 1.5  # a waiting pedestrian stands this far beyond the carriageway's edge, m
+LONG_AGO = 10**9  # steps since a violation that never happened
 NEAREST = 8  # objects in the vector observation and in the collision / TTC checks
 HAZARD_SAMPLES, HAZARD_SPACING = 16, 2.5  # route samples ahead used for the hazard distance
 MOBIL_GRID = 5  # steps between lane-change decision instants
@@ -112,7 +114,10 @@ class DrivingParams:
     route_deviation_margin: float = 3.0
     blocked_time: float = 10.0
     off_road_fraction: float = 0.95
-    comfort_window: int = 10
+    ttc_window: int = 500
+    comfort_window: int = 500
+    comfort_bounds: str = "carla"
+    roach_max_speed: float | None = None
     bev_size: int = 64
     bev_resolution: float = 1.0
     bev_dtype: str = "uint8"
@@ -138,6 +143,10 @@ class DrivingParams:
             raise ValueError(f"bev_size must be in [8, 512] and bev_resolution > 0, got {self.bev_size}, {self.bev_resolution}")
         if self.route_length <= 20:
             raise ValueError(f"route_length must be > 20 m, got {self.route_length}")
+        check.integers(self, ttc_window=(1, check.MAX_STEPS), comfort_window=(1, check.MAX_STEPS))
+        check.choice(self, "comfort_bounds", tuple(inf.COMFORT_BOUNDS))
+        # None: the road's speed limit (CaRL's port of Roach); 6.0: Roach's original
+        check.numbers(self, ("roach_max_speed",), low=0.0, low_open=True, high=V_MAX, optional=True)
 
 
 @dataclass(frozen=True)
@@ -199,7 +208,7 @@ class DrivingSim(BatchedSim):
     reward_terms = rw.TERMS
     reward_presets = rw.PRESETS
     default_reward = "carl"
-    events = rw.EVENTS
+    events = inf.EVENTS
     num_static = 0
     num_pedestrians = 0  # GridSim: 4 crosswalks per intersection x pedestrians_per_crossing
     route_points = 700
@@ -248,7 +257,10 @@ class DrivingSim(BatchedSim):
         self.route_idx = z(e, dtype=np.int64)
         self.progress, self.road_hint = z(e), z(e)
         self.ego_active = z(e, dtype=bool)
-        self.stopped_time, self.comfort_timer = z(e), z(e, 6)
+        self.stopped_time = z(e)
+        # steps since the last TTC violation and since each comfort bound's last violation
+        # (the reward's penalty windows read them); "long ago" at reset
+        self.steps_since_ttc, self.steps_since_comfort = z(e, dtype=np.int64), z(e, 6, dtype=np.int64)
         self.contact_prev = z(e, self.num_objects, dtype=bool)
         self.speeding_prev, self.ttc_prev, self.comfort_prev = z(e, dtype=bool), z(e, dtype=bool), z(e, dtype=bool)
         self.off_prev, self.dev_prev = z(e, dtype=bool), z(e, dtype=bool)
@@ -304,8 +316,10 @@ class DrivingSim(BatchedSim):
         self.meta_lane[rows] = 0.0
         self.meta_speed[rows] = self.ev[rows]
         for arr in (self.steer_prev, self.accel_cmd, self.yaw_rate, self.a_lon_prev, self.a_lat_prev,
-                    self.jerk_prev, self.progress, self.stopped_time, self.comfort_timer, self.outside_dist):
+                    self.jerk_prev, self.progress, self.stopped_time, self.outside_dist):
             arr[rows] = 0.0
+        self.steps_since_ttc[rows] = LONG_AGO
+        self.steps_since_comfort[rows] = LONG_AGO
         self.route_idx[rows] = 0
         self.road_hint[rows] = r["start_s"][rows]
         self.ego_active[rows] = True
@@ -702,10 +716,13 @@ class DrivingSim(BatchedSim):
         jerk_lon = (a_lon - self.a_lon_prev) / dt
         jerk = np.hypot(a_lon - self.a_lon_prev, a_lat - self.a_lat_prev) / dt
         yaw_acc = (yaw_rate - self.yaw_rate) / dt
-        violated = inf.comfort_violations(a_lon, a_lat, jerk_lon, jerk, yaw_rate, yaw_acc) & active[..., None]
-        self.comfort_timer = np.where(violated, float(p.comfort_window), np.maximum(self.comfort_timer - 1.0, 0.0))
-        k_comfort = np.add.reduce(self.comfort_timer > 0, axis=2)
+        violated = inf.comfort_violations(a_lon, a_lat, jerk_lon, jerk, yaw_rate, yaw_acc, p.comfort_bounds)
+        violated &= active[..., None]
+        self.steps_since_comfort = np.where(violated, 0, self.steps_since_comfort + 1)
         self.a_lon_prev, self.a_lat_prev, self.yaw_rate = a_lon, a_lat, yaw_rate
+        # time to collision: only while the ego moves (CaRL, after nuPlan)
+        ttc_now = ttc_active & (self.ev >= inf.TTC_MIN_SPEED) & active
+        self.steps_since_ttc = np.where(ttc_now, 0, self.steps_since_ttc + 1)
         limit = lay.speed_limit[:, None]
         speeding = (self.ev > limit) & active
         # ---------------------------------------------------------------- counters
@@ -722,7 +739,7 @@ class DrivingSim(BatchedSim):
         counts["route_deviation"] += rising(deviation & active, "dev_prev")
         counts["blocked"] += blocked
         counts["speeding"] += rising(speeding, "speeding_prev")
-        counts["ttc"] += rising(ttc_active & active, "ttc_prev")
+        counts["ttc"] += rising(ttc_now, "ttc_prev")
         counts["comfort"] += rising(_any(violated, 2), "comfort_prev")
         if self.num_pedestrians:
             counts["collision_pedestrian"] += coll_pedestrian
@@ -737,56 +754,39 @@ class DrivingSim(BatchedSim):
         }
         if self.num_pedestrians:
             events["collision_pedestrian"] = _any(coll_pedestrian, 1)
-        ending = np.zeros(b, dtype=bool)
-        for name in self.reward_spec.terminate_on:
-            ending |= events[name]
-        # ---------------------------------------------------------------- terms
-        in_lanes = ~outside_lanes
-        d_rc = 100.0 * delta_progress / length * in_lanes
-        v_des = rw.roach_desired_speed(c["hazard"], limit)
-        own_hard = collision | red_light
-        steer_change = np.abs(steer_cmd - self.steer_prev) > 0.01
+        # ---------------------------------------------------------------- measurements
+        steer_change = np.abs(steer_cmd - self.steer_prev)
         self.steer_prev = steer_cmd.copy()
         route_road = self.routes["road"][self._rows_col, eidx, ridx]
-        lane_of_ego = np.maximum(np.floor(-self._road_offset(route_road) / w), 0)
-        nl = self._lanes_here(route_road)
-        v_forward = self.ev * c["head_cos"]
-        lo, hi = p.reward_speed_range
-        act = active.astype(float)
-        # inactive egos get neutral terms: factors 1, everything else 0 (x 1.0 and a where on an
-        # all-true mask change no bit, so with every ego active they are left out)
-        if all_active:
-            def gate(x, fill):
-                return x
-
-            def scale(x):
-                return x
-            steer_change_active, ttc_now = steer_change, ttc_active
+        road_offset = self._road_offset(route_road)
+        # the objects around each ego in its frame (Roach's hazards are picked from these)
+        ce, se = c["ego_cos"][..., None], c["ego_sin"][..., None]
+        rel_x, rel_y = c["near_x"] - self.ex[..., None], c["near_y"] - self.ey[..., None]
+        near_kind = self._kind_int.take(c["near"])
+        pedestrian = near_kind == 3
+        if self.num_pedestrians:  # a pedestrian on the carriageway (not waiting at the curb)
+            ped_on = np.abs(self.p_q) < self.p_road_half
+            slot = np.maximum(c["near"] - self._ped_from, 0)
+            on_road = ~pedestrian | ped_on.reshape(-1).take(self._rows_col3 * self.num_pedestrians + slot)
         else:
-            def gate(x, fill):
-                return np.where(active, x, fill)
-
-            def scale(x):
-                return act * x
-            steer_change_active, ttc_now = steer_change & active, ttc_active & active
-        terms = {
-            "route_progress": d_rc,
-            "f_speed": gate(rw.speed_factor(self.ev, limit), 1.0),
-            "f_ttc": np.where(ttc_now, 0.5, 1.0),
-            "f_comfort": gate(rw.comfort_factor(k_comfort), 1.0),
-            "f_lane": gate(rw.lane_factor(d_lat, w), 1.0),
-            "terminal_carl": -1.0 * own_hard,
-            "r_speed": scale(rw.roach_speed(self.ev, v_des)),
-            "r_position": -scale(np.abs(d_lat)) / 2.0,
-            "r_rotation": -scale(np.abs(c["head_err"])),
-            "r_action": -0.1 * steer_change_active,
-            "terminal_roach": scale(np.where(ending[:, None], -1.0 - self.ev * (own_hard & self._hard_terminates()), 0.0)),
-            "hw_collision": 1.0 * collision,
-            "hw_right_lane": scale(np.where(nl > 1, np.minimum(lane_of_ego, nl - 1) / np.maximum(nl - 1, 1), 1.0)),
-            "hw_high_speed": scale(rw.high_speed(v_forward, lo, hi)),
-            "hw_bias": act,
-            "hw_on_road": gate(center_on.astype(float), 1.0),
-        }
+            on_road = np.ones(pedestrian.shape, dtype=bool)
+        signal = c["has_stop"] & (c["light_state"] != GREEN)
+        measured = rw.Measurements(
+            active=active, all_active=all_active, speed=self.ev, speed_limit=limit,
+            route_progress=100.0 * delta_progress / length, outside_route_lanes=outside_lanes,
+            lane_centre_distance=self._lane_centre_distance(route_road, road_offset), lane_width=w,
+            in_junction=route_road < 0,
+            steps_since_ttc=self.steps_since_ttc, steps_since_comfort=self.steps_since_comfort,
+            collision=collision, red_light=red_light, route_deviation=deviation & active, blocked=blocked,
+            route_offset=d_lat, heading_error=c["head_err"], steer_change=steer_change,
+            objects_x=rel_x * ce + rel_y * se, objects_y=-rel_x * se + rel_y * ce,
+            objects_cos_heading=c["near_cos"] * ce + c["near_sin"] * se,
+            objects_pedestrian=pedestrian, objects_on_road=on_road, objects_present=c["near_ok"],
+            light_distance=np.where(signal, c["stop_dist"] + 0.5 * EGO_LENGTH, np.inf),
+            lane_index=np.maximum(np.floor(-road_offset / w), 0), lanes_here=self._lanes_here(route_road),
+            forward_speed=self.ev * c["head_cos"], on_road=center_on,
+        )
+        terms = rw.reward_terms(measured, p)
         # egos that finished their route leave the road (multi-ego); the episode truncates
         # when all have finished or at the time limit
         finished = self.progress >= length - 1.0
@@ -802,10 +802,6 @@ class DrivingSim(BatchedSim):
         """Kind of every object (0 traffic, 1 ego, 2 static), (1, 1, M); built in _setup."""
         return self._kind
 
-    def _hard_terminates(self) -> bool:
-        spec = self.reward_spec.terminate_on
-        return ("collision" in spec) or ("red_light" in spec)
-
     def _route_road(self) -> np.ndarray:
         """Road of each ego's current route point (-1 inside intersection boxes), (B, E)."""
         return self.routes["road"][self._rows_col, self._ego_idx, self.route_idx]
@@ -816,6 +812,19 @@ class DrivingSim(BatchedSim):
         road = self._route_road() if road is None else road
         off = take_last(self.ego_d, np.maximum(road, 0)[..., None])[..., 0]
         return np.where(road >= 0, off, -0.5 * lay.width[:, None])
+
+    def _lane_centre_distance(self, road: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        """Distance (B, E) from each ego to the closest lane centre of the road its route point
+        lies on, ``offset`` its lateral offset there (0 inside intersection boxes)."""
+        lay = self.layout
+        w = lay.width[:, None]
+        lane = np.minimum(np.maximum(np.floor(-offset / w), 0.0), self._lanes_here(road) - 1)
+        dist = np.abs(offset + (lane + 0.5) * w)
+        if lay.has_ramp:  # the on-ramp's lane while it exists (its centre follows the taper)
+            s = self.ego_s[..., 0]
+            ramp = lay.lane_offset(self._rows_col, 0, lay.lanes[0], s)
+            dist = np.where(s <= lay.merge_end[:, None], np.minimum(dist, np.abs(offset - ramp)), dist)
+        return np.where(road >= 0, dist, 0.0)
 
     def _lanes_here(self, road: np.ndarray | None = None) -> np.ndarray:
         road = self._route_road() if road is None else road
@@ -1140,7 +1149,7 @@ class GridSim(DrivingSim):
 
     Params = GridParams
     layout_class = GridLayout
-    events = rw.EVENTS + ("collision_pedestrian",)  # reported while pedestrians_per_crossing > 0
+    events = inf.EVENTS + ("collision_pedestrian",)  # reported while pedestrians_per_crossing > 0
     route_points = 600
 
     def _setup(self) -> None:
