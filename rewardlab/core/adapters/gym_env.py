@@ -1,10 +1,16 @@
 """A rewardlab simulator as a single Gymnasium ``Env`` (B = 1).
 
 Multi-agent simulators take the joint action: observations (n, *obs_shape), actions
-(n, *action_shape) (MultiDiscrete for n Discrete agents), and the reward is the sum of the
-agents' rewards. Each agent's reward is in ``info["agent_rewards"]`` and every raw term in
+(n, *action_shape) (MultiDiscrete for n Discrete agents), and one scalar reward that reduces the
+agents' rewards as ``joint_reward`` says: ``"sum"`` (the default) or ``"mean"``. Whatever the
+reward preset, a single-agent learner on this view is then one controller of all agents trained
+on the team's summed (or averaged) reward; to train each agent on its own reward use the
+PettingZoo views or ``rewardlab.sb3_vec_env`` (one slot per agent). The reduction is in the
+env's ``repr``. Each agent's reward is in ``info["agent_rewards"]`` and every raw term in
 ``info["reward_terms"]``. When an episode ends, ``info["episode_metrics"]`` holds the family's
 metrics for it.
+
+    env = gym.make("rewardlab/CoopTrustDilemma-v0", reward="private", joint_reward="mean")
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 from rewardlab.core.adapters.spaces import joint_space, single_action, to_joint
-from rewardlab.core.errors import RewardlabError
+from rewardlab.core.errors import RewardlabError, choices
 from rewardlab.core.registry import make_sim
 from rewardlab.core.sim import BatchedSim, Step
 
@@ -41,15 +47,27 @@ def step_info(step: Step, index: int, num_agents: int) -> dict[str, Any]:
     return info
 
 
+#: reductions of a multi-agent step's rewards to the joint-action env's scalar reward
+JOINT_REWARDS = ("sum", "mean")
+
+
 class RewardlabEnv(gym.Env):
     """Gymnasium view of one simulator instance. Build it with ``gym.make("rewardlab/...")``."""
 
     _ended = False  # the episode ended and reset() has not been called since
 
-    def __init__(self, sim: BatchedSim) -> None:
+    joint_reward = "sum"  # how a multi-agent step's rewards become the scalar reward
+
+    def __init__(self, sim: BatchedSim, joint_reward: str = "sum") -> None:
         if sim.num_envs != 1:
             raise ValueError("RewardlabEnv wraps a simulator with num_envs=1")
+        if joint_reward not in JOINT_REWARDS:
+            raise RewardlabError(
+                f"{sim.env_id}: unknown joint_reward {joint_reward!r}; expected one of {choices(JOINT_REWARDS)} "
+                "(the reduction of the agents' rewards to the joint-action env's scalar reward)"
+            )
         self.sim = sim
+        self.joint_reward = joint_reward
         self.observation_space = joint_space(sim.observation_spaces)
         self.action_space = joint_space(sim.action_spaces)
         self.render_mode = sim.render_mode
@@ -95,10 +113,23 @@ class RewardlabEnv(gym.Env):
         else:
             obs = step.obs[0]
             reward = float(np.add.reduce(step.reward[0]))  # what ndarray.sum calls
+            if self.joint_reward == "mean":
+                reward /= n
         info = step_info(step, 0, n)
         terminated, truncated = bool(step.terminated[0]), bool(step.truncated[0])
         self._ended = terminated or truncated
         return obs, reward, terminated, truncated, info
+
+    def __repr__(self) -> str:
+        sim = self.sim
+        reward = getattr(getattr(sim, "reward_spec", None), "name", None) or "default"
+        if sim.num_agents == 1:
+            return f"RewardlabEnv<{sim.env_id}, reward={reward}>"
+        return (f"RewardlabEnv<{sim.env_id}, joint action of {sim.num_agents} agents, "
+                f"reward={self.joint_reward} over agents of {reward}>")
+
+    def __str__(self) -> str:  # Gymnasium's wrappers print <Wrapper<str(env)>>
+        return f"<{self!r}>"
 
     def render(self):
         return self.sim.render(0)
@@ -107,6 +138,6 @@ class RewardlabEnv(gym.Env):
         self.sim.close()
 
 
-def make_env(env_id: str, **kwargs: Any) -> RewardlabEnv:
-    """Gymnasium entry point of every rewardlab id."""
-    return RewardlabEnv(make_sim(env_id, num_envs=1, **kwargs))
+def make_env(env_id: str, joint_reward: str = "sum", **kwargs: Any) -> RewardlabEnv:
+    """Gymnasium entry point of every rewardlab id (``joint_reward``: see the module docstring)."""
+    return RewardlabEnv(make_sim(env_id, num_envs=1, **kwargs), joint_reward=joint_reward)
