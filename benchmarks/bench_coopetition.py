@@ -1,16 +1,20 @@
-"""Throughput of the coopetition family: single env (Gymnasium) and vectorised (sim.step, B = 4096).
+"""Throughput of every coopetition game: single env and the batched simulator, and where a
+batched step's time goes.
 
-    python benchmarks/bench_coopetition.py                 # every id, best of 3
+    python benchmarks/bench_coopetition.py                 # every id, 5 interleaved rounds
     python benchmarks/bench_coopetition.py --ids SLCD TrustDilemma --breakdown
 
-Single env: ``gym.make(id)`` stepped with pre-drawn random joint actions (reset at episode end).
-Vectorised: ``sim.step(actions, autoreset=True)`` on B instances with pre-drawn random actions,
-on one thread (OMP/MKL/OpenBLAS threads = 1). Figures are env-steps per second (one instance
-advancing one step), the best of ``--repeats`` runs; the machine may be shared, so run it twice.
-The reference column is Coopetition-Gym v1's Gymnasium throughput on a 2-core machine
-(facts.md section 1); the ratio is rewardlab's vectorised figure over it.
+`rewardlab bench --family coopetition` compares three games with Coopetition-Gym in the same
+run; this script covers all twenty games and the simulator's parts, and has no peer column.
 
-``--breakdown`` splits the vectorised step into the core's parts (action validation, reward
+Single env: ``gym.make(id)`` stepped with pre-drawn random joint actions (reset at episode end).
+Batched: ``sim.step(actions, autoreset=True)`` on B instances with pre-drawn random actions, on
+one thread (OMP/MKL/OpenBLAS threads = 1). Figures are env-steps per second (one instance
+advancing one step) per CPU-second of this process and per wall-clock second; all rows are
+timed interleaved in rounds and each keeps its best round (the machine may be shared; the load
+average is printed).
+
+``--breakdown`` splits the batched step into the core's parts (action validation, reward
 combination, observation) and the family's ``_step``.
 """
 
@@ -24,50 +28,34 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 import argparse  # noqa: E402
 import time  # noqa: E402
 
-import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
 import rewardlab  # noqa: E402
+from rewardlab.bench.cases import rewardlab_single  # noqa: E402
+from rewardlab.bench.timing import Case, measure  # noqa: E402
 from rewardlab.core.reward import combine  # noqa: E402
-
-REFERENCE = {"SLCD": 2300.0, "TrustDilemma": 2200.0, "TeamProduction": 1000.0, "AppleAppStore": 1100.0,
-             "ApacheProject": 15.0}
 
 
 def _short(env_id: str) -> str:
     return env_id.split("/")[1][len("Coop"):].rsplit("-v", 1)[0]
 
 
-def single_env_rate(env_id: str, steps: int, repeats: int) -> float:
-    env = gym.make(env_id)
-    env.action_space.seed(0)
-    actions = [env.action_space.sample() for _ in range(256)]
-    best = 0.0
-    for _ in range(repeats):
-        env.reset(seed=0)
-        start = time.perf_counter()
-        for t in range(steps):
-            _, _, term, trunc, _ = env.step(actions[t % 256])
-            if term or trunc:
-                env.reset()
-        best = max(best, steps / (time.perf_counter() - start))
-    return best
-
-
-def vector_rate(env_id: str, num_envs: int, steps: int, repeats: int) -> float:
+def sim_stepper(env_id: str, num_envs: int):
+    """One batched ``sim.step`` per call on B instances (warmed up over a whole episode)."""
     sim = rewardlab.make_sim(env_id, num_envs=num_envs)
     sim.reset(seed=0)
     rng = np.random.default_rng(0)
     actions = [rng.uniform(0, 1, (num_envs, sim.num_agents, 1)) * sim.bounds[None, :, None] for _ in range(8)]
     for t in range(sim.params.horizon + 1):  # warm up, including an episode end (oracle cache)
         sim.step(actions[t % 8], autoreset=True)
-    best = 0.0
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for t in range(steps):
-            sim.step(actions[t % 8], autoreset=True)
-        best = max(best, steps * num_envs / (time.perf_counter() - start))
-    return best
+    index = [0]
+
+    def step() -> int:
+        sim.step(actions[index[0] % 8], autoreset=True)
+        index[0] += 1
+        return num_envs
+
+    return step
 
 
 def breakdown(env_id: str, num_envs: int, steps: int) -> dict[str, float]:
@@ -107,27 +95,33 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ids", nargs="*", help="short names (SLCD, TrustDilemma, ...); default all")
     parser.add_argument("--num-envs", type=int, default=4096)
-    parser.add_argument("--steps", type=int, default=300, help="vectorised steps per run")
-    parser.add_argument("--single-steps", type=int, default=3000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=0.5, help="seconds per row per round")
     parser.add_argument("--breakdown", action="store_true")
+    parser.add_argument("--breakdown-steps", type=int, default=300)
     args = parser.parse_args(argv)
     ids = [s.id for s in rewardlab.all_specs() if s.id.startswith("rewardlab/Coop")]
     if args.ids:
         ids = [i for i in ids if _short(i) in args.ids]
-    print(f"B = {args.num_envs}, one thread, best of {args.repeats}; env-steps/s")
-    print(f"{'environment':<26}{'agents':>7}{'single env':>13}{'vectorised':>14}{'reference':>11}{'ratio':>9}")
+    cases = []
     for env_id in ids:
-        name = _short(env_id)
+        cases.append(Case(f"{env_id}:single", env_id, "rewardlab", lambda env_id=env_id: rewardlab_single(env_id)))
+        cases.append(Case(f"{env_id}:sim", env_id, "rewardlab",
+                          lambda env_id=env_id: sim_stepper(env_id, args.num_envs), instances=args.num_envs))
+    load_before = os.getloadavg()
+    rows = {row.case.key: row for row in measure(cases, args.rounds, args.seconds)}
+    load_after = os.getloadavg()
+    print(f"B = {args.num_envs}, one thread, {args.rounds} interleaved rounds of {args.seconds:g} s, best kept; "
+          f"env-steps per CPU-second (per wall-second); {os.cpu_count()} CPUs, load average "
+          f"{load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    print(f"{'environment':<26}{'agents':>7}{'single env':>22}{'batched sim.step':>26}")
+    for env_id in ids:
+        single, batched = rows[f"{env_id}:single"], rows[f"{env_id}:sim"]
         n = rewardlab.make_sim(env_id).num_agents
-        single = single_env_rate(env_id, args.single_steps, args.repeats)
-        vector = vector_rate(env_id, args.num_envs, args.steps, args.repeats)
-        ref = REFERENCE.get(name)
-        ref_text = f"{ref:>11,.0f}" if ref else f"{'-':>11}"
-        ratio = f"{vector / ref:>8,.0f}x" if ref else f"{'-':>9}"
-        print(f"{name:<26}{n:>7}{single:>13,.0f}{vector:>14,.0f}{ref_text}{ratio}", flush=True)
+        print(f"{_short(env_id):<26}{n:>7}{f'{single.cpu_rate:,.0f} ({single.wall_rate:,.0f})':>22}"
+              f"{f'{batched.cpu_rate:,.0f} ({batched.wall_rate:,.0f})':>26}", flush=True)
         if args.breakdown:
-            for part, micros in breakdown(env_id, args.num_envs, args.steps).items():
+            for part, micros in breakdown(env_id, args.num_envs, args.breakdown_steps).items():
                 print(f"    {part:<22}{micros:>9.1f} us per batched step")
 
 

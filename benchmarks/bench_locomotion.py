@@ -20,8 +20,11 @@ For each id, prints control steps per second (one control step = 5 physics steps
 * ``raw thread pool``: the alternative, a ``ThreadPoolExecutor`` whose workers each loop
   ``mj_step`` over a slice of the B recorded states (MuJoCo releases the GIL);
 * ``single env``: ``gym.make(id)``: actions, physics, rewards, observations, metrics, resets;
-* ``batched env``: ``gym.make_vec(id, num_envs=B)``, per instance;
-* ``peer``: Gymnasium's own ``Ant-v5`` single env (frame skip 5), for scale.
+* ``batched env``: ``gym.make_vec(id, num_envs=B)``, per instance.
+
+Gymnasium's ``Ant-v5``, with its overhead over its own raw physics beside the quadruped's, is in
+`rewardlab bench --family locomotion`: an env is compared with a peer by the work each adds to
+its own physics, since the two models' physics cost differ.
 
 Actions are uniform in [-0.2, 0.2] (servo targets within 0.2 rad of standing). Each figure is the
 best of ``--repeats`` runs: the development machine is shared (the load average before and after
@@ -236,16 +239,6 @@ def bench_batched(env_id: str, batch: int, seconds: float) -> tuple[float, float
     return _scaled(_timed(step, seconds), batch)
 
 
-def bench_ant(seconds: float) -> tuple[float, float] | None:
-    """Gymnasium's Ant-v5 (8 torque motors, frame skip 5) as a peer single env, if it loads."""
-    try:
-        env = gym.make("Ant-v5")
-    except Exception:  # noqa: BLE001 - a peer that does not load is skipped, not an error
-        return None
-    actions = np.random.default_rng(1).uniform(-0.2, 0.2, size=(4096, 8)).astype(np.float32)
-    return _timed_single_env(env, actions, seconds)
-
-
 def breakdown(env_id: str, steps: int = 3000, rounds: int = 5) -> None:
     """Where a single-env step's time goes: mean microseconds per step in each layer.
 
@@ -272,7 +265,8 @@ def breakdown(env_id: str, steps: int = 3000, rounds: int = 5) -> None:
 
     for owner, name in ((sim, "_advance"), (sim, "_task_terms"), (sim, "_task_terms_one"), (sim, "_compute_obs"),
                         (sim, "_step"), (sim, "step"), (sim, "_reset"), (adapter, "step")):
-        timed(owner, name, f"{type(owner).__name__}.{name}")
+        if hasattr(owner, name):  # _task_terms_one exists only in older simulators
+            timed(owner, name, f"{type(owner).__name__}.{name}")
     actions = _actions(4096, 1)[:, 0]
     # the states the env visits (every tenth), recorded in an untimed pass, for the raw replay
     states, targets = [], []
@@ -426,9 +420,6 @@ def main() -> None:
             figures.update(bench_raw(qm, states, targets, args.seconds))
             figures["single env"] = bench_single(env_id, args.seconds)
             figures[f"batched env ({args.batch} x)"] = bench_batched(env_id, args.batch, args.seconds)
-            ant = bench_ant(args.seconds) if env_id == ENV_IDS[0] else None
-            if ant is not None:
-                figures["peer: gymnasium Ant-v5 single env"] = ant
             for name, (per_wall, per_cpu) in figures.items():
                 wall[name] = max(wall.get(name, 0.0), per_wall)
                 cpu[name] = max(cpu.get(name, 0.0), per_cpu)

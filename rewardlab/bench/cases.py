@@ -92,13 +92,13 @@ def rewardlab_single(env_id: str, **kwargs) -> StepFunction:
     return single_env_stepper(env, sampled_actions(env.action_space, 256))
 
 
-def rewardlab_vector(env_id: str, num_envs: int) -> StepFunction:
+def rewardlab_vector(env_id: str, num_envs: int, **kwargs) -> StepFunction:
     """``gym.make_vec`` with B instances (same-step autoreset); one call is one batched step."""
     import gymnasium as gym
 
     import rewardlab  # noqa: F401
 
-    envs = _quiet_make(gym.make_vec, env_id, num_envs=num_envs)
+    envs = _quiet_make(gym.make_vec, env_id, num_envs=num_envs, **kwargs)
     envs.reset(seed=0)
     actions = sampled_actions(envs.action_space, 8)
     index = [0]
