@@ -7,9 +7,11 @@ steps (500 = the 10 s time limit) of each policy, over ``--envs`` instances seed
 then two ablations of the tracker on the gaits (the reference without its pendulum sway; no
 acceleration feed-forward); then the smoothness metrics of the finished episodes (CAPS Sm, mean
 action rate, share of action energy above 5 Hz, mechanical power): reference points for the
-smoothness study; then the PD joystick trotter against standing still on LocoJoystick-v0
-(2 x ``--envs`` instances). ``--sweep`` prints instead the tracker on each gait at 0, 0.3 and
-0.8 m/s.
+smoothness study; then LocoJoystick-v0 episode returns under its default preset of standing
+still, the PD joystick trotter and the PD imitation tracker, per fixed command (``--envs``
+episodes each; cells: return (mean length, mean tracking_lin_vel)) and on 4 x ``--envs`` commands
+drawn from the default ranges (``--joystick`` prints only these). ``--sweep`` prints instead the
+tracker on each gait at 0, 0.3 and 0.8 m/s.
 """
 
 from __future__ import annotations
@@ -47,12 +49,79 @@ def play(sim, policy, steps: int, smoothness: dict | None = None) -> tuple[float
     return float(np.sum(returns) / np.sum(lengths)), float(np.mean(lengths))
 
 
+#: fixed commands (vx, vy, yaw rate) of the joystick table
+COMMANDS = ((0.3, 0.0, 0.0), (0.5, 0.0, 0.0), (0.8, 0.0, 0.0), (-0.5, 0.0, 0.0), (0.0, 0.3, 0.0),
+            (0.0, 0.0, 0.8), (0.5, 0.2, 0.4), (0.7, -0.2, -0.5), (0.0, 0.0, 0.0))
+
+
+def joystick_episodes(policy_name: str, envs: int, steps: int, **env_kwargs) -> tuple[np.ndarray, ...]:
+    """Episode return under the default preset, length (500 = no fall) and mean tracking_lin_vel
+    per instance: one episode each, seeds 0..envs-1."""
+    sim = make_sim("rewardlab/LocoJoystick-v0", num_envs=envs, **env_kwargs)
+    sim.reset(seed=0)
+    if policy_name == "PD joystick trotter":
+        policy = PDJoystickTrotter(sim)
+    elif policy_name == "PD imitation tracker":
+        # the imitation tracker of a trot at the commanded forward speed, fed the joystick
+        # robot's state; the robot starts on the reference, as LocoImitation-v0 starts it
+        imitation = make_sim("rewardlab/LocoImitation-v0", num_envs=envs, motion="trot",
+                             speed=env_kwargs["command_vx"][0], random_start_phase=False)
+        imitation.reset(seed=0)
+        tracker = PDGaitTracker(imitation)
+        sim.state[:] = imitation.state
+
+        def policy(joystick):
+            imitation.state[:], imitation.t[:] = joystick.state, joystick.t
+            return tracker(imitation)
+    else:
+        def policy(joystick):
+            return np.zeros((envs, 1, 12))
+    returns, lengths, tracking = np.zeros(envs), np.zeros(envs), np.zeros(envs)
+    running = np.ones(envs, dtype=bool)
+    for _ in range(steps):
+        step = sim.step(policy(sim))
+        returns += step.reward[:, 0] * running
+        tracking += step.terms["tracking_lin_vel"][:, 0] * running
+        lengths += running
+        running &= ~step.done
+    return returns, lengths, tracking / lengths
+
+
+def joystick_tables(envs: int, steps: int) -> None:
+    """LocoJoystick-v0 under its default preset: standing still, the PD joystick trotter and
+    (forward commands) the PD imitation tracker, per fixed command and on drawn commands."""
+    names = ("zero action (standing)", "PD joystick trotter", "PD imitation tracker")
+    print("| command (vx, vy, yaw rate) | " + " | ".join(names) + " |")
+    print("|---" * (len(names) + 1) + "|")
+    for command in COMMANDS:
+        fixed = {"command_vx": (command[0],) * 2, "command_vy": (command[1],) * 2, "command_yaw": (command[2],) * 2}
+        cells = []
+        for name in names:
+            if name == "PD imitation tracker" and (command[0] <= 0.0 or command[1] or command[2]):
+                cells.append("")
+                continue
+            returns, lengths, tracking = joystick_episodes(name, envs, steps, **fixed)
+            cells.append(f"{returns.mean():.0f} ({lengths.mean():.0f}, {tracking.mean():.2f})")
+        print(f"| {command} | " + " | ".join(cells) + " |")
+    print()
+    print(f"| {4 * envs} commands drawn from the default ranges | mean return | min | max | falls | tracking_lin_vel |")
+    print("|---|---|---|---|---|---|")
+    for name in names[:2]:
+        returns, lengths, tracking = joystick_episodes(name, 4 * envs, steps)
+        print(f"| {name} | {returns.mean():.0f} | {returns.min():.0f} | {returns.max():.0f} | "
+              f"{int((lengths < steps).sum())} | {tracking.mean():.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", type=int, default=4)
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--sweep", action="store_true", help="instead: the PD tracker at 0, 0.3 and 0.8 m/s")
+    parser.add_argument("--joystick", action="store_true", help="instead: only the LocoJoystick-v0 tables")
     args = parser.parse_args()
+    if args.joystick:
+        joystick_tables(args.envs, args.steps)
+        return
     if args.sweep:
         speeds = (0.0, 0.3, 0.8)
         print("| motion | " + " | ".join(f"PD tracker at {v} m/s" for v in speeds) + " |")
@@ -103,23 +172,7 @@ def main() -> None:
     for label, values in smooth_rows:
         print(f"| {label} | " + " | ".join(f"{v:.4g}" for v in values) + " |")
     print()
-    print("| LocoJoystick-v0 policy | tracking return per step (max 1.5) | mean length | tracking_lin_vel |")
-    print("|---|---|---|---|")
-    for name, policy in (("PD joystick trotter", None), ("zero action", policies["zero action"])):
-        sim = make_sim("rewardlab/LocoJoystick-v0", num_envs=2 * args.envs)
-        sim.reset(seed=0)
-        policy = PDJoystickTrotter(sim) if policy is None else policy
-        total, lengths, tracking = [], [], []
-        for _ in range(args.steps):
-            step = sim.step(policy(sim), autoreset=True)
-            tracking.append(step.terms["tracking_lin_vel"][:, 0].mean())
-            if step.episode_metrics is not None:
-                total += list(step.episode_metrics["tracking_return"][step.done])
-                lengths += list(step.episode_metrics["length"][step.done])
-        running = sim.t > 0
-        total += list(sim.sum_task[running])
-        lengths += list(sim.t[running])
-        print(f"| {name} | {np.sum(total) / np.sum(lengths):.3f} | {np.mean(lengths):.0f} | {np.mean(tracking):.3f} |")
+    joystick_tables(args.envs, args.steps)
 
 
 if __name__ == "__main__":

@@ -156,3 +156,28 @@ def test_trotter_stands_still_on_a_zero_command():
     sim = make_sim("rewardlab/LocoJoystick-v0", num_envs=2, **still)
     sim.reset(seed=0)
     assert np.all(PDJoystickTrotter(sim)(sim) == 0.0)
+
+
+def test_joystick_foot_velocities_are_mujocos_site_velocities():
+    """The feet terms read foot velocities at the end of the step, as Playground's sensors do:
+    root velocity + w x r + R J(q) qdot, equal to MuJoCo's own velocity of the foot sites."""
+    import mujoco
+
+    sim = make_sim("rewardlab/LocoJoystick-v0", num_envs=2)
+    sim.reset(seed=0)
+    trotter, model = PDJoystickTrotter(sim), sim.qm.model
+    data, seen, score = mujoco.MjData(model), {}, sim.reward.terms
+    sim.reward.terms = lambda measured: (seen.__setitem__("m", measured), score(measured))[1]
+    fastest = 0.0
+    for _ in range(40):
+        sim.step(trotter(sim))
+        for i in range(2):
+            data.qpos[:], data.qvel[:] = sim.state[i, 1:20], sim.state[i, 20:38]
+            mujoco.mj_forward(model, data)
+            for foot, site in enumerate(sim.qm.foot_sites):
+                velocity = np.zeros(6)  # (angular, linear), world frame
+                mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_SITE, site, velocity, 0)
+                np.testing.assert_allclose(seen["m"].foot_vel_xy[i, foot], velocity[3:5], atol=1e-12)
+                assert seen["m"].foot_height[i, foot] == pytest.approx(data.site_xpos[site, 2], abs=1e-12)
+                fastest = max(fastest, np.linalg.norm(velocity[3:5]))
+    assert fastest > 0.3  # swinging feet were checked, not only feet at rest

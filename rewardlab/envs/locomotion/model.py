@@ -70,6 +70,31 @@ class LegGeometry:
         foot += self.hip_pos
         return foot
 
+    def forward_with_velocity(self, q: np.ndarray, q_dot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Foot positions and velocities in the trunk frame, (B, 4, 3) each, from joint angles
+        and velocities (B, 12): :meth:`forward` and its time derivative J(q) qdot."""
+        b = len(q)
+        q = q.reshape(b, 4, 3)
+        q_dot = q_dot.reshape(b, 4, 3)
+        q0, q1 = q[..., 0], q[..., 1]
+        q12 = q1 + q[..., 2]
+        w0, w1 = q_dot[..., 0], q_dot[..., 1]
+        w12 = w1 + q_dot[..., 2]
+        c, s = np.cos(q0), np.sin(q0)
+        c1, s1, c12, s12 = np.cos(q1), np.sin(q1), np.cos(q12), np.sin(q12)
+        zs = -self.thigh * c1 - self.calf * c12  # leg-plane depth (before abduction)
+        zs_dot = self.thigh * s1 * w1 + self.calf * s12 * w12
+        foot = np.empty((b, 4, 3))
+        foot[..., 0] = -self.thigh * s1 - self.calf * s12
+        foot[..., 1] = c * self.lateral - s * zs
+        foot[..., 2] = s * self.lateral + c * zs
+        foot += self.hip_pos
+        velocity = np.empty((b, 4, 3))
+        velocity[..., 0] = -self.thigh * c1 * w1 - self.calf * c12 * w12
+        velocity[..., 1] = -w0 * (s * self.lateral + c * zs) - s * zs_dot
+        velocity[..., 2] = w0 * (c * self.lateral - s * zs) + c * zs_dot
+        return foot, velocity
+
     def inverse(self, foot: np.ndarray, strict: bool = True) -> np.ndarray:
         """Joint angles (..., 12) that put the feet at ``foot`` (..., 4, 3), trunk frame.
 

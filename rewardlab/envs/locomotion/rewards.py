@@ -213,32 +213,32 @@ class JoystickReward:
         """Raw joystick terms, (B,) each."""
         c = self.config
         command = m.command
-        command_norm = np.sqrt(np.sum(np.square(command), axis=1))
+        command_norm = np.sqrt(np.square(command).sum(axis=1))
         moving = command_norm > c.command_threshold
         still = command_norm < c.command_threshold
-        lin_error = np.sum(np.square(command[:, :2] - m.lin_vel[:, :2]), axis=1)
+        lin_error = np.square(command[:, :2] - m.lin_vel[:, :2]).sum(axis=1)
         yaw_error = np.square(command[:, 2] - m.ang_vel[:, 2])
         offset = m.joint_pos - self.standing_pose
         outside = np.maximum(self.soft_low - m.joint_pos, 0.0) + np.maximum(m.joint_pos - self.soft_high, 0.0)
-        foot_speed_sq = np.sum(np.square(m.foot_vel_xy), axis=2)  # (B, 4)
+        foot_speed_sq = np.square(m.foot_vel_xy).sum(axis=2)  # (B, 4)
         clearance = np.abs(m.foot_height - c.max_foot_height) * np.sqrt(np.sqrt(foot_speed_sq))
         peak_error = np.square(m.swing_peak / c.max_foot_height - 1.0)
         return {
             "tracking_lin_vel": np.exp(-lin_error / c.tracking_sigma),
             "tracking_ang_vel": np.exp(-yaw_error / c.tracking_sigma),
             "lin_vel_z": np.square(m.world_lin_vel[:, 2]),
-            "ang_vel_xy": np.sum(np.square(m.world_ang_vel[:, :2]), axis=1),
-            "orientation": np.sum(np.square(m.gravity[:, :2]), axis=1),
-            "dof_pos_limits": np.sum(outside, axis=1),
-            "pose": np.exp(-np.sum(self.pose_weights * np.square(offset), axis=1)),
+            "ang_vel_xy": np.square(m.world_ang_vel[:, :2]).sum(axis=1),
+            "orientation": np.square(m.gravity[:, :2]).sum(axis=1),
+            "dof_pos_limits": outside.sum(axis=1),
+            "pose": np.exp(-(self.pose_weights * np.square(offset)).sum(axis=1)),
             "termination": m.fallen.astype(np.float64),
-            "stand_still": np.sum(np.abs(offset), axis=1) * still,
+            "stand_still": np.abs(offset).sum(axis=1) * still,
             "torques": m.torque_l2 + m.torque_l1,
             "energy": m.power,
-            "feet_clearance": np.sum(clearance, axis=1),
-            "feet_height": np.sum(peak_error * m.first_contact, axis=1) * moving,
-            "feet_slip": np.sum(foot_speed_sq * m.contact, axis=1) * moving,
-            "feet_air_time": np.sum((m.air_time - c.air_time_target) * m.first_contact, axis=1) * moving,
+            "feet_clearance": clearance.sum(axis=1),
+            "feet_height": (peak_error * m.first_contact).sum(axis=1) * moving,
+            "feet_slip": (foot_speed_sq * m.contact).sum(axis=1) * moving,
+            "feet_air_time": ((m.air_time - c.air_time_target) * m.first_contact).sum(axis=1) * moving,
             "base_height": np.square(m.height - self.stand_height),
         }
 
@@ -255,6 +255,6 @@ def smoothness_terms(change: np.ndarray, change_of_change: np.ndarray) -> dict[s
     """``action_rate`` and ``action_acc`` from the action differences (B, 12) a_t - a_{t-1} and
     (a_t - a_{t-1}) - (a_{t-1} - a_{t-2})."""
     return {
-        "action_rate": np.sum(np.square(change), axis=1),
-        "action_acc": np.sum(np.square(change_of_change), axis=1),
+        "action_rate": np.square(change).sum(axis=1),
+        "action_acc": np.square(change_of_change).sum(axis=1),
     }
