@@ -24,12 +24,42 @@ PER = {
 }
 
 
+#: distributions whose versions the result records (those installed)
+VERSIONED = ("rewardlab", "numpy", "torch", "gymnasium", "mujoco", "stable-baselines3", "highway-env",
+             "coopetition-gym", "dmlab2d")
+
+
+def _cpu_model() -> str:
+    """The CPU's model name where Linux tells it, else the architecture."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def versions() -> dict[str, str]:
+    from importlib import metadata
+
+    found = {}
+    for name in VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
 def machine() -> dict:
     return {
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
+        "processor": _cpu_model(),
         "python": platform.python_version(),
+        "versions": versions(),
     }
 
 
@@ -116,6 +146,7 @@ def format_tables(result: dict) -> str:
     m = result["machine"]
     lines.append(f"rewardlab bench, {result['date']}, {m['cpus']} CPUs ({m['processor']}), Python {m['python']}")
     lines.append(f"command: {result['command']}")
+    lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items()))
     s = result["settings"]
     lines.append(f"{s['rounds']} interleaved rounds of {s['seconds']:g} s per row, best round kept; "
                  "rates per CPU-second of this process (per wall-second in brackets)")
