@@ -16,9 +16,10 @@ before a stop line whose signal is red, or yellow when it can still stop comfort
 acceleration command changes by at most 0.4 m/s^2 per step (jerk <= 4 m/s^3) unless braking
 hard. ``evaluate`` rolls it over seeds and returns the Driving Score figures in docs/driving.md;
 ``episode_returns`` the return of each episode under a reward preset, for this driver or any
-other policy. The per-scenario returns table of docs/driving.md::
+other policy (``QUITTING``: policies that end their episodes early). The returns table of
+docs/driving.md::
 
-    python -m rewardlab.baselines.driving --episodes 32 --seed 100
+    python -m rewardlab.baselines.driving --episodes 32 --seed 100 --quitting
 """
 
 from __future__ import annotations
@@ -132,19 +133,48 @@ def episode_returns(env_id: str, reward="roach", episodes: int = 32, seed: int =
     return returns
 
 
+# Policies that quit their episode, for comparison with the driver: each ends it early or earns
+# little (standing still until ``blocked``, leaving the route, racing into traffic).
+def brake(sim: DrivingSim) -> np.ndarray:
+    """Full brake, wheel straight: stands still until ``blocked`` ends the episode."""
+    actions = np.zeros((sim.num_envs, sim.num_egos, 2))
+    actions[..., 1] = -1.0
+    return actions
+
+
+def off_route(sim: DrivingSim) -> np.ndarray:
+    """Full left lock at a light throttle: leaves the route within seconds."""
+    actions = np.zeros((sim.num_envs, sim.num_egos, 2))
+    actions[..., 0], actions[..., 1] = 1.0, 0.2
+    return actions
+
+
+def full_throttle(sim: DrivingSim) -> np.ndarray:
+    """Pure pursuit on the route at full throttle, blind to traffic and signals."""
+    return np.stack([pure_pursuit(sim), np.ones((sim.num_envs, sim.num_egos))], axis=-1)
+
+
+QUITTING = {"brake": brake, "off_route": off_route, "full_throttle": full_throttle}
+
+
 def main() -> None:
     import argparse
 
-    parser = argparse.ArgumentParser(description="Mean episode return of the route driver per scenario and preset")
+    parser = argparse.ArgumentParser(description="Mean episode return of the route driver (and of policies "
+                                                 "that quit) per scenario and reward preset")
     parser.add_argument("--episodes", type=int, default=32)
     parser.add_argument("--seed", type=int, default=100)
     parser.add_argument("--rewards", nargs="+", default=["carl", "roach"])
+    parser.add_argument("--quitting", action="store_true", help="also the policies of QUITTING")
     args = parser.parse_args()
     scenarios = ("DrivingHighway-v0", "DrivingIntersection-v0", "DrivingTown-v0", "DrivingMultiEgo-v0")
-    print("| scenario | " + " | ".join(args.rewards) + " |")
-    print("|---" * (len(args.rewards) + 1) + "|")
+    policies = {"route driver": None, **(QUITTING if args.quitting else {})}
+    columns = [(p, r) for r in args.rewards for p in policies]
+    print("| scenario | " + " | ".join(f"{r}: {p}" for p, r in columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
     for name in scenarios:
-        means = [episode_returns(f"rewardlab/{name}", r, args.episodes, args.seed).mean() for r in args.rewards]
+        means = [episode_returns(f"rewardlab/{name}", r, args.episodes, args.seed, policies[p]).mean()
+                 for p, r in columns]
         print(f"| {name} | " + " | ".join(f"{m:.2f}" for m in means) + " |")
 
 

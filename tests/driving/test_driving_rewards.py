@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 
 import rewardlab
-from rewardlab.baselines.driving import episode_returns
+from rewardlab.baselines.driving import QUITTING, episode_returns
 from rewardlab.core.errors import RewardlabError
 from rewardlab.envs.driving import rewards as rw
-from rewardlab.envs.driving.control import pure_pursuit
 from rewardlab.envs.driving.sim import EGO_LENGTH, DrivingParams
 from rewardlab.envs.driving.traffic import RED
 
@@ -256,27 +255,34 @@ def test_reward_parameters_are_validated(kwargs, name):
 
 
 # ----------------------------------------------------------------- the route driver's returns
-def _brake(sim):
-    a = np.zeros((sim.num_envs, sim.num_egos, 2))
-    a[..., 1] = -1.0
-    return a
-
-
-def _off_route(sim):
-    a = np.zeros((sim.num_envs, sim.num_egos, 2))
-    a[..., 0], a[..., 1] = 1.0, 0.2
-    return a
-
-
-def _full_throttle(sim):
-    return np.stack([pure_pursuit(sim), np.ones((sim.num_envs, sim.num_egos))], axis=-1)
-
-
 @pytest.mark.parametrize("env_id", ["rewardlab/DrivingHighway-v0", INTERSECTION, "rewardlab/DrivingTown-v0",
                                     "rewardlab/DrivingMultiEgo-v0"])
 def test_route_driver_earns_a_positive_roach_return_and_beats_quitting(env_id):
     driver = episode_returns(env_id, "roach", episodes=8, seed=100)
     assert (driver > 0.0).all() and driver.mean() > 50.0, driver
-    for quit_policy in (_brake, _off_route, _full_throttle):
+    for quit_policy in QUITTING.values():
         quitting = episode_returns(env_id, "roach", episodes=8, seed=100, policy=quit_policy)
         assert driver.mean() > quitting.mean() + 50.0, (quit_policy.__name__, driver, quitting)
+
+
+def test_raw_terms_do_not_depend_on_the_reward_preset():
+    """The simulator measures, the reward module computes the terms: the same trajectory gives the
+    same raw terms under every preset. The presets end episodes on different events, so each
+    instance is compared up to and including the first step on which any preset ends it."""
+    presets = ("carl", "roach", "highway")
+    sims = [rewardlab.make_sim("rewardlab/DrivingMultiEgo-v0", num_envs=16, reward=p) for p in presets]
+    for sim in sims:
+        sim.reset(seed=11)
+    rng = np.random.default_rng(3)
+    alive = np.ones(16, dtype=bool)
+    compared_ends = 0
+    for _ in range(150):
+        actions = rng.uniform(-1, 1, (16, 3, 2)) * np.array([0.4, 1.0])
+        steps = [sim.step(actions) for sim in sims]
+        for other in steps[1:]:
+            for k, v in steps[0].terms.items():
+                np.testing.assert_array_equal(v[alive], other.terms[k][alive], err_msg=k)
+        ended = np.logical_or.reduce([s.done for s in steps])
+        compared_ends += int((ended & alive).sum())
+        alive &= ~ended
+    assert compared_ends >= 4  # episodes ended, so the terminal terms were compared on their steps

@@ -45,9 +45,9 @@ PENALTY = {
     "scenario_timeout": 0.70,
 }
 
-#: Comfort bounds (m/s^2, m/s^3, rad/s, rad/s^2): ``comfort_bounds`` picks a set. "carla" is
-#: CaRL's CARLA configuration (its default in the CARLA code), "nuplan" nuPlan's comfort metric,
-#: which CaRL's nuPlan reward and rewardlab before 2026-12 used.
+#: Comfort bounds (m/s^2, m/s^3, rad/s, rad/s^2); the ``comfort_bounds`` parameter picks a set:
+#: "carla", the loose bounds of CaRL's CARLA configuration (the default), or "nuplan", the tight
+#: bounds of nuPlan's comfort metric.
 COMFORT_BOUNDS = {
     "carla": {
         "lon_accel_min": -20.0,
