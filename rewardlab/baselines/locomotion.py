@@ -153,7 +153,7 @@ class PDJoystickTrotter:
     (``position_gain``). Joint targets come from the closed-form inverse kinematics, with the
     weight-bearing feed-forward of :class:`PDGaitTracker` (and optionally its attitude
     correction, ``balance_gain``). Below the reward's ``command_threshold`` (a zero command) it
-    holds the standing pose, as the ``stand_still`` term asks. It must be called once per step, in
+    stands, holding the standing pose against the robot's weight, as the ``stand_still`` term asks. It must be called once per step, in
     order: it integrates.
 
     The defaults (4 Hz, 6 cm of clearance) keep every command of the default ranges on its feet;
@@ -189,6 +189,10 @@ class PDJoystickTrotter:
         # taken it (body frame, m); zeroed at every episode start
         self.drift = np.zeros((sim.num_envs, 2))
         self.command_threshold = sim.reward_config.command_threshold
+        # standing: the standing pose plus the servo offset that carries a quarter of the weight
+        # on each leg (without it the joints sag by about 0.1 rad under the robot's weight)
+        jac = _jacobians(sim.qm.legs, STANDING_POSE[None, :])
+        self.standing_targets = STANDING_POSE - (jac[0, :, 2, :] * (self.weight / 4.0)).reshape(12) / self.kp
 
     def targets(self, sim: LocoJoystickSim) -> np.ndarray:
         table, motion = self.table, self.motion
@@ -231,9 +235,10 @@ class PDJoystickTrotter:
         return joints + tau / self.kp
 
     def __call__(self, sim: LocoJoystickSim) -> np.ndarray:
-        action = (self.targets(sim) - STANDING_POSE) / sim.params.action_scale
+        targets = self.targets(sim)
         still = np.linalg.norm(sim.command, axis=1) < self.command_threshold
-        action[still] = 0.0  # the standing pose
+        targets[still] = self.standing_targets
+        action = (targets - STANDING_POSE) / sim.params.action_scale
         return np.clip(action, -1.0, 1.0)[:, None, :]
 
 
