@@ -133,6 +133,9 @@ def run_episodes(
     Returns every episode metric as an array of ``episodes`` values (NaN where an instance did not
     finish within ``max_steps``). ``frame_callback(sim)`` runs before each step (video).
     """
+    for name, value in (("episodes", episodes), ("max_steps", max_steps)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise RewardlabError(f"evaluate: --{name.replace('_', '-')} must be a positive integer, got {value!r}")
     episodes = min(int(episodes), sim.num_envs)
     obs = sim.reset(seed=seed)
     collected: dict[str, np.ndarray] = {}

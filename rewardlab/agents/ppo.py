@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -51,9 +52,17 @@ from rewardlab.agents.policies import (
     numpy_mlp,
     pair_numpy_layers,
 )
+from rewardlab.core import params as check
 from rewardlab.core.errors import RewardlabError, choices
+from rewardlab.core.safe_pickle import UnsafePickleError, safe_loads
 
-CHECKPOINT_FORMAT = 1
+#: 2: tensors read with torch.load(weights_only=True), the rest through an allow-list unpickler
+CHECKPOINT_FORMAT = 2
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:200] if text else ""
 #: on CPU a rollout acts in NumPy (see PPO._rollout) while every layer's rows x fan-in x fan-out
 #: is at most this (64 rows of a 64-64 network): above it NumPy's OpenBLAS starts threads, which
 #: made a 128-row rollout 2.5-25x slower on the shared machine
@@ -103,32 +112,57 @@ class PPOConfig:
     torch_threads: int | None = 1  #: torch.set_num_threads on CPU (small nets: 1 is fastest); None leaves it
 
     def __post_init__(self) -> None:
-        positive = ("num_envs", "num_steps", "num_minibatches", "update_epochs")
-        for name in positive:
-            if int(getattr(self, name)) < 1:
-                raise RewardlabError(f"PPO: {name} must be a positive integer, got {getattr(self, name)!r}")
-        if self.minibatch_size is not None and int(self.minibatch_size) < 1:
-            raise RewardlabError(f"PPO: minibatch_size must be positive or None, got {self.minibatch_size!r}")
+        try:
+            self._check()
+        except RewardlabError as err:
+            raise RewardlabError(f"PPO: {err}") from None
+
+    def _check(self) -> None:
+        """Types and ranges of every setting (``--set learning_rate=abc`` is an error here)."""
+        check.integers(self, num_envs=(1, 1 << 20), num_steps=(1, check.MAX_STEPS),
+                       num_minibatches=(1, 1 << 20), update_epochs=(1, 10_000), phase_dim=(1, 10_000))
+        for name in ("minibatch_size", "torch_threads"):
+            if getattr(self, name) is not None:
+                check.integers(self, {name: 1})
+        check.flags(self, "anneal_lr", "clip_vloss", "norm_adv", "normalize_obs", "normalize_reward",
+                    "centralized_critic")
+        if self.agent_id is not None:
+            check.flags(self, "agent_id")
+        check.numbers(self, ("learning_rate", "clip_coef", "vf_coef", "max_grad_norm", "ent_coef",
+                             "jacobian_penalty", "caps_temporal", "caps_spatial", "caps_sigma",
+                             "lipschitz_penalty"), low=0.0)
+        check.numbers(self, ("gamma", "gae_lambda"), low=0.0, high=1.0)
+        check.numbers(self, ("init_log_std",))
+        check.numbers(self, ("target_kl",), low=0.0, low_open=True, optional=True)
         for name, valid in (
             ("policy", ("mlp", "lpn")),
             ("distribution", ("gaussian", "beta")),
             ("activation", ("tanh", "relu", "elu")),
             ("jacobian_method", ("auto", "analytic", "vmap", "sum")),
         ):
-            if getattr(self, name) not in valid:
-                raise RewardlabError(f"PPO: unknown {name} {getattr(self, name)!r}; expected one of {choices(valid)}")
-        for name in ("jacobian_penalty", "caps_temporal", "caps_spatial", "lipschitz_penalty", "learning_rate"):
-            value = float(getattr(self, name))
-            if not math.isfinite(value) or value < 0:
-                raise RewardlabError(f"PPO: {name} must be a finite number >= 0, got {getattr(self, name)!r}")
+            check.choice(self, name, valid)
         if self.policy == "lpn" and self.distribution != "gaussian":
-            raise RewardlabError("PPO: policy='lpn' takes distribution='gaussian'")
+            raise RewardlabError("policy='lpn' takes distribution='gaussian'")
         if self.jacobian_method == "analytic" and self.policy != "lpn":
-            raise RewardlabError("PPO: jacobian_method='analytic' needs policy='lpn'")
-        self.hidden_sizes = tuple(int(h) for h in self.hidden_sizes)
-        self.lpn_hidden_sizes = tuple(int(h) for h in self.lpn_hidden_sizes)
-        if self.critic_hidden_sizes is not None:
-            self.critic_hidden_sizes = tuple(int(h) for h in self.critic_hidden_sizes)
+            raise RewardlabError("jacobian_method='analytic' needs policy='lpn'")
+        for name in ("hidden_sizes", "lpn_hidden_sizes", "critic_hidden_sizes"):
+            sizes = getattr(self, name)
+            if sizes is None and name == "critic_hidden_sizes":
+                continue
+            if (isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence)
+                    or not all(isinstance(h, (int, np.integer)) and not isinstance(h, bool) and 1 <= h <= 1 << 16
+                               for h in sizes)):
+                raise RewardlabError(f"{name} must be a list of positive integers (layer widths), got {sizes!r}")
+            setattr(self, name, tuple(int(h) for h in sizes))
+        phase = self.phase_index
+        if phase is not None and not (
+            (isinstance(phase, (int, np.integer)) and not isinstance(phase, bool) and phase >= 0)
+            or (isinstance(phase, Sequence) and not isinstance(phase, str)
+                and all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) and i >= 0 for i in phase))
+        ):
+            raise RewardlabError(f"phase_index must be None, an index or a list of indices, got {phase!r}")
+        if self.phase_fn is not None and not callable(self.phase_fn):
+            raise RewardlabError(f"phase_fn must be None or a callable, got {self.phase_fn!r}")
 
     @classmethod
     def from_kwargs(cls, owner: str, kwargs: dict[str, Any] | None) -> PPOConfig:
@@ -144,13 +178,37 @@ class PPOConfig:
             return cls(**kwargs)
         except TypeError as err:
             raise RewardlabError(f"{owner}: {err}") from err
+        except RewardlabError as err:
+            raise RewardlabError(f"{owner}: {str(err).removeprefix('PPO: ')}") from None
+
+
+DEVICES = ("auto", "cpu", "cuda", "cuda:<index>", "mps")
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` is CUDA where present, else CPU."""
+    """``"auto"`` is CUDA where present, else CPU; a device this machine lacks is an error."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise RewardlabError(f"--device: unknown device {device!r}; expected one of {', '.join(DEVICES)}") from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RewardlabError(
+                f"--device {device!r}: CUDA is not available on this machine (torch.cuda.is_available() "
+                "is False); use --device cpu or auto"
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise RewardlabError(
+                f"--device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
+    elif resolved.type == "mps":
+        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            raise RewardlabError(f"--device {device!r}: MPS is not available on this machine; use cpu or auto")
+    elif resolved.type != "cpu":
+        raise RewardlabError(f"--device: unsupported device {device!r}; expected one of {', '.join(DEVICES)}")
+    return resolved
 
 
 class PPO:
@@ -789,25 +847,37 @@ class PPO:
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
+        """The checkpoint document: tensors at the top, everything else in one restricted pickle.
+
+        ``torch.load(weights_only=True)`` reads the top level (tensors, numbers, strings, bytes);
+        ``state`` (the simulator, the NumPy arrays and generator state, the config, the curve) is
+        read by :func:`rewardlab.core.safe_pickle.safe_loads`, which builds only rewardlab's
+        classes, NumPy arrays and Gymnasium spaces: a crafted checkpoint cannot run code.
+        """
         cfg = dataclasses.asdict(self.config)
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "algo": self.algo_name,
+        if cfg.get("phase_fn") is not None:
+            raise RewardlabError("PPO.save: a config with phase_fn (a callable) cannot be saved; use phase_index")
+        state = {
             "config": cfg,
             "seed": self.seed,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
             "global_step": self.global_step,
             "update": self.update,
             "reward_stats": self.reward_stats.copy(),
             "discounted_return": self.discounted_return.copy(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
             "numpy_rng": np.random.get_state(),
             "sim": self.sim,
             "obs": self._obs,
             "curve": list(self.curve),
             "env_info": dict(self.env_info),
+        }
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "algo": self.algo_name,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            "state": pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL),
         }
 
     def save(self, path: str | Path) -> Path:
@@ -821,16 +891,47 @@ class PPO:
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> PPO:
-        """Restore an agent saved by :meth:`save` (a trusted file: it is unpickled)."""
-        state = torch.load(Path(path), map_location="cpu", weights_only=False)
-        if state.get("format") != CHECKPOINT_FORMAT:
-            raise RewardlabError(f"{path}: not a rewardlab PPO checkpoint (format {state.get('format')!r})")
-        from rewardlab.agents.mappo import MAPPO
+        """Restore an agent saved by :meth:`save`.
 
-        kind = {"ppo": PPO, "mappo": MAPPO}.get(state.get("algo"), cls)
-        agent = kind(state["sim"], PPOConfig(**state["config"]), seed=state["seed"], device=device, _reset=False)
-        agent.model.load_state_dict(state["model"])
-        agent.optimizer.load_state_dict(state["optimizer"])
+        Nothing in the file can run code: the tensors are read with ``torch.load(weights_only=True)``
+        and the rest with an allow-list unpickler (:mod:`rewardlab.core.safe_pickle`). A truncated,
+        empty or foreign file is a RewardlabError that names it.
+        """
+        path = Path(path)
+        try:
+            top = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise RewardlabError(f"{path}: no such checkpoint") from None
+        except Exception as err:  # truncated zip, not a torch file, a pickle naming unsafe globals
+            raise RewardlabError(
+                f"{path}: not a readable rewardlab checkpoint ({type(err).__name__}: {_first_line(err)})"
+            ) from None
+        if not isinstance(top, dict) or top.get("format") != CHECKPOINT_FORMAT or "state" not in top:
+            found = top.get("format") if isinstance(top, dict) else type(top).__name__
+            raise RewardlabError(
+                f"{path}: not a rewardlab PPO checkpoint of format {CHECKPOINT_FORMAT} (found {found!r}); "
+                "checkpoints of format 1 (before safe loading) must be retrained"
+            )
+        try:
+            state = safe_loads(top["state"])
+        except UnsafePickleError as err:
+            raise RewardlabError(f"{path}: {err}") from None
+        from rewardlab.agents.mappo import MAPPO
+        from rewardlab.core.sim import BatchedSim
+
+        if not isinstance(state, dict) or not isinstance(state.get("sim"), BatchedSim):
+            raise RewardlabError(f"{path}: not a rewardlab PPO checkpoint (no simulator in its state)")
+        kind = {"ppo": PPO, "mappo": MAPPO}.get(top.get("algo"), cls)
+        try:
+            agent = kind(state["sim"], PPOConfig(**state["config"]), seed=state["seed"], device=device, _reset=False)
+            agent.model.load_state_dict(top["model"])
+            agent.optimizer.load_state_dict(top["optimizer"])
+        except (KeyError, TypeError, RuntimeError, ValueError) as err:
+            if isinstance(err, RewardlabError):
+                raise
+            raise RewardlabError(
+                f"{path}: the checkpoint does not fit its agent ({type(err).__name__}: {_first_line(err)})"
+            ) from None
         agent.global_step = state["global_step"]
         agent.update = state["update"]
         agent.reward_stats = state["reward_stats"]
@@ -838,9 +939,9 @@ class PPO:
         agent._obs = state["obs"]
         agent.curve = state["curve"]
         agent.env_info = state["env_info"]
-        torch.set_rng_state(state["torch_rng"])
-        if state["cuda_rng"] is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        torch.set_rng_state(top["torch_rng"])
+        if top["cuda_rng"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(top["cuda_rng"])
         np.random.set_state(state["numpy_rng"])
         return agent
 

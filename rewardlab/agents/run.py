@@ -129,7 +129,20 @@ def curve_point(stats: dict[str, float], last_return: float) -> dict[str, float]
     return point
 
 
+def check_run_dir(log_dir: str | Path | None) -> None:
+    """Raise a RewardlabError unless ``log_dir`` is None, a directory, or a path that can become one."""
+    if log_dir is None:
+        return
+    path = Path(log_dir)
+    for parent in (path, *path.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise RewardlabError(f"--out {str(path)!r}: {str(parent)!r} is a file; give a run directory")
+            break
+
+
 def write_run_config(log_dir: Path, config: dict[str, Any]) -> None:
+    check_run_dir(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     (log_dir / "config.json").write_text(json.dumps(config, indent=2, default=str, sort_keys=True))
 
@@ -166,6 +179,7 @@ def train_and_evaluate(
     """
     if algo not in ALGOS:
         raise RewardlabError(f"{env_id}: unknown algo {algo!r}; expected one of {choices(ALGOS)}")
+    check_run_dir(log_dir)  # before training, not after it
     if int(total_steps) < 1:
         raise RewardlabError(f"{env_id}: total_steps must be a positive integer, got {total_steps!r}")
     if int(eval_episodes) < 1:

@@ -14,6 +14,12 @@ format (top-level keys are env ids; ``n_envs``, ``n_timesteps``, ``policy``, ``n
     from rewardlab.baselines.sb3 import train_and_evaluate_sb3
     result = train_and_evaluate_sb3("rewardlab/DrivingHighway-v0", algo="sb3-ppo",
                                     total_steps=50_000, seed=0)
+
+What loading a run unpickles: ``model.zip`` is read by SB3's own ``load`` (its parameters with
+``torch.load(weights_only=True)``; its ``data`` entry holds cloudpickled objects such as
+schedules, which SB3 deserialises: load only models you trust). ``vecnormalize.pkl`` is read by
+:func:`load_vecnormalize` through an allow-list unpickler that builds only ``VecNormalize``,
+``RunningMeanStd``, NumPy arrays and Gymnasium spaces, and refuses any other file cleanly.
 """
 
 from __future__ import annotations
@@ -67,6 +73,37 @@ def _policy_kwargs(value: Any) -> Any:
     return eval(value, {"__builtins__": {}}, {"dict": dict, "nn": torch.nn})  # noqa: S307 - trusted package file
 
 
+#: What a vecnormalize.pkl may hold besides NumPy arrays and Gymnasium spaces.
+VECNORMALIZE_TYPES = (
+    ("stable_baselines3.common.vec_env.vec_normalize", "VecNormalize"),
+    ("stable_baselines3.common.running_mean_std", "RunningMeanStd"),
+)
+
+
+def load_vecnormalize(path: str | Path, venv):
+    """``VecNormalize.load`` without unpickling arbitrary objects: a foreign or crafted file is a
+    RewardlabError naming it (see the module docstring for what is read)."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from rewardlab.core.safe_pickle import UnsafePickleError, safe_load
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            normalizer = safe_load(handle, extra=VECNORMALIZE_TYPES)
+    except OSError as err:
+        raise RewardlabError(f"{path}: cannot read ({err.strerror})") from None
+    except UnsafePickleError as err:
+        raise RewardlabError(f"{path}: {err}") from None
+    if not isinstance(normalizer, VecNormalize):
+        raise RewardlabError(f"{path}: not SB3 VecNormalize statistics (found {type(normalizer).__name__})")
+    try:
+        normalizer.set_venv(venv)
+    except (AssertionError, ValueError, AttributeError) as err:
+        raise RewardlabError(f"{path}: the statistics do not fit this environment ({err})") from None
+    return normalizer
+
+
 def make_vec_env(env_id: str, num_envs: int, reward: Any, env_kwargs: dict | None, agent_id: bool):
     """An SB3 VecEnv over a fresh simulator of ``env_id`` (registered id or "module:SimClass")."""
     from rewardlab.agents.run import make_env_sim
@@ -85,16 +122,8 @@ def build_model(
     device: str,
     tensorboard_log: str | None = None,
 ):
-    classes = algorithm_classes()
-    cls = classes[algo]
-    valid = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "env", "policy", "seed", "device", "_init_setup_model")]
-    kwargs = {k: v for k, v in hyperparams.items() if k not in ZOO_KEYS}
-    unknown = set(kwargs) - set(valid)
-    if unknown:
-        raise RewardlabError(
-            f"{env_id} ({algo}): unknown setting(s) {choices(unknown)}; valid settings are "
-            f"{choices([*valid, 'num_envs', 'n_envs', 'policy', 'normalize', 'agent_id'])}"
-        )
+    cls = algorithm_classes()[algo]
+    kwargs = _constructor_kwargs(env_id, algo, hyperparams)
     if "policy_kwargs" in kwargs:
         kwargs["policy_kwargs"] = _policy_kwargs(kwargs["policy_kwargs"])
     if tensorboard_log is not None:
@@ -112,6 +141,28 @@ def build_model(
         )
     except AssertionError as err:  # SB3 asserts on unsupported action spaces
         raise RewardlabError(f"{env_id} ({algo}): {err or 'unsupported action or observation space'}") from err
+
+
+def _constructor_kwargs(env_id: str, algo: str, hyperparams: dict[str, Any]) -> dict[str, Any]:
+    """The algorithm's constructor arguments among ``hyperparams``; unknown keys raise."""
+    cls = algorithm_classes()[algo]
+    skip = ("self", "env", "policy", "seed", "device", "_init_setup_model")
+    valid = [p for p in inspect.signature(cls.__init__).parameters if p not in skip]
+    kwargs = {k: v for k, v in hyperparams.items() if k not in ZOO_KEYS}
+    unknown = set(kwargs) - set(valid)
+    if unknown:
+        raise RewardlabError(
+            f"{env_id} ({algo}): unknown setting(s) {choices(unknown)}; valid settings are "
+            f"{choices([*valid, 'num_envs', 'n_envs', 'policy', 'normalize', 'agent_id'])}"
+        )
+    return kwargs
+
+
+def check_sb3_settings(env_id: str, algo: str, agent_kwargs: dict | None) -> None:
+    """Raise a RewardlabError for an unknown SB3 algorithm or setting, without building anything."""
+    if algo not in algorithm_classes():
+        raise RewardlabError(f"{env_id}: unknown SB3 algo {algo!r}; expected one of {choices(algorithm_classes())}")
+    _constructor_kwargs(env_id, algo, sb3_settings(env_id, algo, agent_kwargs))
 
 
 def sb3_settings(env_id: str, algo: str, agent_kwargs: dict | None) -> dict[str, Any]:

@@ -10,7 +10,10 @@ HELP = "Run a reward-ablation study: every (setting, seed) of a YAML spec, resum
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", help="the study spec (YAML), e.g. studies/coopetition_modes.yaml")
+    parser.add_argument("spec", help="the study spec (YAML), e.g. studies/coopetition_modes.yaml; it is "
+                        "checked (env ids, presets, agent settings, grid keys, metrics) before any run. Its "
+                        "runner (module:function or file.py:function) is imported and executed: run only "
+                        "specs you trust")
     parser.add_argument("--profile", default=None,
                         help="a profile of the spec (quick: a laptop CPU in minutes; full: paper scale)")
     parser.add_argument("--backend", choices=("local", "ray"), default="local",
@@ -28,11 +31,16 @@ def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from rewardlab.core.errors import RewardlabError
     from rewardlab.studies.executors import ablate, default_workers, pending_runs
     from rewardlab.studies.spec import DEFAULT_RUNNER, load_study
 
+    if args.workers is not None and args.workers < 1:
+        raise RewardlabError(f"--workers must be a positive integer, got {args.workers}")
     study = load_study(args.spec, profile=args.profile)
     out = Path(args.out) if args.out else Path("results") / study.name
+    if out.exists() and not out.is_dir():
+        raise RewardlabError(f"--out {str(out)!r} is a file; give a results directory (created if missing)")
     console = Console(stderr=True)
     if study.runner == DEFAULT_RUNNER:
         from rewardlab.core.registry import get_spec
@@ -46,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(todo)} of {len(study.runs())} runs to do in {out}")
         return 0
 
-    workers = args.workers or default_workers()
+    workers = default_workers() if args.workers is None else args.workers
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
                   console=console, transient=False) as progress:
@@ -62,7 +70,12 @@ def run(args: argparse.Namespace) -> int:
 
         def on_done(run, outcome) -> None:
             nonlocal failures
-            if outcome["ok"]:
+            if outcome.get("elsewhere"):
+                progress.console.print(
+                    f"  skip  {run.env.split('/')[-1]}  {run.setting_label}  seed={run.seed}  "
+                    "(claimed or finished by another ablate on this folder)", soft_wrap=True
+                )
+            elif outcome["ok"]:
                 progress.console.print(
                     f"  done  {run.env.split('/')[-1]}  {run.setting_label}  seed={run.seed}  "
                     f"({outcome.get('wall_time_s', float('nan')):.1f} s)", soft_wrap=True
@@ -85,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"{len(summary.failed)} run(s) failed; tracebacks in {out / 'failed'}; "
                       "run the same command to retry them", style="red")
         return 1
+    if summary.elsewhere:
+        print(f"{study.name}: {len(summary.elsewhere)} run(s) left to another ablate on {out}; "
+              "run the same command when it is done to check", file=sys.stderr)
+        return 0
     print(f"{study.name}: {summary.planned} runs finished ({summary.skipped} from before) in {out}",
           file=sys.stderr)
     return 0

@@ -11,6 +11,9 @@ itself the moment the run ends, so killing the parent loses only the runs in fli
 run the worker seeds Python's, NumPy's and (if loaded) torch's global generators with the run's
 seed, so a result never depends on which runs the worker did before. Each worker gets
 ``cpu_count // workers`` threads for torch/BLAS so that the workers do not oversubscribe the cores.
+A worker claims its run in the results folder first (see :mod:`rewardlab.studies.store`), so two
+``ablate`` processes on one folder never run a run twice, and it exits as soon as its parent is
+gone (a killed ``ablate`` leaves no workers computing for nobody).
 
 Ray backend: one task per run (``num_cpus=1``); the driver writes each result as it arrives.
 ``--address`` joins a running cluster (``auto`` or ``ray://host:10001``); without it a local Ray
@@ -27,6 +30,7 @@ import multiprocessing
 import os
 import random
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -146,18 +150,42 @@ def execute_run(run_dict: Mapping[str, Any], runner: str, study_name: str, threa
 
 
 def _local_task(run_dict: Mapping[str, Any], runner: str, study_name: str, out_dir: str, threads: int) -> dict:
-    """Executed in a worker process: run, then write the result file before returning."""
-    outcome = execute_run(run_dict, runner, study_name, threads)
+    """Executed in a worker process: claim the run, run it, write the result file, then return."""
     store = ResultStore(out_dir)
-    if outcome["ok"]:
-        store.write_run(outcome["record"])
-        return {"ok": True, "key": outcome["key"], "wall_time_s": outcome["record"]["wall_time_s"]}
-    store.write_failure(outcome["key"], outcome)
-    return {k: outcome[k] for k in ("ok", "key", "error", "wall_time_s")}
+    key = run_dict["key"]
+    if not store.claim(key):
+        return {"ok": True, "key": key, "elsewhere": True, "wall_time_s": float("nan")}
+    try:
+        if store.read_run(key) is not None:  # finished by another ablate since this one looked
+            return {"ok": True, "key": key, "elsewhere": True, "wall_time_s": float("nan")}
+        outcome = execute_run(run_dict, runner, study_name, threads)
+        if outcome["ok"]:
+            store.write_run(outcome["record"])
+            return {"ok": True, "key": outcome["key"], "wall_time_s": outcome["record"]["wall_time_s"]}
+        store.write_failure(outcome["key"], outcome)
+        return {k: outcome[k] for k in ("ok", "key", "error", "wall_time_s")}
+    finally:
+        store.release(key)
 
 
-def _init_worker(threads: int) -> None:
+def _exit_when_orphaned(parent: int, interval_s: float = 1.0) -> None:
+    """Poll the parent's pid; exit this worker at once when the parent is gone.
+
+    A killed parent cannot tell its pool to stop, and the worker would compute its run to the
+    end for nobody (the next ``ablate`` takes its claim over). ``os._exit`` skips cleanup that
+    could block on the dead parent's queues.
+    """
+    while True:
+        time.sleep(interval_s)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _init_worker(threads: int, parent: int | None = None) -> None:
     _limit_threads(threads)
+    if parent is not None:
+        threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True,
+                         name="rewardlab-orphan-watch").start()
 
 
 @dataclass
@@ -168,6 +196,7 @@ class AblateSummary:
     skipped: int
     finished: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    elsewhere: list[str] = field(default_factory=list)  # claimed or finished by another ablate
 
     @property
     def ok(self) -> bool:
@@ -186,7 +215,8 @@ def run_local(study: Study, runs: list[Run], store: ResultStore, workers: int, o
     while pending:
         context = multiprocessing.get_context("spawn")
         pool = cf.ProcessPoolExecutor(
-            max_workers=min(workers, len(pending)), mp_context=context, initializer=_init_worker, initargs=(threads,)
+            max_workers=min(workers, len(pending)), mp_context=context, initializer=_init_worker,
+            initargs=(threads, os.getpid()),
         )
         futures = {
             pool.submit(_local_task, run.to_dict(), study.runner, study.name, str(store.root), threads): run
@@ -236,7 +266,12 @@ def run_ray(study: Study, runs: list[Run], store: ResultStore, workers: int, add
         started_here = True
     try:
         task = ray.remote(num_cpus=1, max_retries=1)(execute_run)
-        refs = {task.remote(run.to_dict(), study.runner, study.name, 1): run for run in runs}
+        refs = {}
+        for run in runs:  # the driver holds the claims of the runs it submits
+            if store.claim(run.key):
+                refs[task.remote(run.to_dict(), study.runner, study.name, 1)] = run
+            else:
+                on_done(run, {"ok": True, "key": run.key, "elsewhere": True, "wall_time_s": float("nan")})
         waiting = list(refs)
         while waiting:
             done, waiting = ray.wait(waiting, num_returns=1)
@@ -252,6 +287,7 @@ def run_ray(study: Study, runs: list[Run], store: ResultStore, workers: int, add
                     outcome = {"ok": True, "key": run.key, "wall_time_s": outcome["record"]["wall_time_s"]}
                 else:
                     store.write_failure(run.key, outcome)
+                store.release(run.key)
                 on_done(run, outcome)
     finally:
         if started_here:
@@ -290,7 +326,9 @@ def ablate(study: Study, out: str | Path, *, backend: str = "local", workers: in
         on_start(len(runs), len(todo))
 
     def done(run: Run, outcome: Mapping[str, Any]) -> None:
-        if outcome["ok"]:
+        if outcome.get("elsewhere"):
+            summary.elsewhere.append(run.key)
+        elif outcome["ok"]:
             summary.finished.append(run.key)
         else:
             summary.failed[run.key] = outcome.get("error", "failed")
