@@ -12,6 +12,7 @@ import pytest
 import rewardlab
 from rewardlab.baselines.driving import QUITTING, episode_returns
 from rewardlab.core.errors import RewardlabError
+from rewardlab.envs.driving import infractions as inf
 from rewardlab.envs.driving import rewards as rw
 from rewardlab.envs.driving.sim import EGO_LENGTH, DrivingParams
 from rewardlab.envs.driving.traffic import RED
@@ -229,21 +230,81 @@ def test_ttc_window_rearms_on_every_violation():
     assert DrivingParams().ttc_window == 500
 
 
-def test_comfort_window_and_bounds():
-    # full braking from 15 m/s: the jerk bounds (30 m/s^3 magnitude and longitudinal) are exceeded
-    # once; a = -8 m/s^2 is inside CaRL's CARLA bounds (-20) and the jerk is 0 afterwards
-    sim = make_scene(reward="carl", comfort_window=3)
-    place_ego(sim, 20, speed=15.0)
-    factors = [_step(sim, 0.0, -1.0).terms["f_comfort"][0, 0] for _ in range(6)]
-    two = 1.0 - 0.5 * 2 / 6
-    assert factors == pytest.approx([two, two, two, 1.0, 1.0, 1.0], abs=1e-12)
-    # nuPlan's bounds: -8 m/s^2 exceeds -4.05 on every step, so that bound stays violated
-    sim = make_scene(reward="carl", comfort_window=3, comfort_bounds="nuplan")
-    place_ego(sim, 20, speed=15.0)
-    factors = [_step(sim, 0.0, -1.0).terms["f_comfort"][0, 0] for _ in range(6)]
-    assert factors[0] == pytest.approx(1.0 - 0.5 * 3 / 6, abs=1e-12)  # accel, jerk, longitudinal jerk
-    assert factors[3:] == pytest.approx([1.0 - 0.5 / 6] * 3, abs=1e-12)
+def test_comfort_factor_counts_the_bounds_inside_their_windows():
+    steps_since = np.array([[[0, 3, 499, 500, 10**9, 2]]])  # four bounds violated in the last 500 steps
+    assert rw.comfort_factor(steps_since, 500)[0, 0] == pytest.approx(1.0 - 0.5 * 4 / 6, abs=1e-15)
+    assert rw.comfort_factor(steps_since, 3)[0, 0] == pytest.approx(1.0 - 0.5 * 2 / 6, abs=1e-15)
     assert DrivingParams().comfort_window == 500 and DrivingParams().comfort_bounds == "carla"
+
+
+def test_comfort_under_constant_braking():
+    """Braking at 8 m/s^2 from 30 m/s: no check before 8 samples; then nuPlan's -4.05 m/s^2 bound
+    is violated on every step (the filtered acceleration of a constant is that constant, its jerk
+    0): f_comfort = 1 - 0.5 / 6. CaRL's CARLA bounds (-20 m/s^2) are not violated."""
+    for bounds, later in (("nuplan", 1.0 - 0.5 / 6), ("carla", 1.0)):
+        sim = make_scene(reward="carl", comfort_bounds=bounds)
+        place_ego(sim, 20, speed=30.0)
+        factors = [_step(sim, 0.0, -1.0).terms["f_comfort"][0, 0] for _ in range(20)]
+        assert factors[:7] == [1.0] * 7
+        assert factors[7:] == pytest.approx([later] * 13, abs=1e-9)
+
+
+def _savgol_end(y, window, order, deriv, dt):
+    """The deriv-th derivative at the last sample of the polynomial fitted to the last window samples."""
+    t = np.arange(window) * dt
+    fit = np.polyfit(t, y[-window:], order)
+    return np.polyval(np.polyder(fit, deriv), t[-1])
+
+
+def _carl_smooth(y):
+    """scipy's savgol_filter(y, 8, 2) as CaRL calls it (mode "interp"), written with polyfit: the
+    four first and last outputs from the fits through the first and last 8 samples, output i in
+    between from the fit through samples i - 3 ... i + 4 at that window's middle."""
+    n = len(y)
+    out = np.empty(n)
+    for i in range(n):
+        if i < 4:
+            out[i] = np.polyval(np.polyfit(np.arange(8), y[:8], 2), i)
+        elif i >= n - 4:
+            out[i] = np.polyval(np.polyfit(np.arange(8), y[-8:], 2), i - (n - 8))
+        else:
+            out[i] = np.polyval(np.polyfit(np.arange(8), y[i - 3:i + 5], 2), 3.5)
+    return out
+
+
+def test_comfort_quantities_follow_carls_filters():
+    """Weaving and braking: the simulator's comfort flags against CaRL's filters on its history
+    (accelerations a_lon = dv/dt, a_lat = v x yaw rate, |a|, unwrapped yaw)."""
+    sim = make_scene(reward="carl", comfort_bounds="nuplan")
+    place_ego(sim, 20, speed=12.0)
+    rng = np.random.default_rng(5)
+    dt = sim.params.dt
+    seen = []
+    for t in range(30):
+        v0 = sim.ev[0, 0]
+        steer, accel = 0.3 * np.sin(0.4 * t), rng.uniform(-1.0, 0.6)
+        _step(sim, steer, accel)
+        hist = sim.comfort_history[0, 0]
+        assert hist[-1, 0] == pytest.approx((sim.ev[0, 0] - v0) / dt, abs=1e-9)
+        n = min(t + 1, 15)
+        if n < 8:
+            assert (sim.steps_since_comfort[0, 0] > 10**6).all()
+            continue
+        h = hist[-n:]
+        b = inf.COMFORT_BOUNDS["nuplan"]
+        a_lon = _savgol_end(h[:, 0], 8, 2, 0, dt)
+        a_lat = _savgol_end(h[:, 1], 8, 2, 0, dt)
+        lon_jerk = _savgol_end(_carl_smooth(h[:, 0]), n, 2, 1, dt)
+        jerk = _savgol_end(_carl_smooth(h[:, 2]), n, 2, 1, dt)
+        yaw_rate = _savgol_end(h[:, 3], 5, 2, 1, dt)
+        yaw_accel = _savgol_end(h[:, 3], 5, 3, 2, dt)
+        expected = [a_lon < b["lon_accel_min"] or a_lon > b["lon_accel_max"], abs(a_lat) > b["lat_accel"],
+                    abs(lon_jerk) > b["lon_jerk"], abs(jerk) > b["jerk"], abs(yaw_rate) > b["yaw_rate"],
+                    abs(yaw_accel) > b["yaw_accel"]]
+        assert list(sim.steps_since_comfort[0, 0] == 0) == expected, t
+        seen.append(expected)
+    seen = np.array(seen)
+    assert seen.any() and not seen.all()  # some bounds violated, some not: both paths exercised
 
 
 @pytest.mark.parametrize("kwargs, name", [({"comfort_bounds": "tight"}, "comfort_bounds"),

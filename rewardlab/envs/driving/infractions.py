@@ -34,6 +34,8 @@ infractions and, under the ``carl`` and ``roach`` presets, end the episode.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 PENALTY = {
@@ -96,6 +98,60 @@ def comfort_violations(a_lon, a_lat, jerk_lon, jerk, yaw_rate, yaw_accel, bounds
     out[..., 4] = np.abs(yaw_rate) > b["yaw_rate"]
     out[..., 5] = np.abs(yaw_accel) > b["yaw_accel"]
     return out
+
+
+# CaRL's comfort quantities: Savitzky-Golay filters over the last 15 steps of each ego's
+# longitudinal and lateral acceleration, acceleration magnitude and (unwrapped) yaw, checked once
+# 8 steps are in. Every filtered value is linear in that history, so each is one weight vector.
+COMFORT_HISTORY = 15
+COMFORT_MIN_HISTORY = 8
+_ACCEL_WINDOW, _YAW_WINDOW = 8, 5
+
+
+def polynomial_fit_weights(window: int, order: int, deriv: int, at: float, dt: float) -> np.ndarray:
+    """w (window,) such that w @ y is the deriv-th time derivative, at sample position ``at``, of
+    the least-squares polynomial of ``order`` through samples y taken ``dt`` apart."""
+    t = np.arange(window, dtype=float)
+    coefficients = np.linalg.pinv(np.vander(t, order + 1, increasing=True))  # (order + 1, window)
+    k = np.arange(order + 1)
+    falling = np.array([math.perm(int(i), deriv) for i in k], dtype=float)  # k! / (k - deriv)!
+    basis = np.where(k >= deriv, falling * float(at) ** np.maximum(k - deriv, 0), 0.0)
+    return basis @ coefficients / dt**deriv
+
+
+def smoothing_matrix(n: int, window: int, order: int) -> np.ndarray:
+    """(n, n): the smoothing CaRL applies to a history of n samples (scipy's ``savgol_filter``,
+    mode "interp"): the first and last window // 2 outputs from the fits through the first and
+    last ``window`` samples; output i between them from the fit through samples i - h + 1 ...
+    i + h (h = window // 2; an even window) evaluated at that window's middle."""
+    out = np.zeros((n, n))
+    half = window // 2
+    for i in range(n):
+        if i < half:
+            out[i, :window] = polynomial_fit_weights(window, order, 0, i, 1.0)
+        elif i >= n - half:
+            out[i, n - window:] = polynomial_fit_weights(window, order, 0, i - (n - window), 1.0)
+        else:
+            start = i - half + 1
+            out[i, start:start + window] = polynomial_fit_weights(window, order, 0, (window - 1) / 2, 1.0)
+    return out
+
+
+def comfort_filters(dt: float) -> dict[str, np.ndarray]:
+    """Weights over a history of ``COMFORT_HISTORY`` samples (oldest first, the newest last):
+    ``accel`` (H,), the smoothed acceleration now; ``jerk`` (H + 1, H), by the number of samples
+    held, the derivative now of the quadratic through the whole smoothed history; ``yaw_rate``
+    and ``yaw_accel`` (H,), the first derivative of a quadratic and the second of a cubic through
+    the last 5 yaws."""
+    h = COMFORT_HISTORY
+    accel, yaw_rate, yaw_accel = np.zeros(h), np.zeros(h), np.zeros(h)
+    accel[h - _ACCEL_WINDOW:] = polynomial_fit_weights(_ACCEL_WINDOW, 2, 0, _ACCEL_WINDOW - 1, dt)
+    yaw_rate[h - _YAW_WINDOW:] = polynomial_fit_weights(_YAW_WINDOW, 2, 1, _YAW_WINDOW - 1, dt)
+    yaw_accel[h - _YAW_WINDOW:] = polynomial_fit_weights(_YAW_WINDOW, 3, 2, _YAW_WINDOW - 1, dt)
+    jerk = np.zeros((h + 1, h))
+    for n in range(COMFORT_MIN_HISTORY, h + 1):
+        jerk[n, h - n:] = polynomial_fit_weights(n, 2, 1, n - 1, dt) @ smoothing_matrix(n, _ACCEL_WINDOW, 2)
+    return {"accel": accel, "jerk": jerk, "yaw_rate": yaw_rate, "yaw_accel": yaw_accel}
 
 
 def penalty_product(counts: dict[str, np.ndarray], outside_fraction: np.ndarray) -> np.ndarray:

@@ -252,8 +252,12 @@ class DrivingSim(BatchedSim):
         z = lambda *shape, dtype=float: np.zeros((b, *shape), dtype=dtype)  # noqa: E731
         # egos
         self.ex, self.ey, self.epsi, self.ev = z(e), z(e), z(e), z(e)
-        self.steer_prev, self.accel_cmd, self.yaw_rate = z(e), z(e), z(e)
-        self.a_lon_prev, self.a_lat_prev, self.jerk_prev = z(e), z(e), z(e)
+        self.steer_prev, self.accel_cmd = z(e), z(e)
+        # CaRL's comfort history: longitudinal, lateral acceleration, its magnitude, unwrapped yaw
+        # over the last COMFORT_HISTORY steps (newest last), and how many steps it holds
+        self.comfort_history = z(e, inf.COMFORT_HISTORY, 4)
+        self.comfort_samples = z(e, dtype=np.int64)
+        self._comfort_filters = inf.comfort_filters(p.dt)
         self.route_idx = z(e, dtype=np.int64)
         self.progress, self.road_hint = z(e), z(e)
         self.ego_active = z(e, dtype=bool)
@@ -315,9 +319,9 @@ class DrivingSim(BatchedSim):
         self.ev[rows] = lay.speed_limit[rows, None] * (0.5 + 0.2 * u)
         self.meta_lane[rows] = 0.0
         self.meta_speed[rows] = self.ev[rows]
-        for arr in (self.steer_prev, self.accel_cmd, self.yaw_rate, self.a_lon_prev, self.a_lat_prev,
-                    self.jerk_prev, self.progress, self.stopped_time, self.outside_dist):
-            arr[rows] = 0.0
+        for arr in (self.steer_prev, self.accel_cmd, self.comfort_history, self.comfort_samples, self.progress,
+                    self.stopped_time, self.outside_dist):
+            arr[rows] = 0
         self.steps_since_ttc[rows] = LONG_AGO
         self.steps_since_comfort[rows] = LONG_AGO
         self.route_idx[rows] = 0
@@ -621,7 +625,7 @@ class DrivingSim(BatchedSim):
         if self.num_pedestrians:
             self._step_pedestrians(dt)
         self._step_traffic(dt)
-        v_before = self.ev.copy()
+        v_before, psi_before = self.ev.copy(), self.epsi.copy()
         x, y, psi, v, yaw_rate = bicycle_step(self.ex, self.ey, self.epsi, self.ev, accel, steer_cmd * MAX_STEER,
                                               dt, LF, LR, V_MAX)
         # every ego still driving (the usual case): the masked updates below reduce to the new
@@ -710,16 +714,9 @@ class DrivingSim(BatchedSim):
         self.stopped_time = np.where(still, self.stopped_time + dt, 0.0)
         blocked = self.stopped_time >= p.blocked_time - 1e-9
         self.stopped_time = np.where(blocked, 0.0, self.stopped_time)
-        # comfort bounds, from finite differences over the step
-        a_lon = (self.ev - v_before) / dt
-        a_lat = self.ev * yaw_rate
-        jerk_lon = (a_lon - self.a_lon_prev) / dt
-        jerk = np.hypot(a_lon - self.a_lon_prev, a_lat - self.a_lat_prev) / dt
-        yaw_acc = (yaw_rate - self.yaw_rate) / dt
-        violated = inf.comfort_violations(a_lon, a_lat, jerk_lon, jerk, yaw_rate, yaw_acc, p.comfort_bounds)
-        violated &= active[..., None]
+        # comfort bounds on CaRL's filtered quantities (see infractions.comfort_filters)
+        violated = self._comfort_violations(v_before, psi_before, yaw_rate) & active[..., None]
         self.steps_since_comfort = np.where(violated, 0, self.steps_since_comfort + 1)
-        self.a_lon_prev, self.a_lat_prev, self.yaw_rate = a_lon, a_lat, yaw_rate
         # time to collision: only while the ego moves (CaRL, after nuPlan)
         ttc_now = ttc_active & (self.ev >= inf.TTC_MIN_SPEED) & active
         self.steps_since_ttc = np.where(ttc_now, 0, self.steps_since_ttc + 1)
@@ -812,6 +809,25 @@ class DrivingSim(BatchedSim):
         road = self._route_road() if road is None else road
         off = take_last(self.ego_d, np.maximum(road, 0)[..., None])[..., 0]
         return np.where(road >= 0, off, -0.5 * lay.width[:, None])
+
+    def _comfort_violations(self, v_before: np.ndarray, psi_before: np.ndarray, yaw_rate: np.ndarray) -> np.ndarray:
+        """Which comfort bounds each ego violates this step, (B, E, 6): the step's accelerations
+        (a_lon = dv/dt, a_lat = v x yaw rate) and yaw enter the history, CaRL's Savitzky-Golay
+        filters give the quantities, checked once COMFORT_MIN_HISTORY steps are in."""
+        hist = self.comfort_history
+        yaw = hist[..., -1, 3] + wrap_angle(self.epsi - psi_before)  # unwrapped
+        a_lon = (self.ev - v_before) / self.params.dt
+        a_lat = self.ev * yaw_rate
+        hist[..., :-1, :] = hist[..., 1:, :]
+        hist[..., -1, 0], hist[..., -1, 1], hist[..., -1, 2], hist[..., -1, 3] = a_lon, a_lat, np.hypot(a_lon, a_lat), yaw
+        self.comfort_samples = np.minimum(self.comfort_samples + 1, inf.COMFORT_HISTORY)
+        f = self._comfort_filters
+        jerk_weights = f["jerk"].take(self.comfort_samples, axis=0)  # (B, E, H), zero below the minimum
+        violated = inf.comfort_violations(
+            hist[..., 0] @ f["accel"], hist[..., 1] @ f["accel"],
+            np.einsum("beh,beh->be", hist[..., 0], jerk_weights), np.einsum("beh,beh->be", hist[..., 2], jerk_weights),
+            hist[..., 3] @ f["yaw_rate"], hist[..., 3] @ f["yaw_accel"], self.params.comfort_bounds)
+        return violated & (self.comfort_samples >= inf.COMFORT_MIN_HISTORY)[..., None]
 
     def _lane_centre_distance(self, road: np.ndarray, offset: np.ndarray) -> np.ndarray:
         """Distance (B, E) from each ego to the closest lane centre of the road its route point
