@@ -80,8 +80,8 @@ class LegGeometry:
         q12 = q1 + q[..., 2]
         w0, w1 = q_dot[..., 0], q_dot[..., 1]
         w12 = w1 + q_dot[..., 2]
-        c, s = np.cos(q0), np.sin(q0)
-        c1, s1, c12, s12 = np.cos(q1), np.sin(q1), np.cos(q12), np.sin(q12)
+        angles = np.stack([q0, q1, q12])
+        (c, c1, c12), (s, s1, s12) = np.cos(angles), np.sin(angles)
         zs = -self.thigh * c1 - self.calf * c12  # leg-plane depth (before abduction)
         zs_dot = self.thigh * s1 * w1 + self.calf * s12 * w12
         foot = np.empty((b, 4, 3))

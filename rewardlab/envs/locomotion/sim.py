@@ -227,13 +227,13 @@ def _rotate(rot: np.ndarray, vec: np.ndarray) -> np.ndarray:
     return (products[..., 0] + products[..., 1]) + products[..., 2]
 
 
+_NEXT, _AFTER_NEXT = np.array([1, 2, 0]), np.array([2, 0, 1])
+
+
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a x b over the last axis (broadcast), elementwise (``np.cross`` costs more at small B)."""
-    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
-    out[..., 0] = a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1]
-    out[..., 1] = a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2]
-    out[..., 2] = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
-    return out
+    """a x b over the last axis (broadcast), elementwise: (a_{i+1} b_{i+2} - a_{i+2} b_{i+1})_i
+    (``np.cross`` costs more at small B)."""
+    return a[..., _NEXT] * b[..., _AFTER_NEXT] - a[..., _AFTER_NEXT] * b[..., _NEXT]
 
 
 def _rotate_back(rot: np.ndarray, vec: np.ndarray) -> np.ndarray:
@@ -774,9 +774,9 @@ class LocoJoystickSim(_LocoBase):
         feet = state[:, None, 1:4] + relative
         self.feet_prev = feet
         # foot velocities at the end of the step (what Playground's foot velocity sensors read):
-        # v_root + w x r + R (J(q) qdot)
-        world_ang_vel = _rotate(rot, state[:, 23:26])
-        foot_vel = (state[:, None, 20:23] + _cross(world_ang_vel[:, None, :], relative)) + _rotate(rot, local_vel)
+        # v_root + R (w_body x p_local + J(q) qdot)
+        body_ang_vel = state[:, 23:26]
+        foot_vel = state[:, None, 20:23] + _rotate(rot, _cross(body_ang_vel[:, None, :], local) + local_vel)
         # a foot's air time and swing peak run from lift-off to touch-down (Playground's bookkeeping)
         first_contact = contact & ~self.was_in_contact
         self.air_time += dt
@@ -786,7 +786,7 @@ class LocoJoystickSim(_LocoBase):
             lin_vel=_rotate_back(rot, state[:, 20:23]),
             ang_vel=state[:, 23:26],  # MuJoCo's free-joint angular velocity is in the body frame
             world_lin_vel=state[:, 20:23],
-            world_ang_vel=world_ang_vel,
+            world_ang_vel=_rotate(rot, body_ang_vel),
             gravity=-rot[:, 2, :],
             height=state[:, 3],
             joint_pos=state[:, 8:20],
