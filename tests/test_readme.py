@@ -14,4 +14,6 @@ def test_readme_python_blocks_run():
     namespace: dict = {}
     for block in blocks:
         exec(compile(block, str(README), "exec"), namespace)
-    assert set(namespace["info"]["reward_terms"]) >= {"individual_value", "reward"}
+    assert set(namespace["info"]["reward_terms"]) >= {"route_progress", "f_speed", "reward"}
+    assert namespace["venv"].num_envs == 16 * 2  # one slot per (instance, agent)
+    assert "reward=sum over agents of private" in repr(namespace["team"].unwrapped)
