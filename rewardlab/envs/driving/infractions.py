@@ -17,7 +17,8 @@ blocked             it stood still (< 0.1 m/s) for ``blocked_time`` seconds with
 speeding            its speed exceeds the limit (counted per episode of speeding)
 ttc                 moving at 0.1 m/s or more, a constant-velocity projection 0.1, 0.3, 0.5, 0.7
                     or 0.9 s ahead overlaps another object (CaRL's time-to-collision check)
-comfort             one of six bounds (``COMFORT_BOUNDS``) is exceeded
+comfort             one of six bounds (``COMFORT_BOUNDS``) is exceeded by CaRL's filtered
+                    quantities (``comfort_filters``), from the 8th step of an episode
 ==================  ==========================================================================
 
 Driving Score of a route: DS = RC x P with the leaderboard's penalty factors
