@@ -112,6 +112,11 @@ def test_file_runner_is_resolved_against_the_spec_folder(tmp_path):
         ({"derived": {"x": "a.b"}}, "may use only"),
         ({"base": {"total_steps": -1}}, "positive integer"),
         ({"base": {"reward": 3, "reward.social": "private", "total_steps": 5}}, "not a mapping"),
+        ({"metrics": {"w": {"describe": "x"}}}, r"metric 'w': unknown field\(s\) 'describe'"),
+        ({"metrics": {"w": {"higher_is_better": "yes"}}}, "higher_is_better must be true, false or absent"),
+        ({"metrics": ["w", "w"]}, "listed twice"),
+        ({"metrics": [3]}, "each item of metrics"),
+        ({"derived": {"x": {"description": "no expression"}}}, "needs an expression"),
     ],
 )
 def test_bad_specs_raise_clear_errors(change, message):
@@ -161,3 +166,28 @@ def test_ablate_cli_rejects_unknown_env_ids_and_profiles(tmp_path, capsys):
     assert "unknown environment id 'rewardlab/NoSuchEnv-v0'" in capsys.readouterr().err
     assert main(["ablate", str(path), "--profile", "quick", "--dry-run"]) == 2
     assert "unknown profile 'quick'" in capsys.readouterr().err
+
+
+def test_metric_descriptions_and_directions():
+    from rewardlab.studies.spec import MetricInfo
+
+    study = parse_study({**SPEC, "metrics": [
+        "plain", {"welfare": {"description": "team  welfare,\n as %", "higher_is_better": True}}],
+        "derived": {"cost": {"expression": "plain * 2", "description": "twice", "higher_is_better": False},
+                    "ratio": "plain / welfare"}})
+    assert study.metrics == ["plain", "welfare"]
+    assert study.derived == {"cost": "plain * 2", "ratio": "plain / welfare"}
+    assert study.metric_info["welfare"] == MetricInfo("team welfare, as %", True)
+    assert study.metric_info["cost"].direction() == "lower is better"
+    assert study.metric_info["plain"].direction() == "direction not stated"
+    assert "ratio" not in study.metric_info
+    mapping = parse_study({**SPEC, "metrics": {"welfare": {"description": "w"}}})
+    assert mapping.metrics == ["welfare"] and mapping.metric_info["welfare"].description == "w"
+
+
+@pytest.mark.parametrize("name", ["coopetition_modes", "carl_minibatch", "smoothness", "commons_sanctions"])
+def test_shipped_study_metrics_state_definition_and_direction(name):
+    study = load_study(SHIPPED / f"{name}.yaml", profile="quick")
+    for metric in study.metrics:
+        info = study.metric_info[metric]
+        assert len(info.description) > 20, f"{name}: {metric} has no description"
