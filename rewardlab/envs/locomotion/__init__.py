@@ -7,7 +7,8 @@ id                                 what it is
 ``rewardlab/LocoJoystick-v0``      follow a commanded body velocity
 =================================  =========================================================
 
-See :mod:`rewardlab.envs.locomotion.sim` for spaces, terms, presets and parameters.
+See :mod:`rewardlab.envs.locomotion.sim` for spaces and parameters, and
+:mod:`rewardlab.envs.locomotion.rewards` for every reward term, constant and preset.
 """
 
 import os
