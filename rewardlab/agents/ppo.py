@@ -156,9 +156,9 @@ class PPOConfig:
             setattr(self, name, tuple(int(h) for h in sizes))
         phase = self.phase_index
         if phase is not None and not (
-            (isinstance(phase, (int, np.integer)) and not isinstance(phase, bool) and phase >= 0)
+            (isinstance(phase, (int, np.integer)) and not isinstance(phase, bool))
             or (isinstance(phase, Sequence) and not isinstance(phase, str)
-                and all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) and i >= 0 for i in phase))
+                and all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in phase))
         ):
             raise RewardlabError(f"phase_index must be None, an index or a list of indices, got {phase!r}")
         if self.phase_fn is not None and not callable(self.phase_fn):

@@ -7,7 +7,10 @@
 parameters (classes defined in ``rewardlab.core`` and ``rewardlab.envs``), NumPy arrays, scalars,
 dtypes and random generators, Gymnasium spaces, and plain containers. Functions are admitted
 only from the short list in :data:`ALLOWED` (NumPy's array and generator constructors); a
-rewardlab class may be instantiated, a rewardlab function may not be called.
+rewardlab class may be instantiated, a rewardlab function may not be called. A simulator class
+of your own (``train --env mymodule:MySim``) and its parameter dataclasses load only from a
+module that is imported already: nothing is imported on a file's say-so (``import mymodule``
+first).
 
     state = safe_loads(blob)                   # raises UnsafePickleError for anything else
     stats = safe_load(handle, extra={("stable_baselines3.common.vec_env.vec_normalize", "VecNormalize")})
@@ -15,8 +18,10 @@ rewardlab class may be instantiated, a rewardlab function may not be called.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import pickle
+import sys
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -83,10 +88,21 @@ class SafeUnpickler(pickle.Unpickler):
             found = super().find_class(module, name)
             if isinstance(found, type):
                 return found
+        loaded = sys.modules.get(module)
+        if loaded is not None and "." not in name:  # a user's simulator: its module imported already
+            found = getattr(loaded, name, None)
+            if isinstance(found, type) and (_is_sim_class(found) or dataclasses.is_dataclass(found)):
+                return found
         raise UnsafePickleError(
             f"refusing to load {module}.{name}: not one of the types rewardlab stores "
             "(a foreign or crafted file; only load files you trust)"
         )
+
+
+def _is_sim_class(cls: type) -> bool:
+    from rewardlab.core.sim import BatchedSim
+
+    return issubclass(cls, BatchedSim)
 
 
 def safe_load(handle: IO[bytes], extra: Iterable[tuple[str, str]] = ()) -> Any:
