@@ -84,3 +84,27 @@ def test_train_reports_true_episode_count_and_trained_steps(tmp_path, capsys, mo
     assert max(len(line) for line in printed.splitlines()) <= 80
     config = json.loads((out / "config.json").read_text())
     assert (config["total_steps"], config["trained_steps"], config["eval_episodes"]) == (1000, 512, 3)
+
+
+def test_a_percent_in_a_verb_help_prints_as_written(capsys, monkeypatch):
+    import rewardlab.commands.report as report_verb
+
+    monkeypatch.setattr(report_verb, "HELP", "IQM and 95% CIs")
+    top = verb_help(None, capsys)
+    assert "IQM and 95% CIs" in top and "option_strings" not in top
+
+
+def test_render_enlarges_small_frames_and_says_what_they_show(tmp_path, capsys):
+    import matplotlib.image
+
+    out = tmp_path / "frame.png"
+    assert main(["render", "--env", "rewardlab/CoopTeamProduction-v0", "--steps", "3", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "(each pixel enlarged 4x)" in printed
+    assert "One bar per agent" in printed and "Agents from the left: " in printed
+    frame = matplotlib.image.imread(out)
+    assert frame.shape[0] == 384  # 96 px bars, 4x
+    assert main(["render", "--env", "rewardlab/CommonsHarvest-v0", "--steps", "2", "--scale", "1",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "enlarged" not in printed and "white dot on the side it faces" in printed

@@ -5,7 +5,10 @@
 
 Policies: ``random`` (uniform samples from each agent's action space, seeded), ``zero`` (the
 middle of each Box, or action 0 of a discrete space). A .png writes the frame after ``--steps``
-steps; .mp4 or .gif writes every frame (imageio, the ``video`` extra).
+steps; .mp4 or .gif writes every frame (imageio, the ``video`` extra). Small frames (the
+coopetition and commons bar charts are 96 px high) are enlarged by whole pixels to at least
+384 px (``--scale`` sets the factor), and the command prints what the frame shows: the
+environment's legend and, for bar charts, which agent each bar is.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reward", default=None, help="reward preset (affects terminations)")
     parser.add_argument("--fps", type=int, default=None)
+    parser.add_argument("--scale", type=int, default=None,
+                        help="enlarge each pixel to SCALE x SCALE (default: small frames to at least 384 px high)")
 
 
 def simple_policy(sim, kind: str, seed: int):
@@ -60,7 +65,32 @@ def simple_policy(sim, kind: str, seed: int):
     return act
 
 
-def render_frames(env_id: str, steps: int, policy: str, seed: int, reward=None, every: bool = True):
+#: frames lower than this are enlarged by default (a whole-pixel factor)
+MIN_HEIGHT = 384
+
+
+def enlarge(frames: list[np.ndarray], scale: int | None) -> tuple[list[np.ndarray], int]:
+    """Frames with every pixel repeated ``scale`` times each way (default: up to MIN_HEIGHT px)."""
+    if scale is None:
+        scale = max(1, -(-MIN_HEIGHT // frames[0].shape[0]))
+    if scale < 1:
+        raise RewardlabError(f"render: --scale must be a positive integer, got {scale}")
+    if scale == 1:
+        return frames, 1
+    return [np.repeat(np.repeat(f, scale, axis=0), scale, axis=1) for f in frames], scale
+
+
+def legend(sim) -> str:
+    """What a frame of ``sim`` shows: its render_frame docstring, and the agents in bar order."""
+    text = " ".join((type(sim).render_frame.__doc__ or "").split())  # the family's own, not inherited
+    if "self.agents" in text:
+        text = text.replace("``self.agents`` order", "agent order").replace("``", "")
+        text += " Agents from the left: " + ", ".join(sim.agents) + "."
+    return text.replace("``", "")
+
+
+def render_frames(env_id: str, steps: int, policy: str, seed: int, reward=None, every: bool = True,
+                  with_legend: bool = False):
     from rewardlab.agents.run import make_env_sim
 
     sim = make_env_sim(env_id, 1, reward, {"render_mode": "rgb_array"})
@@ -74,8 +104,9 @@ def render_frames(env_id: str, steps: int, policy: str, seed: int, reward=None, 
     if not every:
         frames.append(np.asarray(sim.render(0)))
     fps = sim.render_fps
+    text = legend(sim)
     sim.close()
-    return frames, fps
+    return (frames, fps, text) if with_legend else (frames, fps)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
         raise RewardlabError(f"--steps must be >= 0, got {args.steps}")
     out = Path(args.out)
     still = out.suffix.lower() in (".png", ".jpg", ".jpeg")
-    frames, fps = render_frames(args.env, args.steps, args.policy, args.seed, args.reward, every=not still)
+    frames, fps, text = render_frames(args.env, args.steps, args.policy, args.seed, args.reward, every=not still,
+                                      with_legend=True)
+    frames, scale = enlarge(frames, args.scale)
     if still:
         import matplotlib.image
 
@@ -93,5 +126,10 @@ def run(args: argparse.Namespace) -> int:
         matplotlib.image.imsave(out, frames[-1])
     else:
         write_video(frames, out, args.fps or fps)
-    print(f"{out}: {len(frames)} frame(s) of {frames[-1].shape[1]}x{frames[-1].shape[0]}")
+    print(f"{out}: {len(frames)} frame(s) of {frames[-1].shape[1]}x{frames[-1].shape[0]}"
+          + (f" (each pixel enlarged {scale}x)" if scale > 1 else ""))
+    if text:
+        import textwrap
+
+        print(textwrap.fill(text, 80))
     return 0

@@ -328,7 +328,11 @@ class FisherySim(BatchedSim):
         }
 
     def render_frame(self, index: int = 0) -> np.ndarray:
-        """Bars: each fisher's effort / max_effort, then the stock / K (grey); the line is the norm."""
+        """One bar per fisher, in ``self.agents`` order from the left: its effort / max_effort.
+
+        The last, grey bar is the fish stock / carrying capacity K; the black line is the current
+        norm (effort / max_effort). White ground, full height = 1.
+        """
         p = self.params
         values = np.append(self.effort[index] / p.max_effort, self.stock[index] / p.carrying_capacity)
         colors = np.vstack([PALETTE[np.arange(p.num_agents) % len(PALETTE)], [[90, 90, 90]]])

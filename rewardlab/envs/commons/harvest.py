@@ -403,6 +403,13 @@ class HarvestSim(BatchedSim):
 
     # ------------------------------------------------------------------ rendering
     def render_frame(self, index: int = 0, cell: int = 8) -> np.ndarray:
+        """The grid seen from above, ``cell`` px per cell.
+
+        Grey cells are walls, green cells apples, dark cells empty ground. Each player is a
+        square in its palette colour (agent i: colour i of the commons palette: red, green,
+        blue, orange, purple, ...), with a white dot on the side it faces; removed (zapped) players are
+        not drawn.
+        """
         image = np.full((self.height, self.width, 3), 20, dtype=np.uint8)
         image[self.walls] = (120, 120, 120)
         live = self.apple_rc[self.apples[index]]

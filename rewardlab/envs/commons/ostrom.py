@@ -247,6 +247,8 @@ class OstromSim(BatchedSim):
         }
 
     def render_frame(self, index: int = 0) -> np.ndarray:
+        """One bar per player, in ``self.agents`` order from the left: tokens it put in the
+        common pool / its endowment. The black line is the symmetric Nash investment."""
         p = self.params
         nash = symmetric_nash(p) / p.endowment
         return bar_frame(self.tokens[index] / p.endowment, PALETTE, level=nash)

@@ -324,7 +324,11 @@ class PunishmentSim(BatchedSim):
         }
 
     def render_frame(self, index: int = 0) -> np.ndarray:
-        """Bars of reputation (rescaled to [0, 1] over the possible range); the line marks 0."""
+        """One bar per agent, in ``self.agents`` order from the left: its reputation.
+
+        Reputations are rescaled from the possible range to [0, 1] (full height); the black line
+        marks reputation 0, so bars above it are positive reputations.
+        """
         p = self.params
         span = p.horizon * max(abs(p.rep_unjust) * (p.num_agents - 1), 1.0) / 4.0
         values = 0.5 + self.reputation[index] / (2.0 * span)

@@ -453,7 +453,13 @@ class CoopSim(BatchedSim):
 
     # ----------------------------------------------------------------- rendering
     def render_frame(self, index: int = 0) -> np.ndarray:
-        """Bars of each agent's last action / bound (grey: inactive), and a trust heat map if any."""
+        """One bar per agent, in ``self.agents`` order from the left: its last action / its bound.
+
+        Blue bars are active agents, grey ones inactive (not in this phase or round); a full bar
+        is the bound, the white line under the bars is zero. The yellow strip at the
+        bottom is the episode's progress t / horizon. Games with trust add a heat map at the top
+        right: row i, column j is agent i's trust in agent j (green 1, red 0).
+        """
         n = self.num_agents
         width = max(96, 8 * n)
         frame = np.full((96, width, 3), 24, dtype=np.uint8)
