@@ -20,7 +20,7 @@ from pettingzoo.utils import AgentSelector
 from rewardlab.core.adapters.gym_env import step_info
 from rewardlab.core.errors import RewardlabError, choices
 from rewardlab.core.registry import get_spec, make_sim
-from rewardlab.core.sim import BatchedSim
+from rewardlab.core.sim import BatchedSim, as_action_array, squeezed
 
 
 def _metadata(sim: BatchedSim) -> dict[str, Any]:
@@ -78,6 +78,20 @@ class _SimView:
         self.sim.close()
 
 
+def _agent_array(sim: BatchedSim, agent: int, action: Any) -> np.ndarray:
+    """Agent ``agent``'s action as an array of its space's shape (only length-1 axes may differ)."""
+    space = sim.action_spaces[agent]
+    array = as_action_array(action, sim.env_id, f"action of {sim.agents[agent]}")
+    if array.shape != space.shape:
+        if squeezed(array.shape) != squeezed(space.shape):
+            raise RewardlabError(
+                f"{sim.env_id}: action of {sim.agents[agent]} has shape {array.shape}, expected {space.shape} "
+                f"for action space {space}"
+            )
+        array = array.reshape(space.shape)
+    return array
+
+
 class RewardlabParallelEnv(_SimView, ParallelEnv):
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None):
         obs = self.sim.reset(seed=seed)
@@ -94,10 +108,11 @@ class RewardlabParallelEnv(_SimView, ParallelEnv):
                 f"{self.sim.env_id}: step() needs one action per agent; missing {choices(missing)}, "
                 f"unknown {choices(extra)}"
             )
-        # each agent's action checked against its own space first: a wrong shape is reported
-        # for that agent, not as NumPy's stacking error or a reshaped joint action
+        # each agent's action shaped against its own space first: a wrong shape is reported for
+        # that agent, not as NumPy's stacking error or a reshaped joint action; values, dtypes
+        # and bounds are then checked once for the joint action, as AEC checks each turn
         sim = self.sim
-        joint = np.stack([sim.validate_agent_action(i, actions[a]) for i, a in enumerate(self.possible_agents)])
+        joint = np.stack([_agent_array(sim, i, actions[a]) for i, a in enumerate(self.possible_agents)])
         step = sim.step(joint[None])
         obs = {a: step.obs[0, i] for i, a in enumerate(self.agents)}
         rewards = {a: float(step.reward[0, i]) for i, a in enumerate(self.agents)}
