@@ -51,7 +51,7 @@ def test_citation_file_and_bibliography_are_well_formed():
     entries = re.findall(r"^@(\w+)\{([^,]+),(.*?)^\}", bib, re.S | re.M)
     keys = [key for _, key, _ in entries]
     assert len(keys) >= 20 and len(keys) == len(set(keys))
-    for kind, key, body in entries:
+    for _kind, key, body in entries:
         assert body.count("{") == body.count("}"), key
         assert re.search(r"^\s*title\s*=", body, re.M) and re.search(r"^\s*year\s*=\s*\{\d{4}\}", body, re.M), key
         assert re.search(r"^\s*author\s*=", body, re.M), key
