@@ -152,7 +152,14 @@ def comfort_filters(dt: float) -> dict[str, np.ndarray]:
     jerk = np.zeros((h + 1, h))
     for n in range(COMFORT_MIN_HISTORY, h + 1):
         jerk[n, h - n:] = polynomial_fit_weights(n, 2, 1, n - 1, dt) @ smoothing_matrix(n, _ACCEL_WINDOW, 2)
-    return {"accel": accel, "jerk": jerk, "yaw_rate": yaw_rate, "yaw_accel": yaw_accel}
+    # all six at once: (samples held, history x channel, quantity) for a history of H x 4 channels
+    # (a_lon, a_lat, |a|, yaw) -> (a_lon, a_lat, longitudinal jerk, jerk, yaw rate, yaw acceleration)
+    six = np.zeros((h + 1, h, 4, 6))
+    six[:, :, 0, 0] = six[:, :, 1, 1] = accel
+    six[:, :, 0, 2] = six[:, :, 2, 3] = jerk
+    six[:, :, 3, 4], six[:, :, 3, 5] = yaw_rate, yaw_accel
+    return {"accel": accel, "jerk": jerk, "yaw_rate": yaw_rate, "yaw_accel": yaw_accel,
+            "six": six.reshape(h + 1, 4 * h, 6)}
 
 
 def penalty_product(counts: dict[str, np.ndarray], outside_fraction: np.ndarray) -> np.ndarray:

@@ -207,14 +207,16 @@ def roach_hazard_distances(m: Measurements) -> tuple[np.ndarray, np.ndarray]:
     c = CONFIG
     x, y = m.objects_x, m.objects_y
     dist = np.sqrt(x * x + y * y)
-    angle = np.degrees(np.abs(np.arctan2(y, x)))
     near = m.objects_present & (dist <= c.hazard_range)
-    ahead_vehicle = (dist < 0.001) | (angle < c.hazard_cone_vehicle)
+    # the angle off the heading, |atan2(y, x)|, below the cone's half angle
+    ahead_vehicle = (dist < 0.001) | (np.abs(y) < x * np.tan(np.radians(c.hazard_cone_vehicle)))
     same_way = m.objects_cos_heading >= np.cos(np.radians(c.hazard_heading_vehicle))
     vehicle = near & ~m.objects_pedestrian & ahead_vehicle & same_way
-    cone = c.hazard_cone_pedestrian / (clip(dist, 1.5, 10.5) + 0.3)
-    pedestrian = near & m.objects_pedestrian & m.objects_on_road & ((dist < 0.001) | (angle < cone))
     d_vehicle = np.where(vehicle, dist, np.inf).min(axis=-1)
+    pedestrian = near & m.objects_pedestrian & m.objects_on_road
+    if pedestrian.any():  # most steps have none near: skip the trigonometry
+        cone = c.hazard_cone_pedestrian / (clip(dist, 1.5, 10.5) + 0.3)
+        pedestrian &= (dist < 0.001) | (np.degrees(np.abs(np.arctan2(y, x))) < cone)
     d_pedestrian = np.where(pedestrian, dist, np.inf).min(axis=-1)
     return d_vehicle, d_pedestrian
 

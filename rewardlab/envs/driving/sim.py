@@ -821,13 +821,15 @@ class DrivingSim(BatchedSim):
         hist[..., :-1, :] = hist[..., 1:, :]
         hist[..., -1, 0], hist[..., -1, 1], hist[..., -1, 2], hist[..., -1, 3] = a_lon, a_lat, np.hypot(a_lon, a_lat), yaw
         self.comfort_samples = np.minimum(self.comfort_samples + 1, inf.COMFORT_HISTORY)
-        f = self._comfort_filters
-        jerk_weights = f["jerk"].take(self.comfort_samples, axis=0)  # (B, E, H), zero below the minimum
-        violated = inf.comfort_violations(
-            hist[..., 0] @ f["accel"], hist[..., 1] @ f["accel"],
-            np.einsum("beh,beh->be", hist[..., 0], jerk_weights), np.einsum("beh,beh->be", hist[..., 2], jerk_weights),
-            hist[..., 3] @ f["yaw_rate"], hist[..., 3] @ f["yaw_accel"], self.params.comfort_bounds)
-        return violated & (self.comfort_samples >= inf.COMFORT_MIN_HISTORY)[..., None]
+        samples = self.comfort_samples
+        six, flat = self._comfort_filters["six"], hist.reshape(hist.shape[:2] + (-1,))
+        if samples.min() == inf.COMFORT_HISTORY:  # the usual case: one weight matrix for every ego
+            q = flat @ six[inf.COMFORT_HISTORY]
+        else:  # the jerk weights depend on the samples held (zero below the minimum)
+            q = np.einsum("bef,befq->beq", flat, six.take(samples, axis=0))
+        violated = inf.comfort_violations(q[..., 0], q[..., 1], q[..., 2], q[..., 3], q[..., 4], q[..., 5],
+                                          self.params.comfort_bounds)
+        return violated & (samples >= inf.COMFORT_MIN_HISTORY)[..., None]
 
     def _lane_centre_distance(self, road: np.ndarray, offset: np.ndarray) -> np.ndarray:
         """Distance (B, E) from each ego to the closest lane centre of the road its route point
