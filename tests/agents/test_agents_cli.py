@@ -44,7 +44,10 @@ def test_eval_video_and_render(tmp_path, capsys):
     import matplotlib.image
 
     frame = matplotlib.image.imread(tmp_path / "f.png")
-    assert frame.shape[:2] == (32, 32) and np.asarray(frame).max() > 0
+    assert frame.shape[:2] == (384, 384) and np.asarray(frame).max() > 0  # 32 px frames enlarged 12x
+    assert main(["render", "--env", "toy_sims:ToyGameSim", "--steps", "3", "--scale", "1",
+                 "--out", str(tmp_path / "g.png")]) == 0
+    assert matplotlib.image.imread(tmp_path / "g.png").shape[:2] == (32, 32)
 
 
 def test_bad_arguments_exit_with_a_message(tmp_path, capsys):
