@@ -108,3 +108,34 @@ def test_render_enlarges_small_frames_and_says_what_they_show(tmp_path, capsys):
                  "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "enlarged" not in printed and "white dot on the side it faces" in printed
+
+
+def test_train_starts_from_the_shipped_settings_and_set_overrides_them(tmp_path, capsys, monkeypatch):
+    """An id with an entry in tuned_ppo.yml trains with it; a --set value wins over the entry."""
+    import json
+
+    from rewardlab.agents import tuned
+
+    table = tmp_path / "tuned.yml"
+    table.write_text("rewardlab/CoopTeamProduction-v0: {num_envs: 8, num_steps: 16, hidden_sizes: [32, 32]}\n")
+    monkeypatch.setattr(tuned, "TUNED_FILE", table)
+    tuned._table.cache_clear()
+    try:
+        out = tmp_path / "run"
+        assert main(["train", "--env", "rewardlab/CoopTeamProduction-v0", "--steps", "128", "--set", "num_steps=8",
+                     "--eval-episodes", "1", "--device", "cpu", "--no-progress", "--out", str(out)]) == 0
+    finally:
+        tuned._table.cache_clear()
+    assert "shipped ppo settings" in capsys.readouterr().out
+    agent = json.loads((out / "config.json").read_text())["agent"]
+    assert (agent["num_envs"], agent["num_steps"], list(agent["hidden_sizes"])) == (8, 8, [32, 32])
+
+
+def test_every_shipped_setting_is_a_valid_ppo_setting():
+    from rewardlab.agents import PPOConfig
+    from rewardlab.agents.tuned import tuned_ids, tuned_settings
+    from rewardlab.core.registry import get_spec
+
+    for env_id in tuned_ids():
+        get_spec(env_id)  # a registered id
+        PPOConfig.from_kwargs(env_id, tuned_settings(env_id))  # unknown keys or bad values raise

@@ -1,0 +1,41 @@
+"""Shipped settings of rewardlab's PPO per environment id, like RL Baselines3 Zoo's per-env YAML.
+
+``rewardlab train`` starts from these settings and lays the user's ``--set`` values over them;
+the run's config.json records the settings that were used. Studies and ``train_and_evaluate``
+take their ``agent_kwargs`` as given (a study spec states every setting it depends on).
+
+    from rewardlab.agents.tuned import tuned_settings
+
+    tuned_settings("rewardlab/DrivingTown-v0")   # {} for an id without shipped settings
+
+The settings live in ``tuned_ppo.yml`` beside this module, one entry per environment id, each
+with a comment saying what was measured with them and the command that measures it.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TUNED_FILE = Path(__file__).with_name("tuned_ppo.yml")
+
+
+@functools.lru_cache(maxsize=1)
+def _table() -> dict[str, dict[str, Any]]:
+    with open(TUNED_FILE) as handle:
+        table = yaml.safe_load(handle) or {}
+    return {str(env_id): dict(settings or {}) for env_id, settings in table.items()}
+
+
+def tuned_settings(env_id: str) -> dict[str, Any]:
+    """The shipped PPOConfig settings for ``env_id`` (a copy), or {} when none are shipped."""
+    return {key: (list(value) if isinstance(value, list) else value)
+            for key, value in _table().get(env_id, {}).items()}
+
+
+def tuned_ids() -> list[str]:
+    """The environment ids with shipped settings."""
+    return sorted(_table())
