@@ -643,7 +643,7 @@ def _same_step(a, b) -> None:
 
 def _valid(space, rng, sim):
     if isinstance(space, spaces.Box):
-        return rng.uniform(sim._box_low, sim._box_high)[None]
+        return rng.uniform(sim._clip_low, sim._clip_high)
     low, high = sim._discrete_bounds
     return rng.integers(low, high, size=sim._actions_shape)
 
@@ -692,3 +692,48 @@ def test_adversarial_actions_have_their_documented_outcome(env_id):
     else:
         sim.step(boundary[0].astype(np.float64), autoreset=True)  # integral floats are those integers
     sim.close()
+
+
+@pytest.fixture(scope="module")
+def sb3_run(tmp_path_factory):
+    from rewardlab.baselines.sb3 import train_and_evaluate_sb3
+
+    run_dir = tmp_path_factory.mktemp("sb3") / "run"
+    train_and_evaluate_sb3("rewardlab/CoopTrustDilemma-v0", algo="sb3-a2c", agent_kwargs={"num_envs": 2, "n_steps": 4},
+                           total_steps=16, seed=0, eval_episodes=1, log_dir=run_dir)
+    return run_dir
+
+
+def test_an_sb3_run_whose_config_names_a_missing_or_different_env_is_an_error(sb3_run, tmp_path):
+    import shutil
+
+    from rewardlab.baselines.sb3 import load_run
+
+    loaded = load_run(sb3_run / "model.zip")
+    assert loaded.config["env_id"] == "rewardlab/CoopTrustDilemma-v0"
+    config = json.loads((sb3_run / "config.json").read_text())
+    for change, message in (
+        ({"env_id": None}, r"config\.json: 'env_id' must be a str, got None"),
+        ({"env_id": "rewardlab/CoopTrustDilema-v0"}, r"the run's environment cannot be built: unknown environment id"),
+        ({"env_id": "rewardlab/CoopCournot-v0"}, r"the model's observation_space .* is not rewardlab/CoopCournot-v0's"),
+    ):
+        copy = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(sb3_run, copy)
+        (copy / "config.json").write_text(json.dumps({**config, **change}))
+        with pytest.raises(RewardlabError, match=message):
+            load_run(copy / "model.zip")
+    (copy / "model.zip").write_bytes(b"PK\x03\x04 truncated")
+    (copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(RewardlabError, match=r"model\.zip: not a readable SB3 model"):
+        load_run(copy / "model.zip")
+
+
+@pytest.mark.parametrize("env_id", [s.id for s in all_specs()])
+def test_every_simulator_loads_through_the_checkpoint_allow_list(env_id):
+    sim = make_sim(env_id, num_envs=2)
+    sim.reset(seed=4)
+    rng = np.random.default_rng(1)
+    sim.step(_valid(sim.action_spaces[0], rng, sim))
+    clone = safe_loads(pickle.dumps(sim, protocol=pickle.HIGHEST_PROTOCOL))
+    action = _valid(sim.action_spaces[0], rng, sim)
+    _same_step(sim.step(action, autoreset=True), clone.step(action, autoreset=True))

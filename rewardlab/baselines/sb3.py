@@ -27,6 +27,7 @@ from __future__ import annotations
 import inspect
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,70 @@ def load_vecnormalize(path: str | Path, venv):
     except (AssertionError, ValueError, AttributeError) as err:
         raise RewardlabError(f"{path}: the statistics do not fit this environment ({err})") from None
     return normalizer
+
+
+@dataclass
+class LoadedRun:
+    """An SB3 run directory, loaded and checked by :func:`load_run`."""
+
+    model: Any
+    venv: Any  # the RewardlabSB3VecEnv (one instance) the model was checked against
+    config: dict[str, Any]
+    obs_rms: Any = None  # VecNormalize.normalize_obs where the run normalised observations
+
+
+def load_run(model_path: str | Path, device: str = "cpu") -> LoadedRun:
+    """The model of an SB3 run with its ``config.json`` and ``vecnormalize.pkl``, checked.
+
+    A missing or malformed config, an environment id that is not registered, a model whose
+    spaces are not those of the environment the config names, and unreadable or foreign
+    normaliser statistics are each a RewardlabError naming the file.
+    """
+    from rewardlab.agents.ppo import resolve_device
+
+    path = Path(model_path)
+    config_path = path.parent / "config.json"
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RewardlabError(f"{path}: an SB3 model needs the config.json of its run directory beside it") from None
+    except (OSError, ValueError) as err:
+        raise RewardlabError(f"{config_path}: not a readable run config ({type(err).__name__}: {err})") from None
+    fields = {"env_id": str, "algo": str, "seed": int, "agent": dict}
+    for key, kind in fields.items():
+        if not isinstance(config, dict) or not isinstance(config.get(key), kind) or isinstance(config.get(key), bool):
+            found = config.get(key) if isinstance(config, dict) else config
+            raise RewardlabError(f"{config_path}: {key!r} must be a {kind.__name__}, got {found!r}")
+    if config["algo"] not in algorithm_classes():
+        raise RewardlabError(f"{config_path}: algo {config['algo']!r} is not one of {choices(algorithm_classes())}")
+    reward = config.get("reward")
+    if isinstance(reward, dict):  # a RewardSpec saved with to_dict()
+        reward = {k: v for k, v in reward.items() if k != "name"}
+    agent_id = bool(config["agent"].get("agent_id", False))
+    try:
+        venv = make_vec_env(config["env_id"], 1, reward, config.get("env_kwargs"), agent_id=agent_id)
+    except RewardlabError as err:
+        raise RewardlabError(f"{config_path}: the run's environment cannot be built: {err}") from None
+    try:
+        model = algorithm_classes()[config["algo"]].load(str(path), device=str(resolve_device(device)))
+    except RewardlabError:
+        raise
+    except Exception as err:  # a truncated or foreign zip
+        raise RewardlabError(f"{path}: not a readable SB3 model ({type(err).__name__}: {err})") from None
+    for what in ("observation_space", "action_space"):
+        expected, found = getattr(venv, what), getattr(model, what)
+        if expected != found:
+            raise RewardlabError(
+                f"{path}: the model's {what} {found} is not {config['env_id']}'s {expected} as {config_path} "
+                "configures it (a model from another environment or settings)"
+            )
+    obs_rms = None
+    stats = path.parent / "vecnormalize.pkl"
+    if stats.exists():
+        normalizer = load_vecnormalize(stats, venv)
+        normalizer.training = False
+        obs_rms = normalizer.normalize_obs
+    return LoadedRun(model=model, venv=venv, config=config, obs_rms=obs_rms)
 
 
 def make_vec_env(env_id: str, num_envs: int, reward: Any, env_kwargs: dict | None, agent_id: bool):

@@ -55,6 +55,7 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset({
     ("numpy.random._philox", "Philox"),
     ("numpy.random._sfc64", "SFC64"),
     ("numpy.random.bit_generator", "SeedSequence"),
+    ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),  # Cython's rebuild of a SeedSequence
 } | {
     ("gymnasium.spaces.box", "Box"),
     ("gymnasium.spaces.discrete", "Discrete"),
