@@ -109,6 +109,11 @@ class LocoParams:
         terminate_height: the episode ends when the root is lower, m.
         terminate_tilt: the episode ends when the trunk tilts more, rad.
         max_root_error: imitation ends when the root is farther from the reference, m.
+        max_root_rotation_error: imitation ends when the trunk's orientation differs from the
+            reference's by more, rad (None: no limit; Peng et al. 2020 end at pi/2).
+        min_imitation_reward: imitation ends on a step whose imitation reward (Peng et al.'s
+            weighted sum, at most 1) is lower (None: no limit): early termination on tracking
+            error.
         spectral_cutoff: cut-off of the high-frequency energy share, Hz.
         command_vx, command_vy, command_yaw: joystick command ranges (m/s, m/s, rad/s).
         gait_frequency: frequency of the phase clock in the joystick observation, Hz.
@@ -137,6 +142,8 @@ class LocoParams:
     terminate_height: float = 0.14
     terminate_tilt: float = 1.0
     max_root_error: float = 0.6
+    max_root_rotation_error: float | None = None
+    min_imitation_reward: float | None = None
     spectral_cutoff: float = 5.0
     command_vx: tuple[float, float] = (-0.5, 1.0)
     command_vy: tuple[float, float] = (-0.3, 0.3)
@@ -163,6 +170,10 @@ class LocoParams:
                 raise ValueError(f"{name} must be a positive number, got {getattr(self, name)!r}")
         if not 0.0 <= self.terminate_tilt <= math.pi:
             raise ValueError(f"terminate_tilt must be in [0, pi] rad, got {self.terminate_tilt}")
+        if self.max_root_rotation_error is not None and not 0.0 < self.max_root_rotation_error <= math.pi:
+            raise ValueError(f"max_root_rotation_error must be None or in (0, pi] rad, got {self.max_root_rotation_error!r}")
+        if self.min_imitation_reward is not None and not 0.0 <= self.min_imitation_reward < 1.0:
+            raise ValueError(f"min_imitation_reward must be None or in [0, 1), got {self.min_imitation_reward!r}")
         if self.init_noise < 0 or self.obs_noise < 0 or (self.swing_height is not None and self.swing_height < 0):
             raise ValueError("init_noise, obs_noise and swing_height must be >= 0")
         if not isinstance(self.max_latency_steps, int) or not 0 <= self.max_latency_steps <= 10:
@@ -709,9 +720,14 @@ class LocoImitationSim(_LocoBase):
             root_ang_vel=sums[:, 5],
         )
         terms = rewards.imitation_terms(errors, self.reward_config)
-        max_error = self.params.max_root_error
-        strayed = errors.root_pos > max_error * max_error  # root position error alone
-        return terms, rewards.imitation_score(terms), strayed, k
+        score = rewards.imitation_score(terms)
+        p = self.params
+        strayed = errors.root_pos > p.max_root_error * p.max_root_error  # root position error alone
+        if p.max_root_rotation_error is not None:
+            strayed |= errors.root_angle > p.max_root_rotation_error
+        if p.min_imitation_reward is not None:
+            strayed |= score < p.min_imitation_reward
+        return terms, score, strayed, k
 
 
 class LocoJoystickSim(_LocoBase):

@@ -1,0 +1,126 @@
+"""Learning benchmark: samples and wall clock for rewardlab's PPO to learn the trot of LocoImitation-v0.
+
+    python benchmarks/learn_locomotion.py --steps 10000000                     # shipped settings, MLP
+    python benchmarks/learn_locomotion.py --steps 10000000 --policy lpn        # the Linear Policy Net
+    python benchmarks/learn_locomotion.py --steps 2000000 --set gamma=0.99 --set env.init_noise=0.1
+
+Trains from the settings ``rewardlab train`` ships for the environment (``tuned_ppo.yml``) with
+the ``--set`` values laid over them (``env.KEY=VALUE`` sets an environment parameter), and every
+``--eval-every`` instance-steps evaluates the deterministic policy on ``--eval-episodes`` fresh
+episodes (the evaluation ``rewardlab train`` runs at the end). Each evaluation prints one row:
+
+* steps: instance-steps trained so far; train_s: wall clock of training only (evaluations excluded);
+* length: mean evaluation episode length (500 = the 10 s limit); full: share of full-length episodes;
+* imit/step: imitation reward per step, sum of ``imitation_return`` over sum of lengths (at most 1;
+  the PD tracker of the reference scores 0.864 on the default trot);
+* train length, train imit/step: the same for the stochastic training episodes of the last update.
+
+At the end it prints the first evaluation at which the mean length reached 500 (and 450) and
+the imitation reward per step reached each ``--levels`` value: samples and training wall clock.
+A measurement, not a test: the figures depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+ENV_ID = "rewardlab/LocoImitation-v0"
+#: observation entries holding (cos, sin) of the reference phase: the LPN's phi
+PHASE_INDEX = [46, 47]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=10_000_000, help="training budget, instance-steps")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--policy", choices=("mlp", "lpn"), default="mlp")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                        help="PPO setting, or env.KEY=VALUE for an environment parameter (repeatable)")
+    parser.add_argument("--reward", default=None, help="reward preset (default: the env's, imitation)")
+    parser.add_argument("--no-tuned", action="store_true", help="start from PPOConfig's defaults, not tuned_ppo.yml")
+    parser.add_argument("--eval-every", type=int, default=500_000, help="instance-steps between evaluations")
+    parser.add_argument("--eval-episodes", type=int, default=16)
+    parser.add_argument("--levels", type=float, nargs="+", default=[0.5, 0.6, 0.7, 0.75])
+    parser.add_argument("--json", default=None, help="also write the rows and the summary to this file")
+    return parser.parse_args(argv)
+
+
+def evaluate(agent, episodes: int) -> dict[str, float]:
+    """Deterministic evaluation on fresh episodes (seed + 1,000,000, as the runner's)."""
+    result = agent.evaluate_episodes(episodes)
+    length = np.asarray(result["length"], dtype=np.float64)
+    imitation = np.asarray(result["imitation_return"], dtype=np.float64)
+    return {
+        "length": float(length.mean()),
+        "full": float(np.mean(length >= 500)),
+        "imitation_per_step": float(imitation.sum() / max(length.sum(), 1.0)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from rewardlab.agents.ppo import PPO, PPOConfig
+    from rewardlab.agents.run import make_env_sim
+    from rewardlab.agents.tuned import tuned_settings
+    from rewardlab.commands.train import parse_reward, parse_settings
+
+    agent_kwargs, env_kwargs = parse_settings(args.settings)
+    shipped = {} if args.no_tuned else tuned_settings(ENV_ID)
+    agent_kwargs = {**shipped, **agent_kwargs}
+    if args.policy == "lpn":
+        agent_kwargs = {"phase_index": PHASE_INDEX, **agent_kwargs, "policy": "lpn"}
+    config = PPOConfig.from_kwargs(f"{ENV_ID} (ppo)", agent_kwargs)
+    sim = make_env_sim(ENV_ID, config.num_envs, parse_reward(args.reward), env_kwargs)
+    agent = PPO(sim, config, seed=args.seed, device="cpu")
+    print(f"# {ENV_ID} seed {args.seed} policy {args.policy} steps {args.steps}")
+    print(f"# agent {agent_kwargs}  env {env_kwargs}  load average {os.getloadavg()[0]:.1f}")
+    header = f"{'steps':>10} {'train_s':>8} {'length':>7} {'full':>5} {'imit/step':>9} {'train length':>12} {'train imit/step':>15}"
+    print(header, flush=True)
+
+    rows: list[dict[str, float]] = []
+    train_time = 0.0
+    next_eval = args.eval_every
+    num_updates = max(1, args.steps // agent.steps_per_update)
+    last: dict[str, float] = {}
+    while agent.update < num_updates:
+        start = time.perf_counter()
+        stats = agent.train_one_update(num_updates)
+        train_time += time.perf_counter() - start
+        if "length" in stats and np.isfinite(stats["length"]):
+            last = stats
+        if agent.global_step >= next_eval or agent.update == num_updates:
+            next_eval += args.eval_every
+            row = {"steps": agent.global_step, "train_s": train_time, **evaluate(agent, args.eval_episodes)}
+            train_length = float(last.get("length", float("nan")))
+            row["train_length"] = train_length
+            row["train_imitation_per_step"] = float(last.get("metric/imitation_return", float("nan"))) / max(train_length, 1.0)
+            rows.append(row)
+            print(f"{row['steps']:>10} {row['train_s']:>8.0f} {row['length']:>7.1f} {row['full']:>5.2f} "
+                  f"{row['imitation_per_step']:>9.3f} {row['train_length']:>12.1f} {row['train_imitation_per_step']:>15.3f}",
+                  flush=True)
+
+    summary: dict[str, dict[str, float] | None] = {}
+    targets = [("length >= 450", lambda r: r["length"] >= 450), ("length = 500", lambda r: r["length"] >= 500)]
+    targets += [(f"imit/step >= {level:g}", lambda r, level=level: r["imitation_per_step"] >= level) for level in args.levels]
+    print(f"\n{'first evaluation with':<22} {'steps':>10} {'train_s':>8}")
+    for name, reached in targets:
+        hit = next((r for r in rows if reached(r)), None)
+        summary[name] = None if hit is None else {"steps": hit["steps"], "train_s": hit["train_s"]}
+        cells = ("not reached", "") if hit is None else (f"{hit['steps']}", f"{hit['train_s']:.0f}")
+        print(f"{name:<22} {cells[0]:>10} {cells[1]:>8}")
+    print(f"# load average at the end {os.getloadavg()[0]:.1f}")
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump({"args": vars(args), "agent": agent_kwargs, "env": env_kwargs, "rows": rows, "summary": summary},
+                      handle, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
