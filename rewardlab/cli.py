@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="verb", required=True)
     for verb, module in _available_verbs().items():
         # argparse %-formats help strings: a literal % must be doubled or the help prints a dict
-        verb_parser = sub.add_parser(verb, help=module.HELP.replace("%", "%%"), description=module.HELP)
+        verb_parser = sub.add_parser(verb, help=module.HELP.replace("%", "%%"), description=module.HELP,
+                                     epilog=getattr(module, "EPILOG", None))
         module.add_arguments(verb_parser)
         verb_parser.set_defaults(_run=module.run)
     return parser

@@ -728,6 +728,22 @@ def test_an_sb3_run_whose_config_names_a_missing_or_different_env_is_an_error(sb
         load_run(copy / "model.zip")
 
 
+def test_rewardlab_eval_loads_sb3_runs_through_the_checked_loader(sb3_run, tmp_path, capsys):
+    import shutil
+
+    from rewardlab.cli import main
+
+    assert main(["eval", str(sb3_run), "--episodes", "1", "--json"]) == 0
+    assert "welfare_pct_optimum" in capsys.readouterr().out
+    copy = tmp_path / "other_env"
+    shutil.copytree(sb3_run, copy)
+    config = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**config, "env_id": "rewardlab/CoopCournot-v0"}))
+    assert main(["eval", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert "rewardlab eval:" in err and "is not rewardlab/CoopCournot-v0's" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("env_id", [s.id for s in all_specs()])
 def test_every_simulator_loads_through_the_checkpoint_allow_list(env_id):
     sim = make_sim(env_id, num_envs=2)

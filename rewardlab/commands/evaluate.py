@@ -6,6 +6,11 @@
 A run directory holds a rewardlab checkpoint (checkpoint.pt) or an SB3 model (model.zip, with
 config.json and vecnormalize.pkl beside it). Episodes are fresh instances seeded with
 ``--seed + i``; the video shows the first of them (instance 0, with the same seed).
+
+What is unpickled: checkpoint.pt is read with ``torch.load(weights_only=True)`` plus an allow-list
+of rewardlab's own types, and vecnormalize.pkl through the same allow-list, so a crafted file is
+refused. An SB3 model.zip is deserialised by Stable-Baselines3 itself (cloudpickle): evaluate
+only models you trust.
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ import numpy as np
 from rewardlab.core.errors import RewardlabError
 
 HELP = "evaluate a trained agent: episode metrics table, optional video"
+EPILOG = (
+    "checkpoint.pt is read with torch weights_only=True plus an allow-list of rewardlab's types; "
+    "an SB3 model.zip is deserialised by Stable-Baselines3 (cloudpickle): evaluate only models you trust"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -111,32 +120,18 @@ class LoadedPolicy:
 
     def _load_sb3(self, path: Path, device: str) -> None:
         from rewardlab.agents.envs import clone_sim
-        from rewardlab.baselines.sb3 import algorithm_classes, make_vec_env
+        from rewardlab.baselines.sb3 import load_run
 
-        config_path = path.parent / "config.json"
-        if not config_path.exists():
-            raise RewardlabError(f"{path}: an SB3 model needs the config.json of its run directory beside it")
-        config = json.loads(config_path.read_text())
-        self.kind = config["algo"]
-        self.seed = int(config["seed"])
-        self.env_id = config["env_id"]
-        self.agent_id = bool(config["agent"].get("agent_id", False))
-        reward = config.get("reward")
-        if isinstance(reward, dict):  # a RewardSpec saved with to_dict()
-            reward = {k: v for k, v in reward.items() if k != "name"}
-        venv = make_vec_env(self.env_id, 1, reward, config.get("env_kwargs"), agent_id=self.agent_id)
-        self._template = venv.sim
-        self.num_agents = venv.sim.num_agents
+        run = load_run(path, device)
+        self.kind = run.config["algo"]
+        self.seed = int(run.config["seed"])
+        self.env_id = run.config["env_id"]
+        self.agent_id = bool(run.config["agent"].get("agent_id", False))
+        self._template = run.venv.sim
+        self.num_agents = run.venv.sim.num_agents
         self._clone = clone_sim
-        self.model = algorithm_classes()[self.kind].load(path, device=device)
-        self.obs_rms = None
-        stats = path.parent / "vecnormalize.pkl"
-        if stats.exists():
-            from stable_baselines3.common.vec_env import VecNormalize
-
-            normalizer = VecNormalize.load(str(stats), venv)
-            normalizer.training = False
-            self.obs_rms = normalizer.normalize_obs
+        self.model = run.model
+        self.obs_rms = run.obs_rms
 
     def episodes(
         self,
