@@ -92,6 +92,27 @@ def write_video(frames: list[np.ndarray], path: str | Path, fps: int) -> Path:
     return path
 
 
+def import_user_simulator(config_path: Path) -> None:
+    """Import the module of a run's own ``"module:SimClass"`` simulator, named in its config.json.
+
+    The checkpoint loader never imports what a checkpoint names; a run on a simulator class of the
+    user's own (``rewardlab train --env mypkg.sims:MySim``) needs that module imported first, as
+    ``rewardlab train`` imported it. Registered ids need nothing.
+    """
+    import importlib
+
+    try:
+        env_id = json.loads(config_path.read_text(encoding="utf-8")).get("env_id", "")
+    except (OSError, ValueError, AttributeError):
+        return  # no readable config: the checkpoint loader reports what it can
+    if isinstance(env_id, str) and ":" in env_id and not env_id.startswith("rewardlab"):
+        module = env_id.partition(":")[0]
+        try:
+            importlib.import_module(module)
+        except ImportError as err:
+            raise RewardlabError(f"{config_path}: the run's simulator module {module!r} cannot be imported ({err})") from None
+
+
 class LoadedPolicy:
     """A trained agent from a checkpoint: ``act(sim) -> fn(obs)``, an evaluation simulator factory."""
 
@@ -112,6 +133,7 @@ class LoadedPolicy:
         else:
             from rewardlab.agents.ppo import PPO
 
+            import_user_simulator(path.parent / "config.json")
             self.agent = PPO.load(path, device=device)
             self.kind = self.agent.algo_name
             self.seed = self.agent.seed

@@ -93,3 +93,25 @@ def test_periodic_checkpoint_and_resume_match_an_uninterrupted_run(tmp_path, mon
     assert [p["step"] for p in curve] == [14, 28, 42, 56]
     reference = json.loads((whole / "curve.json").read_text())
     assert [p["policy_loss"] for p in curve] == [p["policy_loss"] for p in reference]
+
+
+def test_eval_in_a_fresh_process_imports_the_runs_own_simulator_module(tmp_path):
+    """The checkpoint names toy_sims.ToyGameSim; a new `rewardlab eval` process imports it from config.json."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "run"
+    assert main(["train", "--env", "toy_sims:ToyGameSim", "--set", "num_envs=2", "--set", "num_steps=4",
+                 "--steps", "8", "--out", str(out), "--no-progress", "--device", "cpu"]) == 0
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-m", "rewardlab.cli", "eval", str(out), "--episodes", "1", "--json"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "final_mean_action" in json.loads(done.stdout)
+    config = json.loads((out / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps({**config, "env_id": "no_such_module_xyz:Sim"}))
+    done = subprocess.run([sys.executable, "-m", "rewardlab.cli", "eval", str(out)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2 and "'no_such_module_xyz' cannot be imported" in done.stderr
