@@ -51,7 +51,7 @@ class RouteDriver:
         b, e = sim.num_envs, sim.num_egos
         rows = np.arange(b)[:, None]
         eidx = np.arange(e)[None, :]
-        v = sim.ev
+        v = sim.ego_speed
         routes = sim.routes
         q = routes["xy"].shape[2]
         steer = pure_pursuit(sim)

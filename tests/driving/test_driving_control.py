@@ -43,13 +43,13 @@ def test_meta_actions_change_lane_and_speed():
     for _ in range(50):
         sim.step(np.array([[IDLE]]))
     assert sim.ego_active[0, 0]
-    assert sim.ev[0, 0] == pytest.approx(min(30.0, sim.layout.speed_limit[0] + 5.0), abs=0.2)
+    assert sim.ego_speed[0, 0] == pytest.approx(min(30.0, sim.layout.speed_limit[0] + 5.0), abs=0.2)
     sim.step(np.array([[SLOWER]]))
     for _ in range(40):
         sim.step(np.array([[IDLE]]))
     assert sim.ego_active[0, 0]
     assert sim.meta_speed[0, 0] == pytest.approx(min(30.0, sim.layout.speed_limit[0] + 5.0) - 5.0)
-    assert sim.ev[0, 0] == pytest.approx(sim.meta_speed[0, 0], abs=0.2)
+    assert sim.ego_speed[0, 0] == pytest.approx(sim.meta_speed[0, 0], abs=0.2)
 
 
 def test_lane_target_stays_on_the_road():

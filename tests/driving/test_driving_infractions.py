@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from rewardlab.envs.driving import infractions as inf
-from rewardlab.envs.driving.sim import EGO_LENGTH
 from rewardlab.envs.driving.traffic import RED
+from rewardlab.envs.driving.vehicle import EGO_LENGTH
 
 sys.path.insert(0, os.path.dirname(__file__))
 from driving_scenes import make_scene as _sim  # noqa: E402
@@ -50,12 +50,12 @@ def test_vehicle_collision_terminates_carl_with_its_terminal_term():
 def test_static_collision_is_its_own_infraction():
     sim = _sim(reward="carl")
     _place_ego(sim, 20, speed=5.0)
-    s, d, _ = sim.layout.project(sim.rows, sim.ex, sim.ey, sim.road_hint)
-    sim.o_active[0, 0] = True
-    sim.o_road[0, 0] = 0
-    sim.o_lane[0, 0] = int(np.floor(-d[0, 0, 0] / sim.layout.width[0]))
-    sim.o_s[0, 0] = s[0, 0, 0] + 2.0
-    sim._update_static_pose(sim.rows)
+    s, d, _ = sim.layout.project(sim.rows, sim.ego_x, sim.ego_y, sim.road_hint)
+    sim.obstacles.active[0, 0] = True
+    sim.obstacles.road[0, 0] = 0
+    sim.obstacles.lane[0, 0] = int(np.floor(-d[0, 0, 0] / sim.layout.width[0]))
+    sim.obstacles.station[0, 0] = s[0, 0, 0] + 2.0
+    sim.obstacles.update_pose(sim.rows)
     sim._perceive_rows(sim.rows)
     step = _step(sim)
     assert step.events["collision_static"][0] and not step.events["collision_vehicle"][0]
@@ -68,7 +68,7 @@ def test_roach_gives_its_terminal_penalty_minus_speed_on_collision():
     _put_vehicle(sim, 0, ds=3.0, speed=0.0)
     step = _step(sim)
     assert step.terminated[0]
-    v_after = sim.ev[0, 0]
+    v_after = sim.ego_speed[0, 0]
     assert step.terms["terminal_roach"][0, 0] == pytest.approx(1.0 + v_after, abs=1e-12)
     t = {k: v[0, 0] for k, v in step.terms.items()}
     # Roach: r_speed - |d_lat| / 2 - |heading error| - 0.1 [steering changed] - (1 + v)
@@ -160,7 +160,7 @@ def test_not_blocked_while_queued_behind_a_vehicle():
     sim = _sim(reward="carl", blocked_time=1.0)
     _place_ego(sim, 20, speed=0.0)
     _put_vehicle(sim, 0, ds=8.0, speed=0.0)
-    sim.t_timer[:] = 1e9
+    sim.traffic.decision_timer[:] = 1e9
     for _ in range(15):
         step = _step(sim, 0.0, -1.0)
         assert not step.events["blocked"][0]
@@ -171,7 +171,7 @@ def test_speeding_ttc_and_comfort_factors():
     limit = sim.layout.speed_limit[0]
     _place_ego(sim, 20, speed=limit + 1.0)
     step = _step(sim)
-    assert step.terms["f_speed"][0, 0] == pytest.approx(1.0 - (sim.ev[0, 0] - limit) / 2.23, abs=1e-12)
+    assert step.terms["f_speed"][0, 0] == pytest.approx(1.0 - (sim.ego_speed[0, 0] - limit) / 2.23, abs=1e-12)
     # a stopped car 9 m ahead: no contact yet, but inside the 0.9 s constant-velocity projection
     sim = _sim(reward="carl")
     _place_ego(sim, 20, speed=15.0)
@@ -189,7 +189,7 @@ def test_speeding_ttc_and_comfort_factors():
         step = _step(sim, 0.0, -1.0)
         k = round((1.0 - step.terms["f_comfort"][0, 0]) * 12.0)
         assert (k >= 2) if violated else (k == 0)
-        assert sim.counts["comfort"][0, 0] == (1 if violated else 0)
+        assert sim.infractions.counts["comfort"][0, 0] == (1 if violated else 0)
 
 
 def test_driving_score_is_rc_times_the_penalty_product():

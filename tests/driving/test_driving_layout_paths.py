@@ -13,6 +13,7 @@ import pytest
 
 import rewardlab
 from rewardlab.core.rng import BatchedRNG
+from rewardlab.envs.driving.checks import BOX_SAMPLES_LAT, BOX_SAMPLES_LON, off_road_fraction
 from rewardlab.envs.driving.road import DS, smoothstep
 
 
@@ -101,19 +102,17 @@ def test_off_road_sampling_of_some_instances_matches_sampling_all(env_id):
     lay = sim.layout
     # push half of the egos toward or beyond the road's edge, leave the others in their lane
     shift = np.array([0.0, 2.2, 0.0, 6.0, 0.0, 30.0, 0.0, 1.6])[:, None]
-    h = sim.epsi
-    sim.ex = sim.ex - shift * np.sin(h)
-    sim.ey = sim.ey + shift * np.cos(h)
+    h = sim.ego_heading
+    sim.ego_x = sim.ego_x - shift * np.sin(h)
+    sim.ego_y = sim.ego_y + shift * np.cos(h)
     sim._update_frenet(sim.rows)
-    frac = sim._off_road_fraction()
+    frac = off_road_fraction(sim)
     # brute force: all 15 box samples of every ego, every instance
-    from rewardlab.envs.driving.sim import _BOX_LAT, _BOX_LON
-
-    c, s = np.cos(sim.epsi)[..., None], np.sin(sim.epsi)[..., None]
-    px = sim.ex[..., None] + _BOX_LON * c - _BOX_LAT * s
-    py = sim.ey[..., None] + _BOX_LON * s + _BOX_LAT * c
-    ddx, ddy = (px - sim.ex[..., None])[..., None], (py - sim.ey[..., None])[..., None]
-    ch, sh = np.cos(sim.ego_h)[:, :, None, :], np.sin(sim.ego_h)[:, :, None, :]
+    c, s = np.cos(sim.ego_heading)[..., None], np.sin(sim.ego_heading)[..., None]
+    px = sim.ego_x[..., None] + BOX_SAMPLES_LON * c - BOX_SAMPLES_LAT * s
+    py = sim.ego_y[..., None] + BOX_SAMPLES_LON * s + BOX_SAMPLES_LAT * c
+    ddx, ddy = (px - sim.ego_x[..., None])[..., None], (py - sim.ego_y[..., None])[..., None]
+    ch, sh = np.cos(sim.ego_road_heading)[:, :, None, :], np.sin(sim.ego_road_heading)[:, :, None, :]
     ps = sim.ego_s[:, :, None, :] + ddx * ch + ddy * sh
     pd = sim.ego_d[:, :, None, :] - ddx * sh + ddy * ch
     want = 1.0 - lay.drivable(sim.rows, ps, pd, px, py).mean(axis=2)
@@ -121,7 +120,7 @@ def test_off_road_sampling_of_some_instances_matches_sampling_all(env_id):
     assert want[5, 0] == 1.0  # far off the road
     # the fast path ran on a partial subset: some egos' boxes lie well inside their lane
     # (across the road at most half_lat from the centre), others do not
-    rel = sim.epsi[..., None] - sim.ego_h
+    rel = sim.ego_heading[..., None] - sim.ego_road_heading
     half_lat = 0.5 * (4.6 * np.abs(np.sin(rel)) + 1.9 * np.abs(np.cos(rel)))
     inside = (sim.ego_d <= -half_lat - 0.01) & (sim.ego_d >= -lay.lanes * lay.width[:, None, None] + half_lat + 0.01)
     assert 0 < inside.any(axis=2).sum() < sim.num_envs

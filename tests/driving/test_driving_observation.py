@@ -13,6 +13,7 @@ from gymnasium.utils.env_checker import check_env
 
 import rewardlab
 from rewardlab.envs.driving.observation import BEV_CHANNELS
+from rewardlab.envs.driving.perception import perceive
 
 sys.path.insert(0, os.path.dirname(__file__))
 from driving_scenes import make_scene as _sim  # noqa: E402
@@ -42,9 +43,9 @@ def test_bev_layers_on_a_hand_built_scene(env_id):
     _put_vehicle(sim, 0, ds=10.0, speed=5.0) if not sim.layout.straight else None
     if sim.layout.straight:  # a vehicle 10 m ahead on the ego's road and lane
         road = sim.routes["start_road"][0, 0]
-        sim.t_active[0, 0] = True
-        sim.t_road[0, 0], sim.t_lane[0, 0] = road, sim.routes["start_lane"][0, 0]
-        sim.t_s[0, 0] = sim.ego_s[0, 0, road] + 10.0
+        sim.traffic.active[0, 0] = True
+        sim.traffic.road[0, 0], sim.traffic.lane[0, 0] = road, sim.routes["start_lane"][0, 0]
+        sim.traffic.station[0, 0] = sim.ego_s[0, 0, road] + 10.0
         sim._perceive_rows(sim.rows)
     bev = sim._observe()[0, 0]
     assert bev.shape == (len(BEV_CHANNELS), 64, 64) and bev.dtype == np.uint8
@@ -135,10 +136,10 @@ def test_whole_batch_fast_path_matches_row_subsets(env_id):
     rng = np.random.default_rng(0)
     for _ in range(15):
         sim.step(rng.uniform(-1, 1, (5, sim.num_egos, 2)) * np.array([0.2, 1.0]), autoreset=True)
-    fast = sim._perceive(sim.rows)
-    slow = sim._perceive(np.arange(5))
+    fast = perceive(sim, sim.rows)
+    slow = perceive(sim, np.arange(5))
     for i in range(5):
-        one = sim._perceive(np.array([i]))
+        one = perceive(sim, np.array([i]))
         for key in fast:
             np.testing.assert_array_equal(one[key][0], fast[key][i], err_msg=key)
     for key in fast:

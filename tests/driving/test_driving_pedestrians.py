@@ -21,19 +21,19 @@ INTERSECTION = "rewardlab/DrivingIntersection-v0"
 
 def _pedestrian_ahead(sim, ahead: float) -> None:
     """Pedestrian 0 standing still on the ego's path, ``ahead`` m in front of its centre."""
-    sim.p_cx[0, 0] = sim.ex[0, 0] + ahead * np.cos(sim.epsi[0, 0])
-    sim.p_cy[0, 0] = sim.ey[0, 0] + ahead * np.sin(sim.epsi[0, 0])
-    sim.p_q[0, 0], sim.p_speed[0, 0], sim.p_wait[0, 0], sim.p_step[0, 0] = 0.0, 0.0, 1e9, 0.0
-    sim.p_crossing[0, 0] = False
-    sim._pedestrian_pose(sim.rows)
+    sim.pedestrians.centre_x[0, 0] = sim.ego_x[0, 0] + ahead * np.cos(sim.ego_heading[0, 0])
+    sim.pedestrians.centre_y[0, 0] = sim.ego_y[0, 0] + ahead * np.sin(sim.ego_heading[0, 0])
+    sim.pedestrians.position[0, 0], sim.pedestrians.speed[0, 0], sim.pedestrians.wait[0, 0], sim.pedestrians.step_distance[0, 0] = 0.0, 0.0, 1e9, 0.0
+    sim.pedestrians.crossing[0, 0] = False
+    sim.pedestrians.update_pose(sim.rows)
     sim._perceive_rows(sim.rows)
 
 
 def _hide_pedestrians(sim) -> None:
     """Every pedestrian far from the map, waiting for ever."""
-    sim.p_cx[:], sim.p_cy[:], sim.p_wait[:] = 1e4, 1e4, 1e9
-    sim.p_crossing[:] = False
-    sim._pedestrian_pose(sim.rows)
+    sim.pedestrians.centre_x[:], sim.pedestrians.centre_y[:], sim.pedestrians.wait[:] = 1e4, 1e4, 1e9
+    sim.pedestrians.crossing[:] = False
+    sim.pedestrians.update_pose(sim.rows)
     sim._perceive_rows(sim.rows)
 
 
@@ -46,10 +46,10 @@ def test_ego_driving_into_a_pedestrian_is_a_pedestrian_collision(reward):
     step = sim.step(np.zeros((1, 1, 2)), autoreset=False)
     assert step.events["collision_pedestrian"][0] and step.events["collision"][0]
     assert not step.events["collision_vehicle"][0] and not step.events["collision_static"][0]
-    assert sim.counts["collision_pedestrian"][0, 0] == 1 and sim.counts["collision_vehicle"][0, 0] == 0
+    assert sim.infractions.counts["collision_pedestrian"][0, 0] == 1 and sim.infractions.counts["collision_vehicle"][0, 0] == 0
     assert step.terminated[0]  # both presets end the episode on a collision
     if reward == "roach":  # the terminal penalty of a collision: -(1 + speed)
-        assert step.terms["terminal_roach"][0, 0] == pytest.approx(1.0 + sim.ev[0, 0])
+        assert step.terms["terminal_roach"][0, 0] == pytest.approx(1.0 + sim.ego_speed[0, 0])
     else:
         assert step.terms["terminal_carl"][0, 0] == 1.0
     # the Driving Score: route completion x 0.5 (one pedestrian collision) x (1 - outside fraction)
@@ -91,18 +91,18 @@ def _traffic_toward_crosswalk(sim, with_pedestrian: bool):
     on the eastbound road's lane 0; the pedestrian stands in that lane if asked."""
     lay = sim.layout
     c = 0  # crosswalk 0: the east arm of intersection 0, crossing its east-west street
-    assert sim._ped_r_pos[c] == 0 and sim._ped_arm[c, 0] == 1.0
+    assert sim.pedestrians.road_pos[c] == 0 and sim.pedestrians.arm[c, 0] == 1.0
     w = lay.width[0]
-    sim.t_active[0, 0] = True
-    sim.t_road[0, 0], sim.t_lane[0, 0] = 0, 0
-    sim.t_s[0, 0] = sim.p_s_pos[0, c] - 14.0  # past the stop line: no signal ahead
-    sim.t_v[0, 0], sim.t_v0[0, 0], sim.t_lat[0, 0] = 6.0, 10.0, 0.0
-    assert sim.t_s[0, 0] > lay.stop_s[0, 0, 0]
+    sim.traffic.active[0, 0] = True
+    sim.traffic.road[0, 0], sim.traffic.lane[0, 0] = 0, 0
+    sim.traffic.station[0, 0] = sim.pedestrians.station_pos[0, c] - 14.0  # past the stop line: no signal ahead
+    sim.traffic.speed[0, 0], sim.traffic.desired_speed[0, 0], sim.traffic.lateral[0, 0] = 6.0, 10.0, 0.0
+    assert sim.traffic.station[0, 0] > lay.stop_s[0, 0, 0]
     if with_pedestrian:
-        sim.p_q[0, c], sim.p_speed[0, c], sim.p_dir[0, c] = -0.5 * w, 0.0, 1.0  # in lane 0, standing
-        sim.p_crossing[0, c] = True
-        sim.p_step[0, c] = 0.0
-        sim._pedestrian_pose(sim.rows)
+        sim.pedestrians.position[0, c], sim.pedestrians.speed[0, c], sim.pedestrians.direction[0, c] = -0.5 * w, 0.0, 1.0  # in lane 0, standing
+        sim.pedestrians.crossing[0, c] = True
+        sim.pedestrians.step_distance[0, c] = 0.0
+        sim.pedestrians.update_pose(sim.rows)
     sim._perceive_rows(sim.rows)
 
 
@@ -113,14 +113,14 @@ def test_traffic_stops_for_a_pedestrian_on_its_crosswalk(with_pedestrian):
     _hide_pedestrians(sim)
     place_ego(sim, 5, speed=0.0)
     _traffic_toward_crosswalk(sim, with_pedestrian)
-    target = sim.p_s_pos[0, 0]
+    target = sim.pedestrians.station_pos[0, 0]
     fronts = []
     for _ in range(100):
         sim.step(np.array([[[0.0, -1.0]]]), autoreset=False)
-        fronts.append(sim.t_s[0, 0] + 0.5 * sim.t_len[0, 0])
+        fronts.append(sim.traffic.station[0, 0] + 0.5 * sim.traffic.length[0, 0])
     if with_pedestrian:
         assert max(fronts) < target - 0.5  # never reaches the pedestrian (entry half length 0.5 m)
-        assert sim.t_v[0, 0] < 0.05  # and waits, stopped
+        assert sim.traffic.speed[0, 0] < 0.05  # and waits, stopped
         assert fronts[-1] > target - 8.0  # close to it, not far back
     else:
         assert max(fronts) > target + 5.0  # drives through the crosswalk
@@ -134,29 +134,29 @@ def test_pedestrians_start_crossing_only_on_their_walk_phase():
     starts = walks_seen = 0
     for _ in range(500):
         lights = sim.cache["lights"][:, 0, :].copy()  # the signals the step starts from
-        before, q_before = sim.p_crossing.copy(), sim.p_q.copy()
+        before, q_before = sim.pedestrians.crossing.copy(), sim.pedestrians.position.copy()
         step = sim.step(rng.uniform(-1, 1, (16, 1, 2)) * [0.1, 0.3], autoreset=True)
         done = step.terminated | step.truncated
         # the arm each crosswalk lies on, from its geometry: east / west arms cross the east-west
         # street and walk with the north-south green (group 0), north / south arms with group 1
-        ew_arm = np.abs(sim.p_cx - centre[:, :1]) > np.abs(sim.p_cy - centre[:, 1:])
+        ew_arm = np.abs(sim.pedestrians.centre_x - centre[:, :1]) > np.abs(sim.pedestrians.centre_y - centre[:, 1:])
         walk = np.where(ew_arm, lights[:, :1] == GREEN, lights[:, 1:] == GREEN)
-        started = sim.p_crossing & ~before & ~done[:, None]
+        started = sim.pedestrians.crossing & ~before & ~done[:, None]
         assert not (started & ~walk).any()
         starts += started.sum()
         walks_seen += (walk & ~before).sum()
         # waiting pedestrians do not move; crossing ones move at their speed (or finished)
-        waiting = ~before & ~sim.p_crossing & ~done[:, None]
-        moved = np.abs(sim.p_q - q_before)
+        waiting = ~before & ~sim.pedestrians.crossing & ~done[:, None]
+        moved = np.abs(sim.pedestrians.position - q_before)
         assert np.all(moved[waiting] == 0.0)
-        walking = before & sim.p_crossing & ~done[:, None]
-        assert np.allclose(moved[walking], sim.p_speed[walking] * sim.params.dt)
+        walking = before & sim.pedestrians.crossing & ~done[:, None]
+        assert np.allclose(moved[walking], sim.pedestrians.speed[walking] * sim.params.dt)
     assert starts > 20 and walks_seen > starts
     lo, hi = sim.params.pedestrian_speed_range
-    assert np.all((sim.p_speed >= lo) & (sim.p_speed <= hi))
+    assert np.all((sim.pedestrians.speed >= lo) & (sim.pedestrians.speed <= hi))
     # every pedestrian stays on its crosswalk: |q| at most the curb position
     curb = sim.params.lanes_per_direction * sim.layout.width[:, None] + 1.5
-    assert np.all(np.abs(sim.p_q) <= curb + 1e-9)
+    assert np.all(np.abs(sim.pedestrians.position) <= curb + 1e-9)
 
 
 def test_no_pedestrians_leaves_the_simulator_as_before():
@@ -172,10 +172,12 @@ def test_no_pedestrians_leaves_the_simulator_as_before():
     assert none.num_pedestrians == 0 and some.num_pedestrians == 16  # 4 crossings x 4 crosswalks
     n, e = none.params.num_vehicles, none.num_egos
     assert none.num_objects == n + e and some.num_objects == n + e + 16
-    assert "collision_pedestrian" not in none.counts
+    assert none.pedestrians is None and "collision_pedestrian" not in none.infractions.counts
     # the pedestrians draw after everything else at reset: layout, routes, egos, traffic equal
-    for name in ("ex", "ey", "epsi", "ev", "t_s", "t_v", "t_lane", "t_road", "t_active", "t_v0"):
+    for name in ("ego_x", "ego_y", "ego_heading", "ego_speed"):
         assert np.array_equal(getattr(none, name), getattr(some, name)), name
+    for name in ("station", "speed", "lane", "road", "active", "desired_speed"):
+        assert np.array_equal(getattr(none.traffic, name), getattr(some.traffic, name)), name
     for name in ("length", "width", "stop_s", "centers", "green", "light_offset", "half_box"):
         assert np.array_equal(getattr(none.layout, name), getattr(some.layout, name)), name
     step = none.step(np.zeros((4, 1, 2)), autoreset=True)

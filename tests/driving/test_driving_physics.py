@@ -110,24 +110,24 @@ def test_idm_platoon_in_the_simulator_settles_at_the_equilibrium_gap():
     """Two traffic vehicles on one lane of a highway sim, stepped by the sim's own traffic model."""
     sim = rewardlab.make_sim("rewardlab/DrivingHighway-v0", num_envs=1, reward="highway")
     sim.reset(seed=0)
-    sim.ex[:] = 1e4  # park the ego far away from every lane
+    sim.ego_x[:] = 1e4  # park the ego far away from every lane
     sim._update_frenet(sim.rows)
-    sim.t_active[:] = False
-    sim.o_active[:] = False
+    sim.traffic.active[:] = False
+    sim.obstacles.active[:] = False
     v_lead, v0 = 18.0, 30.0
-    sim.t_active[0, :2] = True
-    sim.t_road[0, :2] = 0
-    sim.t_lane[0, :2] = 0
-    sim.t_s[0, :2] = [-900.0, -960.0]  # far upstream: the unseen part of the road goes on
-    sim.t_v[0, :2] = [v_lead, 10.0]
-    sim.t_v0[0, :2] = [v_lead, v0]  # the leader is at its desired speed: it holds it exactly
-    sim.t_len[0, :2] = 4.5
-    sim.t_timer[0, :2] = 1e9  # no lane changes
+    sim.traffic.active[0, :2] = True
+    sim.traffic.road[0, :2] = 0
+    sim.traffic.lane[0, :2] = 0
+    sim.traffic.station[0, :2] = [-900.0, -960.0]  # far upstream: the unseen part of the road goes on
+    sim.traffic.speed[0, :2] = [v_lead, 10.0]
+    sim.traffic.desired_speed[0, :2] = [v_lead, v0]  # the leader is at its desired speed: it holds it exactly
+    sim.traffic.length[0, :2] = 4.5
+    sim.traffic.decision_timer[0, :2] = 1e9  # no lane changes
     for _ in range(600):
-        sim._step_traffic(0.1)
-    gap = sim.t_s[0, 0] - sim.t_s[0, 1] - 4.5
-    assert sim.t_v[0, 0] == pytest.approx(v_lead, abs=1e-9)
-    assert sim.t_v[0, 1] == pytest.approx(v_lead, abs=1e-3)
+        sim._move_road_users()
+    gap = sim.traffic.station[0, 0] - sim.traffic.station[0, 1] - 4.5
+    assert sim.traffic.speed[0, 0] == pytest.approx(v_lead, abs=1e-9)
+    assert sim.traffic.speed[0, 1] == pytest.approx(v_lead, abs=1e-3)
     assert gap == pytest.approx(idm_equilibrium_gap(v_lead, v0, sim.params.idm), rel=1e-3)
 
 

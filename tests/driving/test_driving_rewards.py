@@ -14,8 +14,9 @@ from rewardlab.baselines.driving import QUITTING, episode_returns
 from rewardlab.core.errors import RewardlabError
 from rewardlab.envs.driving import infractions as inf
 from rewardlab.envs.driving import rewards as rw
-from rewardlab.envs.driving.sim import EGO_LENGTH, DrivingParams
+from rewardlab.envs.driving.params import DrivingParams
 from rewardlab.envs.driving.traffic import RED
+from rewardlab.envs.driving.vehicle import EGO_LENGTH
 
 sys.path.insert(0, os.path.dirname(__file__))
 from driving_scenes import make_scene, place_ego, put_vehicle  # noqa: E402
@@ -38,8 +39,8 @@ def _v_des_behind_vehicle(v_max, d):
 
 
 def _distance_to_vehicle(sim, i):
-    x, y, _ = sim.traffic_pose()
-    return float(np.hypot(x[0, i] - sim.ex[0, 0], y[0, i] - sim.ey[0, 0]))
+    x, y, _ = sim.traffic.pose()
+    return float(np.hypot(x[0, i] - sim.ego_x[0, 0], y[0, i] - sim.ego_y[0, 0]))
 
 
 # ----------------------------------------------------------------- Roach's speed term
@@ -48,13 +49,13 @@ def test_roach_speed_at_standstill_and_at_the_limit_without_hazards():
     limit = sim.layout.speed_limit[0]
     place_ego(sim, 20, speed=0.0)
     step = _step(sim, 0.0, -1.0)
-    assert sim.ev[0, 0] == 0.0
+    assert sim.ego_speed[0, 0] == 0.0
     # v_des = v_max = the limit: 1 - |0 - limit| / limit = 0
     assert step.terms["r_speed"][0, 0] == pytest.approx(0.0, abs=1e-12)
     sim = make_scene(reward="roach")
     place_ego(sim, 20, speed=limit)
     step = _step(sim)
-    assert sim.ev[0, 0] == pytest.approx(limit, abs=1e-12)
+    assert sim.ego_speed[0, 0] == pytest.approx(limit, abs=1e-12)
     assert step.terms["r_speed"][0, 0] == pytest.approx(1.0, abs=1e-9)
 
 
@@ -74,7 +75,7 @@ def test_roach_speed_behind_a_hazard_vehicle(case):
     assert not step.events["collision"][0]
     d = _distance_to_vehicle(sim, 0)
     assert d == pytest.approx(9.0, abs=0.1)  # the standing car creeps (IDM toward 1 m/s)
-    v = sim.ev[0, 0]
+    v = sim.ego_speed[0, 0]
     v_des = _v_des_behind_vehicle(limit, d)
     assert step.terms["r_speed"][0, 0] == pytest.approx(1.0 - abs(v - v_des) / limit, abs=1e-9)
     # by case, with v_des = 0.2 limit: 1 - 0.2, 1, 1 - (limit - 0.2 limit) / limit = 0.2
@@ -125,7 +126,7 @@ def test_roach_speed_before_a_red_light():
     d = sim.cache["stop_dist"][0, 0] + 0.5 * EGO_LENGTH
     assert 6.0 < d < 8.0
     v_des = limit * _ramp(d, 5.0)
-    assert sim.ev[0, 0] == 0.0
+    assert sim.ego_speed[0, 0] == 0.0
     assert step.terms["r_speed"][0, 0] == pytest.approx(1.0 - v_des / limit, abs=1e-9)
 
 
@@ -217,7 +218,7 @@ def test_ttc_window_rearms_on_every_violation():
 
     def violate(now: bool):
         # a stopped car inside the 0.9 s projection, or no car at all
-        sim.t_active[0, 0] = now
+        sim.traffic.active[0, 0] = now
         if now:
             put_vehicle(sim, 0, ds=EGO_LENGTH + 9.0, speed=0.0)
         sim._perceive_rows(sim.rows)
@@ -281,14 +282,14 @@ def test_comfort_quantities_follow_carls_filters():
     dt = sim.params.dt
     seen = []
     for t in range(30):
-        v0 = sim.ev[0, 0]
+        v0 = sim.ego_speed[0, 0]
         steer, accel = 0.3 * np.sin(0.4 * t), rng.uniform(-1.0, 0.6)
         _step(sim, steer, accel)
-        hist = sim.comfort_history[0, 0]
-        assert hist[-1, 0] == pytest.approx((sim.ev[0, 0] - v0) / dt, abs=1e-9)
+        hist = sim.infractions.comfort_history[0, 0]
+        assert hist[-1, 0] == pytest.approx((sim.ego_speed[0, 0] - v0) / dt, abs=1e-9)
         n = min(t + 1, 15)
         if n < 8:
-            assert (sim.steps_since_comfort[0, 0] > 10**6).all()
+            assert (sim.infractions.steps_since_comfort[0, 0] > 10**6).all()
             continue
         h = hist[-n:]
         b = inf.COMFORT_BOUNDS["nuplan"]
@@ -301,7 +302,7 @@ def test_comfort_quantities_follow_carls_filters():
         expected = [a_lon < b["lon_accel_min"] or a_lon > b["lon_accel_max"], abs(a_lat) > b["lat_accel"],
                     abs(lon_jerk) > b["lon_jerk"], abs(jerk) > b["jerk"], abs(yaw_rate) > b["yaw_rate"],
                     abs(yaw_accel) > b["yaw_accel"]]
-        assert list(sim.steps_since_comfort[0, 0] == 0) == expected, t
+        assert list(sim.infractions.steps_since_comfort[0, 0] == 0) == expected, t
         seen.append(expected)
     seen = np.array(seen)
     assert seen.any() and not seen.all()  # some bounds violated, some not: both paths exercised

@@ -19,24 +19,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from rewardlab.envs.driving.vehicle import LF, LR, MAX_ACCEL, MAX_BRAKE, MAX_STEER
+
 LANE_LEFT, IDLE, LANE_RIGHT, FASTER, SLOWER = range(5)
 SPEED_STEP = 5.0  # m/s per FASTER / SLOWER
 
 
 def pure_pursuit(sim, lateral: np.ndarray | float = 0.0) -> np.ndarray:
     """Steering command in [-1, 1] (B, E) toward the route, offset ``lateral`` m to its left."""
-    from rewardlab.envs.driving.sim import LF, LR, MAX_STEER
-
     b, e = sim.num_envs, sim.num_egos
     rows, eidx = np.arange(b)[:, None], np.arange(e)[None, :]
     routes = sim.routes
     q = routes["xy"].shape[2]
-    look = np.maximum(6.0, 0.8 * sim.ev)
+    look = np.maximum(6.0, 0.8 * sim.ego_speed)
     target = np.minimum(sim.route_idx + np.round(look).astype(np.int64), q - 1)
     h = routes["hdg"][rows, eidx, target]
-    tx = routes["xy"][rows, eidx, target, 0] - lateral * np.sin(h) - sim.ex
-    ty = routes["xy"][rows, eidx, target, 1] + lateral * np.cos(h) - sim.ey
-    alpha = np.arctan2(ty, tx) - sim.epsi
+    tx = routes["xy"][rows, eidx, target, 0] - lateral * np.sin(h) - sim.ego_x
+    ty = routes["xy"][rows, eidx, target, 1] + lateral * np.cos(h) - sim.ego_y
+    alpha = np.arctan2(ty, tx) - sim.ego_heading
     dist = np.maximum(np.hypot(tx, ty), 1.0)
     kappa = 2.0 * np.sin(alpha) / dist
     beta = np.arcsin(np.clip(kappa * LR, -0.99, 0.99))
@@ -46,8 +46,6 @@ def pure_pursuit(sim, lateral: np.ndarray | float = 0.0) -> np.ndarray:
 
 def meta_action_command(sim, meta: np.ndarray) -> np.ndarray:
     """Update the egos' lane and speed targets with meta-actions (B, E) and return (B, E, 2)."""
-    from rewardlab.envs.driving.sim import MAX_ACCEL, MAX_BRAKE
-
     b, e = sim.num_envs, sim.num_egos
     rows, eidx = np.arange(b)[:, None], np.arange(e)[None, :]
     left = sim.routes["lanes_left"][rows, eidx, sim.route_idx]
@@ -58,6 +56,6 @@ def meta_action_command(sim, meta: np.ndarray) -> np.ndarray:
     speed = sim.meta_speed + SPEED_STEP * ((meta == FASTER).astype(float) - (meta == SLOWER))
     sim.meta_speed = np.clip(speed, 0.0, limit + SPEED_STEP)
     steer = pure_pursuit(sim, sim.meta_lane * sim.layout.width[:, None])
-    accel = np.clip(sim.meta_speed - sim.ev, -MAX_BRAKE, MAX_ACCEL)
+    accel = np.clip(sim.meta_speed - sim.ego_speed, -MAX_BRAKE, MAX_ACCEL)
     cmd = np.where(accel >= 0.0, accel / MAX_ACCEL, accel / MAX_BRAKE)
     return np.stack([steer, cmd], axis=-1)

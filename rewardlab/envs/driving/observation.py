@@ -37,8 +37,6 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from rewardlab.envs.driving.vehicle import clip
-
 VECTOR_SIZE = 91
 # route points of the vector observation among the 16 hazard samples (2.5 m apart): every second
 # one (5 ... 40 m), padded to 10 with the last
@@ -77,7 +75,7 @@ def vector_observation(sim, r: np.ndarray) -> np.ndarray:
     sel = (lambda a: a) if r is sim.rows else (lambda a: a[r])  # no row copies of whole arrays
     lay = sim.layout
     e = sim.num_egos
-    ex, ey, epsi, ev = sel(sim.ex), sel(sim.ey), sel(sim.epsi), sel(sim.ev)
+    ex, ey, epsi, ev = sel(sim.ego_x), sel(sim.ego_y), sel(sim.ego_heading), sel(sim.ego_speed)
     limit = sel(lay.speed_limit)[:, None]
     w = sel(lay.width)[:, None]
     length = sel(sim.routes["length"])
@@ -109,7 +107,7 @@ def vector_observation(sim, r: np.ndarray) -> np.ndarray:
     k = dx.shape[2]
     objs = np.empty((nb, e, k, 7))
     # present: 1 for a vehicle or obstacle, 0.5 for a pedestrian (scenarios with pedestrians)
-    objs[..., 0] = np.where(c["near"] >= sim._ped_from, 0.5, 1.0) if sim.num_pedestrians else 1.0
+    objs[..., 0] = np.where(c["near"] >= sim.first_pedestrian, 0.5, 1.0) if sim.num_pedestrians else 1.0
     objs[..., 1] = (dx * ce + dy * se) / 50.0
     objs[..., 2] = (-dx * se + dy * ce) / 50.0
     objs[..., 3] = (vx * ce + vy * se) / 20.0
@@ -129,7 +127,7 @@ def vector_observation(sim, r: np.ndarray) -> np.ndarray:
     out[..., 88] = sim.routes["lanes_left"][rows_col, eidx, idx] / 3.0
     out[..., 89] = sim.routes["lanes_right"][rows_col, eidx, idx] / 3.0
     out[..., 90] = np.minimum(c["hazard"], 50.0) / 50.0
-    return clip(out, -10.0, 10.0, out=out).astype(np.float32)
+    return np.clip(out, -10.0, 10.0, out=out).astype(np.float32)
 
 
 # ---------------------------------------------------------------------- bird's-eye view
@@ -295,10 +293,10 @@ def bev_observation(sim, r: np.ndarray, dtype: str | None = None) -> np.ndarray:
     inv = 1.0 / res
     # pixel centres in raster pixels, float32 (exact enough for maps of a few thousand pixels);
     # the raster leaves RASTER_MARGIN around the routes, pixels beyond it take its edge value
-    c = (np.cos(sim.epsi[r]) * inv).astype(np.float32)[..., None, None]
-    s = (np.sin(sim.epsi[r]) * inv).astype(np.float32)[..., None, None]
-    ox = ((sim.ex[r] - sim.bev_origin[r, 0][:, None]) * inv).astype(np.float32)[..., None, None]
-    oy = ((sim.ey[r] - sim.bev_origin[r, 1][:, None]) * inv).astype(np.float32)[..., None, None]
+    c = (np.cos(sim.ego_heading[r]) * inv).astype(np.float32)[..., None, None]
+    s = (np.sin(sim.ego_heading[r]) * inv).astype(np.float32)[..., None, None]
+    ox = ((sim.ego_x[r] - sim.bev_origin[r, 0][:, None]) * inv).astype(np.float32)[..., None, None]
+    oy = ((sim.ego_y[r] - sim.bev_origin[r, 1][:, None]) * inv).astype(np.float32)[..., None, None]
     ix = (ox + fwd * c - left * s).astype(np.int32)
     iy = (oy + fwd * s + left * c).astype(np.int32)
     np.clip(ix, 0, ww - 1, out=ix)
@@ -321,7 +319,7 @@ def bev_observation(sim, r: np.ndarray, dtype: str | None = None) -> np.ndarray:
 def dynamic_layers(sim, r: np.ndarray, out: np.ndarray, size: int, res: float) -> None:
     """Scatter vehicles, static obstacles and stop lines into ``out`` (nb, E, C, size, size)."""
     nb, e = len(r), sim.num_egos
-    ex, ey, epsi = sim.ex[r], sim.ey[r], sim.epsi[r]
+    ex, ey, epsi = sim.ego_x[r], sim.ego_y[r], sim.ego_heading[r]
     objs = sim.objects(r)
     gl, gw, inside = _box_samples(objs["length"], objs["width"], 0.7 * res)
     oc, os_ = np.cos(objs["psi"])[..., None], np.sin(objs["psi"])[..., None]
@@ -369,10 +367,10 @@ def _draw_stop_lines(sim, r, out, size, res) -> None:
     x, y, _ = lay.to_world(r[:, None, None, None], road, s_b, d)
     ch = (5 + np.broadcast_to(np.array([2, 1, 0])[state][..., None], d.shape))  # green->7, yellow->6, red->5
     for k_e in range(e):
-        dx = x - sim.ex[r, k_e][:, None, None, None]
-        dy = y - sim.ey[r, k_e][:, None, None, None]
-        ck = np.cos(sim.epsi[r, k_e])[:, None, None, None]
-        sk = np.sin(sim.epsi[r, k_e])[:, None, None, None]
+        dx = x - sim.ego_x[r, k_e][:, None, None, None]
+        dy = y - sim.ego_y[r, k_e][:, None, None, None]
+        ck = np.cos(sim.ego_heading[r, k_e])[:, None, None, None]
+        sk = np.sin(sim.ego_heading[r, k_e])[:, None, None, None]
         pr = np.floor(0.75 * size - (dx * ck + dy * sk) / res).astype(np.int64)
         pc = np.floor(0.5 * size - (-dx * sk + dy * ck) / res).astype(np.int64)
         mm = valid & (pr >= 0) & (pr < size) & (pc >= 0) & (pc < size)

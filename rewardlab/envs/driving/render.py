@@ -37,7 +37,7 @@ EGO_COLOUR = (240, 240, 60)
 def render_scene(sim, index: int = 0, size: int = SIZE, resolution: float = RESOLUTION) -> np.ndarray:
     rows = np.array([index])
     layers = np.zeros((1, sim.num_egos, len(BEV_CHANNELS), size, size), dtype=np.uint8)
-    ex, ey, epsi = sim.ex[index, 0], sim.ey[index, 0], sim.epsi[index, 0]
+    ex, ey, epsi = sim.ego_x[index, 0], sim.ego_y[index, 0], sim.ego_heading[index, 0]
     c, s = np.cos(epsi), np.sin(epsi)
     for bit, _, x, y in static_points(sim.layout, rows, sim.routes, 0.5 * resolution):
         dx, dy = x - ex, y - ey

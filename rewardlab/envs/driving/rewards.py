@@ -66,7 +66,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from rewardlab.core.reward import RewardSpec
-from rewardlab.envs.driving.vehicle import clip
 
 
 @dataclass(frozen=True)
@@ -197,7 +196,7 @@ def comfort_factor(steps_since: np.ndarray, window: int) -> np.ndarray:
 def lane_factor(distance: np.ndarray, lane_width: np.ndarray, in_junction: np.ndarray) -> np.ndarray:
     grace = CONFIG.lane_grace
     span = np.maximum(0.5 * lane_width - grace, 1e-6)
-    inside = 1.0 - clip((distance - grace) / span, 0.0, 1.0) * CONFIG.lane_softener
+    inside = 1.0 - np.clip((distance - grace) / span, 0.0, 1.0) * CONFIG.lane_softener
     return np.where(in_junction, 1.0, inside)
 
 
@@ -215,7 +214,7 @@ def roach_hazard_distances(m: Measurements) -> tuple[np.ndarray, np.ndarray]:
     d_vehicle = np.where(vehicle, dist, np.inf).min(axis=-1)
     pedestrian = near & m.objects_pedestrian & m.objects_on_road
     if pedestrian.any():  # most steps have none near: skip the trigonometry
-        cone = c.hazard_cone_pedestrian / (clip(dist, 1.5, 10.5) + 0.3)
+        cone = c.hazard_cone_pedestrian / (np.clip(dist, 1.5, 10.5) + 0.3)
         pedestrian &= (dist < 0.001) | (np.degrees(np.abs(np.arctan2(y, x))) < cone)
     d_pedestrian = np.where(pedestrian, dist, np.inf).min(axis=-1)
     return d_vehicle, d_pedestrian
@@ -224,9 +223,9 @@ def roach_hazard_distances(m: Measurements) -> tuple[np.ndarray, np.ndarray]:
 def roach_desired_speed(v_max, d_vehicle, d_pedestrian, d_light) -> np.ndarray:
     """v_des = v_max x the smallest ramp clip(d - d0, 0, 5) / 5 over the hazards (1 with none)."""
     c = CONFIG
-    ramp = np.minimum(np.minimum(clip(d_vehicle - c.standoff_vehicle, 0.0, c.hazard_ramp),
-                                 clip(d_pedestrian - c.standoff_pedestrian, 0.0, c.hazard_ramp)),
-                      clip(d_light - c.standoff_light, 0.0, c.hazard_ramp))
+    ramp = np.minimum(np.minimum(np.clip(d_vehicle - c.standoff_vehicle, 0.0, c.hazard_ramp),
+                                 np.clip(d_pedestrian - c.standoff_pedestrian, 0.0, c.hazard_ramp)),
+                      np.clip(d_light - c.standoff_light, 0.0, c.hazard_ramp))
     return v_max * ramp / c.hazard_ramp
 
 
@@ -241,7 +240,7 @@ def roach_max_speed(m: Measurements, fixed: float | None):
 
 # ----------------------------------------------------------------- highway-env
 def high_speed(v_forward: np.ndarray, low: float, high: float) -> np.ndarray:
-    return clip((v_forward - low) / (high - low), 0.0, 1.0)
+    return np.clip((v_forward - low) / (high - low), 0.0, 1.0)
 
 
 # ----------------------------------------------------------------- all terms

@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import numpy as np
 
-try:  # the clip ufunc itself: np.clip's result without its Python-level dispatch
-    from numpy._core.umath import clip
-except ImportError:  # pragma: no cover - NumPy < 2
-    clip = np.clip
+# The ego vehicle: a 4.6 m x 1.9 m box, axles 1.4 m ahead of and behind its centre of mass, and
+# the limits that scale the action Box([-1, 1]^2) (steering, acceleration / braking).
+EGO_LENGTH, EGO_WIDTH = 4.6, 1.9  # m
+LF = LR = 1.4  # m, centre of mass to the front / rear axle
+MAX_STEER = 0.5  # rad
+MAX_ACCEL, MAX_BRAKE = 4.0, 8.0  # m/s^2
+V_MAX = 40.0  # m/s
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -50,7 +53,7 @@ def bicycle_step(
     v_end = v + accel * dt
     # distance along the path: exact for constant acceleration, clamped at standstill / v_max
     stop = v_end < 0.0
-    # the divisor is >= 2e-12: no division by zero (no np.errstate needed, which costs a few us)
+    # the divisor is >= 2e-12: no division by zero
     stop_dist = np.where(stop, v * v / (2.0 * np.maximum(-accel, 1e-12)), 0.0)
     dist = np.where(stop, stop_dist, 0.5 * (v + np.maximum(v_end, 0.0)) * dt)
     over = v_end > v_max
@@ -58,14 +61,14 @@ def bicycle_step(
         # accelerate to v_max, then cruise: time to reach it t1, distance v t1 + a t1^2/2 + v_max (dt - t1)
         t1 = np.where(over, (v_max - v) / np.where(accel > 0, accel, 1.0), dt)
         dist = np.where(over, v * t1 + 0.5 * accel * t1 * t1 + v_max * (dt - t1), dist)
-    v_new = clip(v_end, 0.0, v_max)
+    v_new = np.clip(v_end, 0.0, v_max)
     beta = np.arctan(lr / (lf + lr) * np.tan(delta))
     # the centre of mass moves on a circle of curvature sin(beta) / lr; heading change = kappa * dist
     kappa = np.sin(beta) / lr
     dpsi = kappa * dist
     # chord of the arc, the exact integral of (cos, sin)(course + kappa * l) over l in [0, dist]:
     # length dist * sin(dpsi/2)/(dpsi/2) along the mid-course: np.sinc(dpsi / 2 pi) written out
-    # (np.sinc looks up np.finfo on every call); at 0 it takes sin(eps)/eps = 1 as np.sinc does
+    # (the same arithmetic as np.sinc); at 0 it takes sin(eps)/eps = 1 as np.sinc does
     half = np.pi * (dpsi / (2.0 * np.pi))
     half = np.where(half == 0.0, _EPS, half)
     chord = dist * (np.sin(half) / half)
