@@ -31,38 +31,54 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
+from rewardlab.core import params as check
+from rewardlab.core.errors import RewardlabError
 from rewardlab.core.reward import RewardSpec
 from rewardlab.core.sim import BatchedSim, StepOutcome
-from rewardlab.envs.coopetition.payoff import batched_matvec
+from rewardlab.envs.coopetition.payoff import agent_sum, batched_matvec
+
+#: The largest action bound e_i and payoff scale a parameter may take: far above any game's
+#: units (endowments of about 100), and low enough that products of bounds and scales stay
+#: finite in float64 and the bounds exact enough in the float32 action spaces.
+MAX_SCALE = 1e9
+#: The range of an interdependence weight D_ij (TR-1 defines D_ij in [0, 1]; negative weights,
+#: spite, are admitted).
+D_RANGE = (-1.0, 1.0)
 
 
-def _tuple_of_floats(value: Any, name: str) -> tuple[float, ...]:
+def integer_tuple(params: object, name: str, low: int, high: int) -> tuple[int, ...]:
+    """The field as a tuple of integers in [low, high] (a RewardlabError naming it otherwise)."""
+    value = getattr(params, name)
+    items = tuple(value) if isinstance(value, (tuple, list, np.ndarray)) else None
+    if items is None or not all(
+        isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)) and low <= x <= high for x in items
+    ):
+        raise RewardlabError(
+            f"{name} must be a sequence of integers >= {low} and <= {high}, got {check_given(value)}"
+        )
+    return tuple(int(x) for x in items)
+
+
+def matrix(name: str, value: Any, n: int, low: float, high: float) -> tuple[tuple[float, ...], ...]:
+    """An n x n matrix of finite numbers in [low, high] with a zero diagonal, as nested tuples."""
+    what = f"{name} must be a {n}x{n} matrix of finite numbers >= {low} and <= {high} with a zero diagonal"
     try:
-        return tuple(float(v) for v in np.asarray(value, dtype=float).ravel())
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a sequence of numbers, got {value!r}") from err
-
-
-def _tuple_of_ints(value: Any, name: str) -> tuple[int, ...]:
-    try:
-        items = tuple(np.asarray(value).ravel().tolist())
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a sequence of integers, got {value!r}") from err
-    if not all(isinstance(x, int) and not isinstance(x, bool) for x in items):
-        raise ValueError(f"{name} must be a sequence of integers, got {value!r}")
-    return items
-
-
-def _matrix(value: Any, n: int, name: str) -> tuple[tuple[float, ...], ...]:
-    try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a {n}x{n} matrix of numbers, got {value!r}") from err
+        array = np.asarray(value, dtype=float)  # a string or ragged rows raise here
+    except (TypeError, ValueError):
+        raise RewardlabError(f"{what}, got {check_given(value)}") from None
     if array.shape != (n, n):
-        raise ValueError(f"{name} must be a {n}x{n} matrix, got shape {array.shape}")
-    if not np.all(np.isfinite(array)) or np.any(np.diag(array) != 0.0):
-        raise ValueError(f"{name} must be finite with a zero diagonal, got {array.tolist()}")
+        raise RewardlabError(f"{what}, got shape {array.shape}: {check_given(value)}")
+    if not np.all(np.isfinite(array)) or np.any(array < low) or np.any(array > high) or np.any(np.diag(array) != 0.0):
+        raise RewardlabError(f"{what}, got {array.tolist()}")
     return tuple(tuple(float(x) for x in row) for row in array)
+
+
+def check_given(value: Any) -> str:
+    """What the user passed, with its type (as the core validator shows it)."""
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{text} ({type(value).__name__})"
 
 
 @dataclass(frozen=True)
@@ -93,41 +109,41 @@ class CoopParams:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        if not isinstance(self.num_agents, (int, np.integer)) or self.num_agents < 2:
-            raise ValueError(f"num_agents must be an integer >= 2, got {self.num_agents!r}")
-        if not isinstance(self.horizon, (int, np.integer)) or self.horizon < 1:
-            raise ValueError(f"horizon must be a positive integer, got {self.horizon!r}")
-        n = int(self.num_agents)
-        bounds = _tuple_of_floats(self.bounds, "bounds")
-        if len(bounds) == 1:
-            bounds = bounds * n
-        if len(bounds) != n or not all(np.isfinite(b) and b > 0 for b in bounds):
-            raise ValueError(f"bounds must be {n} positive finite numbers (or one), got {self.bounds!r}")
+        check.integers(self, num_agents=(2, check.MAX_AGENTS), horizon=(1, check.MAX_STEPS))
+        check.flags(self, "observe_others", "movers_in_turn")
+        n = self.num_agents
+        check.sequence(self, "bounds", low=0.0, high=MAX_SCALE)
+        bounds = self.bounds * n if len(self.bounds) == 1 else self.bounds
+        if len(bounds) != n or min(bounds) <= 0.0:
+            raise RewardlabError(
+                f"bounds must be {n} numbers > 0.0 and <= {MAX_SCALE} (or one for every agent), "
+                f"got {check_given(self.bounds)}"
+            )
         set_(self, "bounds", bounds)
-        for flag in ("observe_others", "movers_in_turn"):
-            if not isinstance(getattr(self, flag), (bool, np.bool_)):
-                raise ValueError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
-        if isinstance(self.agent_names, str) or not isinstance(self.agent_names, (tuple, list)):
-            raise ValueError(f"agent_names must be a sequence of {n} names, got {self.agent_names!r}")
-        names = tuple(str(x) for x in self.agent_names)
-        if names and (len(names) != n or len(set(names)) != n):
-            raise ValueError(f"agent_names must be {n} distinct names, got {self.agent_names!r}")
-        set_(self, "agent_names", names or tuple(f"agent_{i}" for i in range(n)))
-        if len(self.interdependence):
-            set_(self, "interdependence", _matrix(self.interdependence, n, "interdependence"))
-        starts = _tuple_of_ints(self.phase_starts, "phase_starts")
+        names = self.agent_names
+        if isinstance(names, (str, bytes)) or not isinstance(names, (tuple, list)):
+            raise RewardlabError(f"agent_names must be a sequence of {n} distinct names, got {check_given(names)}")
+        if len(names) and (len(names) != n or len({str(x) for x in names}) != n):
+            raise RewardlabError(f"agent_names must be a sequence of {n} distinct names, got {check_given(names)}")
+        set_(self, "agent_names", tuple(str(x) for x in names) or tuple(f"agent_{i}" for i in range(n)))
+        if isinstance(self.interdependence, (str, bytes)) or len(self.interdependence):
+            set_(self, "interdependence", matrix("interdependence", self.interdependence, n, *D_RANGE))
+        starts = integer_tuple(self, "phase_starts", 0, self.horizon - 1)
         if not starts or starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
-            raise ValueError(f"phase_starts must start at 0 and increase, got {self.phase_starts!r}")
-        if starts[-1] >= self.horizon:
-            raise ValueError(f"phase_starts {starts} must lie inside the horizon {self.horizon}")
+            raise RewardlabError(
+                f"phase_starts must be increasing steps from 0 to below the horizon {self.horizon}, "
+                f"got {check_given(self.phase_starts)}"
+            )
         set_(self, "phase_starts", starts)
-        if len(self.interdependence_phases):
-            phases = tuple(_matrix(m, n, "interdependence_phases[k]") for m in self.interdependence_phases)
-            if len(phases) != len(starts):
-                raise ValueError(
-                    f"interdependence_phases has {len(phases)} matrices for {len(starts)} phases (phase_starts)"
+        phases = self.interdependence_phases
+        if isinstance(phases, (str, bytes)) or len(phases):
+            if isinstance(phases, (str, bytes)) or len(phases) != len(starts):
+                raise RewardlabError(
+                    f"interdependence_phases must be one {n}x{n} matrix for each of the {len(starts)} phases "
+                    f"(phase_starts), got {check_given(phases)}"
                 )
-            set_(self, "interdependence_phases", phases)
+            set_(self, "interdependence_phases",
+                 tuple(matrix(f"interdependence_phases[{k}]", m, n, *D_RANGE) for k, m in enumerate(phases)))
 
     @property
     def num_phases(self) -> int:
@@ -140,28 +156,6 @@ class CoopParams:
             return np.asarray(self.interdependence_phases, dtype=float)
         d = np.asarray(self.interdependence, dtype=float) if len(self.interdependence) else np.zeros((n, n))
         return np.repeat(d[None], self.num_phases, axis=0)
-
-
-def _number(value: Any, name: str) -> float:
-    """``value`` as a float, or a ValueError that names the argument (not NumPy's ufunc message)."""
-    if isinstance(value, (bool, str)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a number, got {value!r}") from err
-
-
-def check_unit(value: float, name: str, low: float = 0.0, high: float = 1.0) -> None:
-    value = _number(value, name)
-    if not (np.isfinite(value) and low <= value <= high):
-        raise ValueError(f"{name} must lie in [{low}, {high}], got {value!r}")
-
-
-def check_positive(value: float, name: str, allow_zero: bool = False) -> None:
-    value = _number(value, name)
-    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'} and finite, got {value!r}")
 
 
 def coop_presets(payoff_terms: tuple[str, ...], trust: bool = False, **extra: RewardSpec) -> dict[str, RewardSpec]:
@@ -255,6 +249,7 @@ class CoopSim(BatchedSim):
         self._d_step: np.ndarray = self._d_table[0]
         self._phase_of_t = np.searchsorted(np.asarray(p.phase_starts), np.arange(p.horizon + 1), side="right") - 1
         self.t = np.zeros(b, dtype=np.int64)
+        self._truncated = np.zeros(b, dtype=bool)  # the instances that reached the horizon
         self.last = np.zeros((b, n))
         self.active = np.ones((b, n), dtype=bool)
         self._coop_sum = np.zeros(b)
@@ -294,6 +289,8 @@ class CoopSim(BatchedSim):
         # State arrays handed out in a step's info (or aliasing its actions) are copied before
         # rows are reset, so that an autoreset does not rewrite the ended episode's last info.
         self.t[rows] = 0
+        self._truncated = self._truncated.copy()
+        self._truncated[rows] = False
         self.last = self.last.copy()
         self.last[rows] = 0.0
         self._coop_sum[rows] = 0.0
@@ -320,27 +317,39 @@ class CoopSim(BatchedSim):
         return self._d_step
 
     def _step(self, actions: np.ndarray) -> StepOutcome:
+        if np.count_nonzero(self._truncated):
+            self._refuse_step_past_horizon()
         a = actions[:, :, 0]
         terms, pi, info, terminated = self._play(a)
-        d = self._d_step
-        if d.ndim == 2:
-            integrated = pi + pi @ d.T
-        else:
-            integrated = pi + batched_matvec(d, pi)
+        # Sums over agents go through agent_sum, never a matrix product: BLAS rounds a row's
+        # sum differently with the number of rows, and a batch must equal single environments.
+        integrated = pi + batched_matvec(self._d_step, pi)
         frac = a * self._inv_bounds_full
         if self._masked:
             act = self.active
-            self._coop_sum += (frac * act) @ self._ones / np.maximum(act @ self._ones, 1)
+            self._coop_sum += agent_sum(frac * act) / np.maximum(agent_sum(act), 1)
         else:
-            self._coop_sum += frac @ self._mean_weight
-        self._welfare += pi @ self._ones
-        self._integrated += integrated @ self._ones
+            self._coop_sum += agent_sum(frac * self._mean_weight)
+        self._welfare += agent_sum(pi)
+        self._integrated += agent_sum(integrated)
         self.last = a
         self.t += 1
         truncated = self.t >= self.params.horizon
+        self._truncated = truncated
         if terminated is None:
             terminated = np.zeros(self.num_envs, dtype=bool)
         return StepOutcome(terms=terms, terminated=terminated, truncated=truncated, info=info)
+
+    def _refuse_step_past_horizon(self) -> None:
+        """A game's tables are indexed by the step t < horizon: an instance that reached its
+        horizon cannot step on until it is reset (nothing has changed when this raises)."""
+        rows = np.flatnonzero(self._truncated)
+        shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+        raise RewardlabError(
+            f"{self.env_id}: step() past the end of the episode (horizon {self.params.horizon}) for "
+            f"instance(s) {shown} of {self.num_envs}; reset them first (reset(mask=...)) or step with "
+            f"autoreset=True"
+        )
 
     _masked: bool = False
 

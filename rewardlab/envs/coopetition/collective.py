@@ -40,17 +40,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rewardlab.core import params as check
+from rewardlab.core.errors import RewardlabError
 from rewardlab.core.reward import RewardSpec
 from rewardlab.envs.coopetition.base import (
+    MAX_SCALE,
     CoopParams,
     CoopSim,
     StageGame,
-    _tuple_of_ints,
-    check_positive,
-    check_unit,
+    check_given,
     coop_presets,
+    integer_tuple,
 )
-from rewardlab.envs.coopetition.payoff import spread, team_output
+from rewardlab.envs.coopetition.payoff import agent_sum, spread, team_output
 
 PAYOFF_TERMS = ("endowment", "effort_cost", "team_share")
 LOYALTY_TERMS = ("loyalty_benefit", "loyalty_cost_relief")
@@ -90,21 +92,20 @@ class TeamParams(CoopParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("omega", "cost", "multiplier"):
-            check_positive(getattr(self, name), name)
-        check_positive(self.endowment, "endowment", allow_zero=True)
-        check_unit(self.beta, "beta", 0.0, 0.999)
-        if self.production not in ("power", "linear"):
-            raise ValueError(f"production must be 'power' or 'linear', got {self.production!r}")
-        for name in ("loyalty0", "loyalty_rate", "phi_b", "phi_c", "coalition_threshold", "solo_productivity"):
-            check_unit(getattr(self, name), name)
-        counts = _tuple_of_ints(self.active_phases, "active_phases")
-        if counts:
-            if len(counts) != self.num_phases or not all(1 <= k <= self.num_agents for k in counts):
-                raise ValueError(
-                    f"active_phases must give 1..{self.num_agents} active agents for each of the "
-                    f"{self.num_phases} phases, got {self.active_phases!r}"
-                )
+        check.numbers(self, ("omega", "cost", "multiplier"), low=0.0, low_open=True, high=MAX_SCALE)
+        check.numbers(self, "endowment", low=0.0, high=MAX_SCALE)
+        check.numbers(self, "beta", low=0.0, high=0.999)
+        check.choice(self, "production", ("power", "linear"))
+        check.numbers(
+            self, ("loyalty0", "loyalty_rate", "phi_b", "phi_c", "coalition_threshold", "solo_productivity"),
+            low=0.0, high=1.0,
+        )
+        counts = integer_tuple(self, "active_phases", 1, self.num_agents)
+        if counts and len(counts) != self.num_phases:
+            raise RewardlabError(
+                f"active_phases must give 1..{self.num_agents} active agents for each of the "
+                f"{self.num_phases} phases (phase_starts), got {check_given(self.active_phases)}"
+            )
         object.__setattr__(self, "active_phases", counts)
 
     def active_table(self) -> np.ndarray:
@@ -156,14 +157,13 @@ class TeamSim(CoopSim):
         """Terms and pi for actions a (..., n); shared by the step and the stage game."""
         p = self.params
         n = a.shape[-1]
-        ones = np.ones(n)
         act = active.astype(float)
         if act.shape != a.shape:
             act = np.broadcast_to(act, a.shape)
         a = a * act
         in_team = act if member is None else act * member
-        count = np.maximum(in_team @ ones, 1.0)
-        effort = (a * in_team) @ ones
+        count = np.maximum(agent_sum(in_team), 1.0)
+        effort = agent_sum(a * in_team)
         share = spread(team_output(effort, p.omega, p.beta, p.production, p.multiplier) / count, n) * in_team
         if member is not None:
             solo = p.solo_productivity * team_output(a, p.omega, p.beta, p.production, p.multiplier)
@@ -171,8 +171,8 @@ class TeamSim(CoopSim):
         cost = -p.cost * a
         endowment = p.endowment * act
         pi = endowment + cost + share
-        others = spread(np.maximum(act @ ones - 1.0, 1.0), n)
-        mean_others = (spread((pi * act) @ ones, n) - pi) / others * act
+        others = spread(np.maximum(agent_sum(act) - 1.0, 1.0), n)
+        mean_others = (spread(agent_sum(pi * act), n) - pi) / others * act
         terms = {
             "endowment": endowment,
             "effort_cost": cost,
@@ -199,8 +199,8 @@ class TeamSim(CoopSim):
         if p.loyalty_rate > 0:
             act = self.active
             frac = a * self._inv_bounds_full * act
-            others = self._spread(np.maximum(act @ self._ones - 1, 1), n)
-            coop_others = (self._spread(frac @ self._ones, n) - frac) / others
+            others = self._spread(np.maximum(agent_sum(act) - 1, 1), n)
+            coop_others = (self._spread(agent_sum(frac), n) - frac) / others
             self.loyalty = np.where(act, self.loyalty + p.loyalty_rate * (coop_others - self.loyalty), self.loyalty)
         return terms, pi, {"loyalty": self.loyalty, "active": self.active}, None
 
@@ -211,7 +211,7 @@ class TeamSim(CoopSim):
         nxt = self._active_table[phase]  # who plays the coming round
         obs[:, :, col] = self.loyalty[sel]
         obs[:, :, col + 1] = nxt
-        obs[:, :, col + 2] = self._spread(nxt @ self._ones / n, n)
+        obs[:, :, col + 2] = self._spread(agent_sum(nxt) / n, n)
         obs[:, :, col + 3] = self._spread(phase / max(self.params.num_phases - 1, 1), n)
         obs[:, :, col + 4] = self.member[sel]
 

@@ -22,7 +22,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rewardlab.envs.coopetition.base import CoopParams, CoopSim, StageGame, check_positive, coop_presets
+from rewardlab.core import params as check
+from rewardlab.core.errors import RewardlabError
+from rewardlab.envs.coopetition.base import (
+    MAX_SCALE,
+    CoopParams,
+    CoopSim,
+    StageGame,
+    check_given,
+    coop_presets,
+)
+from rewardlab.envs.coopetition.payoff import agent_sum
 
 PAYOFF_TERMS = ("revenue", "production_cost")
 
@@ -38,15 +48,15 @@ class CournotParams(CoopParams):
     unit_cost: float = 10.0
 
     def __post_init__(self) -> None:
-        if not len(self.agent_names) and isinstance(self.num_agents, (int, np.integer)):
+        check.integers(self, num_agents=(2, check.MAX_AGENTS))  # before naming that many firms
+        if isinstance(self.agent_names, tuple) and not self.agent_names:
             object.__setattr__(self, "agent_names", tuple(f"firm_{i}" for i in range(self.num_agents)))
         super().__post_init__()
-        check_positive(self.demand_intercept, "demand_intercept")
-        check_positive(self.demand_slope, "demand_slope")
-        check_positive(self.unit_cost, "unit_cost", allow_zero=True)
+        check.numbers(self, ("demand_intercept", "demand_slope"), low=0.0, low_open=True, high=MAX_SCALE)
+        check.numbers(self, "unit_cost", low=0.0, high=MAX_SCALE)
         if self.unit_cost >= self.demand_intercept:
-            raise ValueError(
-                f"unit_cost ({self.unit_cost}) must be below demand_intercept ({self.demand_intercept})"
+            raise RewardlabError(
+                f"unit_cost must be below demand_intercept ({self.demand_intercept}), got {check_given(self.unit_cost)}"
             )
 
     @property
@@ -82,7 +92,7 @@ class CournotSim(CoopSim):
 
     def _play(self, q):
         p = self.params
-        total = q @ self._ones
+        total = agent_sum(q)
         self.price = np.maximum(p.demand_intercept - p.demand_slope * total, 0.0)
         revenue = q * self._spread(self.price, self.num_agents)
         cost = -p.unit_cost * q

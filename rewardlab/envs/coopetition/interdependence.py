@@ -27,13 +27,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rewardlab.core import params as check
+from rewardlab.core.errors import RewardlabError
 from rewardlab.envs.coopetition.base import (
+    D_RANGE,
+    MAX_SCALE,
     CoopParams,
     CoopSim,
     StageGame,
-    _tuple_of_floats,
-    check_positive,
-    check_unit,
+    check_given,
     coop_presets,
 )
 from rewardlab.envs.coopetition.payoff import pair_partners_sorted, tr1_terms
@@ -73,32 +75,48 @@ class InterdependenceParams(CoopParams):
     def __post_init__(self) -> None:
         super().__post_init__()
         n = self.num_agents
-        check_positive(self.theta, "theta", allow_zero=True)
-        if self.value_kind not in ("log", "power"):
-            raise ValueError(f"value_kind must be 'log' or 'power', got {self.value_kind!r}")
-        check_unit(self.value_beta, "value_beta", 0.0, 1.0)
-        check_positive(self.gamma, "gamma", allow_zero=True)
-        rng = _tuple_of_floats(self.gamma_range, "gamma_range")
-        if rng and (len(rng) != 2 or not 0 <= rng[0] < rng[1]):
-            raise ValueError(f"gamma_range must be (lo, hi) with 0 <= lo < hi, got {self.gamma_range!r}")
-        object.__setattr__(self, "gamma_range", rng)
-        alpha = _tuple_of_floats(self.alpha, "alpha") or (1.0 / n,) * n
-        object.__setattr__(self, "alpha", self._check_shares(alpha, "alpha"))
-        if len(self.alpha_phases):
-            phases = tuple(self._check_shares(_tuple_of_floats(x, "alpha_phases[k]"), "alpha_phases[k]")
-                           for x in self.alpha_phases)
-            if len(phases) != self.num_phases:
-                raise ValueError(f"alpha_phases has {len(phases)} rows for {self.num_phases} phases")
-            object.__setattr__(self, "alpha_phases", phases)
-        if self.matching not in MATCHINGS:
-            raise ValueError(f"matching must be one of {MATCHINGS}, got {self.matching!r}")
+        check.numbers(self, ("theta", "gamma"), low=0.0, high=MAX_SCALE)
+        check.choice(self, "value_kind", ("log", "power"))
+        check.numbers(self, "value_beta", low=0.0, high=1.0)
+        check.flags(self, "interdependence_by_pair")
+        if isinstance(self.gamma_range, (str, bytes)) or len(self.gamma_range):
+            check.ordered_pair(self, "gamma_range", low=0.0, high=MAX_SCALE, strict=True)
+        else:
+            object.__setattr__(self, "gamma_range", ())
+        if isinstance(self.alpha, (str, bytes)) or len(self.alpha):
+            self._check_shares("alpha", self.alpha)
+        else:
+            object.__setattr__(self, "alpha", (1.0 / n,) * n)
+        phases = self.alpha_phases
+        if isinstance(phases, (str, bytes)) or len(phases):
+            if isinstance(phases, (str, bytes)) or len(phases) != self.num_phases:
+                raise RewardlabError(
+                    f"alpha_phases must be one row of {n} shares for each of the {self.num_phases} phases "
+                    f"(phase_starts), got {check_given(phases)}"
+                )
+            object.__setattr__(
+                self, "alpha_phases", tuple(self._check_shares(f"alpha_phases[{k}]", x) for k, x in enumerate(phases))
+            )
+        check.choice(self, "matching", MATCHINGS)
         if self.matching != "group" and n % 2:
-            raise ValueError(f"matching={self.matching!r} pairs agents: num_agents must be even, got {n}")
-        check_positive(self.pair_interdependence, "pair_interdependence", allow_zero=True)
+            raise RewardlabError(f"matching={self.matching!r} pairs agents: num_agents must be even, got {n}")
+        check.numbers(self, "pair_interdependence", low=D_RANGE[0], high=D_RANGE[1])
 
-    def _check_shares(self, shares: tuple[float, ...], name: str) -> tuple[float, ...]:
-        if len(shares) != self.num_agents or min(shares) < 0 or abs(sum(shares) - 1.0) > 1e-9:
-            raise ValueError(f"{name} must be {self.num_agents} non-negative shares summing to 1, got {shares}")
+    def _check_shares(self, name: str, value) -> tuple[float, ...]:
+        """``value`` as n non-negative shares summing to 1 (stored back when it is ``alpha``)."""
+        n = self.num_agents
+        what = f"{name} must be {n} non-negative finite shares summing to 1"
+        if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list, np.ndarray)):
+            raise RewardlabError(f"{what}, got {check_given(value)}")
+        try:
+            shares = tuple(float(x) for x in value)
+        except (TypeError, ValueError):
+            raise RewardlabError(f"{what}, got {check_given(value)}") from None
+        if (len(shares) != n or not all(np.isfinite(x) and x >= 0.0 for x in shares)
+                or any(isinstance(x, (bool, np.bool_, str)) for x in value) or abs(sum(shares) - 1.0) > 1e-9):
+            raise RewardlabError(f"{what}, got {check_given(value)}")
+        if name == "alpha":
+            object.__setattr__(self, "alpha", shares)
         return shares
 
     def alpha_table(self) -> np.ndarray:

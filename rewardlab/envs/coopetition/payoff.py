@@ -64,21 +64,38 @@ def spread(values: np.ndarray, n: int) -> np.ndarray:
     return np.repeat(values.reshape(-1), n).reshape(*values.shape, n)
 
 
-def row_sums(m: np.ndarray) -> np.ndarray:
-    """(B, n, n) -> (B, n), sum over j of m[b, i, j], as one 2-D matrix product.
+def agent_sum(x: np.ndarray) -> np.ndarray:
+    """(..., n) -> (...,): the sum over the last (agent) axis, rounded the same in any batch.
 
-    NumPy's batched matmul and small-axis reductions are slow for many tiny matrices; one
-    (B n, n) @ (n,) product is not.
+    A matrix product with a vector of ones (BLAS) rounds a row's sum differently depending on
+    how many rows share the product, so a batch of B instances would not reproduce B single
+    environments bit for bit. Here each row is summed in a fixed order, whatever the leading
+    axes: ``((x_0 + x_1) + x_2) + ...`` for up to 8 agents (column additions, fast for any
+    batch), NumPy's pairwise sum of each contiguous row beyond.
     """
-    b, n, _ = m.shape
-    return (np.ascontiguousarray(m).reshape(b * n, n) @ np.ones(n)).reshape(b, n)
+    if x.dtype != np.float64:
+        x = x.astype(np.float64)
+    n = x.shape[-1]
+    if n > 8:
+        return np.add.reduce(np.ascontiguousarray(x), axis=-1)
+    if n == 1:
+        return x[..., 0].copy()
+    total = x[..., 0] + x[..., 1]
+    for j in range(2, n):
+        total += x[..., j]
+    return total
+
+
+def row_sums(m: np.ndarray) -> np.ndarray:
+    """(B, n, n) -> (B, n), sum over j of m[b, i, j] (see :func:`agent_sum`)."""
+    return agent_sum(m)
 
 
 def batched_matvec(m: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """(B, n, n), (B, n) -> (B, n): sum_j m[b, i, j] v[b, j]."""
+    """(B, n, n) or (n, n), (B, n) -> (B, n): sum_j m[b, i, j] v[b, j]."""
     b, n = v.shape
     spread_v = np.take(v, np.tile(np.arange(n), n), axis=1).reshape(b, n, n)  # [b, i, j] = v[b, j]
-    return row_sums(m * spread_v)
+    return agent_sum(m * spread_v)
 
 
 def tr1_terms(

@@ -36,13 +36,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rewardlab.core import params as check
 from rewardlab.core.reward import RewardSpec
-from rewardlab.envs.coopetition.base import StageGame, check_positive, check_unit, coop_presets
+from rewardlab.envs.coopetition.base import MAX_SCALE, StageGame, coop_presets
 from rewardlab.envs.coopetition.interdependence import InterdependenceSim
 from rewardlab.envs.coopetition.payoff import batched_matvec, reciprocity_weights
 from rewardlab.envs.coopetition.trust import TrustParams, TrustSim
 
 PAYOFF_TERMS = (*InterdependenceSim.payoff_terms, "sanction")
+#: The longest reciprocity memory k: the ring buffer holds k x B x n actions.
+MAX_WINDOW = 10_000
+#: The steepest sensitivity exponent: D_ij ** eta with |D_ij| <= 1 stays a number (not 0 for
+#: every D < 1 after underflow, as a huge eta would make it).
+MAX_ETA = 100.0
 
 
 @dataclass(frozen=True)
@@ -75,16 +81,11 @@ class ReciprocityParams(TrustParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not isinstance(self.window, (int, np.integer)) or self.window < 1:
-            raise ValueError(f"window must be a positive integer, got {self.window!r}")
-        for name in ("lambda_r", "rho0", "omega_r", "sanction_fine", "sanction_forgive"):
-            check_positive(getattr(self, name), name, allow_zero=True)
-        check_positive(self.eta, "eta")
-        if self.kappa_r is not None:
-            check_positive(self.kappa_r, "kappa_r")
-        check_unit(self.sanction_norm, "sanction_norm")
-        if not isinstance(self.sanction_max_level, (int, np.integer)) or self.sanction_max_level < 1:
-            raise ValueError(f"sanction_max_level must be a positive integer, got {self.sanction_max_level!r}")
+        check.integers(self, window=(1, MAX_WINDOW), sanction_max_level=1)
+        check.numbers(self, ("lambda_r", "rho0", "omega_r", "sanction_fine", "sanction_forgive"), low=0.0, high=MAX_SCALE)
+        check.numbers(self, "eta", low=0.0, low_open=True, high=MAX_ETA)
+        check.numbers(self, "kappa_r", low=0.0, low_open=True, high=MAX_SCALE, optional=True)
+        check.numbers(self, "sanction_norm", low=0.0, high=1.0)
 
 
 class ReciprocitySim(TrustSim):

@@ -35,9 +35,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rewardlab.envs.coopetition.base import StageGame, check_positive, check_unit, coop_presets
+from rewardlab.core import params as check
+from rewardlab.core.errors import RewardlabError
+from rewardlab.envs.coopetition.base import MAX_SCALE, StageGame, check_given, coop_presets
 from rewardlab.envs.coopetition.interdependence import InterdependenceParams, InterdependenceSim
-from rewardlab.envs.coopetition.payoff import batched_matvec, row_sums, trust_signal, trust_update
+from rewardlab.envs.coopetition.payoff import agent_sum, batched_matvec, row_sums, trust_signal, trust_update
 
 
 def _trust_integrated(r: np.ndarray, sim, params) -> np.ndarray:
@@ -84,19 +86,24 @@ class TrustParams(InterdependenceParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_positive(self.kappa, "kappa")
-        if self.signal_units not in SIGNAL_UNITS:
-            raise ValueError(f"signal_units must be one of {SIGNAL_UNITS}, got {self.signal_units!r}")
-        for name in ("lambda_pos", "lambda_neg", "mu_r", "delta_r", "trust0", "reputation0",
-                     "success_trust", "share_adjust"):
-            check_unit(getattr(self, name), name)
-        if self.trust_baseline != "nash":
+        check.numbers(self, "kappa", low=0.0, low_open=True, high=MAX_SCALE)
+        check.choice(self, "signal_units", SIGNAL_UNITS)
+        check.numbers(
+            self, ("lambda_pos", "lambda_neg", "mu_r", "delta_r", "trust0", "reputation0", "success_trust", "share_adjust"),
+            low=0.0, high=1.0,
+        )
+        if not (isinstance(self.trust_baseline, str) and self.trust_baseline == "nash"):
             if isinstance(self.trust_baseline, str):
-                raise ValueError(f"trust_baseline must be a fraction in [0, 1] or 'nash', got {self.trust_baseline!r}")
-            check_unit(self.trust_baseline, "trust_baseline")
-        check_positive(self.xi, "xi", allow_zero=True)
+                raise RewardlabError(
+                    f"trust_baseline must be a fraction in [0, 1] or 'nash', got {check_given(self.trust_baseline)}"
+                )
+            check.numbers(self, "trust_baseline", low=0.0, high=1.0)
+        check.numbers(self, "xi", low=0.0, high=MAX_SCALE)
+        check.flags(self, "reputation_shares")
         if self.trust0 > 1.0 - self.reputation0:
-            raise ValueError(f"trust0 ({self.trust0}) must not exceed 1 - reputation0 ({1 - self.reputation0})")
+            raise RewardlabError(
+                f"trust0 ({self.trust0}) must not exceed 1 - reputation0 ({1 - self.reputation0})"
+            )
 
 
 class TrustSim(InterdependenceSim):
@@ -177,7 +184,7 @@ class TrustSim(InterdependenceSim):
             n = self.num_agents
             public = 1.0 - row_sums(self.reputation.transpose(0, 2, 1)) / (n - 1)  # 1 - mean_k R_kj
             weighted = alpha * public
-            total = self._spread(weighted @ self._ones, n)
+            total = self._spread(agent_sum(weighted), n)
             alpha = np.where(total > 0, weighted / np.where(total > 0, total, 1.0), 1.0 / n)
         elif self.params.share_adjust > 0:
             alpha = self.alpha_now
@@ -211,7 +218,7 @@ class TrustSim(InterdependenceSim):
         if self._dynamic_alpha:
             self.alpha_now = np.array(alpha)
             if p.share_adjust > 0:
-                total = self._spread(a @ self._ones, n)
+                total = self._spread(agent_sum(a), n)
                 target = np.where(total > 0, a / np.where(total > 0, total, 1.0), self.alpha_now)
                 self.alpha_now += p.share_adjust * (target - self.alpha_now)
         terms["trust_level"] = row_sums(self.trust) * (1.0 / (n - 1))
