@@ -31,8 +31,6 @@ import time
 import numpy as np
 
 ENV_ID = "rewardlab/LocoImitation-v0"
-#: observation entries holding (cos, sin) of the reference phase: the LPN's phi
-PHASE_INDEX = [46, 47]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -74,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     shipped = {} if args.no_tuned else tuned_settings(ENV_ID)
     agent_kwargs = {**shipped, **agent_kwargs}
     if args.policy == "lpn":
-        agent_kwargs = {"phase_index": PHASE_INDEX, **agent_kwargs, "policy": "lpn"}
+        agent_kwargs["policy"] = "lpn"  # phi: the simulator's phase entries (46, 47)
     config = PPOConfig.from_kwargs(f"{ENV_ID} (ppo)", agent_kwargs)
     sim = make_env_sim(ENV_ID, config.num_envs, parse_reward(args.reward), env_kwargs)
     agent = PPO(sim, config, seed=args.seed, device="cpu")
@@ -88,10 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     next_eval = args.eval_every
     num_updates = max(1, args.steps // agent.steps_per_update)
     last: dict[str, float] = {}
+    phase_time = {"rollout_time_s": 0.0, "update_time_s": 0.0}
     while agent.update < num_updates:
         start = time.perf_counter()
         stats = agent.train_one_update(num_updates)
         train_time += time.perf_counter() - start
+        for key in phase_time:
+            phase_time[key] += stats[key]
         if "length" in stats and np.isfinite(stats["length"]):
             last = stats
         if agent.global_step >= next_eval or agent.update == num_updates:
@@ -114,10 +115,13 @@ def main(argv: list[str] | None = None) -> int:
         summary[name] = None if hit is None else {"steps": hit["steps"], "train_s": hit["train_s"]}
         cells = ("not reached", "") if hit is None else (f"{hit['steps']}", f"{hit['train_s']:.0f}")
         print(f"{name:<22} {cells[0]:>10} {cells[1]:>8}")
-    print(f"# load average at the end {os.getloadavg()[0]:.1f}")
+    print(f"# training {train_time:.0f} s: rollouts {phase_time['rollout_time_s']:.0f} s, "
+          f"updates {phase_time['update_time_s']:.0f} s; {agent.global_step / max(train_time, 1e-9):.0f} steps/s; "
+          f"load average at the end {os.getloadavg()[0]:.1f}")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"args": vars(args), "agent": agent_kwargs, "env": env_kwargs, "rows": rows, "summary": summary},
+            json.dump({"args": vars(args), "agent": agent_kwargs, "env": env_kwargs, "rows": rows, "summary": summary,
+                       "train_s": train_time, **phase_time},
                       handle, indent=1)
     return 0
 

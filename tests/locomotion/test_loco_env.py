@@ -419,3 +419,14 @@ def test_joystick_clock_in_the_observation_past_the_time_limit():
     angle = 2 * np.pi * 1.7 * np.arange(1, 9) * 0.02
     np.testing.assert_array_equal(observations[0][:, 46], np.cos(angle).astype(np.float32))
     np.testing.assert_array_equal(observations[0][:, 47], np.sin(angle).astype(np.float32))
+
+
+@pytest.mark.parametrize("env_id", ["rewardlab/LocoImitation-v0", "rewardlab/LocoJoystick-v0"])
+def test_linear_policy_net_reads_the_phase_entries_without_settings(env_id):
+    """``--set policy=lpn`` alone: PPO takes phi from the simulator's phase_index (46, 47)."""
+    from rewardlab.agents.ppo import PPO, PPOConfig
+
+    sim = make_sim(env_id, num_envs=2)
+    actor = PPO(sim, PPOConfig(num_envs=2, policy="lpn"), seed=0).model.actor
+    assert actor.phase_idx.tolist() == [46, 47]
+    assert actor.state_idx.tolist() == [i for i in range(sim.obs_dim) if i not in (46, 47)]

@@ -261,6 +261,9 @@ class _LocoBase(BatchedSim):
     extra_obs = 0
     #: the task needs ||tau||_2 over the substeps (the joystick's torques term)
     needs_torque_norm = False
+    #: observation entries of the phase (cos, sin): the phi of a Linear Policy Net, which
+    #: rewardlab's PPO reads when its own phase_index is unset
+    phase_index = (46, 47)
 
     # ----------------------------------------------------------------- set-up
     def _setup(self) -> None:
