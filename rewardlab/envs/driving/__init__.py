@@ -12,7 +12,8 @@ ENVS = (
         id="rewardlab/DrivingHighway-v0",
         entry_point=f"{_SIM}:HighwaySim",
         family="driving",
-        summary="3-lane curved highway with an on-ramp merge and IDM/MOBIL traffic; carl, roach, highway rewards",
+        summary="3-lane curved highway with an on-ramp merge and IDM/MOBIL traffic; carl, roach, highway "
+                "rewards",
         multi_agent=False,
     ),
     EnvSpec(

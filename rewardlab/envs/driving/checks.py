@@ -126,8 +126,9 @@ class InfractionMonitor:
         ttc = ttc & (speed >= inf.TTC_MIN_SPEED) & active
         self.steps_since_ttc = np.where(ttc, 0, self.steps_since_ttc + 1)
         return Infractions(
-            collision_vehicle=coll_vehicle, collision_static=coll_static, collision_pedestrian=coll_pedestrian,
-            collision=collision, red_light=red_light, off_road=(off_fraction > p.off_road_fraction) & active,
+            collision_vehicle=coll_vehicle, collision_static=coll_static,
+            collision_pedestrian=coll_pedestrian, collision=collision, red_light=red_light,
+            off_road=(off_fraction > p.off_road_fraction) & active,
             on_road=off_fraction < 1.0, route_deviation=deviation, outside_route_lanes=outside_lanes,
             blocked=blocked, speeding=(speed > lay.speed_limit[:, None]) & active, ttc=ttc, comfort=comfort)
 
@@ -166,11 +167,11 @@ class InfractionMonitor:
         co, so = c["near_cos"][..., None, :], c["near_sin"][..., None, :]
         ve = sim.ego_speed[..., None, None] * tau
         vo = c["near_v"][..., None, :] * tau
-        hit = boxes_overlap(
-            sim.ego_x[..., None, None] + ve * ce, sim.ego_y[..., None, None] + ve * se, sim.ego_heading[..., None, None],
-            EGO_LENGTH, EGO_WIDTH,
-            c["near_x"][..., None, :] + vo * co, c["near_y"][..., None, :] + vo * so, c["near_psi"][..., None, :],
-            c["near_len"][..., None, :], c["near_wid"][..., None, :], trig=(ce, se, co, so)) & near_ok[..., None, :]
+        ego = (sim.ego_x[..., None, None] + ve * ce, sim.ego_y[..., None, None] + ve * se,
+               sim.ego_heading[..., None, None], EGO_LENGTH, EGO_WIDTH)
+        other = (c["near_x"][..., None, :] + vo * co, c["near_y"][..., None, :] + vo * so,
+                 c["near_psi"][..., None, :], c["near_len"][..., None, :], c["near_wid"][..., None, :])
+        hit = boxes_overlap(*ego, *other, trig=(ce, se, co, so)) & near_ok[..., None, :]
         ttc = np.any(np.any(hit[..., 1:, :], axis=2) & near_ok, axis=2)
         contact = np.zeros(self.contact.shape, dtype=bool)
         np.put_along_axis(contact, c["near"], hit[..., 0, :], axis=2)
@@ -185,7 +186,8 @@ class InfractionMonitor:
         a_lon = (sim.ego_speed - motion.speed_before) / self.params.dt
         a_lat = sim.ego_speed * motion.yaw_rate
         hist[..., :-1, :] = hist[..., 1:, :]
-        hist[..., -1, 0], hist[..., -1, 1], hist[..., -1, 2], hist[..., -1, 3] = a_lon, a_lat, np.hypot(a_lon, a_lat), yaw
+        hist[..., -1, 0], hist[..., -1, 1] = a_lon, a_lat
+        hist[..., -1, 2], hist[..., -1, 3] = np.hypot(a_lon, a_lat), yaw
         self.comfort_samples = np.minimum(self.comfort_samples + 1, inf.COMFORT_HISTORY)
         samples = self.comfort_samples
         six, flat = self.comfort_filters["six"], hist.reshape(hist.shape[:2] + (-1,))

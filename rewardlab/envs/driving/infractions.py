@@ -171,6 +171,7 @@ def penalty_product(counts: dict[str, np.ndarray], outside_fraction: np.ndarray)
     return p * (1.0 - np.clip(outside_fraction, 0.0, 1.0))
 
 
-def driving_score(route_completion: np.ndarray, counts: dict[str, np.ndarray], outside_fraction: np.ndarray) -> np.ndarray:
+def driving_score(route_completion: np.ndarray, counts: dict[str, np.ndarray],
+                  outside_fraction: np.ndarray) -> np.ndarray:
     """DS = RC x P, RC in percent."""
     return route_completion * penalty_product(counts, outside_fraction)

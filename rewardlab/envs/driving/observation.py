@@ -149,7 +149,8 @@ def static_points(lay, rows: np.ndarray, routes: dict, spacing: float, station_r
     nl = lay.lanes[None, :, None, None]
     span = lay.num_stations * 1.0 - 1.0
     if station_range is None:
-        st = np.broadcast_to(np.arange(0.0, span, spacing)[None, None, :, None], (nb, 1, int(np.ceil(span / spacing)), 1))
+        st = np.broadcast_to(np.arange(0.0, span, spacing)[None, None, :, None],
+                             (nb, 1, int(np.ceil(span / spacing)), 1))
     else:
         lo, hi = station_range
         count = int(np.ceil((hi - lo).max() / spacing)) + 1
@@ -248,7 +249,8 @@ def build_static_raster(sim, rows: np.ndarray) -> None:
     station_range = None
     if not lay.straight:
         start = sim.routes["start_s"][rows]
-        station_range = (start.min(axis=1) - RASTER_MARGIN, start.max(axis=1) + p.route_length + RASTER_MARGIN)
+        station_range = (start.min(axis=1) - RASTER_MARGIN,
+                         start.max(axis=1) + p.route_length + RASTER_MARGIN)
     for bit, rb, x, y in static_points(lay, rows, sim.routes, 0.7 * res, station_range):
         ix = np.floor((x - sim.bev_origin[rb, 0]) * (1.0 / res)).astype(np.int64)
         iy = np.floor((y - sim.bev_origin[rb, 1]) * (1.0 / res)).astype(np.int64)

@@ -49,16 +49,19 @@ class DrivingParams:
         if self.bev_dtype not in ("uint8", "float32"):
             raise ValueError(f"bev_dtype must be 'uint8' or 'float32', got {self.bev_dtype!r}")
         if not 1 <= self.min_vehicles <= self.num_vehicles:
-            raise ValueError(f"need 1 <= min_vehicles <= num_vehicles, got {self.min_vehicles}, {self.num_vehicles}")
+            raise ValueError(f"need 1 <= min_vehicles <= num_vehicles, got {self.min_vehicles}, "
+                             f"{self.num_vehicles}")
         if self.num_egos < 1:
             raise ValueError(f"num_egos must be >= 1, got {self.num_egos}")
         if self.max_steps < 1 or self.dt <= 0:
             raise ValueError(f"max_steps must be >= 1 and dt > 0, got {self.max_steps}, {self.dt}")
         lo, hi = self.speed_limit_range
         if not 0 < lo <= hi <= V_MAX:
-            raise ValueError(f"speed_limit_range must satisfy 0 < low <= high <= {V_MAX}, got {self.speed_limit_range}")
+            raise ValueError(f"speed_limit_range must satisfy 0 < low <= high <= {V_MAX}, "
+                             f"got {self.speed_limit_range}")
         if not 8 <= self.bev_size <= 512 or self.bev_resolution <= 0:
-            raise ValueError(f"bev_size must be in [8, 512] and bev_resolution > 0, got {self.bev_size}, {self.bev_resolution}")
+            raise ValueError(f"bev_size must be in [8, 512] and bev_resolution > 0, got {self.bev_size}, "
+                             f"{self.bev_resolution}")
         if self.route_length <= 20:
             raise ValueError(f"route_length must be > 20 m, got {self.route_length}")
         check.integers(self, ttc_window=(1, check.MAX_STEPS), comfort_window=(1, check.MAX_STEPS))
@@ -104,10 +107,12 @@ class GridParams(DrivingParams):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 0 <= self.pedestrians_per_crossing <= 4:
-            raise ValueError(f"pedestrians_per_crossing must be in [0, 4], got {self.pedestrians_per_crossing}")
+            raise ValueError(f"pedestrians_per_crossing must be in [0, 4], "
+                             f"got {self.pedestrians_per_crossing}")
         lo, hi = self.pedestrian_speed_range
         if not 0 < lo <= hi <= 3.0:
-            raise ValueError(f"pedestrian_speed_range must satisfy 0 < low <= high <= 3 m/s, got {self.pedestrian_speed_range}")
+            raise ValueError(f"pedestrian_speed_range must satisfy 0 < low <= high <= 3 m/s, "
+                             f"got {self.pedestrian_speed_range}")
         if self.pedestrian_max_wait < 0:
             raise ValueError(f"pedestrian_max_wait must be >= 0 s, got {self.pedestrian_max_wait}")
         if len(self.grid) != 2 or min(self.grid) < 1 or max(self.grid) > 3:

@@ -123,7 +123,8 @@ PRESETS = {
         terminate_on=CARL_ENDS,
     ),
     "roach": RewardSpec(
-        weights={"r_speed": 1.0, "r_position": -0.5, "r_rotation": -1.0, "r_action": -0.1, "terminal_roach": -1.0},
+        weights={"r_speed": 1.0, "r_position": -0.5, "r_rotation": -1.0, "r_action": -0.1,
+                 "terminal_roach": -1.0},
         terminate_on=ROACH_ENDS,
     ),
     "highway": RewardSpec(
@@ -287,7 +288,8 @@ def reward_terms(m: Measurements, params) -> dict[str, np.ndarray]:
         "r_action": (m.steer_change > CONFIG.steer_change) * active.astype(float),
         "terminal_roach": scale(np.where(roach_end, 1.0 + v * own_hard, 0.0)),
         "hw_collision": m.collision.astype(float),
-        "hw_right_lane": scale(np.where(nl > 1, np.minimum(m.lane_index, nl - 1) / np.maximum(nl - 1, 1), 1.0)),
+        "hw_right_lane": scale(np.where(nl > 1, np.minimum(m.lane_index, nl - 1) / np.maximum(nl - 1, 1),
+                                        1.0)),
         "hw_high_speed": scale(high_speed(m.forward_speed, lo, hi)),
         "hw_bias": active.astype(float),
         "hw_on_road": gate(m.on_road.astype(float), 1.0),

@@ -50,10 +50,11 @@ from rewardlab.envs.driving import observation as obs_mod
 from rewardlab.envs.driving import rewards as rw
 from rewardlab.envs.driving.checks import EgoMotion, InfractionMonitor, Infractions
 from rewardlab.envs.driving.control import meta_action_command
+from rewardlab.envs.driving.grid import GridLayout
 from rewardlab.envs.driving.params import DrivingParams, GridParams, HighwayParams
 from rewardlab.envs.driving.pedestrians import Pedestrians
 from rewardlab.envs.driving.perception import EGO, PEDESTRIAN, STATIC, TRAFFIC, objects, perceive, take_last
-from rewardlab.envs.driving.road import GridLayout, HighwayLayout, Layout
+from rewardlab.envs.driving.road import HighwayLayout, Layout
 from rewardlab.envs.driving.traffic import GREEN, Obstacles, RoadUsers, Traffic
 from rewardlab.envs.driving.vehicle import (
     EGO_LENGTH,
@@ -133,9 +134,10 @@ class DrivingSim(BatchedSim):
         lay = self.layout
         slots = lay.lane_slots
         lanes = np.arange(slots)
-        self.footprint_lane_id = np.broadcast_to(
-            np.arange(lay.num_roads)[:, None] * slots + lanes[None, :], (b, e, lay.num_roads, slots)).reshape(b, -1)
-        exists = lanes[None, :] < lay.lanes[:, None]  # (R, slots): the lane counts are fixed by the layout class
+        lane_ids = np.arange(lay.num_roads)[:, None] * slots + lanes[None, :]
+        self.footprint_lane_id = np.broadcast_to(lane_ids, (b, e, lay.num_roads, slots)).reshape(b, -1)
+        # (R, slots): the lane counts are fixed by the layout class
+        exists = lanes[None, :] < lay.lanes[:, None]
         self.lane_exists = exists | (lanes[None, :] == slots - 1) if lay.has_ramp else exists
 
     def _make_pedestrians(self) -> Pedestrians | None:
@@ -147,7 +149,8 @@ class DrivingSim(BatchedSim):
         lay.generate(rows, self.rng)
         routes = lay.routes(rows, self.rng, self.num_egos, self.route_points)
         if not self.routes:
-            self.routes = {k: np.zeros((self.num_envs, *v.shape[1:]), dtype=v.dtype) for k, v in routes.items()}
+            self.routes = {k: np.zeros((self.num_envs, *v.shape[1:]), dtype=v.dtype)
+                           for k, v in routes.items()}
             self.routes["x"] = np.zeros(self.routes["hdg"].shape)
             self.routes["y"] = np.zeros(self.routes["hdg"].shape)
         for k, v in routes.items():
@@ -188,8 +191,8 @@ class DrivingSim(BatchedSim):
         s, d, h = self.layout.project(rows, sel(self.ego_x), sel(self.ego_y), sel(self.road_hint))
         if not hasattr(self, "ego_s"):
             shape = (self.num_envs, self.num_egos, self.layout.num_roads)
-            self.ego_s, self.ego_d, self.ego_road_heading = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-            self.ego_cos_rel, self.ego_half_lat, self.ego_half_lon = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+            self.ego_s, self.ego_d, self.ego_road_heading = (np.zeros(shape) for _ in range(3))
+            self.ego_cos_rel, self.ego_half_lat, self.ego_half_lon = (np.zeros(shape) for _ in range(3))
         at = Ellipsis if every else rows
         self.ego_s[at], self.ego_d[at], self.ego_road_heading[at] = s, d, h
         if not self.layout.straight:
@@ -274,13 +277,14 @@ class DrivingSim(BatchedSim):
         half_lat = self.ego_half_lat[..., None]
         # lane_offset is elementwise: broadcasting (B, 1, 1, 1) rows, (R, 1) roads, (slots,) lanes
         # and (B, E, R, 1) stations gives the (B, E, R, slots) lane centres
-        lane_d = lay.lane_offset(self.rows[:, None, None, None], np.arange(lay.num_roads)[None, None, :, None],
-                                 np.arange(slots), es[..., None])
+        roads = np.arange(lay.num_roads)[None, None, :, None]
+        lane_d = lay.lane_offset(self.rows[:, None, None, None], roads, np.arange(slots), es[..., None])
         w = lay.width[:, None, None, None]
-        overlap = np.minimum(ed[..., None] + half_lat, lane_d + 0.5 * w) - np.maximum(ed[..., None] - half_lat,
-                                                                                       lane_d - 0.5 * w)
+        overlap = (np.minimum(ed[..., None] + half_lat, lane_d + 0.5 * w)
+                   - np.maximum(ed[..., None] - half_lat, lane_d - 0.5 * w))
         length = lay.length[:, None, :, None]
-        occupied = (overlap > 0.3) & self.lane_exists[None, None] & (es[..., None] > -10.0) & (es[..., None] < length + 10.0)
+        near_road = (es[..., None] > -10.0) & (es[..., None] < length + 10.0)
+        occupied = (overlap > 0.3) & self.lane_exists[None, None] & near_road
         occupied &= self.ego_active[..., None, None]
         speed = self.ego_speed[..., None] * self.ego_cos_rel  # along each road
         per_slot = lambda a: np.repeat(a, slots, axis=2).reshape(b, -1)  # noqa: E731
@@ -340,8 +344,8 @@ class DrivingSim(BatchedSim):
         pedestrian = self.object_kind.take(c["near"]) == PEDESTRIAN
         if self.pedestrians is not None:  # a pedestrian on the carriageway (not waiting at the curb)
             slot = np.maximum(c["near"] - self.first_pedestrian, 0)
-            on_carriageway = np.take_along_axis(self.pedestrians.on_carriageway(), slot.reshape(self.num_envs, -1),
-                                                axis=1).reshape(slot.shape)
+            on_carriageway = np.take_along_axis(self.pedestrians.on_carriageway(),
+                                                slot.reshape(self.num_envs, -1), axis=1).reshape(slot.shape)
             on_road = ~pedestrian | on_carriageway
         else:
             on_road = np.ones(pedestrian.shape, dtype=bool)
@@ -353,9 +357,11 @@ class DrivingSim(BatchedSim):
             route_progress=100.0 * delta_progress / length, outside_route_lanes=found.outside_route_lanes,
             lane_centre_distance=self._lane_centre_distance(route_road, road_offset), lane_width=w,
             in_junction=route_road < 0,
-            steps_since_ttc=self.infractions.steps_since_ttc, steps_since_comfort=self.infractions.steps_since_comfort,
+            steps_since_ttc=self.infractions.steps_since_ttc,
+            steps_since_comfort=self.infractions.steps_since_comfort,
             collision=found.collision, red_light=found.red_light, route_deviation=found.route_deviation,
-            blocked=found.blocked, route_offset=c["d_lat"], heading_error=c["head_err"], steer_change=steer_change,
+            blocked=found.blocked, route_offset=c["d_lat"], heading_error=c["head_err"],
+            steer_change=steer_change,
             objects_x=rel_x * ce + rel_y * se, objects_y=-rel_x * se + rel_y * ce,
             objects_cos_heading=c["near_cos"] * ce + c["near_sin"] * se,
             objects_pedestrian=pedestrian, objects_on_road=on_road, objects_present=c["near_ok"],
@@ -414,13 +420,15 @@ class DrivingSim(BatchedSim):
         collisions = cnt["collision_vehicle"] + cnt["collision_static"]
         if self.pedestrians is not None:
             collisions = collisions + cnt["collision_pedestrian"]
-        infractions = collisions + cnt["red_light"] + cnt["off_road"] + cnt["route_deviation"] + cnt["blocked"] + cnt["speeding"]
+        infractions = (collisions + cnt["red_light"] + cnt["off_road"] + cnt["route_deviation"]
+                       + cnt["blocked"] + cnt["speeding"])
         out = {
             "driving_score": ds, "route_completion": rc, "collisions": collisions,
             "collisions_vehicle": cnt["collision_vehicle"], "collisions_static": cnt["collision_static"],
-            "red_lights": cnt["red_light"], "off_road": cnt["off_road"], "route_deviation": cnt["route_deviation"],
-            "blocked": cnt["blocked"], "speeding": cnt["speeding"], "ttc_violations": cnt["ttc"],
-            "comfort_violations": cnt["comfort"], "infractions": infractions, "outside_lanes": 100.0 * outside,
+            "red_lights": cnt["red_light"], "off_road": cnt["off_road"],
+            "route_deviation": cnt["route_deviation"], "blocked": cnt["blocked"], "speeding": cnt["speeding"],
+            "ttc_violations": cnt["ttc"], "comfort_violations": cnt["comfort"], "infractions": infractions,
+            "outside_lanes": 100.0 * outside,
             "route_completed": (self.progress[rows] >= length - 1.0).astype(float),
         }
         if self.pedestrians is not None:

@@ -142,7 +142,8 @@ class RoadIndex:
         pos = np.arange(m)
         # every lane slot at once, (slots, B, M): membership, then running min / max positions
         member = (sorted_slot == np.arange(num_slots)[:, None, None]) & (self.sorted_road >= 0)
-        self.next_in = np.ascontiguousarray(np.minimum.accumulate(np.where(member, pos, m)[..., ::-1], axis=2)[..., ::-1])
+        next_in = np.minimum.accumulate(np.where(member, pos, m)[..., ::-1], axis=2)[..., ::-1]
+        self.next_in = np.ascontiguousarray(next_in)
         self.prev_in = np.maximum.accumulate(np.where(member, pos, -1), axis=2)
         self.road = road
 
@@ -277,7 +278,8 @@ class Traffic:
         ego_lane = routes["start_road"][rows] * slots + routes["start_lane"][rows]  # (nb, E)
         ego_s = routes["start_s"][rows]
         for e in range(num_egos):
-            near = (lane_ids[None, :, None] == ego_lane[:, e, None, None]) & (np.abs(site_s - ego_s[:, e, None, None]) < 25.0)
+            same_lane = lane_ids[None, :, None] == ego_lane[:, e, None, None]
+            near = same_lane & (np.abs(site_s - ego_s[:, e, None, None]) < 25.0)
             valid &= ~near
         priority = np.where(valid, u[:, num_lanes + 2 * n + 4 :].reshape(nb, num_lanes, sites), -1.0)
         flat = priority.reshape(nb, -1)
@@ -326,7 +328,8 @@ class Traffic:
     def entries(self) -> RoadUsers:
         """The vehicles as entries of the lane index."""
         slots = self.layout.lane_slots
-        return RoadUsers(self.road * slots + self.lane, self.station, self.speed, 0.5 * self.length, self.active)
+        lane_id = self.road * slots + self.lane
+        return RoadUsers(lane_id, self.station, self.speed, 0.5 * self.length, self.active)
 
     # ----------------------------------------------------------------- step
     def step(self, dt: float, others: RoadUsers, num_vehicle_entries: int, lights: np.ndarray,
@@ -386,7 +389,8 @@ class Traffic:
         # neighbours in every lane, indexed only for the instances that decide this step
         due_rows = np.flatnonzero(due_mask.any(axis=1))
         ids = everyone.lane_id[due_rows]
-        index = RoadIndex(ids // slots, ids % slots, everyone.station[due_rows], everyone.active[due_rows], slots)
+        index = RoadIndex(ids // slots, ids % slots, everyone.station[due_rows], everyone.active[due_rows],
+                          slots)
         s, v, v0 = self.station[due], self.speed[due], self.desired_speed[due]
         hl = 0.5 * self.length[due]
         lane, road = self.lane[due], self.road[due]
@@ -397,7 +401,9 @@ class Traffic:
         best_gain = np.full(len(bi), -np.inf)
         best_lane = lane.copy()
         ent_s, ent_v, ent_hl = everyone.station, everyone.speed, everyone.half_length
-        v0_ent = np.concatenate([self.desired_speed, np.full_like(ent_v[:, self.num_vehicles:], 30.0)], axis=1)
+        # desired speeds of the entries: 30 m/s for those that are not traffic
+        v0_ent = np.concatenate([self.desired_speed, np.full_like(ent_v[:, self.num_vehicles:], 30.0)],
+                                axis=1)
         row_flat = bi * ent_s.shape[1]
         index_rows = np.searchsorted(due_rows, bi)
 
@@ -538,14 +544,16 @@ class Obstacles:
         same = (traffic.road[rows][:, :, None] == self.road[rows][:, None, :]) & (
             traffic.lane[rows][:, :, None] == self.lane[rows][:, None, :]) & self.active[rows][:, None, :]
         close = same & (np.abs(traffic.station[rows][:, :, None] - self.station[rows][:, None, :]) < 30.0)
-        traffic.station[rows] = np.where(close.any(axis=2), traffic.station[rows] - 400.0, traffic.station[rows])
+        station = traffic.station[rows]
+        traffic.station[rows] = np.where(close.any(axis=2), station - 400.0, station)
         self.update_pose(rows)
 
     def update_pose(self, rows: np.ndarray) -> None:
         """World pose of the obstacles of ``rows`` from their road coordinates."""
         lay, rr = self.layout, rows[:, None]
         d = lay.lane_offset(rr, self.road[rows], self.lane[rows], self.station[rows])
-        self.x[rows], self.y[rows], self.heading[rows] = lay.to_world(rr, self.road[rows], self.station[rows], d)
+        x, y, heading = lay.to_world(rr, self.road[rows], self.station[rows], d)
+        self.x[rows], self.y[rows], self.heading[rows] = x, y, heading
 
     def entries(self) -> RoadUsers:
         """The obstacles as standing entries of the lane index (half length 2.25 m)."""
