@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from numbers import Real
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -41,6 +43,11 @@ from rewardlab.envs.coopetition.payoff import agent_sum, batched_matvec
 #: units (endowments of about 100), and low enough that products of bounds and scales stay
 #: finite in float64 and the bounds exact enough in the float32 action spaces.
 MAX_SCALE = 1e9
+#: The most agents a game may have. The oracles behind the episode metrics (the social optimum,
+#: and the Nash trust baseline) solve by best response over every agent, at a cost that grows
+#: with the square of n: at 100 agents an episode's end still takes seconds, at the core's
+#: ceiling of 1000 it would take many minutes. The largest reference game has 40 agents.
+MAX_AGENTS = 100
 #: The range of an interdependence weight D_ij (TR-1 defines D_ij in [0, 1]; negative weights,
 #: spite, are admitted).
 D_RANGE = (-1.0, 1.0)
@@ -71,6 +78,16 @@ def matrix(name: str, value: Any, n: int, low: float, high: float) -> tuple[tupl
     if not np.all(np.isfinite(array)) or np.any(array < low) or np.any(array > high) or np.any(np.diag(array) != 0.0):
         raise RewardlabError(f"{what}, got {array.tolist()}")
     return tuple(tuple(float(x) for x in row) for row in array)
+
+
+def is_sequence(value: Any) -> bool:
+    """A tuple, list or array (not a string, not a number)."""
+    return isinstance(value, (tuple, list, np.ndarray))
+
+
+def is_empty(value: Any) -> bool:
+    """An empty tuple, list or array: an optional sequence parameter left unset."""
+    return is_sequence(value) and len(value) == 0
 
 
 def check_given(value: Any) -> str:
@@ -109,15 +126,22 @@ class CoopParams:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        check.integers(self, num_agents=(2, check.MAX_AGENTS), horizon=(1, check.MAX_STEPS))
+        check.integers(self, num_agents=(2, MAX_AGENTS), horizon=(1, check.MAX_STEPS))
         check.flags(self, "observe_others", "movers_in_turn")
         n = self.num_agents
-        check.sequence(self, "bounds", low=0.0, high=MAX_SCALE)
-        bounds = self.bounds * n if len(self.bounds) == 1 else self.bounds
+        given = self.bounds
+        if isinstance(given, Real) and not isinstance(given, (bool, np.bool_)):
+            given = (given,)  # one number: the bound of every agent
+        try:
+            check.sequence(SimpleNamespace(bounds=given), "bounds", low=0.0, high=MAX_SCALE)
+            bounds = tuple(float(x) for x in given)
+        except RewardlabError:
+            bounds = ()
+        bounds = bounds * n if len(bounds) == 1 else bounds
         if len(bounds) != n or min(bounds) <= 0.0:
             raise RewardlabError(
-                f"bounds must be {n} numbers > 0.0 and <= {MAX_SCALE} (or one for every agent), "
-                f"got {check_given(self.bounds)}"
+                f"bounds must be one number or {n} numbers (one per agent), each finite, > 0.0 and "
+                f"<= {MAX_SCALE}, got {check_given(self.bounds)}"
             )
         set_(self, "bounds", bounds)
         names = self.agent_names
@@ -126,7 +150,7 @@ class CoopParams:
         if len(names) and (len(names) != n or len({str(x) for x in names}) != n):
             raise RewardlabError(f"agent_names must be a sequence of {n} distinct names, got {check_given(names)}")
         set_(self, "agent_names", tuple(str(x) for x in names) or tuple(f"agent_{i}" for i in range(n)))
-        if isinstance(self.interdependence, (str, bytes)) or len(self.interdependence):
+        if not is_empty(self.interdependence):
             set_(self, "interdependence", matrix("interdependence", self.interdependence, n, *D_RANGE))
         starts = integer_tuple(self, "phase_starts", 0, self.horizon - 1)
         if not starts or starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
@@ -136,8 +160,8 @@ class CoopParams:
             )
         set_(self, "phase_starts", starts)
         phases = self.interdependence_phases
-        if isinstance(phases, (str, bytes)) or len(phases):
-            if isinstance(phases, (str, bytes)) or len(phases) != len(starts):
+        if not is_empty(phases):
+            if not is_sequence(phases) or len(phases) != len(starts):
                 raise RewardlabError(
                     f"interdependence_phases must be one {n}x{n} matrix for each of the {len(starts)} phases "
                     f"(phase_starts), got {check_given(phases)}"

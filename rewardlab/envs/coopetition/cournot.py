@@ -25,6 +25,7 @@ import numpy as np
 from rewardlab.core import params as check
 from rewardlab.core.errors import RewardlabError
 from rewardlab.envs.coopetition.base import (
+    MAX_AGENTS,
     MAX_SCALE,
     CoopParams,
     CoopSim,
@@ -48,7 +49,7 @@ class CournotParams(CoopParams):
     unit_cost: float = 10.0
 
     def __post_init__(self) -> None:
-        check.integers(self, num_agents=(2, check.MAX_AGENTS))  # before naming that many firms
+        check.integers(self, num_agents=(2, MAX_AGENTS))  # before naming that many firms
         if isinstance(self.agent_names, tuple) and not self.agent_names:
             object.__setattr__(self, "agent_names", tuple(f"firm_{i}" for i in range(self.num_agents)))
         super().__post_init__()

@@ -37,6 +37,8 @@ from rewardlab.envs.coopetition.base import (
     StageGame,
     check_given,
     coop_presets,
+    is_empty,
+    is_sequence,
 )
 from rewardlab.envs.coopetition.payoff import pair_partners_sorted, tr1_terms
 
@@ -79,17 +81,17 @@ class InterdependenceParams(CoopParams):
         check.choice(self, "value_kind", ("log", "power"))
         check.numbers(self, "value_beta", low=0.0, high=1.0)
         check.flags(self, "interdependence_by_pair")
-        if isinstance(self.gamma_range, (str, bytes)) or len(self.gamma_range):
+        if not is_empty(self.gamma_range):
             check.ordered_pair(self, "gamma_range", low=0.0, high=MAX_SCALE, strict=True)
         else:
             object.__setattr__(self, "gamma_range", ())
-        if isinstance(self.alpha, (str, bytes)) or len(self.alpha):
+        if not is_empty(self.alpha):
             self._check_shares("alpha", self.alpha)
         else:
             object.__setattr__(self, "alpha", (1.0 / n,) * n)
         phases = self.alpha_phases
-        if isinstance(phases, (str, bytes)) or len(phases):
-            if isinstance(phases, (str, bytes)) or len(phases) != self.num_phases:
+        if not is_empty(phases):
+            if not is_sequence(phases) or len(phases) != self.num_phases:
                 raise RewardlabError(
                     f"alpha_phases must be one row of {n} shares for each of the {self.num_phases} phases "
                     f"(phase_starts), got {check_given(phases)}"
@@ -106,7 +108,7 @@ class InterdependenceParams(CoopParams):
         """``value`` as n non-negative shares summing to 1 (stored back when it is ``alpha``)."""
         n = self.num_agents
         what = f"{name} must be {n} non-negative finite shares summing to 1"
-        if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list, np.ndarray)):
+        if not is_sequence(value):
             raise RewardlabError(f"{what}, got {check_given(value)}")
         try:
             shares = tuple(float(x) for x in value)

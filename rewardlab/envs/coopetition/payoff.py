@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
+_SMALLEST_NORMAL = np.finfo(np.float64).tiny
+_LARGEST = np.finfo(np.float64).max
+
 
 def individual_value(a: np.ndarray, theta: float, kind: str, beta: float) -> np.ndarray:
     """f(a): ``theta * ln(1 + a)`` (kind "log") or ``a ** beta`` (kind "power")."""
@@ -33,7 +36,20 @@ def geometric_synergy(a: np.ndarray) -> np.ndarray:
     n = a.shape[-1]
     if n == 2:
         return np.sqrt(a[..., 0] * a[..., 1])
-    return np.power(np.prod(a, axis=-1), 1.0 / n)
+    if n <= 8:  # bounds <= 1e9: no overflow; a product that underflows means g < 1e-38
+        return np.power(np.prod(a, axis=-1), 1.0 / n)
+    # With many agents the product leaves float64's range (100 ** 155 overflows, 0.1 ** 400
+    # underflows to 0): those rows are recomputed as exp(mean_i log a_i), which is exactly 0
+    # when an a_i is 0; the others keep the product's value.
+    with np.errstate(over="ignore", under="ignore"):
+        product = np.prod(a, axis=-1)
+    synergy = np.power(product, 1.0 / n)
+    outside = ~((product >= _SMALLEST_NORMAL) & (product <= _LARGEST))
+    if outside.any():
+        with np.errstate(divide="ignore"):
+            in_logs = np.exp(np.mean(np.log(a), axis=-1))
+        synergy = np.where(outside, in_logs, synergy)
+    return synergy
 
 
 def pair_partners_sorted(order: np.ndarray) -> np.ndarray:
