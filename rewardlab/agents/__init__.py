@@ -8,12 +8,12 @@
 ==================  ===========================================================================
 
 Policies (MLP, Linear Policy Net) are in :mod:`rewardlab.agents.policies`, the smoothness losses
-(action Jacobian, CAPS, Lipschitz) in :mod:`rewardlab.agents.penalties`, the flat-vector
-optimiser and the hand-written MLP-Gaussian PPO gradient in :mod:`rewardlab.agents.handgrad`.
+(action Jacobian, CAPS, Lipschitz) in :mod:`rewardlab.agents.penalties`, and the optional fast
+backend (``PPOConfig(backend="fast")``: a NumPy rollout policy and a hand-written gradient for the
+MLP-Gaussian policy) in :mod:`rewardlab.agents.fast`.
 """
 
-from rewardlab.agents.mappo import MAPPO
-from rewardlab.agents.ppo import PPO, PPOConfig, resolve_device
+from rewardlab.agents.ppo import ALGORITHMS, MAPPO, PPO, PPOConfig, resolve_device
 from rewardlab.agents.run import ALGOS, RunResult, train_and_evaluate
 
-__all__ = ["ALGOS", "MAPPO", "PPO", "PPOConfig", "RunResult", "resolve_device", "train_and_evaluate"]
+__all__ = ["ALGORITHMS", "ALGOS", "MAPPO", "PPO", "PPOConfig", "RunResult", "resolve_device", "train_and_evaluate"]

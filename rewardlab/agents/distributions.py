@@ -40,9 +40,9 @@ class DiagGaussian:
         return self.mean + self.std * torch.randn_like(self.mean)
 
     def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
-        # -|z|^2 / 2 - sum(log-std) - m log sqrt(2 pi), z = (a - mean) e^{-log-std}: the same ops
-        # as the hand-written gradient step (rewardlab.agents.handgrad), so that the rollout's and
-        # the update's log-probabilities agree to the last bit
+        # -|z|^2 / 2 - sum(log-std) - m log sqrt(2 pi), z = (a - mean) e^{-log-std}: the ops of the
+        # fast backend's hand-written gradient (rewardlab.agents.fast.update), so both backends'
+        # log-probabilities of the same mean and log-std agree to the last bit
         z = (actions - self.mean) * torch.exp(-self.log_std)
         return z.square().sum(-1) * -0.5 - (self.log_std.sum(-1) + self.log_std.shape[-1] * LOG_SQRT_2PI)
 

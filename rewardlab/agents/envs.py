@@ -12,6 +12,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
@@ -159,3 +160,62 @@ def run_episodes(
 def summarize(per_episode: dict[str, np.ndarray]) -> dict[str, float]:
     """Mean of each metric over the episodes that finished."""
     return {name: float(np.nanmean(v)) for name, v in per_episode.items() if np.isfinite(v).any()}
+
+
+class RolloutLog:
+    """What a rollout reports: mean raw reward and reward terms, and the finished episodes' metrics."""
+
+    def __init__(self) -> None:
+        self.rewards: list[np.ndarray] = []
+        self.terms: dict[str, list[np.ndarray]] = {}
+        self.finished: dict[str, list[np.ndarray]] = {}
+
+    def add(self, step: Any, reward: np.ndarray, done: np.ndarray) -> None:
+        self.rewards.append(reward)
+        for name, values in step.terms.items():
+            self.terms.setdefault(name, []).append(values)
+        if step.episode_metrics is not None:
+            for name, values in step.episode_metrics.items():
+                self.finished.setdefault(name, []).append(np.asarray(values, dtype=np.float64)[done])
+
+    def stats(self) -> dict[str, float]:
+        stats: dict[str, float] = {"reward_per_step": float(np.mean(self.rewards))}
+        for name, values in self.terms.items():
+            stats[f"term/{name}"] = float(np.mean(values))
+        episodes = 0
+        for name, chunks in self.finished.items():
+            values = np.concatenate(chunks)
+            episodes = max(episodes, len(values))
+            if len(values):
+                stats[name if name in ("return", "length") else f"metric/{name}"] = float(np.mean(values))
+        stats["episodes"] = float(episodes)
+        return stats
+
+
+DEVICES = ("auto", "cpu", "cuda", "cuda:<index>", "mps")
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` is CUDA where present, else CPU; a device this machine lacks is an error."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise RewardlabError(f"--device: unknown device {device!r}; expected one of {', '.join(DEVICES)}") from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RewardlabError(
+                f"--device {device!r}: CUDA is not available on this machine (torch.cuda.is_available() "
+                "is False); use --device cpu or auto"
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise RewardlabError(
+                f"--device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
+    elif resolved.type == "mps":
+        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            raise RewardlabError(f"--device {device!r}: MPS is not available on this machine; use cpu or auto")
+    elif resolved.type != "cpu":
+        raise RewardlabError(f"--device: unsupported device {device!r}; expected one of {', '.join(DEVICES)}")
+    return resolved

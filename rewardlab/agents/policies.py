@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from rewardlab.agents.distributions import BetaDist, DiagGaussian, MultiCategorical, beta_params
@@ -70,93 +69,6 @@ def mlp(sizes: Sequence[int], activation: str, out_gain: float) -> nn.Sequential
     return nn.Sequential(*layers)
 
 
-#: tanh(y) is computed as 2 sigmoid(2 y) - 1 on tensors of at least this many elements
-TANH_VIA_SIGMOID_MIN_NUMEL = 4096
-
-
-def tanh_(y: torch.Tensor) -> torch.Tensor:
-    """tanh, in place on ``y`` (a fresh layer output) where autograd is off.
-
-    torch's CPU tanh costs 5-7x its sigmoid here (42 us vs 8.6 us for 256 x 64 floats), so large
-    tensors use the identity tanh(y) = 2 sigmoid(2 y) - 1: four cheap ops instead of one dear one.
-    It rounds differently: the result is within 2.5e-7 of tanh in absolute terms (float32; the
-    cancellation in 2 s - 1 costs relative accuracy near 0, not absolute), and its derivative
-    1 - tanh^2 within 5e-7 (tests/agents/test_agents_handgrad.py checks both against torch.tanh
-    over [-30, 30] and down to 1e-12). Below TANH_VIA_SIGMOID_MIN_NUMEL elements (a rollout step)
-    the four calls cost more than one tanh, so small tensors use torch.tanh.
-    """
-    if y.numel() < TANH_VIA_SIGMOID_MIN_NUMEL:
-        return y.tanh_()  # autograd's tanh backward reads the output: in place is fine
-    if torch.is_grad_enabled():  # autograd keeps the sigmoid's output for its backward: not over it
-        return torch.sigmoid(y.mul_(2.0)).mul(2.0).sub_(1.0)
-    return torch.sigmoid_(y.mul_(2.0)).mul_(2.0).sub_(1.0)
-
-
-def _relu_(y: torch.Tensor) -> torch.Tensor:
-    return y.relu_()  # in place: autograd's relu backward reads the output
-
-
-#: activations applied to the fresh output of the layer before them; ELU out of place
-_ACTIVATION_FNS = {nn.Tanh: tanh_, nn.ReLU: _relu_, nn.ELU: F.elu}
-
-
-def forward_mlp(net: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
-    """``net(x)`` for a network built by :func:`mlp`: the same kernels (F.linear, the activation).
-
-    Differences: no nn.Module call dispatch per layer (it costs as much as the layer itself on a
-    rollout step's small batch); ReLU (and tanh where autograd is off) writes over the linear
-    layer's output instead of allocating another (N, hidden) tensor; and tanh on large tensors is
-    computed as 2 sigmoid(2 y) - 1 (:func:`tanh_`), which rounds differently from torch.tanh.
-    """
-    for layer in net:
-        if type(layer) is nn.Linear:
-            x = F.linear(x, layer.weight, layer.bias)
-        else:
-            x = _ACTIVATION_FNS[type(layer)](x)
-    return x
-
-
-def numpy_layers(net: nn.Sequential) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(W^T, b) of each linear layer of ``net`` as zero-copy NumPy views of the (CPU) parameters:
-    they follow every in-place optimiser step."""
-    return [(layer.weight.detach().numpy().T, layer.bias.detach().numpy()) for layer in net if isinstance(layer, nn.Linear)]
-
-
-def pair_numpy_layers(
-    first: list[tuple[np.ndarray, np.ndarray]], second: list[tuple[np.ndarray, np.ndarray]]
-) -> list[tuple[np.ndarray, np.ndarray]] | None:
-    """One network computing [first(x), second(x)] for two networks on the same input with equal
-    hidden layers: side-by-side first-layer weights, block-diagonal after that (copies; None if
-    the hidden layers differ)."""
-    if len(first) != len(second) or any(a[0].shape != b[0].shape for a, b in zip(first[:-1], second[:-1], strict=True)):
-        return None
-    joint = []
-    for i, ((wa, ba), (wb, bb)) in enumerate(zip(first, second, strict=True)):
-        if i == 0:
-            weight = np.concatenate([wa, wb], axis=1)
-        else:
-            weight = np.zeros((wa.shape[0] + wb.shape[0], wa.shape[1] + wb.shape[1]), dtype=wa.dtype)
-            weight[: wa.shape[0], : wa.shape[1]] = wa
-            weight[wa.shape[0] :, wa.shape[1] :] = wb
-        joint.append((weight, np.concatenate([ba, bb])))
-    return joint
-
-
-def numpy_mlp(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray, activation: str) -> np.ndarray:
-    """``forward_mlp`` in NumPy float32 (tanh or ReLU) for the rollout's small batches; equal to
-    it up to float32 rounding (a different BLAS and tanh)."""
-    last = len(layers) - 1
-    for i, (weight_t, bias) in enumerate(layers):
-        x = x @ weight_t
-        x += bias
-        if i < last:
-            if activation == "tanh":
-                np.tanh(x, out=x)
-            else:
-                np.maximum(x, 0.0, out=x)
-    return x
-
-
 class RunningNorm(nn.Module):
     """Observation normalisation by running mean and variance (parallel-variance update)."""
 
@@ -186,57 +98,9 @@ class RunningNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.enabled:
             return x
-        # in double precision, rounded once at the end: the same IEEE operations as HostNorm's
-        # NumPy version in the rollout, so both give the same bits
+        # in double precision (the statistics' own), rounded once at the end
         std = (self.var + 1e-8).sqrt()
         return ((x.double() - self.mean) / std).clamp(-self.clip, self.clip).to(x.dtype)
-
-
-class HostNorm:
-    """A :class:`RunningNorm`'s statistics as NumPy arrays, for the rollout's per-step work.
-
-    A rollout step normalises a few dozen numbers; NumPy ufuncs on such arrays cost a fraction of
-    a torch call each. ``update`` and ``normalize`` are RunningNorm's formulas (the same
-    parallel-variance update, in double precision); ``store`` writes the statistics back into
-    the module's buffers (done when the rollout ends, so checkpoints see them).
-    """
-
-    def __init__(self, norm: RunningNorm) -> None:
-        self.enabled = norm.enabled
-        self.clip = norm.clip
-        self.mean = norm.mean.detach().cpu().numpy().copy()
-        self.var = norm.var.detach().cpu().numpy().copy()
-        self.count = float(norm.count)
-        self.std = np.sqrt(self.var + 1e-8)
-
-    def update(self, x: np.ndarray) -> None:
-        """x: (samples, dim) in float64."""
-        if not self.enabled:
-            return
-        n = x.shape[0]
-        batch_mean = np.add.reduce(x, 0) / n
-        deviation = x - batch_mean
-        batch_var = np.add.reduce(deviation * deviation, 0) / n
-        delta = batch_mean - self.mean
-        total = self.count + n
-        self.mean += delta * n / total
-        m2 = self.var * self.count + batch_var * n + delta * delta * self.count * n / total
-        self.var = m2 / total
-        self.count = total
-        self.std = np.sqrt(self.var + 1e-8)
-
-    def normalize(self, x: np.ndarray, out: np.ndarray) -> None:
-        """Normalised x written (rounded to out's dtype) into ``out``."""
-        if not self.enabled:
-            out[...] = x
-            return
-        z = (x - self.mean) / self.std
-        np.minimum(np.maximum(z, -self.clip, out=z), self.clip, out=out, casting="same_kind")  # np.clip's ufuncs, not its wrapper
-
-    def store(self, norm: RunningNorm) -> None:
-        norm.mean.copy_(torch.from_numpy(self.mean))
-        norm.var.copy_(torch.from_numpy(self.var))
-        norm.count.fill_(self.count)
 
 
 class MLPActor(nn.Module):
@@ -265,7 +129,7 @@ class MLPActor(nn.Module):
             self.log_std = nn.Parameter(torch.full((layout.dim,), float(init_log_std)))
 
     def dist(self, x: torch.Tensor):
-        return self._dist(forward_mlp(self.net, x))
+        return self._dist(self.net(x))
 
     def _dist(self, out: torch.Tensor):
         if self.distribution == "gaussian":
@@ -334,7 +198,7 @@ class LPNActor(nn.Module):
     def gains(self, phi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """K (N, m, d_s) and k (N, m) at phases phi (N, p)."""
         m, d = self.layout.dim, self.state_dim
-        out = forward_mlp(self.gain_net, phi)
+        out = self.gain_net(phi)
         return out[..., : m * d].reshape(*out.shape[:-1], m, d), out[..., m * d :]
 
     def forward_with_gains(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -354,8 +218,8 @@ class LPNActor(nn.Module):
 
 
 def apply_gains(gain: torch.Tensor, bias: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-    """K s + k per sample. A broadcast multiply and sum: on CPU, 7x faster than a batched matmul
-    of many tiny (m x d) matrices, forward and backward (measured with N = 256, m = 12, d = 58)."""
+    """K s + k per sample, as a broadcast multiply and sum (on CPU much cheaper than a batched
+    matmul of many tiny m x d matrices, forward and backward)."""
     return (gain * s.unsqueeze(-2)).sum(-1) + bias
 
 
@@ -365,7 +229,7 @@ class Critic(nn.Module):
         self.net = mlp([in_dim, *hidden, 1], activation, out_gain=1.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return forward_mlp(self.net, x).squeeze(-1)
+        return self.net(x).squeeze(-1)
 
 
 class ActorCritic(nn.Module):

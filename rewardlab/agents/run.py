@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from rewardlab.agents.envs import summarize
+from rewardlab.agents.ppo import ALGORITHMS, PPOConfig
 from rewardlab.core.errors import RewardlabError, choices
 
 OWN_ALGOS = ("ppo", "ippo", "mappo")
@@ -200,12 +201,9 @@ def train_and_evaluate(
             log_dir=log_dir,
             progress=progress,
         )
-    from rewardlab.agents.mappo import MAPPO
-    from rewardlab.agents.ppo import PPO, PPOConfig
-
     config = PPOConfig.from_kwargs(f"{env_id} ({algo})", agent_kwargs)
     sim = make_env_sim(env_id, config.num_envs, reward, env_kwargs)
-    agent_cls = MAPPO if algo == "mappo" else PPO
+    agent_cls = ALGORITHMS[algo]
     agent = agent_cls(sim, config, seed=seed, device=device)
     agent.env_info = {"env_id": env_id, "reward": reward, "env_kwargs": dict(env_kwargs or {}), "algo": algo}
     log_path = Path(log_dir) if log_dir is not None else None

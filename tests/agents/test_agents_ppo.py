@@ -64,9 +64,11 @@ SMOOTH = {"num_steps": 14, "jacobian_penalty": 0.1, "caps_temporal": 0.1, "caps_
         (PPO, TrackingSim, {"num_steps": 16, "policy": "lpn", "phase_index": -1, "jacobian_penalty": 0.1}),
         (MAPPO, ToyGameSim, {**SMOOTH, "lipschitz_penalty": 0.002}),
         (PPO, ToyGridSim, {"num_steps": 16}),
-        (PPO, TrackingSim, {"num_steps": 16, "num_minibatches": 2}),  # hand-written gradient, NumPy rollout
+        (PPO, TrackingSim, {"num_steps": 16, "num_minibatches": 2}),
+        (PPO, TrackingSim, {"num_steps": 16, "num_minibatches": 2, "backend": "fast"}),
+        (MAPPO, ToyGameSim, {"num_steps": 16, "backend": "fast"}),
     ],
-    ids=["ppo-lpn", "mappo-penalties", "ppo-discrete", "ppo-mlp-gaussian"],
+    ids=["ppo-lpn", "mappo-penalties", "ppo-discrete", "ppo-mlp-gaussian", "ppo-fast", "mappo-fast"],
 )
 def test_training_is_deterministic_under_a_seed(agent_cls, sim_cls, settings):
     runs = []
@@ -85,9 +87,12 @@ def test_training_is_deterministic_under_a_seed(agent_cls, sim_cls, settings):
         (MAPPO, ToyGameSim, SMOOTH),
         (PPO, ToyGridSim, {"num_steps": 16}),
         (MAPPO, "rewardlab/CoopSLCD-v0", {"num_steps": 16}),
-        (PPO, "rewardlab/CoopSLCD-v0", {"num_steps": 16, "minibatch_size": 16, "update_epochs": 3}),  # paired hand-written
+        (PPO, "rewardlab/CoopSLCD-v0", {"num_steps": 16, "minibatch_size": 16, "update_epochs": 3}),
+        (PPO, "rewardlab/CoopSLCD-v0", {"num_steps": 16, "minibatch_size": 16, "update_epochs": 3, "backend": "fast"}),
+        (MAPPO, "rewardlab/CoopSLCD-v0", {"num_steps": 16, "backend": "fast"}),
     ],
-    ids=["ppo-lpn", "mappo-penalties", "ppo-discrete", "mappo-coop-slcd", "ppo-coop-slcd-handgrad"],
+    ids=["ppo-lpn", "mappo-penalties", "ppo-discrete", "mappo-coop-slcd", "ppo-coop-slcd", "ppo-coop-slcd-fast",
+         "mappo-coop-slcd-fast"],
 )
 def test_checkpoint_resume_is_bit_for_bit(tmp_path, agent_cls, sim_cls, settings):
     total = 4 * 16 * 4  # four updates

@@ -1,10 +1,6 @@
-"""PPO's fast paths compute what the plain formulations compute.
-
-The rollout and update avoid per-call overhead (closed-form Beta, functional MLP forward, a
-packed minibatch gather, vectorised TD errors); each is checked here against the plain version:
-bit for bit where the ops are the same, and against an independent computation (SciPy, a
-per-sample loop) otherwise.
-"""
+"""PPO's parts against independent computations: the closed-form Beta (torch.distributions and
+SciPy), GAE (a per-sample loop in double precision), the first minibatch of an update (the
+rollout's own policy), and the mapping of discrete actions onto each factor's start."""
 
 from __future__ import annotations
 
@@ -17,7 +13,7 @@ from tracking_sim import TrackingSim
 
 from rewardlab.agents import MAPPO, PPO
 from rewardlab.agents.distributions import BetaDist
-from rewardlab.agents.policies import forward_mlp, mlp
+from rewardlab.agents.ppo import gae
 
 
 def test_beta_closed_forms_equal_torch_distributions_and_scipy():
@@ -41,24 +37,13 @@ def test_beta_closed_forms_equal_torch_distributions_and_scipy():
     np.testing.assert_allclose(ours.entropy().detach().numpy(), stats.beta.entropy(a, b).sum(-1), atol=1e-4)
 
 
-@pytest.mark.parametrize("activation", ["tanh", "relu", "elu"])
-def test_functional_mlp_forward_equals_the_module(activation):
-    torch.manual_seed(0)
-    net = mlp([7, 32, 32, 3], activation, out_gain=1.0)
-    x = torch.randn(50, 7)
-    assert torch.equal(forward_mlp(net, x), net(x))
-
-
 def test_gae_equals_a_per_sample_loop():
-    agent = PPO(TrackingSim(num_envs=3), {"num_steps": 6, "gamma": 0.9, "gae_lambda": 0.8}, seed=0)
     gen = torch.Generator().manual_seed(0)
     T, N = 6, 3
     rewards, values = torch.randn(T, N, generator=gen), torch.randn(T, N, generator=gen)
     dones = (torch.rand(T, N, generator=gen) < 0.3).float()
     next_value = torch.randn(N, generator=gen)
-    got = agent._gae(rewards, values, dones, next_value)
-    # the torch loop (the path on a GPU) performs the same float32 operations as the NumPy one
-    assert torch.equal(agent._gae(rewards, values, dones, next_value, numpy_loop=False), got)
+    got = gae(rewards, values, dones, next_value, gamma=0.9, gae_lambda=0.8)
     r, v, d, nv = (t.double().numpy() for t in (rewards, values, dones, next_value))
     expected = np.zeros((T, N))
     for i in range(N):  # the textbook recursion, one sample at a time, in double precision
@@ -78,9 +63,12 @@ def test_gae_equals_a_per_sample_loop():
 )
 def test_first_minibatch_sees_the_rollout_policy(agent_cls, sim, settings):
     """Before the first optimiser step the update's log-probs and values are the rollout's own
-    (the packed gather pairs every field with its sample): ratio 1, value error 0, zero KL."""
+    (the minibatch gather pairs every field with its sample): ratio 1, value error 0, zero KL."""
     agent = agent_cls(sim, {**settings, "num_minibatches": 1, "update_epochs": 1, "learning_rate": 0.0}, seed=0)
-    batch, _ = agent._rollout()
+    batch, next_value, _ = agent._rollout()
+    cfg = agent.config
+    batch["advantages"] = gae(batch["rewards"], batch["values"], batch["dones"], next_value, cfg.gamma, cfg.gae_lambda)
+    batch["returns"] = batch["advantages"] + batch["values"]
     stats = agent._update(batch)
     assert stats["approx_kl"] == pytest.approx(0.0, abs=1e-7)
     assert stats["clipfrac"] == 0.0
@@ -101,5 +89,5 @@ def test_multidiscrete_env_trains_and_maps_actions_with_each_factors_start():
     assert actions.shape == (2, sim.num_agents, 3) and actions.dtype == np.int64
     assert all(space.contains(actions[b, i]) for b in range(2) for i, space in enumerate(sim.action_spaces))
     indices = torch.tensor([[0, 1, 2]] * (2 * sim.num_agents))
-    agent._start_np = np.tile(np.array([5, -1, 2]), (sim.num_agents, 1))  # as a space with start=(5, -1, 2)
+    agent.action_start = np.tile(np.array([5, -1, 2]), (sim.num_agents, 1))  # as a space with start=(5, -1, 2)
     np.testing.assert_array_equal(agent._to_env(indices)[1, 4], [5, 0, 4])

@@ -1,14 +1,15 @@
-"""PPO's optimiser step on one flat parameter vector, and its loss gradients written by hand.
+"""The fast backend's update: the optimiser step on one flat parameter vector, and the PPO loss
+gradient of the MLP-Gaussian policy written by hand.
 
 Why: with the hyperparameters rewardlab ships (minibatches of 256 samples, 10 epochs x 16
 minibatches per update) an update is 160 tiny optimiser steps, and every torch call costs a few
-microseconds of dispatch whatever its size. Autograd, ``torch.optim`` and per-parameter foreach
+dispatch overhead whatever its size. Autograd, ``torch.optim`` and per-parameter foreach
 kernels spend most of a minibatch in that overhead. Two things remove it:
 
 * :class:`FlatParameters` puts every parameter of the model in one contiguous tensor and every
   gradient in another (the modules' parameters and their ``.grad`` become views of them; autograd
   accumulates into the views in place). Zeroing, the global gradient norm, clipping and Adam
-  (:class:`FlatAdam`: torch's fused Adam kernel, with the clipping divisor folded in) are then a
+  (:func:`flat_adam`: torch's fused Adam on the one vector) are then a
   handful of ops on two vectors, whatever the number of layers.
 * :class:`MLPGaussianStep` computes the PPO loss of an MLP actor with a diagonal Gaussian (a
   state-independent log-std) and an MLP critic, and writes its gradient straight into the flat
@@ -23,13 +24,13 @@ kernels spend most of a minibatch in that overhead. Two things remove it:
   ls (log-std)                  dL/dls_j = sum_i dL/dlog p_i (z_ij^2 - 1) - c_ent
   v (value)                     dL/dv_i = c_vf (v_i - R_i) / M (clipped: CleanRL's max rule)
   layer y = h W^T + b           dW = dy^T h, db = sum_i dy_i, dh = dy W
-  h = tanh(y) / relu(y)         dy = dh (1 - h^2) / dh [h > 0] (tanh: policies.tanh_)
+  h = tanh(y) / relu(y)         dy = dh (1 - h^2) / dh [h > 0]
   ===========================  ============================================================
 
   A is the minibatch-normalised advantage, M the minibatch size; the PPO surrogate
   max(-A r, -A clip(r, 1 - eps, 1 + eps)) passes its gradient through r exactly where the
-  unclipped term is the larger one. tests/agents/test_agents_handgrad.py checks every gradient
-  against autograd on the same loss.
+  unclipped term is the larger one. tests/agents/test_agents_fast.py checks every gradient
+  against the reference loss (:meth:`rewardlab.agents.ppo.PPO._loss`) through autograd.
 
   When actor and critic read the same input through equal hidden layers (PPO/IPPO with the
   default sizes), :func:`paired_order` stores hidden layer k of both next to each other in the
@@ -42,7 +43,6 @@ kernels spend most of a minibatch in that overhead. Two things remove it:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import torch
@@ -50,7 +50,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from rewardlab.agents.distributions import LOG_SQRT_2PI
-from rewardlab.agents.policies import TANH_VIA_SIGMOID_MIN_NUMEL
+
+#: hidden layers of at least this many elements compute tanh(y) as 2 sigmoid(2 y) - 1: torch's CPU
+#: tanh costs several times its sigmoid on large tensors; the identity rounds differently from
+#: torch.tanh (within 2.5e-7 absolute in float32), which the closeness tests allow for
+TANH_VIA_SIGMOID_MIN_NUMEL = 4096
 
 
 class FlatParameters:
@@ -97,87 +101,18 @@ class FlatParameters:
 
     def clip_divisor(self, max_norm: float) -> torch.Tensor:
         """The divisor that brings the gradient to global L2 norm <= ``max_norm``:
-        max(1, (|g| + 1e-6) / max_norm), i.e. 1 / torch.nn.utils.clip_grad_norm_'s factor.
-        :meth:`FlatAdam.step` divides by it inside its fused kernel."""
+        max(1, (|g| + 1e-6) / max_norm), i.e. 1 / torch.nn.utils.clip_grad_norm_'s factor."""
         return ((torch.linalg.vector_norm(self.grad) + 1e-6) / max_norm).clamp_(min=1.0)
 
 
-class FlatAdam:
-    """Adam (torch.optim.Adam's update, no weight decay, no AMSGrad) on a :class:`FlatParameters`,
-    through torch's fused Adam kernel where there is one (else the same formula in seven ops).
-
-    ``param_groups[0]["lr"]`` is read at every step (learning-rate annealing writes it), and
-    ``state_dict`` has torch.optim's layout (``state[0]``: step, exp_avg, exp_avg_sq;
-    ``param_groups``), with one flat "parameter". ``load_state_dict`` also takes a
-    ``torch.optim.Adam`` state over the separate parameters in the same order (older checkpoints).
-    """
-
-    def __init__(
-        self,
-        flat: FlatParameters,
-        lr: float,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        legacy_order: list[nn.Parameter] | None = None,
-    ) -> None:
-        self.flat = flat
-        self.legacy_order = legacy_order if legacy_order is not None else flat.params  # torch.optim's param order
-        self.param_groups = [{"lr": float(lr), "betas": tuple(betas), "eps": float(eps), "params": [0]}]
-        self.step_count = 0
-        self.exp_avg = torch.zeros_like(flat.data)
-        self.exp_avg_sq = torch.zeros_like(flat.data)
-        # torch's fused Adam kernel (what torch.optim.Adam(fused=True) calls): the whole update in
-        # one op, 6 us against 24 us for the seven-op formula on 10k parameters here
-        self._fused = hasattr(torch, "_fused_adam_") and flat.data.device.type in ("cpu", "cuda")
-        self._step_tensor = torch.zeros((), dtype=torch.float32, device=flat.data.device)
-
-    def step(self, grad_divisor: torch.Tensor | None = None) -> None:
-        """One Adam step on ``flat.grad / grad_divisor`` (the gradient clipping of
-        :meth:`FlatParameters.clip_divisor`; None: unclipped)."""
-        group = self.param_groups[0]
-        beta1, beta2 = group["betas"]
-        self.step_count += 1
-        grad = self.flat.grad
-        if self._fused:
-            self._step_tensor.fill_(float(self.step_count))
-            torch._fused_adam_(
-                [self.flat.data], [grad], [self.exp_avg], [self.exp_avg_sq], [], [self._step_tensor],
-                lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=0.0, eps=group["eps"],
-                amsgrad=False, maximize=False, grad_scale=grad_divisor, found_inf=None,
-            )  # fmt: skip
-            return
-        if grad_divisor is not None:
-            grad.div_(grad_divisor)
-        self.exp_avg.lerp_(grad, 1.0 - beta1)
-        self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
-        bias_correction1 = 1.0 - beta1**self.step_count
-        bias_correction2_sqrt = math.sqrt(1.0 - beta2**self.step_count)
-        denom = (self.exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(group["eps"])
-        self.flat.data.addcdiv_(self.exp_avg, denom, value=-group["lr"] / bias_correction1)
-
-    def state_dict(self) -> dict:
-        state = {"step": torch.tensor(float(self.step_count)), "exp_avg": self.exp_avg.clone(), "exp_avg_sq": self.exp_avg_sq.clone()}
-        return {"state": {0: state}, "param_groups": [dict(self.param_groups[0])]}
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        states = state_dict["state"]
-        group = dict(state_dict["param_groups"][0])
-        if len(group["params"]) == 1 and states and states[0]["exp_avg"].numel() == self.flat.data.numel():
-            exp_avg, exp_avg_sq, step = states[0]["exp_avg"], states[0]["exp_avg_sq"], states[0]["step"]
-        elif not states:
-            exp_avg, exp_avg_sq, step = torch.zeros_like(self.exp_avg), torch.zeros_like(self.exp_avg_sq), 0
-        else:  # torch.optim.Adam over the separate parameters, in model.parameters() order
-            exp_avg, exp_avg_sq = torch.empty_like(self.exp_avg), torch.empty_like(self.exp_avg_sq)
-            for index, p in zip(group["params"], self.legacy_order, strict=True):
-                start, end = self.flat.offsets[id(p)]
-                exp_avg[start:end] = states[index]["exp_avg"].reshape(-1)
-                exp_avg_sq[start:end] = states[index]["exp_avg_sq"].reshape(-1)
-            step = states[group["params"][0]]["step"]
-        self.exp_avg.copy_(exp_avg)
-        self.exp_avg_sq.copy_(exp_avg_sq)
-        self.step_count = int(float(step))
-        self.param_groups[0].update({k: group[k] for k in ("lr", "betas", "eps") if k in group})
-        self.param_groups[0]["betas"] = tuple(self.param_groups[0]["betas"])
+def flat_adam(flat: FlatParameters, lr: float, eps: float) -> torch.optim.Adam:
+    """``torch.optim.Adam`` over the flat vector as one parameter (fused where the device has the
+    fused kernel): one optimiser step is then one kernel, whatever the number of layers. Its
+    ``state_dict`` is torch.optim's with a single parameter."""
+    vector = nn.Parameter(flat.data)  # shares flat.data's storage: the modules' views follow each step
+    vector.grad = flat.grad
+    fused = flat.data.device.type in ("cpu", "cuda")
+    return torch.optim.Adam([vector], lr=lr, eps=eps, fused=fused)
 
 
 def _layers(net: nn.Sequential) -> list[nn.Linear]:
@@ -205,7 +140,7 @@ class MLPGaussianStep:
 
     Per update: :meth:`begin_update`, then one call per minibatch, which fills ``flat.grad``
     with the gradient of ``pg_loss - ent_coef * entropy + vf_coef * v_loss`` (the loss of
-    ``PPO._autograd_loss``; every gradient element is written, nothing to zero), then
+    ``PPO._loss``; every gradient element is written, nothing to zero), then
     :meth:`finish_update` for the statistics.
     """
 
@@ -233,24 +168,14 @@ class MLPGaussianStep:
         else:
             raise ValueError(f"no hand-written gradient for activation {activation!r}")
 
-    @staticmethod
-    def supports(config, actor: nn.Module) -> bool:
-        """Whether this step computes ``PPO._update``'s loss for this configuration."""
-        return (
-            config.policy == "mlp"
-            and getattr(actor, "distribution", None) == "gaussian"
-            and config.activation in ("tanh", "relu")
-            and not (config.caps_temporal or config.caps_spatial or config.jacobian_penalty or config.lipschitz_penalty)
-        )
-
     def _forward(self, layers, x: torch.Tensor) -> list[torch.Tensor]:
-        """Inputs of every layer, then the output; forward_mlp's values, bit for bit."""
+        """Inputs of every layer, then the output (the network's forward pass)."""
         outs = [x]
         last = len(layers) - 1
         tanh = self.activation == "tanh"
         for i, (weight, bias) in enumerate(layers):
             if i < last and tanh and x.shape[0] * weight.shape[0] >= TANH_VIA_SIGMOID_MIN_NUMEL:
-                # policies.tanh_'s 2 sigmoid(2 y) - 1, with the first doubling done by the matmul
+                # tanh as 2 sigmoid(2 y) - 1, with the first doubling done by the matmul
                 # (2 (x W^T + b) exactly: scaling by 2 is exact in binary floating point)
                 y = torch.addmm(bias, outs[-1], weight.t(), beta=2.0, alpha=2.0)
                 torch.sigmoid_(y).mul_(2.0).sub_(1.0)
@@ -387,7 +312,7 @@ class MLPGaussianStep:
 
     @torch.no_grad()
     def finish_update(self, cfg) -> dict[str, float]:
-        """The update's loss statistics: per minibatch as ``PPO._autograd_loss`` reports them,
+        """The update's loss statistics: per minibatch as ``PPO._loss`` reports them,
         averaged over the minibatches taken."""
         n = self._filled
         log_ratio, ratio = self._log_ratio[:n], self._ratio[:n]
@@ -409,3 +334,31 @@ class MLPGaussianStep:
         m = self.log_std.shape[0]
         stats["entropy"] = float(torch.stack(self._log_std_sums).double().mean()) + m * (0.5 + LOG_SQRT_2PI)
         return stats
+
+
+def packed_update(agent, step: MLPGaussianStep, flat: FlatParameters, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+    """``PPO._update`` for the MLP-Gaussian policy: the same epochs of shuffled minibatches and the
+    same loss, its gradient from ``step``; returns the same statistics.
+
+    Every per-sample field sits side by side in one (total, F) matrix, so that a minibatch is one
+    row gather (``index_select``) instead of one advanced-indexing op per field.
+    """
+    cfg = agent.config
+    T, N = batch["logp"].shape
+    total = T * N
+    names = ["obs", "actions", "logp", "values", "advantages", "returns"]
+    if cfg.centralized_critic:
+        names.append("state")
+    columns = [batch[name].reshape(total, -1) for name in names]
+    widths = [column.shape[1] for column in columns]
+    packed = torch.cat(columns, dim=1)
+    step.begin_update(cfg.update_epochs, total, agent.device)
+    for idx in agent.minibatches(total):
+        mb = dict(zip(names, packed.index_select(0, idx).split(widths, 1), strict=True))  # (M, width) views
+        approx_kl = step(mb["obs"], mb.get("state", mb["obs"]), mb["actions"], mb["logp"], mb["values"],
+                         mb["advantages"], mb["returns"], cfg)
+        flat.grad.div_(flat.clip_divisor(cfg.max_grad_norm))
+        agent.optimizer.step()
+        if cfg.target_kl is not None and float(approx_kl) > cfg.target_kl:
+            break
+    return step.finish_update(cfg)
