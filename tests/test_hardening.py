@@ -485,7 +485,7 @@ _BASE_SPEC = """
         ({"grid": "{agent_kwargs.num_env: [2]}"}, r"unknown agent setting\(s\) 'num_env'; valid settings are .*'num_envs'"),
         ({"metric": "welfare_pct_optimun"}, r"metric 'welfare_pct_optimun' is reported by none of the study's environments; expected one of .*'welfare_pct_optimum'"),
         ({"grid": "{env_kwargs.horizon: [0]}"},
-         r"setting 'env_kwargs.horizon=0': rewardlab/CoopSLCD-v0: horizon must be a positive integer, got 0"),
+         r"setting 'env_kwargs.horizon=0': rewardlab/CoopSLCD-v0: horizon must be an integer >= 1 and <= 1000000, got 0 \(int\)"),
     ],
 )
 def test_a_study_spec_is_validated_before_anything_runs(tmp_path, fields, message):
