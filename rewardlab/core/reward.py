@@ -256,138 +256,16 @@ def validate_spec(spec: RewardSpec, sim: BatchedSim) -> None:
 
 
 def combine(spec: RewardSpec, terms: Mapping[str, np.ndarray], sim: BatchedSim) -> np.ndarray:
-    """The reward per instance and agent, shape (B, n), from the raw terms.
-
-    Computes ``0 + w_1 t_1 + ... + w_K t_K`` (terms of weight 0 skipped), times each factor,
-    plus each weighted bonus term, in that order, then the social mode: every step of every
-    environment goes through here, so the spec's term lists are prepared once (see
-    :class:`_CombinePlan`) and the zeros the sum starts from are folded into the first product.
-    """
-    plan = getattr(sim, "_combine_plan", None)
-    if plan is None or plan.spec is not spec:
-        plan = _CombinePlan(spec, sim)
-        try:
-            sim._combine_plan = plan
-        except AttributeError:  # a sim-like object with slots: prepare the plan every call
-            pass
-    return plan.combine(terms, sim)
-
-
-class _CombinePlan:
-    """One RewardSpec's combination, prepared for a simulator: the (term, weight) pairs of
-    nonzero weight in the spec's order, the factors, the bonus pairs and the social mode.
-
-    It holds names and numbers only (the mode is looked up by name each call), so it pickles
-    with the simulator; it is rebuilt whenever the simulator's spec is another object.
-    """
-
-    __slots__ = ("bonus", "factors", "first", "private", "read", "rest", "scalar", "spec", "weighted")
-
-    def __init__(self, spec: RewardSpec, sim: BatchedSim) -> None:
-        self.spec = spec
-        weighted = tuple((term, weight) for term, weight in spec.weights.items() if weight != 0.0)
-        self.weighted = weighted
-        self.first = weighted[0] if weighted else None
-        self.rest = weighted[1:]
-        self.factors = spec.factors
-        self.bonus = tuple((term, weight) for term, weight in spec.bonus_weights.items() if weight != 0.0)
-        self._derive_read()
-        # the built-in private mode returns its input: skip the call unless the family overrides it
-        self.private = spec.social == "private" and "private" not in sim.social_modes
-        # With one instance of one agent (a single Gymnasium env) the reward is one number:
-        # Python float arithmetic is the same IEEE double arithmetic as NumPy's float64
-        # multiply and add, without a ufunc call per operation. Only where every weight is a
-        # Python float or int (a NumPy float32 weight would round the product to float32).
-        self.scalar = sim.num_envs * sim.num_agents == 1 and all(
-            type(w) is float or (type(w) is int and abs(w) <= 2**53) for _, w in (*weighted, *self.bonus)
-        )
-
-    def _derive_read(self) -> None:
-        """Every term the reward reads, once each (derived, so it is not pickled)."""
-        names = [term for term, _ in self.weighted] + list(self.factors) + [term for term, _ in self.bonus]
-        self.read = tuple(dict.fromkeys(names))
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__ if name != "read"}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            if name != "read":
-                setattr(self, name, value)
-        self._derive_read()
-
-    def _combine_scalar(self, terms: Mapping[str, np.ndarray]) -> float | None:
-        """The (1, 1) reward as a Python float, or None unless every term it reads is a
-        float64 array of shape (1, 1) (the array path then handles dtypes and broadcasting)."""
-        for term in self.read:
-            t = terms[term]
-            if type(t) is not np.ndarray or t.dtype.char != "d" or t.shape != _ONE_BY_ONE:
-                return None
-        value = 0.0
-        for term, weight in self.weighted:
-            value += weight * terms[term].item()
-        for term in self.factors:
-            value *= terms[term].item()
-        for term, weight in self.bonus:
-            value += weight * terms[term].item()
-        return value
-
-    def combine(self, terms: Mapping[str, np.ndarray], sim: BatchedSim) -> np.ndarray:
-        if self.scalar:
-            value = self._combine_scalar(terms)
-            if value is not None:
-                reward = np.array(value).reshape(_ONE_BY_ONE)
-                if self.private:
-                    return reward
-                spec = self.spec
-                mode = sim.social_modes.get(spec.social) or BUILTIN_SOCIAL_MODES[spec.social]
-                return mode(reward, sim, spec.social_params)
-        # The sum starts from zeros of shape (B, n); every update below is ``reward += x`` or
-        # ``reward *= x`` of the original formulation, done out of place (NumPy's out= path
-        # costs about 1 us per call on small arrays) where x is a float64 array of that
-        # shape, in place otherwise (x's dtype and shape then cannot change the sum's).
-        shape = (sim.num_envs, sim.num_agents)
-        if self.first is not None:
-            term, weight = self.first
-            reward = weight * terms[term]
-            if _is_block(reward, shape):
-                reward = reward + 0.0  # 0.0 + w_1 t_1 bit for bit: -0.0 becomes +0.0
-            else:
-                first, reward = reward, np.zeros(shape, dtype=np.float64)
-                reward += first
-            reward = _add_weighted(reward, self.rest, terms, shape)
-        else:
-            reward = np.zeros(shape, dtype=np.float64)
-        for term in self.factors:
-            factor = terms[term]
-            if _is_block(factor, shape):
-                reward = reward * factor
-            else:
-                reward *= factor
-        reward = _add_weighted(reward, self.bonus, terms, shape)
-        if self.private:
-            return reward
-        spec = self.spec
-        mode = sim.social_modes.get(spec.social) or BUILTIN_SOCIAL_MODES[spec.social]
-        return mode(reward, sim, spec.social_params)
-
-
-_ONE_BY_ONE = (1, 1)
-
-
-def _add_weighted(
-    reward: np.ndarray, pairs: tuple[tuple[str, float], ...], terms: Mapping[str, np.ndarray], shape: tuple[int, int]
-) -> np.ndarray:
-    """``reward += weight * terms[term]`` for each pair, in order (out of place where exact)."""
-    for term, weight in pairs:
-        product = weight * terms[term]
-        if _is_block(product, shape):
-            reward = reward + product
-        else:
-            reward += product
-    return reward
-
-
-def _is_block(x: Any, shape: tuple[int, int]) -> bool:
-    """Whether ``x`` is a float64 array of exactly ``shape``."""
-    return type(x) is np.ndarray and x.dtype.char == "d" and x.shape == shape
+    """The reward per instance and agent, shape (B, n), from the raw terms: the weighted sum
+    (terms of weight 0 skipped), times each factor, plus each weighted bonus term, then the
+    social mode."""
+    reward = np.zeros((sim.num_envs, sim.num_agents), dtype=np.float64)
+    for term, weight in spec.weights.items():
+        if weight != 0.0:
+            reward += weight * terms[term]
+    for term in spec.factors:
+        reward *= terms[term]
+    for term, weight in spec.bonus_weights.items():
+        if weight != 0.0:
+            reward += weight * terms[term]
+    return social_modes_of(sim)[spec.social](reward, sim, spec.social_params)

@@ -27,7 +27,6 @@ resets finished instances in the same step.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -38,20 +37,6 @@ from gymnasium import spaces
 from rewardlab.core.errors import RewardlabError, choices
 from rewardlab.core.reward import RewardSpec, SocialMode, combine, resolve_reward
 from rewardlab.core.rng import BatchedRNG, fresh_entropy
-
-try:  # the clip ufunc itself: np.clip's result without its Python-level dispatch
-    from numpy._core.umath import clip as _clip
-except ImportError:  # pragma: no cover - NumPy < 2
-    _clip = np.clip
-
-try:
-    from numpy._core.multiarray import count_nonzero as _count_nonzero
-except ImportError:  # pragma: no cover - NumPy < 2
-    _count_nonzero = np.count_nonzero
-
-_isfinite = np.isfinite
-_all = np.logical_and.reduce
-_greater = np.greater
 
 
 @dataclass
@@ -149,7 +134,8 @@ class BatchedSim:
         self.reward_spec = resolve_reward(reward, self)
         self.episode_return = np.zeros((self.num_envs, self.num_agents))
         self.episode_length = np.zeros(self.num_envs, dtype=np.int64)
-        self._set_step_caches()
+        self._actions_shape = (self.num_envs, self.num_agents, *self.action_shape)
+        self._box_actions = isinstance(self.action_spaces[0], spaces.Box)
 
     # ----------------------------------------------------------------- family hooks
     def _setup(self) -> None:
@@ -208,45 +194,21 @@ class BatchedSim:
         """Advance every instance by one step with ``actions`` of shape (B, n, *action_shape)."""
         actions = self.validate_actions(actions)
         out = self._step(actions)
-        if not out.terms.keys() >= self._term_names:  # a C-level subset test, every step
+        if not out.terms.keys() >= set(self.reward_terms):
             missing = set(self.reward_terms) - set(out.terms)
             raise RuntimeError(f"{self.env_id}: _step did not report term(s) {choices(missing)}")
         spec = self.reward_spec
-        plan = self.__dict__.get("_combine_plan")
-        reward = plan.combine(out.terms, self) if plan is not None and plan.spec is spec else combine(
-            spec, out.terms, self
-        )
-        # Out-of-place operations where in-place ones give the same array: NumPy's ``out=``
-        # path costs about 1 us per call on small arrays, and every step pays it.
-        terminated = out.terminated
+        reward = combine(spec, out.terms, self)
+        terminated = out.terminated.copy()  # the family's array is left alone
         for event in spec.terminate_on:
-            fired = out.events[event]
-            if _same_bools(fired, terminated):
-                if _count_nonzero(fired):  # an event that fired nowhere changes nothing
-                    terminated = terminated | fired  # a new array: the family's is left alone
-            else:
-                if terminated is out.terminated:
-                    terminated = terminated.copy()
-                terminated |= fired
-        if terminated is out.terminated:
-            terminated = terminated.copy()
-        truncated = out.truncated
-        if (type(truncated) is np.ndarray and truncated.dtype.char == "?" and terminated.dtype.char == "?"
-                and truncated.shape == terminated.shape):
-            truncated = _greater(truncated, terminated)  # a & ~b of booleans, in one ufunc call
-        else:
-            truncated = truncated & ~terminated
-        # rebound rather than updated in place (the same values; see above)
-        if type(reward) is np.ndarray and reward.shape == self.episode_return.shape:
-            self.episode_return = self.episode_return + reward
-        else:
-            self.episode_return += reward
-        self.episode_length = self.episode_length + self._one_per_instance
-        # positional: obs, reward, terms, terminated, truncated, info, events (cheaper than keywords)
-        step = Step(self._observe(), reward, out.terms, terminated, truncated, out.info, out.events)
-        # done.any(), without computing done or the method's Python wrapper on most steps
-        if _count_nonzero(terminated) or _count_nonzero(truncated):
-            done = terminated | truncated
+            terminated |= out.events[event]
+        truncated = out.truncated & ~terminated
+        self.episode_return += reward
+        self.episode_length += 1
+        step = Step(obs=self._observe(), reward=reward, terms=out.terms, terminated=terminated,
+                    truncated=truncated, info=out.info, events=out.events)
+        done = terminated | truncated
+        if done.any():
             rows = np.flatnonzero(done)
             step.episode_metrics = self._collect_metrics(rows)
             step.episode_returns = np.where(done[:, None], self.episode_return, np.nan)
@@ -283,24 +245,6 @@ class BatchedSim:
 
     def validate_actions(self, actions: Any) -> np.ndarray:
         """Check shape, dtype and finiteness; clip continuous actions to their bounds."""
-        # Fast path for what adapters and agents pass: an ndarray of the expected shape, float
-        # for Box actions, integer for discrete ones. It returns what the full checks below
-        # return (the same conversions, the same clip) and leaves every error to them.
-        if type(actions) is np.ndarray and actions.shape == self._actions_shape:
-            kind = actions.dtype.kind
-            if kind == "f" and self._box_actions:
-                actions = actions.astype(np.float64, copy=False)
-                # finite iff the sum of the Python floats is (Python's float sum raises no
-                # warnings; a finite array whose sum overflows goes to the exact test)
-                if (actions.size <= 64 and math.isfinite(sum(actions.ravel().tolist()))) or _finite(actions):
-                    return _clip(actions, self._clip_low, self._clip_high)
-            elif (kind == "i" or kind == "u") and not self._box_actions:
-                low, high = self._discrete_bounds
-                if not ((actions < low).any() or (actions >= high).any()):
-                    return actions
-        return self._validate_actions_fully(actions)
-
-    def _validate_actions_fully(self, actions: Any) -> np.ndarray:
         expected = (self.num_envs, self.num_agents, *self.action_shape)
         actions = as_action_array(actions, self.env_id, "actions")
         if actions.shape != expected:
@@ -338,7 +282,7 @@ class BatchedSim:
         actions = actions.astype(np.float64, copy=False)
         if not np.all(np.isfinite(actions)):
             raise RewardlabError(f"{self.env_id}: actions contain NaN or inf")
-        return _clip(actions, self._clip_low, self._clip_high)
+        return np.clip(actions, self._clip_low, self._clip_high)
 
     def validate_agent_action(self, agent: int, action: Any) -> np.ndarray:
         """One agent's action, checked as :meth:`validate_actions` checks the joint one.
@@ -362,24 +306,7 @@ class BatchedSim:
         joint = np.zeros(self._actions_shape, dtype=np.float64 if self._box_actions else np.int64)
         if not self._box_actions:
             joint[0] = self._discrete_bounds[0]
-        return self._validate_actions_fully(_with_row(joint, agent, action))[0, agent]
-
-    def _set_step_caches(self) -> None:
-        """What every step looks up: the expected action shape, the action kind, the term names
-        and the ones that lengthen episodes (an array: adding a Python scalar costs more)."""
-        first = self.action_spaces[0]
-        self._actions_shape = (self.num_envs, len(self.agents), *first.shape)
-        self._box_actions = isinstance(first, spaces.Box)
-        self._term_names = frozenset(self.reward_terms)
-        self._one_per_instance = np.ones(self.num_envs, dtype=np.int64)
-
-    def __getattr__(self, name: str) -> Any:
-        # Reached only when normal lookup fails: a simulator pickled before the step caches
-        # existed (an older checkpoint) derives them on first use.
-        if name in _STEP_CACHES and "action_spaces" in self.__dict__:
-            self._set_step_caches()
-            return self.__dict__[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return self.validate_actions(_with_row(joint, agent, action))[0, agent]
 
     def _check_spaces(self) -> None:
         shapes = {s.shape for s in self.action_spaces}
@@ -392,7 +319,7 @@ class BatchedSim:
         if isinstance(first, spaces.Box):
             self._box_low = np.stack([s.low for s in self.action_spaces]).astype(np.float64)
             self._box_high = np.stack([s.high for s in self.action_spaces]).astype(np.float64)
-            # bounds tiled to the batch: np.clip is several times slower when it must broadcast
+            # the bounds of every instance and agent, (B, n, *action_shape)
             batch_shape = (self.num_envs, *self._box_low.shape)
             self._clip_low = np.broadcast_to(self._box_low, batch_shape).copy()
             self._clip_high = np.broadcast_to(self._box_high, batch_shape).copy()
@@ -419,9 +346,6 @@ class BatchedSim:
             column[rows] = values
             full[name] = column
         return full
-
-
-_STEP_CACHES = frozenset({"_actions_shape", "_box_actions", "_term_names", "_one_per_instance"})
 
 
 def _with_row(joint: np.ndarray, agent: int, action: np.ndarray) -> np.ndarray:
@@ -474,16 +398,6 @@ def seed_keys(seed: Any, rows: np.ndarray, owner: str) -> np.ndarray:
         raise RewardlabError(f"{owner}: seed must be None or a non-negative integer, got {seed!r}")
     with np.errstate(over="ignore"):
         return np.uint64(int(seed) % 2**64) + np.asarray(rows).astype(np.uint64)
-
-
-def _same_bools(a: Any, b: np.ndarray) -> bool:
-    """Whether ``a`` and ``b`` are boolean arrays of one shape (``b`` is an ndarray)."""
-    return type(a) is np.ndarray and a.dtype.char == "?" and b.dtype.char == "?" and a.shape == b.shape
-
-
-def _finite(actions: np.ndarray) -> bool:
-    """Whether every entry of an array is finite: one isfinite pass and one reduction."""
-    return bool(_all(_isfinite(actions), axis=None))
 
 
 def build_params(params_cls: type, overrides: Mapping[str, Any], env_id: str) -> Any:

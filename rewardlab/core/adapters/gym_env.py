@@ -28,10 +28,7 @@ from rewardlab.core.sim import BatchedSim, Step
 
 def step_info(step: Step, index: int, num_agents: int) -> dict[str, Any]:
     """The info dict of instance ``index``: per-agent arrays (n,), scalars for one agent."""
-    # built directly, without a helper call per value: this runs on every single-env step
-    info: dict[str, Any] = {}
-    for key, values in step.info.items():
-        info[key] = np.array(values[index], order="C")  # np.asarray(values[index]).copy() in one call
+    info: dict[str, Any] = {key: np.array(values[index]) for key, values in step.info.items()}
     reward = step.reward
     if num_agents == 1:
         terms = {key: float(values[index, 0]) for key, values in step.terms.items()}
@@ -72,19 +69,9 @@ class RewardlabEnv(gym.Env):
         self.action_space = joint_space(sim.action_spaces)
         self.render_mode = sim.render_mode
         self.metadata = {"render_modes": list(sim.render_modes), "render_fps": sim.render_fps}
-        self._set_action_shapes()
-
-    def _set_action_shapes(self) -> None:
         # an action of the joint shape is reshaped straight to the simulator's (1, n, *shape)
         self._joint_action_shape = self.action_space.shape
-        self._sim_action_shape = (1, self.sim.num_agents, *self.sim.action_shape)
-
-    def __getattr__(self, name: str) -> Any:
-        # Reached only when normal lookup fails: an env pickled before these shapes existed
-        if name in ("_joint_action_shape", "_sim_action_shape") and "sim" in self.__dict__:
-            self._set_action_shapes()
-            return self.__dict__[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self._sim_action_shape = (1, sim.num_agents, *sim.action_shape)
 
     @property
     def reward_spec(self):
@@ -106,15 +93,10 @@ class RewardlabEnv(gym.Env):
         else:  # other shapes (only axes of length 1 may differ) and lists, reported as given
             actions = single_action(action, self.action_space, self._sim_action_shape, sim.env_id)
         step = sim.step(actions)
-        if n == 1:
-            obs = step.obs[0, 0]
-            # 0.0 + r: the one-term sum that numpy's sum computes (-0.0 becomes +0.0)
-            reward = float(step.reward[0, 0]) + 0.0
-        else:
-            obs = step.obs[0]
-            reward = float(np.add.reduce(step.reward[0]))  # what ndarray.sum calls
-            if self.joint_reward == "mean":
-                reward /= n
+        obs = step.obs[0, 0] if n == 1 else step.obs[0]
+        reward = float(step.reward[0].sum())
+        if self.joint_reward == "mean":
+            reward /= n
         info = step_info(step, 0, n)
         terminated, truncated = bool(step.terminated[0]), bool(step.truncated[0])
         self._ended = terminated or truncated

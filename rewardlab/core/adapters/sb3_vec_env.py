@@ -24,11 +24,6 @@ from rewardlab.core.errors import RewardlabError
 from rewardlab.core.registry import make_sim
 from rewardlab.core.sim import BatchedSim, as_action_array, squeezed
 
-try:  # the clip ufunc itself: np.clip's result without its Python-level dispatch
-    from numpy._core.umath import clip as _clip
-except ImportError:  # pragma: no cover - NumPy < 2
-    _clip = np.clip
-
 
 class RewardlabSB3VecEnv(VecEnv):
     def __init__(self, sim: BatchedSim, agent_id: bool = False, normalize_actions: bool = True) -> None:
@@ -93,7 +88,7 @@ class RewardlabSB3VecEnv(VecEnv):
             )
         actions = actions.reshape(sim.num_envs, sim.num_agents, *sim.action_shape)
         if self._rescale:
-            unit = (_clip(actions, -1.0, 1.0) + 1.0) / 2.0
+            unit = (np.clip(actions, -1.0, 1.0) + 1.0) / 2.0
             actions = sim._box_low + unit * (sim._box_high - sim._box_low)
         return actions
 
