@@ -48,7 +48,8 @@ def cases_for(group: str, quick: bool) -> list[Case]:
                 for name in ("DrivingHighway-v0", "DrivingTown-v0")]
         no_end = {"reward": {"preset": "carl", "terminate_on": []}}
         rows.append(Case("batched:no-end", "rewardlab DrivingHighway-v0", "rewardlab",
-                         lambda: rewardlab_vector("rewardlab/DrivingHighway-v0", batch, **no_end), instances=batch,
+                         lambda: rewardlab_vector("rewardlab/DrivingHighway-v0", batch, **no_end),
+                         instances=batch,
                          note="make_vec, vector obs, no terminations"))
         return rows
     if group == "bev":
@@ -56,7 +57,8 @@ def cases_for(group: str, quick: bool) -> list[Case]:
                      lambda: rewardlab_vector("rewardlab/DrivingHighway-v0", bev_batch, obs="bev"),
                      instances=bev_batch, note="make_vec, BEV 10x64x64 uint8")]
     return [Case(f"pedestrians:{name}:{per}", f"rewardlab {name}", "rewardlab",
-                 lambda name=name, per=per: rewardlab_single(f"rewardlab/{name}", pedestrians_per_crossing=per),
+                 lambda name=name, per=per: rewardlab_single(f"rewardlab/{name}",
+                                                             pedestrians_per_crossing=per),
                  note=f"single env, pedestrians_per_crossing={per}")
             for name in ("DrivingIntersection-v0", "DrivingTown-v0") for per in (0, 1)]
 
@@ -76,11 +78,13 @@ def main() -> None:
     rows = measure(cases, rounds, seconds)
     print(f"{rounds} interleaved rounds of {seconds:g} s, best kept; {os.cpu_count()} CPUs, load average "
           f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
-    print(f"| {'environment':32s} | {'setting':46s} | {'B':>5s} | {'steps/s (CPU)':>13s} | {'steps/s (wall)':>14s} |")
+    print(f"| {'environment':32s} | {'setting':46s} | {'B':>5s} | {'steps/s (CPU)':>13s} "
+          f"| {'steps/s (wall)':>14s} |")
     print(f"|{'-' * 34}|{'-' * 48}|{'-' * 7}|{'-' * 15}|{'-' * 16}|")
     for row in rows:
         c = row.case
-        print(f"| {c.label:32s} | {c.note:46s} | {c.instances:5d} | {row.cpu_rate:13,.0f} | {row.wall_rate:14,.0f} |")
+        print(f"| {c.label:32s} | {c.note:46s} | {c.instances:5d} | {row.cpu_rate:13,.0f} "
+              f"| {row.wall_rate:14,.0f} |")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ def place_ego(sim, route_index, lateral=0.0, speed=None, heading_offset=0.0):
     sim.route_idx[0, 0] = route_index
     if not sim.layout.straight:  # the highway locates the ego by a local search from this hint
         road = sim.layout.xy[0, 0]
-        sim.road_hint[0, 0] = np.argmin((road[:, 0] - sim.ego_x[0, 0]) ** 2 + (road[:, 1] - sim.ego_y[0, 0]) ** 2)
+        dist2 = (road[:, 0] - sim.ego_x[0, 0]) ** 2 + (road[:, 1] - sim.ego_y[0, 0]) ** 2
+        sim.road_hint[0, 0] = np.argmin(dist2)
     sim._update_frenet(sim.rows)
     sim._perceive_rows(sim.rows)
 

@@ -11,7 +11,8 @@ from rewardlab.baselines.driving import RouteDriver, evaluate
 
 @pytest.mark.parametrize(
     "env_id, min_ds",
-    [("rewardlab/DrivingHighway-v0", 85.0), ("rewardlab/DrivingIntersection-v0", 85.0), ("rewardlab/DrivingTown-v0", 75.0)],
+    [("rewardlab/DrivingHighway-v0", 85.0), ("rewardlab/DrivingIntersection-v0", 85.0),
+     ("rewardlab/DrivingTown-v0", 75.0)],
 )
 def test_route_driver_reference_driving_score(env_id, min_ds):
     m = evaluate(env_id, episodes=24, seed=100, reward={"preset": "carl", "terminate_on": []})

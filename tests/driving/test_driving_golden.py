@@ -82,9 +82,11 @@ def test_driving_outputs_match_golden_hashes(env_id, num_envs):
     golden = json.loads(FIXTURE.read_text())
     expected = golden["runs"][_key(env_id, num_envs)]
     got = record(env_id, num_envs)
-    where = f"(recorded with NumPy {golden['numpy']} on {golden['machine']}; here NumPy {np.__version__} on {platform.machine()})"
+    where = (f"(recorded with NumPy {golden['numpy']} on {golden['machine']}; "
+             f"here NumPy {np.__version__} on {platform.machine()})")
     for group in GROUPS:
-        first = next((i for i, (a, b) in enumerate(zip(expected[group], got[group], strict=True)) if a != b), None)
+        pairs = enumerate(zip(expected[group], got[group], strict=True))
+        first = next((i for i, (a, b) in pairs if a != b), None)
         assert first is None, f"{env_id} B={num_envs}: {group} differ from step {first} on {where}"
 
 
@@ -104,7 +106,8 @@ def main() -> None:
     if sys.argv[1:] != ["--write"]:
         raise SystemExit(__doc__)
     runs = {_key(env_id, b): record(env_id, b) for env_id in IDS for b in BATCHES}
-    FIXTURE.write_text(json.dumps({"numpy": np.__version__, "machine": platform.machine(), "runs": runs}) + "\n")
+    golden = {"numpy": np.__version__, "machine": platform.machine(), "runs": runs}
+    FIXTURE.write_text(json.dumps(golden) + "\n")
     print(f"wrote {FIXTURE} ({len(runs)} runs)")
 
 

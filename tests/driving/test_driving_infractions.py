@@ -72,7 +72,8 @@ def test_roach_gives_its_terminal_penalty_minus_speed_on_collision():
     assert step.terms["terminal_roach"][0, 0] == pytest.approx(1.0 + v_after, abs=1e-12)
     t = {k: v[0, 0] for k, v in step.terms.items()}
     # Roach: r_speed - |d_lat| / 2 - |heading error| - 0.1 [steering changed] - (1 + v)
-    expected = t["r_speed"] - t["r_position"] / 2 - t["r_rotation"] - 0.1 * t["r_action"] - t["terminal_roach"]
+    expected = (t["r_speed"] - t["r_position"] / 2 - t["r_rotation"] - 0.1 * t["r_action"]
+                - t["terminal_roach"])
     assert step.reward[0, 0] == pytest.approx(expected, abs=1e-12)
 
 
@@ -206,5 +207,6 @@ def test_driving_score_is_rc_times_the_penalty_product():
     assert step.truncated[0]
     m = {k: v[0] for k, v in step.episode_metrics.items()}
     assert m["collisions_vehicle"] == 1.0
-    assert m["driving_score"] == pytest.approx(m["route_completion"] * 0.6 * (1 - m["outside_lanes"] / 100), rel=1e-9)
+    expected = m["route_completion"] * 0.6 * (1 - m["outside_lanes"] / 100)
+    assert m["driving_score"] == pytest.approx(expected, rel=1e-9)
     assert m["infractions"] >= 1.0

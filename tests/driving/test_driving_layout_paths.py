@@ -88,7 +88,8 @@ def test_highway_table_matches_trigonometry_at_every_station():
     xy = np.concatenate([np.zeros((n, 1, 2)), np.cumsum(steps, axis=1)], axis=1)
     assert np.array_equal(lay.hdg[:, 0], hdg)
     assert np.array_equal(lay.xy[:, 0], xy)
-    assert np.array_equal(lay.geo[:, 0, :, 3], np.cos(hdg)) and np.array_equal(lay.geo[:, 0, :, 4], np.sin(hdg))
+    assert np.array_equal(lay.geo[:, 0, :, 3], np.cos(hdg))
+    assert np.array_equal(lay.geo[:, 0, :, 4], np.sin(hdg))
     merge_start = 220.0 + 80.0 * u[:, 10]
     assert np.array_equal(lay.ramp_offset, 12.0 * smoothstep((merge_start[:, None] - s) / 120.0))
     # the curvature really varies: both arcs are present on every road
@@ -122,5 +123,6 @@ def test_off_road_sampling_of_some_instances_matches_sampling_all(env_id):
     # (across the road at most half_lat from the centre), others do not
     rel = sim.ego_heading[..., None] - sim.ego_road_heading
     half_lat = 0.5 * (4.6 * np.abs(np.sin(rel)) + 1.9 * np.abs(np.cos(rel)))
-    inside = (sim.ego_d <= -half_lat - 0.01) & (sim.ego_d >= -lay.lanes * lay.width[:, None, None] + half_lat + 0.01)
+    inner_edge = -lay.lanes * lay.width[:, None, None] + half_lat + 0.01
+    inside = (sim.ego_d <= -half_lat - 0.01) & (sim.ego_d >= inner_edge)
     assert 0 < inside.any(axis=2).sum() < sim.num_envs

@@ -23,7 +23,8 @@ def _pedestrian_ahead(sim, ahead: float) -> None:
     """Pedestrian 0 standing still on the ego's path, ``ahead`` m in front of its centre."""
     sim.pedestrians.centre_x[0, 0] = sim.ego_x[0, 0] + ahead * np.cos(sim.ego_heading[0, 0])
     sim.pedestrians.centre_y[0, 0] = sim.ego_y[0, 0] + ahead * np.sin(sim.ego_heading[0, 0])
-    sim.pedestrians.position[0, 0], sim.pedestrians.speed[0, 0], sim.pedestrians.wait[0, 0], sim.pedestrians.step_distance[0, 0] = 0.0, 0.0, 1e9, 0.0
+    ped = sim.pedestrians
+    ped.position[0, 0], ped.speed[0, 0], ped.wait[0, 0], ped.step_distance[0, 0] = 0.0, 0.0, 1e9, 0.0
     sim.pedestrians.crossing[0, 0] = False
     sim.pedestrians.update_pose(sim.rows)
     sim._perceive_rows(sim.rows)
@@ -46,7 +47,8 @@ def test_ego_driving_into_a_pedestrian_is_a_pedestrian_collision(reward):
     step = sim.step(np.zeros((1, 1, 2)), autoreset=False)
     assert step.events["collision_pedestrian"][0] and step.events["collision"][0]
     assert not step.events["collision_vehicle"][0] and not step.events["collision_static"][0]
-    assert sim.infractions.counts["collision_pedestrian"][0, 0] == 1 and sim.infractions.counts["collision_vehicle"][0, 0] == 0
+    counts = sim.infractions.counts
+    assert counts["collision_pedestrian"][0, 0] == 1 and counts["collision_vehicle"][0, 0] == 0
     assert step.terminated[0]  # both presets end the episode on a collision
     if reward == "roach":  # the terminal penalty of a collision: -(1 + speed)
         assert step.terms["terminal_roach"][0, 0] == pytest.approx(1.0 + sim.ego_speed[0, 0])
@@ -95,11 +97,13 @@ def _traffic_toward_crosswalk(sim, with_pedestrian: bool):
     w = lay.width[0]
     sim.traffic.active[0, 0] = True
     sim.traffic.road[0, 0], sim.traffic.lane[0, 0] = 0, 0
-    sim.traffic.station[0, 0] = sim.pedestrians.station_pos[0, c] - 14.0  # past the stop line: no signal ahead
+    # past the stop line: no signal ahead
+    sim.traffic.station[0, 0] = sim.pedestrians.station_pos[0, c] - 14.0
     sim.traffic.speed[0, 0], sim.traffic.desired_speed[0, 0], sim.traffic.lateral[0, 0] = 6.0, 10.0, 0.0
     assert sim.traffic.station[0, 0] > lay.stop_s[0, 0, 0]
     if with_pedestrian:
-        sim.pedestrians.position[0, c], sim.pedestrians.speed[0, c], sim.pedestrians.direction[0, c] = -0.5 * w, 0.0, 1.0  # in lane 0, standing
+        ped = sim.pedestrians  # in lane 0, standing
+        ped.position[0, c], ped.speed[0, c], ped.direction[0, c] = -0.5 * w, 0.0, 1.0
         sim.pedestrians.crossing[0, c] = True
         sim.pedestrians.step_distance[0, c] = 0.0
         sim.pedestrians.update_pose(sim.rows)
@@ -139,7 +143,8 @@ def test_pedestrians_start_crossing_only_on_their_walk_phase():
         done = step.terminated | step.truncated
         # the arm each crosswalk lies on, from its geometry: east / west arms cross the east-west
         # street and walk with the north-south green (group 0), north / south arms with group 1
-        ew_arm = np.abs(sim.pedestrians.centre_x - centre[:, :1]) > np.abs(sim.pedestrians.centre_y - centre[:, 1:])
+        ped = sim.pedestrians
+        ew_arm = np.abs(ped.centre_x - centre[:, :1]) > np.abs(ped.centre_y - centre[:, 1:])
         walk = np.where(ew_arm, lights[:, :1] == GREEN, lights[:, 1:] == GREEN)
         started = sim.pedestrians.crossing & ~before & ~done[:, None]
         assert not (started & ~walk).any()

@@ -76,8 +76,12 @@ def _inside(point, corners):
 def test_box_overlap_matches_edge_and_corner_tests():
     rng = np.random.default_rng(0)
     n = 400
-    a = (rng.uniform(-3, 3, n), rng.uniform(-3, 3, n), rng.uniform(-np.pi, np.pi, n), rng.uniform(2, 5, n), rng.uniform(1, 2.5, n))
-    b = (rng.uniform(-3, 3, n), rng.uniform(-3, 3, n), rng.uniform(-np.pi, np.pi, n), rng.uniform(2, 5, n), rng.uniform(1, 2.5, n))
+    def boxes():  # x, y, heading, length, width
+        return (rng.uniform(-3, 3, n), rng.uniform(-3, 3, n), rng.uniform(-np.pi, np.pi, n),
+                rng.uniform(2, 5, n), rng.uniform(1, 2.5, n))
+
+    a = boxes()
+    b = boxes()
     sat = boxes_overlap(*a, *b)
     ca, cb = box_corners(*a), box_corners(*b)
     for i in range(n):
@@ -139,7 +143,8 @@ def test_light_states_follow_the_two_phase_cycle():
         phase = (t + 4.0) % cycle
         expect0 = GREEN if phase < 10 else YELLOW if phase < 13 else RED
         start1 = 15.0
-        expect1 = GREEN if start1 <= phase < start1 + 7 else YELLOW if start1 + 7 <= phase < start1 + 10 else RED
+        expect1 = (GREEN if start1 <= phase < start1 + 7
+                   else YELLOW if start1 + 7 <= phase < start1 + 10 else RED)
         got = light_states(np.array([t]), green, yellow, all_red, offset)[0, 0]
         assert tuple(got) == (expect0, expect1), t
         assert not (got[0] != RED and got[1] != RED)  # never both groups moving
@@ -159,7 +164,8 @@ def test_road_index_neighbours_in_any_lane_match_brute_force():
             for j in range(m):
                 if not active[i, j]:
                     continue
-                cand = [k for k in range(m) if active[i, k] and k != j and road[i, k] == road[i, j] and slot[i, k] == target]
+                cand = [k for k in range(m)
+                        if active[i, k] and k != j and road[i, k] == road[i, j] and slot[i, k] == target]
                 ahead = [k for k in cand if s[i, k] > s[i, j]]
                 behind = [k for k in cand if s[i, k] < s[i, j]]
                 assert lead[i, j] == (min(ahead, key=lambda k: s[i, k]) if ahead else -1)

@@ -162,7 +162,8 @@ def test_roach_hazard_cones():
     # the desired speed from each hazard's own standoff
     v = rw.roach_desired_speed(20.0, np.array(9.0), np.array(9.0), np.array(np.inf))
     assert v == pytest.approx(20.0 * min(_ramp(9.0, 8.0), _ramp(9.0, 6.0)))
-    assert rw.roach_desired_speed(20.0, np.array(np.inf), np.array(np.inf), np.array(7.5)) == pytest.approx(10.0)
+    no_hazard = np.array(np.inf)
+    assert rw.roach_desired_speed(20.0, no_hazard, no_hazard, np.array(7.5)) == pytest.approx(10.0)
 
 
 def test_roach_preset_weights_give_roach_sum():

@@ -30,8 +30,8 @@ IDS = ("DrivingHighway-v0", "DrivingIntersection-v0", "DrivingTown-v0", "Driving
 CONFIGS = ((1, {}), (64, {}), (16, {"obs": "bev"}), (16, {"reward": "roach"}), (64, {"reward": "highway"}))
 STATE = ("ego_x", "ego_y", "ego_heading", "ego_speed", "traffic.station", "traffic.speed", "traffic.lane",
          "traffic.road", "traffic.active", "traffic.desired_speed", "traffic.lateral", "traffic.length",
-         "obstacles.station", "obstacles.active", "obstacles.x", "obstacles.y", "progress", "route_idx", "time",
-         "infractions.counts", "routes", "ego_s", "ego_d")
+         "obstacles.station", "obstacles.active", "obstacles.x", "obstacles.y", "progress", "route_idx",
+         "time", "infractions.counts", "routes", "ego_s", "ego_d")
 LAYOUT = ("xy", "hdg", "length", "width", "speed_limit", "stop_s", "centers", "green", "light_offset",
           "ramp_offset", "merge_start", "merge_end", "half_box")
 OUTPUTS = ("obs", "reward", "terms", "terminated", "truncated", "info", "events", "episode_metrics",
@@ -58,7 +58,8 @@ def _attribute(obj, dotted: str):
     return obj
 
 
-def digest(env_id: str, num_envs: int, steps: int, outputs_only: bool = False, **kwargs) -> tuple[str, list[str]]:
+def digest(env_id: str, num_envs: int, steps: int, outputs_only: bool = False,
+           **kwargs) -> tuple[str, list[str]]:
     """(digest of the run, short digest of every step)."""
     sim = rewardlab.make_sim(env_id, num_envs=num_envs, **kwargs)
     sim.reset(seed=123)
@@ -86,10 +87,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"))
     parser.add_argument("--outputs-only", action="store_true",
-                        help="hash the step outputs only (for checkouts whose simulator state is named differently)")
+                        help="hash the step outputs only (for checkouts whose simulator state is named "
+                             "differently)")
     parser.add_argument("--grid-kwargs", default="{}",
-                        help="JSON keyword arguments added for the grid ids (intersection, town), not to the names; "
-                             "e.g. '{\"pedestrians_per_crossing\": 0}' to compare with code from before pedestrians")
+                        help="JSON keyword arguments added for the grid ids (intersection, town), not to the "
+                             "names; e.g. '{\"pedestrians_per_crossing\": 0}' to compare with code from "
+                             "before pedestrians")
     args = parser.parse_args()
     if args.compare:
         old, new = (json.load(open(path)) for path in args.compare)
@@ -98,7 +101,8 @@ def main() -> None:
             other = new.get(name, [None, []])
             if other[0] != run:
                 differ += 1
-                first = next((i for i, (a, b) in enumerate(zip(steps, other[1], strict=False)) if a != b), None)
+                pairs = enumerate(zip(steps, other[1], strict=False))
+                first = next((i for i, (a, b) in pairs if a != b), None)
                 print(f"DIFFERENT {name}: first at step {first}")
         print(f"{len(old)} configurations, {differ} different")
         raise SystemExit(1 if differ else 0)
@@ -106,8 +110,10 @@ def main() -> None:
     for env_id in IDS:
         for num_envs, kwargs in CONFIGS:
             name = f"{env_id} B={num_envs} {kwargs}"
-            extra = json.loads(args.grid_kwargs) if env_id in ("DrivingIntersection-v0", "DrivingTown-v0") else {}
-            results[name] = digest(f"rewardlab/{env_id}", num_envs, args.steps, args.outputs_only, **kwargs, **extra)
+            grid = env_id in ("DrivingIntersection-v0", "DrivingTown-v0")
+            extra = json.loads(args.grid_kwargs) if grid else {}
+            results[name] = digest(f"rewardlab/{env_id}", num_envs, args.steps, args.outputs_only,
+                                   **kwargs, **extra)
             print(name, results[name][0][:16], flush=True)
     with open(args.out, "w") as handle:
         json.dump(results, handle)

@@ -21,6 +21,7 @@ LONG_AGO = 10**9  # steps since a violation that never happened
 # 15 sample points of the ego's box (5 along x 3 across) for the off-road fraction
 BOX_SAMPLES_LON = np.repeat(np.array([-0.5, -0.25, 0.0, 0.25, 0.5]) * EGO_LENGTH, 3)
 BOX_SAMPLES_LAT = np.tile(np.array([-0.5, 0.0, 0.5]) * EGO_WIDTH, 5)
+TTC_TIMES = np.array((0.0, *inf.TTC_HORIZONS))[:, None]  # now and the TTC projections, (T, 1)
 COUNTED = ("collision_vehicle", "collision_static", "red_light", "off_road", "route_deviation", "blocked",
            "speeding", "ttc", "comfort")
 
@@ -162,7 +163,7 @@ class InfractionMonitor:
         projection 0.1-0.9 s ahead overlaps one of its nearest objects (B, E), in one box test."""
         c = sim.cache
         near_ok = c["near_ok"] & sim.ego_active[..., None]
-        tau = np.array((0.0, *inf.TTC_HORIZONS))[:, None]  # (T, 1) against (..., T, K)
+        tau = TTC_TIMES  # (T, 1) against (..., T, K)
         ce, se = c["ego_cos"][..., None, None], c["ego_sin"][..., None, None]
         co, so = c["near_cos"][..., None, :], c["near_sin"][..., None, :]
         ve = sim.ego_speed[..., None, None] * tau

@@ -119,6 +119,8 @@ class DrivingSim(BatchedSim):
         self.ego_x, self.ego_y, self.ego_heading, self.ego_speed = (np.zeros((b, e)) for _ in range(4))
         self.steer_prev, self.accel_cmd = np.zeros((b, e)), np.zeros((b, e))  # the last commands
         self.route_idx = np.zeros((b, e), dtype=np.int64)  # the ego's route point
+        # (B, E, 1) flat offsets of each ego's route in the (B, E, route_points) route arrays
+        self.route_base = (np.arange(b * e, dtype=np.int64) * self.route_points).reshape(b, e, 1)
         self.progress = np.zeros((b, e))  # furthest station reached on the route, m
         self.outside_dist = np.zeros((b, e))  # of it, driven outside the route's lanes, m
         self.road_hint = np.zeros((b, e))  # station guess for the projection on curved roads
@@ -265,8 +267,7 @@ class DrivingSim(BatchedSim):
         if self.pedestrians is not None:
             self.pedestrians.step(self.params.dt, lights, self.rng)
             entries.append(self.pedestrians.entries())
-        others = RoadUsers(*(np.concatenate(fields, axis=1) for fields in zip(*entries, strict=True)))
-        self.traffic.step(self.params.dt, others, entries[0].lane_id.shape[1], lights, self.steps, self.rng)
+        self.traffic.step(self.params.dt, entries, entries[0].lane_id.shape[1], lights, self.steps, self.rng)
 
     def _ego_footprints(self) -> RoadUsers:
         """Each ego as an entry of every road lane its box overlaps by more than 0.3 m (from the
@@ -311,16 +312,11 @@ class DrivingSim(BatchedSim):
         self._update_frenet(self.rows)
         # the ego's route point: the closest among -4 .. +15 points around the previous one
         cand = np.minimum(np.maximum(self.route_idx[..., None] + ROUTE_SEARCH, 0), self.route_points - 1)
-        flat = self._route_base() + cand
+        flat = self.route_base + cand
         px, py = self.routes["x"].reshape(-1).take(flat), self.routes["y"].reshape(-1).take(flat)
         d2 = (px - self.ego_x[..., None]) ** 2 + (py - self.ego_y[..., None]) ** 2
         self.route_idx = take_last(cand, d2.argmin(axis=2)[..., None])[..., 0]
         return motion._replace(yaw_rate=yaw_rate)
-
-    def _route_base(self) -> np.ndarray:
-        """(B, E, 1) flat offsets of each ego's route in the (B, E, route_points) route arrays."""
-        return (np.arange(self.num_envs * self.num_egos, dtype=np.int64) * self.route_points).reshape(
-            self.num_envs, self.num_egos, 1)
 
     def _advance_progress(self) -> np.ndarray:
         """Move each active ego's furthest station on its route; return the gain (m, B x E)."""

@@ -332,22 +332,22 @@ class Traffic:
         return RoadUsers(lane_id, self.station, self.speed, 0.5 * self.length, self.active)
 
     # ----------------------------------------------------------------- step
-    def step(self, dt: float, others: RoadUsers, num_vehicle_entries: int, lights: np.ndarray,
+    def step(self, dt: float, others: list[RoadUsers], num_vehicle_entries: int, lights: np.ndarray,
              steps: np.ndarray, rng) -> None:
         """Advance every vehicle by ``dt``: IDM behind its leader (a vehicle, an ego's footprint
         or a standing entry in ``others``), stop lines and the ramp end, MOBIL for the vehicles
         due, exact constant-acceleration integration, then respawns.
 
-        ``others``: the entries after the traffic's own, the first ``num_vehicle_entries`` of
-        them vehicles (egos), the rest standing objects (obstacles, pedestrians) that MOBIL's
-        safety criterion does not ask to brake. ``lights``: the signal states (B, K, 2) the
+        ``others``: the groups of entries after the traffic's own, the first
+        ``num_vehicle_entries`` of them vehicles (egos), the rest standing objects (obstacles,
+        pedestrians) that MOBIL's safety criterion does not ask to brake. ``lights``: the signal states (B, K, 2) the
         vehicles see; ``steps``: each instance's step count (the MOBIL decision grid).
         """
         p, lay = self.params, self.layout
         ip = p.idm
         n = self.num_vehicles
         own = self.entries()
-        everyone = RoadUsers(*(np.concatenate((a, b), axis=1) for a, b in zip(own, others, strict=True)))
+        everyone = RoadUsers(*(np.concatenate(field, axis=1) for field in zip(own, *others, strict=True)))
         leader = lane_leaders(everyone.lane_id, everyone.station, everyone.active, n)
         v, s, v0, half_length = self.speed, self.station, self.desired_speed, own.half_length
         has_leader = leader >= 0
