@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from numbers import Real
-from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -132,17 +131,14 @@ class CoopParams:
         given = self.bounds
         if isinstance(given, Real) and not isinstance(given, (bool, np.bool_)):
             given = (given,)  # one number: the bound of every agent
-        try:
-            check.sequence(SimpleNamespace(bounds=given), "bounds", low=0.0, high=MAX_SCALE)
-            bounds = tuple(float(x) for x in given)
-        except RewardlabError:
-            bounds = ()
-        bounds = bounds * n if len(bounds) == 1 else bounds
-        if len(bounds) != n or min(bounds) <= 0.0:
+        if not (is_sequence(given) and len(given) in (1, n) and all(
+            isinstance(x, Real) and not isinstance(x, (bool, np.bool_)) and 0.0 < x <= MAX_SCALE for x in given
+        )):  # NaN fails 0 < x, inf fails x <= MAX_SCALE
             raise RewardlabError(
                 f"bounds must be one number or {n} numbers (one per agent), each finite, > 0.0 and "
                 f"<= {MAX_SCALE}, got {check_given(self.bounds)}"
             )
+        bounds = tuple(float(x) for x in given) * (n if len(given) == 1 else 1)
         set_(self, "bounds", bounds)
         names = self.agent_names
         if isinstance(names, (str, bytes)) or not isinstance(names, (tuple, list)):
