@@ -13,6 +13,7 @@ episodes (the evaluation ``rewardlab train`` runs at the end). Each evaluation p
 * length: mean evaluation episode length (500 = the 10 s limit); full: share of full-length episodes;
 * imit/step: imitation reward per step, sum of ``imitation_return`` over sum of lengths (at most 1;
   the PD tracker of the reference scores 0.864 on the default trot);
+* speed: the root's mean forward speed over the episodes, m/s (the reference trots at 0.5);
 * train length, train imit/step: the same for the stochastic training episodes of the last update.
 
 At the end it prints the first evaluation at which the mean length reached 500 (and 450) and
@@ -31,6 +32,11 @@ import time
 import numpy as np
 
 ENV_ID = "rewardlab/LocoImitation-v0"
+#: printed columns (header, width, format) and the row keys they show
+COLUMNS = [("steps", 10, "d"), ("train_s", 8, ".0f"), ("length", 7, ".1f"), ("full", 5, ".2f"),
+           ("imit/step", 9, ".3f"), ("speed", 6, ".2f"), ("train length", 12, ".1f"), ("train imit/step", 15, ".3f")]
+ROW_KEYS = ["steps", "train_s", "length", "full", "imitation_per_step", "speed", "train_length",
+            "train_imitation_per_step"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,7 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def evaluate(agent, episodes: int) -> dict[str, float]:
+def evaluate(agent, episodes: int, control_dt: float) -> dict[str, float]:
     """Deterministic evaluation on fresh episodes (seed + 1,000,000, as the runner's)."""
     result = agent.evaluate_episodes(episodes)
     length = np.asarray(result["length"], dtype=np.float64)
@@ -58,6 +64,9 @@ def evaluate(agent, episodes: int) -> dict[str, float]:
         "length": float(length.mean()),
         "full": float(np.mean(length >= 500)),
         "imitation_per_step": float(imitation.sum() / max(length.sum(), 1.0)),
+        # forward speed of the root over the episodes (the reference's is ``speed``): a policy that
+        # lags behind ends on the root error, not on a fall
+        "speed": float(np.sum(result["distance"]) / max(length.sum() * control_dt, 1e-9)),
     }
 
 
@@ -78,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     agent = PPO(sim, config, seed=args.seed, device="cpu")
     print(f"# {ENV_ID} seed {args.seed} policy {args.policy} steps {args.steps}")
     print(f"# agent {agent_kwargs}  env {env_kwargs}  load average {os.getloadavg()[0]:.1f}")
-    header = f"{'steps':>10} {'train_s':>8} {'length':>7} {'full':>5} {'imit/step':>9} {'train length':>12} {'train imit/step':>15}"
-    print(header, flush=True)
+    print(" ".join(f"{name:>{width}}" for name, width, _ in COLUMNS), flush=True)
 
     rows: list[dict[str, float]] = []
     train_time = 0.0
@@ -97,18 +105,22 @@ def main(argv: list[str] | None = None) -> int:
             last = stats
         if agent.global_step >= next_eval or agent.update == num_updates:
             next_eval += args.eval_every
-            row = {"steps": agent.global_step, "train_s": train_time, **evaluate(agent, args.eval_episodes)}
+            row = {"steps": agent.global_step, "train_s": train_time}
+            row.update(evaluate(agent, args.eval_episodes, sim.params.control_dt))
             train_length = float(last.get("length", float("nan")))
             row["train_length"] = train_length
-            row["train_imitation_per_step"] = float(last.get("metric/imitation_return", float("nan"))) / max(train_length, 1.0)
+            row["train_imitation_per_step"] = float(last.get("metric/imitation_return", float("nan"))) / max(
+                train_length, 1.0
+            )
             rows.append(row)
-            print(f"{row['steps']:>10} {row['train_s']:>8.0f} {row['length']:>7.1f} {row['full']:>5.2f} "
-                  f"{row['imitation_per_step']:>9.3f} {row['train_length']:>12.1f} {row['train_imitation_per_step']:>15.3f}",
-                  flush=True)
+            cells = zip(COLUMNS, ROW_KEYS, strict=True)
+            print(" ".join(f"{row[key]:>{width}{form}}" for (_, width, form), key in cells), flush=True)
 
     summary: dict[str, dict[str, float] | None] = {}
     targets = [("length >= 450", lambda r: r["length"] >= 450), ("length = 500", lambda r: r["length"] >= 500)]
-    targets += [(f"imit/step >= {level:g}", lambda r, level=level: r["imitation_per_step"] >= level) for level in args.levels]
+    targets += [
+        (f"imit/step >= {level:g}", lambda r, level=level: r["imitation_per_step"] >= level) for level in args.levels
+    ]
     print(f"\n{'first evaluation with':<22} {'steps':>10} {'train_s':>8}")
     for name, reached in targets:
         hit = next((r for r in rows if reached(r)), None)
