@@ -84,7 +84,8 @@ def _scalar_trust_step(T, R, s, D, lp=0.10, ln=0.30, mu=0.60, dr=0.03, xi=0.5):
 
 
 def test_trust_dynamics_match_the_scalar_rules():
-    sim = rewardlab.make_sim("rewardlab/CoopReputationMarket-v0", **sharp_calibration("rewardlab/CoopReputationMarket-v0"), num_envs=3)
+    env_id = "rewardlab/CoopReputationMarket-v0"
+    sim = rewardlab.make_sim(env_id, **sharp_calibration(env_id), num_envs=3)
     sim.reset(seed=0)
     rng = np.random.default_rng(1)
     D = np.asarray(sim.params.interdependence)
@@ -101,7 +102,8 @@ def test_trust_dynamics_match_the_scalar_rules():
 
 def test_trust_signal_is_normalised_by_the_endowment():
     """A constant action 5 below the baseline erodes trust gradually instead of collapsing it."""
-    sim = rewardlab.make_sim("rewardlab/CoopTrustDilemma-v0", **{**sharp_calibration("rewardlab/CoopTrustDilemma-v0"), "trust_baseline": 0.3})
+    env_id = "rewardlab/CoopTrustDilemma-v0"
+    sim = rewardlab.make_sim(env_id, **{**sharp_calibration(env_id), "trust_baseline": 0.3})
     sim.reset(seed=0)
     np.testing.assert_array_equal(sim.trust_baseline, [30.0, 30.0])
     below = np.full((1, 2, 1), 0.3 * 100.0 - 5.0)
@@ -276,7 +278,8 @@ def test_stage_game_with_the_drawn_gamma_matches_the_step():
 
 
 def test_random_pairs_share_pairwise_synergy():
-    sim = rewardlab.make_sim("rewardlab/CoopIndirectReciprocity-v0", **sharp_calibration("rewardlab/CoopIndirectReciprocity-v0"), num_envs=3)
+    env_id = "rewardlab/CoopIndirectReciprocity-v0"
+    sim = rewardlab.make_sim(env_id, **sharp_calibration(env_id), num_envs=3)
     sim.reset(seed=0)
     a = _random_actions(sim, np.random.default_rng(0))
     step = sim.step(a)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import gymnasium as gym
 import numpy as np
@@ -35,7 +36,7 @@ BAD_VALUES = {
     # CoopParams
     "num_agents": [1, 2.0, "3", True, 10**7, 101],
     "horizon": [0, 1e12, 10**12, NAN, "100", True],
-    "bounds": [NAN, (INF,), (-1.0,), (0.0,), "100", (1e10,), lambda n: (50.0,) * (n + 1), None],
+    "bounds": [NAN, (INF,), (-1.0,), (0.0,), (1e-9,), "100", (1e10,), lambda n: (50.0,) * (n + 1), None],
     "agent_names": ["ab", lambda n: ("same",) * n, lambda n: tuple(f"a{i}" for i in range(n + 1)), 3],
     "observe_others": ["no", 1, None],
     "interdependence": [
@@ -92,7 +93,7 @@ BAD_VALUES = {
     "kappa_r": [NAN, 0.0, -1.0, "1"],
     "lambda_r": [NAN, -1.0, INF],
     "rho0": [NAN, -1.0],
-    "eta": [NAN, 0.0, 1000.0],
+    "eta": [NAN, 0.0, INF, "1"],
     "omega_r": [NAN, -0.6],
     "sanction_norm": [NAN, 1.5, -0.25],
     "sanction_fine": [NAN, -5.0, INF],
@@ -134,7 +135,8 @@ def test_every_parameter_rejects_bad_values_naming_env_argument_and_value(env_id
     [
         # the issue's case: NaN in a share used to surface as a TypeError at the first step
         ("rewardlab/CoopTrustDilemma-v0", {"alpha": (NAN, 1)},
-         "rewardlab/CoopTrustDilemma-v0: alpha must be 2 non-negative finite shares summing to 1, got (nan, 1) (tuple)"),
+         "rewardlab/CoopTrustDilemma-v0: alpha must be 2 non-negative finite shares summing to 1, "
+         "got (nan, 1) (tuple)"),
         ("rewardlab/CoopTrustDilemma-v0", {"num_agents": 10**7},
          "rewardlab/CoopTrustDilemma-v0: num_agents must be an integer >= 2 and <= 100, got 10000000 (int)"),
         ("rewardlab/CoopCournot-v0", {"num_agents": 10**7},
@@ -151,10 +153,11 @@ def test_every_parameter_rejects_bad_values_naming_env_argument_and_value(env_id
         ("rewardlab/CoopReciprocalDilemma-v0", {"window": 10**9},
          "rewardlab/CoopReciprocalDilemma-v0: window must be an integer >= 1 and <= 10000, got 1000000000 (int)"),
         ("rewardlab/CoopApacheProject-v0", {"active_phases": (41,)},
-         "rewardlab/CoopApacheProject-v0: active_phases must be a sequence of integers >= 1 and <= 40, got (41,) (tuple)"),
+         "rewardlab/CoopApacheProject-v0: active_phases must be a sequence of integers >= 1 and <= 40, "
+         "got (41,) (tuple)"),
         ("rewardlab/CoopTrustDilemma-v0", {"bounds": (100.0, NAN)},
          "rewardlab/CoopTrustDilemma-v0: bounds must be one number or 2 numbers (one per agent), each finite, "
-         "> 0.0 and <= 1000000000.0, got (100.0, nan) (tuple)"),
+         ">= 1e-06 and <= 1000000000.0, got (100.0, nan) (tuple)"),
         ("rewardlab/CoopLoyaltyTeam-v0", {"production": "cubic"},
          "rewardlab/CoopLoyaltyTeam-v0: production must be one of 'linear', 'power', got 'cubic' (str)"),
         ("rewardlab/CoopCournot-v0", {"unit_cost": 100.0},
@@ -163,7 +166,8 @@ def test_every_parameter_rejects_bad_values_naming_env_argument_and_value(env_id
          "rewardlab/CoopRecoveryRace-v0: trust0 (0.8) must not exceed 1 - reputation0 (0.5)"),
         ("rewardlab/CoopDynamicPartnerSelection-v0",
          {"num_agents": 5, "interdependence": _matrix(5, 0.4), "agent_names": ()},
-         "rewardlab/CoopDynamicPartnerSelection-v0: matching='assortative' pairs agents: num_agents must be even, got 5"),
+         "rewardlab/CoopDynamicPartnerSelection-v0: matching='assortative' pairs agents: "
+         "num_agents must be even, got 5"),
     ],
 )
 def test_bad_parameter_messages_say_what_was_given_and_what_is_valid(env_id, kwargs, expected):
@@ -193,16 +197,21 @@ def test_valid_edge_values_are_accepted_and_stored_as_numbers():
 
 def test_synergy_of_many_agents_is_finite_and_matches_the_geometric_mean():
     # (prod a_i) ** (1/n) overflows past 100 ** 155 and underflows below 0.1 ** 324
-    a = np.full((4, 100), 100.0)
+    a = np.full((5, 100), 100.0)
     a[1] = 0.0001
     a[2] = np.linspace(1.0, 100.0, 100)
     a[3, 7] = 0.0
-    g = geometric_synergy(a)
+    a[4] = 1e9
+    a[4, -1] = 0.0  # the running product is inf before the 0: inf * 0 would be NaN
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = geometric_synergy(a)
     mean_log = sum(math.log(x) for x in a[2]) / 100
     assert g[0] == pytest.approx(100.0, rel=1e-12)
     assert g[1] == pytest.approx(0.0001, rel=1e-12)
     assert g[2] == pytest.approx(math.exp(mean_log), rel=1e-12)
     assert g[3] == 0.0
+    assert g[4] == 0.0
     # a game with 100 agents at full investment: every reward finite
     n = 100
     sim = rewardlab.make_sim("rewardlab/CoopTrustDilemma-v0", num_agents=n, interdependence=_matrix(n, 0.5),
@@ -285,6 +294,26 @@ def test_agent_sum_adds_left_to_right_whatever_the_batch():
     assert np.array_equal(agent_sum(x.reshape(8, 8, 40)).ravel(), agent_sum(x))
 
 
+def _mismatches(t, obs, reward, term, trunc, info, vec_out, i):
+    """What differs between a single env's step and instance i of the vector env's step."""
+    vec_obs, vec_reward, vec_term, vec_trunc, vec_info = vec_out
+    found = []
+    if (term, trunc) != (vec_term[i], vec_trunc[i]):
+        found.append((t, i, "done"))
+    if term or trunc:
+        if not np.array_equal(obs, vec_info["final_obs"][i]):
+            found.append((t, i, "final_obs"))
+        found += [(t, i, f"metric {key}") for key, value in info["episode_metrics"].items()
+                  if not np.array_equal(value, vec_info["episode_metrics"][key][i], equal_nan=True)]
+    if reward != vec_reward[i] or not np.array_equal(info["agent_rewards"], vec_info["agent_rewards"][i]):
+        found.append((t, i, "reward"))
+    found += [(t, i, f"term {key}") for key, value in vec_info["reward_terms"].items()
+              if not np.array_equal(info["reward_terms"][key], value[i])]
+    found += [(t, i, key) for key in ("trust", "reputation", "alpha", "loyalty", "active", "kindness", "price")
+              if key in vec_info and not np.array_equal(info[key], vec_info[key][i])]
+    return found
+
+
 def _compare_vector_with_singles(env_id, reward, steps, num_envs=8):
     vec = gym.make_vec(env_id, num_envs=num_envs, reward=reward)
     singles = [gym.make(env_id, reward=reward) for _ in range(num_envs)]
@@ -298,28 +327,14 @@ def _compare_vector_with_singles(env_id, reward, steps, num_envs=8):
         actions = rng.uniform(space.low, space.high, (num_envs, *space.shape)).astype(space.dtype)
         if t % 13 == 0:
             actions[:, 0] = 0.0  # a zero investment: exact zeros in products and shares
-        vec_obs, vec_reward, vec_term, vec_trunc, vec_info = vec.step(actions)
+        vec_out = vec.step(actions)
         for i, env in enumerate(singles):
-            obs, reward, term, trunc, info = env.step(actions[i])
-            if (term, trunc) != (vec_term[i], vec_trunc[i]):
-                mismatches.append((t, i, "done"))
+            obs, reward_i, term, trunc, info = env.step(actions[i])
+            mismatches += _mismatches(t, obs, reward_i, term, trunc, info, vec_out, i)
             if term or trunc:
-                if not np.array_equal(obs, vec_info["final_obs"][i]):
-                    mismatches.append((t, i, "final_obs"))
-                for key, value in info["episode_metrics"].items():
-                    if not np.array_equal(value, vec_info["episode_metrics"][key][i], equal_nan=True):
-                        mismatches.append((t, i, f"metric {key}"))
                 obs, _ = env.reset()
-            if not np.array_equal(obs, vec_obs[i]):
+            if not np.array_equal(obs, vec_out[0][i]):
                 mismatches.append((t, i, "obs"))
-            if reward != vec_reward[i] or not np.array_equal(info["agent_rewards"], vec_info["agent_rewards"][i]):
-                mismatches.append((t, i, "reward"))
-            for key, value in vec_info["reward_terms"].items():
-                if not np.array_equal(info["reward_terms"][key], value[i]):
-                    mismatches.append((t, i, f"term {key}"))
-            for key in ("trust", "reputation", "alpha", "loyalty", "active", "kindness", "price"):
-                if key in vec_info and not np.array_equal(info[key], vec_info[key][i]):
-                    mismatches.append((t, i, key))
     vec.close()
     return mismatches
 

@@ -103,7 +103,8 @@ def test_apache_closed_forms_per_phase():
         assert nash.actions[game.active].sum() == pytest.approx(members * closed, rel=1e-4, abs=1e-6)
         assert np.all(nash.actions[~game.active] == 0.0)
         optimum = oracles.social_optimum(game)
-        assert optimum.actions[game.active] == pytest.approx(oracles.team_optimum_effort(p.omega, p.beta, p.cost, members, 50.0))
+        effort = oracles.team_optimum_effort(p.omega, p.beta, p.cost, members, 50.0)
+        assert optimum.actions[game.active] == pytest.approx(effort)
 
 
 def test_public_goods_closed_forms():
@@ -277,7 +278,8 @@ def test_closed_forms_satisfy_the_first_order_conditions_of_the_environment_payo
     assert _slope(welfare, np.full(4, a_opt), 0) == pytest.approx(0.0, abs=1e-6)
     # Cournot, 3 firms, P = 100 - Q, c = 10: q* = 22.5 and the collusive 15 each
     _, cournot = _game("rewardlab/CoopCournot-v0")
-    q_star, q_coll = oracles.cournot_nash_quantity(100.0, 1.0, 10.0, 3), oracles.cournot_collusive_quantity(100.0, 1.0, 10.0, 3)
+    q_star = oracles.cournot_nash_quantity(100.0, 1.0, 10.0, 3)
+    q_coll = oracles.cournot_collusive_quantity(100.0, 1.0, 10.0, 3)
     assert (q_star, q_coll) == (22.5, 15.0)
     assert _slope(lambda q: cournot.payoff(q[None])[0, 0], np.full(3, q_star), 0) == pytest.approx(0.0, abs=1e-6)
     joint = lambda q: cournot.payoff(q[None])[0].sum()  # noqa: E731

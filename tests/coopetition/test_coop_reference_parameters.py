@@ -121,7 +121,8 @@ def test_team_parameters_are_the_references(game):
 
 def test_public_goods_is_the_references():
     p = rewardlab.make_sim("rewardlab/CoopPublicGoods-v0").params
-    assert (p.num_agents, p.endowment, p.multiplier, p.production, p.phi_b, p.phi_c) == (5, 50.0, 2.0, "linear", 0.6, 0.2)
+    assert (p.num_agents, p.endowment, p.multiplier, p.production) == (5, 50.0, 2.0, "linear")
+    assert (p.phi_b, p.phi_c) == (0.6, 0.2)
 
 
 def test_renault_nissan_plays_one_phase_per_episode():
@@ -137,7 +138,8 @@ def test_sharp_calibration_is_a_named_alternative():
         default = rewardlab.make_sim(env_id).params
         sharp = rewardlab.make_sim(env_id, **sharp_calibration(env_id)).params
         assert not kwargs or sharp != default, env_id
-    assert rewardlab.make_sim("rewardlab/CoopTrustDilemma-v0", **sharp_calibration("rewardlab/CoopTrustDilemma-v0")).params.gamma == 1.5
+    trust_dilemma = "rewardlab/CoopTrustDilemma-v0"
+    assert rewardlab.make_sim(trust_dilemma, **sharp_calibration(trust_dilemma)).params.gamma == 1.5
     with pytest.raises(ValueError, match="no sharp calibration"):
         sharp_calibration("rewardlab/CoopCournot-v0")
 

@@ -42,6 +42,9 @@ from rewardlab.envs.coopetition.payoff import agent_sum, batched_matvec
 #: units (endowments of about 100), and low enough that products of bounds and scales stay
 #: finite in float64 and the bounds exact enough in the float32 action spaces.
 MAX_SCALE = 1e9
+#: The smallest action bound: with bounds in [MIN_BOUND, MAX_SCALE] every observation column
+#: scaled by 1 / e_i (a synergy share of up to gamma * e_max) stays finite in float32.
+MIN_BOUND = 1e-6
 #: The most agents a game may have. The oracles behind the episode metrics (the social optimum,
 #: and the Nash trust baseline) solve by best response over every agent, at a cost that grows
 #: with the square of n: at 100 agents an episode's end still takes seconds, at the core's
@@ -132,10 +135,10 @@ class CoopParams:
         if isinstance(given, Real) and not isinstance(given, (bool, np.bool_)):
             given = (given,)  # one number: the bound of every agent
         if not (is_sequence(given) and len(given) in (1, n) and all(
-            isinstance(x, Real) and not isinstance(x, (bool, np.bool_)) and 0.0 < x <= MAX_SCALE for x in given
-        )):  # NaN fails 0 < x, inf fails x <= MAX_SCALE
+            isinstance(x, Real) and not isinstance(x, (bool, np.bool_)) and MIN_BOUND <= x <= MAX_SCALE for x in given
+        )):  # NaN and inf fail the comparisons
             raise RewardlabError(
-                f"bounds must be one number or {n} numbers (one per agent), each finite, > 0.0 and "
+                f"bounds must be one number or {n} numbers (one per agent), each finite, >= {MIN_BOUND} and "
                 f"<= {MAX_SCALE}, got {check_given(self.bounds)}"
             )
         bounds = tuple(float(x) for x in given) * (n if len(given) == 1 else 1)
@@ -296,7 +299,9 @@ class CoopSim(BatchedSim):
     def _reset_game(self, rows: np.ndarray) -> None:
         raise NotImplementedError
 
-    def _play(self, a: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
+    def _play(
+        self, a: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
         """One round with actions a (B, n): (terms, pi, info, terminated or None)."""
         raise NotImplementedError
 
@@ -507,7 +512,9 @@ class CoopSim(BatchedSim):
             for i in range(n):
                 for j in range(n):
                     level = int(255 * trust[index, i, j])
-                    frame[2 + i * cell : 2 + (i + 1) * cell, width - 2 - (n - j) * cell : width - 2 - (n - j - 1) * cell] = (
+                    rows = slice(2 + i * cell, 2 + (i + 1) * cell)
+                    cols = slice(width - 2 - (n - j) * cell, width - 2 - (n - j - 1) * cell)
+                    frame[rows, cols] = (
                         255 - level,
                         level,
                         60,

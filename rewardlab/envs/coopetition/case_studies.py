@@ -161,7 +161,8 @@ def apache(**overrides) -> list[Criterion]:
     effort = np.array([s.actions.sum() for s in integ])
     resilience = effort[3] / effort[2]
     out.append(_criterion(case, "A6", "resilience: total effort after the peak (35 left of 40) stays within 10 %",
-                          float(abs(resilience - 1.0) <= 0.1), f"total effort peak {effort[2]:.1f}, after {effort[3]:.1f}"))
+                          float(abs(resilience - 1.0) <= 0.1),
+                          f"total effort peak {effort[2]:.1f}, after {effort[3]:.1f}"))
     return out
 
 
@@ -186,7 +187,8 @@ def apple(**overrides) -> list[Criterion]:
     shares = np.array(shares)
     out.append(_criterion(case, "P4", "Apple's share of the ecosystem surplus falls from launch to the regulation era",
                           float(shares[-1, 0] < shares[0, 0]), f"apple share {np.round(shares[:, 0], 3)}"))
-    out.append(_criterion(case, "P5", "the small business program raises small developers' share (regulation > maturity)",
+    out.append(_criterion(case, "P5",
+                          "the small business program raises small developers' share (regulation > maturity)",
                           float(shares[3, 2] > shares[2, 2]), f"small developers' share {np.round(shares[:, 2], 3)}"))
     # reciprocity: Apple halves its investment for 4 quarters after 8 quarters of equilibrium play
     rec = make_sim(env_id, reward="reciprocal", **overrides)
@@ -200,8 +202,10 @@ def apple(**overrides) -> list[Criterion]:
         step = rec.step(a[None, :, None])
         signals.append(step.terms["reciprocity_signal"][0, 1:])
     shock = np.array(signals[8])
-    out.append(_criterion(case, "P6", "an Apple policy shock (investment halved) turns developers' reciprocity negative",
-                          float(np.all(shock < 0)), f"developers' reciprocity signal at the shock {np.round(shock, 3)}"))
+    out.append(_criterion(case, "P6",
+                          "an Apple policy shock (investment halved) turns developers' reciprocity negative",
+                          float(np.all(shock < 0)),
+                          f"developers' reciprocity signal at the shock {np.round(shock, 3)}"))
     return out
 
 

@@ -50,6 +50,21 @@ class Solution:
     iterations: int
 
 
+def _mode_spec(game: StageGame, reward: str | RewardSpec | Mapping[str, Any],
+               presets: Mapping[str, Any] | None) -> RewardSpec:
+    """The RewardSpec a reward mode, preset name, spec or spec mapping stands for."""
+    if isinstance(reward, RewardSpec):
+        return reward
+    if not isinstance(reward, str):
+        return RewardSpec(**dict(reward))
+    if presets is not None and reward in presets:
+        return as_spec(presets[reward], reward)
+    if reward in SOCIAL:
+        return RewardSpec(dict.fromkeys(game.payoff_terms, 1.0), social=reward)
+    raise RewardlabError(f"{game.env_id}: unknown reward mode {reward!r}; expected one of {choices(SOCIAL)}"
+                         + (f" or a preset {choices(presets)}" if presets else ""))
+
+
 def mode_utility(game: StageGame, reward: str | RewardSpec | Mapping[str, Any] = "private",
                  presets: Mapping[str, Any] | None = None) -> Utility:
     """The one-shot utility (..., n) -> (..., n) of a reward mode on ``game``.
@@ -59,18 +74,7 @@ def mode_utility(game: StageGame, reward: str | RewardSpec | Mapping[str, Any] =
     in ``presets`` (a simulator's ``reward_presets``), so that term weights (loyalty, reciprocity)
     are honoured exactly as in the environment.
     """
-    if isinstance(reward, str):
-        if presets is not None and reward in presets:
-            spec = as_spec(presets[reward], reward)
-        elif reward in SOCIAL:
-            spec = RewardSpec(dict.fromkeys(game.payoff_terms, 1.0), social=reward)
-        else:
-            raise RewardlabError(f"{game.env_id}: unknown reward mode {reward!r}; expected one of {choices(SOCIAL)}"
-                                 + (f" or a preset {choices(presets)}" if presets else ""))
-    elif isinstance(reward, RewardSpec):
-        spec = reward
-    else:
-        spec = RewardSpec(**dict(reward))
+    spec = _mode_spec(game, reward, presets)
     if spec.social not in SOCIAL:
         raise RewardlabError(f"{game.env_id}: the oracles solve social modes {choices(SOCIAL)}, not {spec.social!r}")
     if spec.social == "trust_integrated" and game.trust_effective is None:
@@ -218,5 +222,6 @@ def team_nash_effort(omega: float, beta: float, cost: float, members: int, bound
     Member i's marginal utility omega beta X^(beta-1) (1 + theta phi_B) / n - c (1 - theta phi_C)
     is zero at X_N = (omega beta (1 + theta phi_B) / (n c (1 - theta phi_C))) ** (1 / (1 - beta)).
     """
-    total = (omega * beta * (1.0 + loyalty * phi_b) / (members * cost * (1.0 - loyalty * phi_c))) ** (1.0 / (1.0 - beta))
+    marginal = omega * beta * (1.0 + loyalty * phi_b) / (members * cost * (1.0 - loyalty * phi_c))
+    total = marginal ** (1.0 / (1.0 - beta))
     return float(min(total / members, bound))

@@ -40,8 +40,8 @@ def geometric_synergy(a: np.ndarray) -> np.ndarray:
         return np.power(np.prod(a, axis=-1), 1.0 / n)
     # With many agents the product leaves float64's range (100 ** 155 overflows, 0.1 ** 400
     # underflows to 0): those rows are recomputed as exp(mean_i log a_i), which is exactly 0
-    # when an a_i is 0; the others keep the product's value.
-    with np.errstate(over="ignore", under="ignore"):
+    # when an a_i is 0 (inf * 0 = NaN in a product); the others keep the product's value.
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         product = np.prod(a, axis=-1)
     synergy = np.power(product, 1.0 / n)
     outside = ~((product >= _SMALLEST_NORMAL) & (product <= _LARGEST))

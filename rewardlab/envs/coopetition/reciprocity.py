@@ -46,9 +46,6 @@ from rewardlab.envs.coopetition.trust import TrustParams, TrustSim
 PAYOFF_TERMS = (*InterdependenceSim.payoff_terms, "sanction")
 #: The longest reciprocity memory k: the ring buffer holds k x B x n actions.
 MAX_WINDOW = 10_000
-#: The steepest sensitivity exponent: D_ij ** eta with |D_ij| <= 1 stays a number (not 0 for
-#: every D < 1 after underflow, as a huge eta would make it).
-MAX_ETA = 100.0
 
 
 @dataclass(frozen=True)
@@ -82,8 +79,10 @@ class ReciprocityParams(TrustParams):
     def __post_init__(self) -> None:
         super().__post_init__()
         check.integers(self, window=(1, MAX_WINDOW), sanction_max_level=1)
-        check.numbers(self, ("lambda_r", "rho0", "omega_r", "sanction_fine", "sanction_forgive"), low=0.0, high=MAX_SCALE)
-        check.numbers(self, "eta", low=0.0, low_open=True, high=MAX_ETA)
+        check.numbers(
+            self, ("lambda_r", "rho0", "omega_r", "sanction_fine", "sanction_forgive"), low=0.0, high=MAX_SCALE
+        )
+        check.numbers(self, "eta", low=0.0, low_open=True, high=MAX_SCALE)
         check.numbers(self, "kappa_r", low=0.0, low_open=True, high=MAX_SCALE, optional=True)
         check.numbers(self, "sanction_norm", low=0.0, high=1.0)
 

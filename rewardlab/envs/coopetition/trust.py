@@ -88,10 +88,8 @@ class TrustParams(InterdependenceParams):
         super().__post_init__()
         check.numbers(self, "kappa", low=0.0, low_open=True, high=MAX_SCALE)
         check.choice(self, "signal_units", SIGNAL_UNITS)
-        check.numbers(
-            self, ("lambda_pos", "lambda_neg", "mu_r", "delta_r", "trust0", "reputation0", "success_trust", "share_adjust"),
-            low=0.0, high=1.0,
-        )
+        rates_and_levels = ("lambda_pos", "lambda_neg", "mu_r", "delta_r", "trust0", "reputation0")
+        check.numbers(self, (*rates_and_levels, "success_trust", "share_adjust"), low=0.0, high=1.0)
         if not (isinstance(self.trust_baseline, str) and self.trust_baseline == "nash"):
             if isinstance(self.trust_baseline, str):
                 raise RewardlabError(
