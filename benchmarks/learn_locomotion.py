@@ -52,6 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--eval-episodes", type=int, default=16)
     parser.add_argument("--levels", type=float, nargs="+", default=[0.5, 0.6, 0.7, 0.75])
     parser.add_argument("--json", default=None, help="also write the rows and the summary to this file")
+    parser.add_argument("--save", default=None, metavar="PATH", help="save the trained agent (PPO.save) to PATH")
     return parser.parse_args(argv)
 
 
@@ -130,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# training {train_time:.0f} s: rollouts {phase_time['rollout_time_s']:.0f} s, "
           f"updates {phase_time['update_time_s']:.0f} s; {agent.global_step / max(train_time, 1e-9):.0f} steps/s; "
           f"load average at the end {os.getloadavg()[0]:.1f}")
+    if args.save:
+        agent.save(args.save)
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"args": vars(args), "agent": agent_kwargs, "env": env_kwargs, "rows": rows, "summary": summary,

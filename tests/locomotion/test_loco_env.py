@@ -374,6 +374,8 @@ def test_rotation_helpers_agree_with_each_other_and_with_quat_to_matrix():
         ("rewardlab/LocoImitation-v0", {}),
         ("rewardlab/LocoImitation-v0", {"motion": "jump", "speed": 0.0, "action_mode": "residual"}),
         ("rewardlab/LocoImitation-v0", {"max_latency_steps": 2, "friction_range": (0.5, 1.0)}),
+        ("rewardlab/LocoImitation-v0", {"observe_reference_root": True, "min_imitation_reward": 0.3,
+                                        "max_root_rotation_error": 0.5}),
         ("rewardlab/LocoJoystick-v0", {}),
         ("rewardlab/LocoJoystick-v0", {"payload_range": (0.0, 3.0), "command_vx": (0.5, 1.0)}),
     ],
@@ -430,3 +432,18 @@ def test_linear_policy_net_reads_the_phase_entries_without_settings(env_id):
     actor = PPO(sim, PPOConfig(num_envs=2, policy="lpn"), seed=0).model.actor
     assert actor.phase_idx.tolist() == [46, 47]
     assert actor.state_idx.tolist() == [i for i in range(sim.obs_dim) if i not in (46, 47)]
+
+
+def test_reference_root_observation_is_the_next_target_in_the_trunk_frame():
+    sim = make_sim("rewardlab/LocoImitation-v0", num_envs=3, observe_reference_root=True)
+    assert sim.obs_dim == 63 and make_sim("rewardlab/LocoImitation-v0", num_envs=1).obs_dim == 60
+    obs = sim.reset(seed=2)[:, 0]
+    actions = np.random.default_rng(0).uniform(-0.3, 0.3, size=(40, 3, 1, 12))
+    for t in range(40):
+        target = sim.reference_state(sim.t + 1)["root_pos"]
+        rot = quat_to_matrix(sim.state[:, 4:8])
+        expected = np.einsum("bji,bj->bi", rot, target - sim.state[:, 1:4])  # R^T (p_ref - p)
+        np.testing.assert_allclose(obs[:, 60:63], expected, atol=1e-5)
+        if t == 0:  # at the reset the robot stands on the reference: the offset is one step of travel
+            assert np.all(np.abs(obs[:, 60]) < 0.05)
+        obs = sim.step(actions[t]).obs[:, 0]

@@ -16,13 +16,15 @@ action space           Box(-1, 1, (12,)): joint position targets, q* = q_stand +
 observation            float32: root height, projected gravity (3), body-frame linear (3) and
                        angular (3) velocity, q - q_stand (12), joint velocities (12), previous
                        action (12), phase (cos, sin); imitation adds the next reference pose
-                       q_ref(t+1) - q_stand (12) -> 60; joystick adds the command (vx, vy, yaw
-                       rate) -> 51
+                       q_ref(t+1) - q_stand (12) -> 60 (``observe_reference_root``: and the
+                       next reference root position in the trunk frame (3) -> 63); joystick adds
+                       the command (vx, vy, yaw rate) -> 51
 control                50 Hz (``control_dt``), physics 0.004 s (5 substeps), position servos
                        Kp = 35, Kd = 0.5, torque limits 23.7 / 23.7 / 35.55 N m
 episode                ``episode_seconds`` (10 s = 500 steps); terminated on a fall (root below
                        ``terminate_height`` or tilted past ``terminate_tilt``) and, when
                        imitating, when the root strays ``max_root_error`` m from the reference
+                       (options: ``max_root_rotation_error``, ``min_imitation_reward``)
 =====================  ==========================================================================
 
 Reward: the simulators measure (errors against the reference; velocities, contacts, air time,
@@ -105,6 +107,10 @@ class LocoParams:
         action_mode: "absolute" (around the standing pose) or "residual" (around the reference).
         random_start_phase: start each episode at a random reference frame (reference state
             initialisation).
+        observe_reference_root: imitation observes where the reference root will be at the next
+            step, relative to the trunk, in the trunk frame (3 more entries, 60-62), as Peng et
+            al. 2020's policies observe the target root position; without it a policy cannot see
+            that it lags behind the reference until the root error ends the episode.
         init_noise: uniform noise on the initial joint angles, rad.
         terminate_height: the episode ends when the root is lower, m.
         terminate_tilt: the episode ends when the trunk tilts more, rad.
@@ -138,6 +144,7 @@ class LocoParams:
     action_scale: float = 1.0
     action_mode: str = "absolute"
     random_start_phase: bool = True
+    observe_reference_root: bool = False
     init_noise: float = 0.05
     terminate_height: float = 0.14
     terminate_tilt: float = 1.0
@@ -610,6 +617,8 @@ class LocoImitationSim(_LocoBase):
     task_metric = "imitation_return"
 
     def _setup(self) -> None:
+        # the next reference pose (12), and the next reference root position in the trunk frame (3)
+        self.extra_obs = 12 + (3 if self.params.observe_reference_root else 0)
         super()._setup()
         p = self.params
         try:
@@ -694,7 +703,14 @@ class LocoImitationSim(_LocoBase):
 
     def _task_obs(self, sel, frame: Any = None) -> np.ndarray:
         k = self._ref_index(self.t[sel], sel)[0] if frame is None else frame
-        return self._phase_obs[k]
+        if not self.params.observe_reference_root:
+            return self._phase_obs[k]
+        k_next, cycle = self._ref_index(self.t[sel] + 1, sel)
+        target = self.ref.root_pos[k_next]
+        target[:, 0] += cycle * self.ref.displacement
+        state = self.state[sel]
+        offset = _rotate_back(_rotation(state[:, 4:8]), target - state[:, 1:4])
+        return np.concatenate([self._phase_obs[k], offset], axis=1)
 
     def _task_terms(self, rot, contact, effort, fallen):
         k, cycle = self._ref_index(self.t)
