@@ -65,6 +65,7 @@ import numpy as np
 from gymnasium import spaces
 from mujoco import rollout as mj_rollout
 
+from rewardlab.core import params as check
 from rewardlab.core.errors import RewardlabError
 from rewardlab.core.sim import BatchedSim, StepOutcome
 from rewardlab.envs.locomotion import rewards, smoothness
@@ -81,11 +82,28 @@ _CONTROL_SPEC = int(mujoco.mjtState.mjSTATE_CTRL)
 _NOISE_BLOCKS = {"height": 0.02, "gravity": 0.05, "lin_vel": 0.1, "ang_vel": 0.2, "q": 0.01, "qd": 1.5}
 
 
-def _check_range(name: str, value: Any, low: float, high: float) -> None:
-    if value is None:
-        return
-    if len(value) != 2 or not (low <= value[0] <= value[1] <= high):
-        raise ValueError(f"{name} must be None or (low, high) with {low} <= low <= high <= {high}, got {value!r}")
+#: Ceiling of episode_seconds / control_dt: the per-instance action log holds every step.
+MAX_EPISODE_STEPS = 100_000
+#: Bounds of the domain-randomisation ranges (low, high).
+_RANDOMISATION_BOUNDS = {"friction_range": (0.05, 5.0), "payload_range": (-2.0, 20.0),
+                         "motor_strength_range": (0.1, 3.0)}
+
+
+def _check_reward_config(config: Any) -> None:
+    """The reward constants of ``reward_config=``; messages name the field as ``reward_config.<name>``."""
+    try:
+        if isinstance(config, rewards.ImitationRewardConfig):
+            check.numbers(config, ("pose_scale", "joint_velocity_scale", "end_effector_scale", "root_pose_scale",
+                                   "root_rotation_weight", "root_velocity_scale", "root_angular_velocity_weight"),
+                          low=0.0, high=1e6)
+        elif isinstance(config, rewards.JoystickRewardConfig):
+            check.numbers(config, ("tracking_sigma",), low=0.0, low_open=True, high=1e6)
+            check.numbers(config, ("air_time_target", "command_threshold"), low=0.0, high=100.0)
+            check.numbers(config, ("max_foot_height",), low=0.0, low_open=True, high=1.0)
+            check.sequence(config, "pose_weights", length=3, low=0.0, high=1e6)
+            check.numbers(config, ("soft_joint_limit_factor",), low=0.0, low_open=True, high=1.0)
+    except RewardlabError as err:
+        raise RewardlabError(f"reward_config.{err}") from None
 
 
 @dataclass(frozen=True)
@@ -165,34 +183,37 @@ class LocoParams:
     reward_config: rewards.ImitationRewardConfig | rewards.JoystickRewardConfig | None = None
 
     def __post_init__(self) -> None:
-        if self.xml_file is not None and not os.path.isfile(self.xml_file):
-            raise ValueError(f"xml_file must be a path to an MJCF file, got {self.xml_file!r}")
-        if self.motion not in MOTIONS:
-            raise ValueError(f"motion must be one of {', '.join(MOTIONS)}; got {self.motion!r}")
-        if self.action_mode not in ("absolute", "residual"):
-            raise ValueError(f"action_mode must be 'absolute' or 'residual', got {self.action_mode!r}")
-        positive = ("episode_seconds", "control_dt", "action_scale", "body_height", "spectral_cutoff", "gait_frequency")
-        for name in positive:
-            if not (isinstance(getattr(self, name), (int, float)) and getattr(self, name) > 0):
-                raise ValueError(f"{name} must be a positive number, got {getattr(self, name)!r}")
-        if not 0.0 <= self.terminate_tilt <= math.pi:
-            raise ValueError(f"terminate_tilt must be in [0, pi] rad, got {self.terminate_tilt}")
-        if self.max_root_rotation_error is not None and not 0.0 < self.max_root_rotation_error <= math.pi:
-            raise ValueError(f"max_root_rotation_error must be None or in (0, pi] rad, got {self.max_root_rotation_error!r}")
-        if self.min_imitation_reward is not None and not 0.0 <= self.min_imitation_reward < 1.0:
-            raise ValueError(f"min_imitation_reward must be None or in [0, 1), got {self.min_imitation_reward!r}")
-        if self.init_noise < 0 or self.obs_noise < 0 or (self.swing_height is not None and self.swing_height < 0):
-            raise ValueError("init_noise, obs_noise and swing_height must be >= 0")
-        if not isinstance(self.max_latency_steps, int) or not 0 <= self.max_latency_steps <= 10:
-            raise ValueError(f"max_latency_steps must be an integer in [0, 10], got {self.max_latency_steps!r}")
-        if not isinstance(self.num_threads, int) or self.num_threads < 0:
-            raise ValueError(f"num_threads must be an integer >= 0, got {self.num_threads!r}")
-        _check_range("friction_range", self.friction_range, 0.05, 5.0)
-        _check_range("payload_range", self.payload_range, -2.0, 20.0)
-        _check_range("motor_strength_range", self.motor_strength_range, 0.1, 3.0)
+        xml = self.xml_file
+        if xml is not None and not (isinstance(xml, str | os.PathLike) and os.path.isfile(xml)):
+            raise RewardlabError(f"xml_file must be None or the path of an MJCF file, got {xml!r} ({type(xml).__name__})")
+        check.choice(self, "motion", MOTIONS)
+        check.choice(self, "action_mode", ("absolute", "residual"))
+        check.flags(self, "sway", "random_start_phase")
+        check.numbers(self, ("control_dt",), low=0.0, low_open=True, high=1.0)
+        check.numbers(self, ("episode_seconds",), low=self.control_dt, high=MAX_EPISODE_STEPS * self.control_dt)
+        check.numbers(self, ("speed",), low=-5.0, high=5.0)
+        # the reference needs two frames a cycle at least
+        check.numbers(self, ("frequency",), low=0.1, high=0.5 / self.control_dt, optional=True)
+        check.numbers(self, ("body_height",), low=0.0, low_open=True, high=1.0)
+        check.numbers(self, ("swing_height",), low=0.0, high=0.5, optional=True)
+        check.numbers(self, ("action_scale",), low=0.0, low_open=True, high=10.0)
+        check.numbers(self, ("init_noise", "terminate_tilt"), low=0.0, high=math.pi)
+        check.numbers(self, ("terminate_height",), low=-1.0, high=1.0)
+        check.numbers(self, ("max_root_error",), low=0.0, low_open=True, high=1e6)
+        check.numbers(self, ("max_root_rotation_error",), low=0.0, low_open=True, high=math.pi, optional=True)
+        check.numbers(self, ("min_imitation_reward",), low=0.0, high=1.0, high_open=True, optional=True)
+        check.numbers(self, ("spectral_cutoff",), low=0.0, low_open=True, high=1e3)
+        check.numbers(self, ("gait_frequency",), low=0.0, low_open=True, high=100.0)
+        check.numbers(self, ("obs_noise",), low=0.0, high=100.0)
         for name in ("command_vx", "command_vy", "command_yaw"):
-            _check_range(name, getattr(self, name), -5.0, 5.0)
-
+            check.ordered_pair(self, name, low=-5.0, high=5.0)
+        for name, (low, high) in _RANDOMISATION_BOUNDS.items():
+            if getattr(self, name) is not None:  # None: not randomised
+                check.ordered_pair(self, name, low=low, high=high)
+        check.integers(self, max_latency_steps=(0, 10), num_threads=(0, 1024))
+        check.instance(self, "reward_config", (rewards.ImitationRewardConfig, rewards.JoystickRewardConfig),
+                       optional=True)
+        _check_reward_config(self.reward_config)
 
 def _rotation_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gather indices, signs and scales that turn the 16 products q_i q_j into R row by row.
