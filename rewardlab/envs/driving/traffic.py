@@ -84,7 +84,7 @@ def row_base(b: int, m: int) -> np.ndarray:
 
 
 def take_rows(values: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """values[b, index[b, k]] for a 2-D ``values`` (a lean ``take_along_axis``)."""
+    """values[b, index[b, k]] for a 2-D ``values`` (``np.take_along_axis(values, index, axis=1)``)."""
     b, m = values.shape
     return np.ascontiguousarray(values).reshape(-1).take(row_base(b, m) + index)
 
@@ -184,11 +184,6 @@ class RoadIndex:
         foll_ok = (rank >= 1) & (foll_pos >= 0) & (self.sorted_road[rows, foll_c] == road)
         return (np.where(lead_ok, self.order[rows, lead_c], -1),
                 np.where(foll_ok, self.order[rows, foll_c], -1))
-
-
-def gather(values: np.ndarray, index: np.ndarray, fill: float) -> np.ndarray:
-    """values[b, index[b, k]] with ``fill`` where index is -1."""
-    return np.where(index >= 0, take_rows(values, np.maximum(index, 0)), fill)
 
 
 def light_states(time: np.ndarray, green: np.ndarray, yellow: np.ndarray, all_red: np.ndarray,
