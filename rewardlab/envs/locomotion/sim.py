@@ -188,7 +188,7 @@ class LocoParams:
             raise RewardlabError(f"xml_file must be None or the path of an MJCF file, got {xml!r} ({type(xml).__name__})")
         check.choice(self, "motion", MOTIONS)
         check.choice(self, "action_mode", ("absolute", "residual"))
-        check.flags(self, "sway", "random_start_phase")
+        check.flags(self, "sway", "random_start_phase", "observe_reference_root")
         check.numbers(self, ("control_dt",), low=0.0, low_open=True, high=1.0)
         check.numbers(self, ("episode_seconds",), low=self.control_dt, high=MAX_EPISODE_STEPS * self.control_dt)
         check.numbers(self, ("speed",), low=-5.0, high=5.0)
