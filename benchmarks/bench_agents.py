@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -212,16 +213,19 @@ class PhaseTimer:
         self.seconds = {"rollout": [0.0, 0.0], "update": [0.0, 0.0]}
 
 
-def rewardlab_ppo(env_id: str, settings: dict, updates: int, seed: int, device: str, profile=False):
+def rewardlab_ppo(env_id: str, settings: dict, updates: int, seed: int, device: str, profile=False, backend="fast"):
     """Seconds (wall, CPU) for ``updates`` PPO iterations and the per-phase split (or op tables)."""
     import rewardlab
     from rewardlab.agents import PPO
 
     sim = rewardlab.make_sim(env_id, num_envs=settings["num_envs"])
-    config = {**rewardlab_config(settings), "torch_threads": torch.get_num_threads()}
+    config = {**rewardlab_config(settings), "torch_threads": torch.get_num_threads(), "backend": backend}
     agent = PPO(sim, config, seed=seed, device=device)
     agent.train_one_update(updates + 1)  # warm-up (first-call allocations)
-    timer = PhaseTimer(agent, "_rollout", "_update", profile)
+    if agent.fast is not None:
+        timer = PhaseTimer(agent.fast, "rollout", "update", profile)
+    else:
+        timer = PhaseTimer(agent, "_rollout", "_update", profile)
     start, cpu = time.perf_counter(), time.process_time()
     for _ in range(updates):
         agent.train_one_update(updates + 1)
@@ -292,8 +296,9 @@ def describe(settings: dict, n: int) -> str:
         f"{settings['update_epochs']} epochs x {per_epoch} minibatches of {minibatch} "
         f"({settings['update_epochs'] * per_epoch} gradient steps per update), "
         f"actor {'-'.join(map(str, settings['hidden_sizes']))} and critic {'-'.join(map(str, critic))} "
-        f"{settings['activation']} (separate), orthogonal init, Adam lr {settings['learning_rate']} eps 1e-5 (constant), "
-        f"clipped surrogate ({settings['clip_coef']}), value loss {'clipped' if settings['clip_vloss'] else 'unclipped'}, "
+        f"{settings['activation']} (separate), orthogonal init, Adam lr {settings['learning_rate']} eps 1e-5 "
+        f"(constant), clipped surrogate ({settings['clip_coef']}), "
+        f"value loss {'clipped' if settings['clip_vloss'] else 'unclipped'}, "
         f"vf_coef {settings['vf_coef']}, ent_coef {settings['ent_coef']}, grad-norm clip {settings['max_grad_norm']}, "
         f"GAE ({settings['gamma']}, {settings['gae_lambda']}), observation and reward normalisation "
         f"{'on' if settings['normalize'] else 'off'}, log-std init {settings['init_log_std']}, "
@@ -354,7 +359,10 @@ def throughput(args) -> None:
 OP_GROUPS = (
     # rewardlab's tanh on large tensors is 2 sigmoid(2y) - 1: its sigmoid counts here, the two
     # scalar ops around it under "other"
-    ("activation forward", ("aten::tanh", "aten::tanh_", "aten::relu", "aten::relu_", "aten::sigmoid", "aten::sigmoid_")),
+    (
+        "activation forward",
+        ("aten::tanh", "aten::tanh_", "aten::relu", "aten::relu_", "aten::sigmoid", "aten::sigmoid_"),
+    ),
     ("activation backward", ("aten::tanh_backward", "aten::threshold_backward", "aten::sigmoid_backward")),
     ("matmul (addmm, mm, bmm)", ("aten::addmm", "aten::mm", "aten::bmm", "aten::baddbmm")),
 )
@@ -362,8 +370,14 @@ OP_GROUPS = (
 
 def breakdown(args, settings, keys) -> None:
     """One profiled update per agent: where the CPU time goes, by phase and op group."""
-    print("\n### Where the time goes: one iteration under torch.profiler (best of --repeats), wall ms; profiling inflates every op a little\n")
-    print("| agent | phase | total | activation forward | activation backward | matmul | other torch ops and autograd/optimizer overhead | outside torch (Python, NumPy, simulator) |")
+    print(
+        "\n### Where the time goes: one iteration under torch.profiler (best of --repeats), wall ms; "
+        "profiling inflates every op a little\n"
+    )
+    print(
+        "| agent | phase | total | activation forward | activation backward | matmul "
+        "| other torch ops and autograd/optimizer overhead | outside torch (Python, NumPy, simulator) |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for key in keys:
         args_one = argparse.Namespace(**{**vars(args), "updates": 1})
@@ -385,8 +399,8 @@ def breakdown(args, settings, keys) -> None:
 
 
 PENALTY_CASES = [
-    ("MLP, no penalty", {"policy": "mlp"}),  # the hand-written gradient (rewardlab.agents.handgrad)
-    ("MLP, no penalty, autograd loss", {"policy": "mlp", "autograd": True}),  # like for like with the penalties
+    ("MLP, no penalty, fast backend", {"policy": "mlp", "backend": "fast"}),  # the hand-written gradient
+    ("MLP, no penalty", {"policy": "mlp"}),  # the reference autograd loss, like for like with the penalties
     ("MLP + autograd Jacobian (vmap)", {"policy": "mlp", "jacobian_penalty": 0.1, "jacobian_method": "vmap"}),
     ("MLP + autograd Jacobian (sum)", {"policy": "mlp", "jacobian_penalty": 0.1, "jacobian_method": "sum"}),
     ("LPN, no penalty", {"policy": "lpn"}),
@@ -398,27 +412,36 @@ PENALTY_CASES = [
 def penalty(args) -> None:
     import rewardlab
     from rewardlab.agents import PPO
+    from rewardlab.agents.ppo import gae
 
     env_id = args.penalty_env
     print(f"\n## PPO update time with smoothness penalties on {env_id}")
     batch = args.num_envs_penalty * args.num_steps_penalty
-    print(f"batch {batch} samples, 4 epochs x 4 minibatches of {batch // 4}, device {args.device}, best of {args.repeats}\n")
+    print(
+        f"batch {batch} samples, 4 epochs x 4 minibatches of {batch // 4}, device {args.device}, "
+        f"best of {args.repeats}\n"
+    )
     results = {name: np.inf for name, _ in PENALTY_CASES}
     for rep in range(args.repeats):  # interleaved: every case sees the same machine load
         for name, settings in PENALTY_CASES:
             sim = rewardlab.make_sim(env_id, num_envs=args.num_envs_penalty)
-            config = {"num_steps": args.num_steps_penalty, "hidden_sizes": (256, 256), "torch_threads": args.threads, **settings}
-            autograd = config.pop("autograd", False)
+            config = {
+                "num_steps": args.num_steps_penalty,
+                "hidden_sizes": (256, 256),
+                "torch_threads": args.threads,
+                **settings,
+            }
             if settings["policy"] == "lpn":
                 config["phase_index"] = args.phase_index
             agent = PPO(sim, config, seed=rep, device=args.device)
-            if autograd:
-                agent._handgrad = None  # the autograd loss, as every penalty case uses
-            rollout, _ = agent._rollout()
-            agent._update(rollout)  # warm-up
+            batch, next_value, _ = agent._rollout()
+            batch["advantages"] = gae(batch["rewards"], batch["values"], batch["dones"], next_value, 0.99, 0.95)
+            batch["returns"] = batch["advantages"] + batch["values"]
+            update = agent.fast.update if agent.fast else agent._update
+            update(batch)  # warm-up
             for _ in range(args.update_reps):
                 start = time.process_time() if args.cpu_time else time.perf_counter()
-                agent._update(rollout)
+                update(batch)
                 if agent.device.type == "cuda":
                     torch.cuda.synchronize()
                 elapsed = (time.process_time() if args.cpu_time else time.perf_counter()) - start
@@ -433,9 +456,74 @@ def penalty(args) -> None:
         print(f"| {name} | {seconds:.3f} | {seconds / base_mlp:.2f}x | {seconds / base_lpn:.2f}x |")
 
 
+def study(args) -> None:
+    """The main job end to end: ``rewardlab ablate <spec> --profile quick`` (training and
+    evaluation of every run) once per variant, interleaved, best of ``--repeats``, in CPU seconds
+    of the command and its workers (the machine may be shared: wall clock is printed beside)."""
+    import os
+    import resource
+    import subprocess
+    import sys
+    import tempfile
+
+    import yaml
+
+    spec = yaml.safe_load(Path(args.study).read_text())
+    variants = [(f"backend={backend}", None, backend) for backend in args.study_backends]
+    if args.before_tree:  # an earlier checkout, e.g. made by: git worktree add /tmp/before <commit>
+        variants.insert(0, (f"before ({args.before_tree})", args.before_tree, None))
+    best = {label: (np.inf, np.inf) for label, _, _ in variants}
+    with tempfile.TemporaryDirectory() as tmp:
+        for rep in range(args.repeats):
+            for label, tree, backend in variants:
+                spec_path = Path(args.study)
+                if backend is not None:
+                    variant = yaml.safe_load(yaml.safe_dump(spec))
+                    kwargs = variant["profiles"]["quick"].setdefault("base.agent_kwargs", {})
+                    kwargs["backend"] = backend
+                    spec_path = Path(tmp) / f"{backend}.yaml"
+                    spec_path.write_text(yaml.safe_dump(variant))
+                env = dict(
+                    os.environ, PYTHONPATH=str(Path(tree).resolve()) if tree else os.environ.get("PYTHONPATH", "")
+                )
+                out = Path(tmp) / f"out-{rep}-{len(label)}-{backend}"
+                command = [
+                    sys.executable,
+                    "-m",
+                    "rewardlab.cli",
+                    "ablate",
+                    str(spec_path),
+                    "--profile",
+                    "quick",
+                    "--workers",
+                    str(args.study_workers),
+                    "--out",
+                    str(out),
+                ]
+                before, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+                subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, cwd=tree or None)
+                after, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter() - wall
+                cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+                best[label] = (min(best[label][0], cpu), min(best[label][1], wall))
+                print(
+                    f"rep {rep} {label}: {cpu:.1f} CPU-s, {wall:.1f} s wall, load {os.getloadavg()[0]:.1f}", flush=True
+                )
+    reference = best.get("backend=reference", (np.nan, np.nan))[0]
+    print(f"\n| variant | CPU s (best of {args.repeats}) | wall s | reference / variant |")
+    print("|---|---:|---:|---:|")
+    for label, (cpu, wall) in best.items():
+        print(f"| {label} | {cpu:.1f} | {wall:.1f} | {reference / cpu:.2f}x |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("all", "throughput", "penalty"), default="all")
+    parser.add_argument("--part", choices=("all", "throughput", "penalty", "study"), default="all")
+    parser.add_argument(
+        "--study", default="studies/coopetition_modes.yaml", help="study part: the spec (its quick profile)"
+    )
+    parser.add_argument("--study-backends", nargs="+", default=["reference", "fast"], choices=("reference", "fast"))
+    parser.add_argument("--study-workers", type=int, default=2, help="study part: ablate --workers")
+    parser.add_argument("--before-tree", help="study part: also run an earlier checkout of the repository (its root)")
     parser.add_argument("--env", default="rewardlab/CoopSLCD-v0")
     parser.add_argument("--num-envs", type=int, default=64, help="large-minibatch configuration: instances")
     parser.add_argument("--num-steps", type=int, default=128, help="large-minibatch configuration: rollout length")
@@ -448,12 +536,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument(
-        "--configs", nargs="+", choices=("shipped", "large"), default=["shipped", "large"],
-        help="throughput part: the env's ppo.yml entry, and/or the large-minibatch setting (--num-envs, --num-steps, --activation)",
+        "--configs",
+        nargs="+",
+        choices=("shipped", "large"),
+        default=["shipped", "large"],
+        help="throughput part: the env's ppo.yml entry, and/or the large-minibatch setting "
+        "(--num-envs, --num-steps, --activation)",
     )
-    parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=list(AGENTS), help="throughput part: which agents")
-    parser.add_argument("--activation", choices=("tanh", "relu"), default="tanh", help="throughput part: both agents' networks")
-    parser.add_argument("--breakdown", action="store_true", help="throughput part: profile one update of each agent by op group")
+    parser.add_argument(
+        "--agents", nargs="+", default=list(AGENTS), choices=list(AGENTS), help="throughput part: which agents"
+    )
+    parser.add_argument(
+        "--activation", choices=("tanh", "relu"), default="tanh", help="throughput part: both agents' networks"
+    )
+    parser.add_argument(
+        "--breakdown", action="store_true", help="throughput part: profile one update of each agent by op group"
+    )
     parser.add_argument("--cpu-time", action="store_true", help="penalty part: process CPU time instead of wall clock")
     parser.add_argument("--threads", type=int, default=1, help="torch threads on CPU (both agents)")
     args = parser.parse_args()
@@ -465,6 +563,8 @@ def main() -> None:
         throughput(args)
     if args.part in ("all", "penalty"):
         penalty(args)
+    if args.part == "study":
+        study(args)
 
 
 if __name__ == "__main__":

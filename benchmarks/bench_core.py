@@ -2,6 +2,7 @@
 
     python benchmarks/bench_core.py            # full figures (about a minute)
     python benchmarks/bench_core.py --quick    # a smoke run
+    python benchmarks/bench_core.py --vec rewardlab/CoopTrustDilemma-v0   # make_vec stepping, B = 1-256
 
 A zero-work simulator (defined below: its ``_step`` only advances a clock and hands back
 preallocated terms) isolates what the core costs per step, apart from any physics:
@@ -129,7 +130,9 @@ def zero_work(repeats: int, steps: int, reward: str) -> dict[str, tuple[float, f
     sim = ZeroSim(reward=reward)
     sim.reset(seed=0)
     sim_actions = rng.uniform(-1, 1, (steps, 1, 1, 12))
-    results["BatchedSim.step (B = 1, autoreset)"] = best_us(repeats, steps, lambda i: sim.step(sim_actions[i], autoreset=True))
+    results["BatchedSim.step (B = 1, autoreset)"] = best_us(
+        repeats, steps, lambda i: sim.step(sim_actions[i], autoreset=True)
+    )
 
     single_actions = rng.uniform(-1, 1, (steps, 12)).astype(np.float32)
     env = RewardlabEnv(ZeroSim(reward=reward))
@@ -180,6 +183,7 @@ def registered_single(env_id: str, repeats: int, steps: int) -> tuple[float, flo
             out = hook(*args)
             inside[0] += time.perf_counter() - start
             return out
+
         return run
 
     # the family's hooks, timed on the instance: what remains is the core and Gymnasium
@@ -229,17 +233,49 @@ def replayed_core(env_id: str, repeats: int, steps: int) -> tuple[float, float]:
     return us
 
 
+def vector_stepping(env_id: str, num_envs: int, repeats: int, steps: int) -> tuple[float, float]:
+    """Microseconds per batched step of ``gym.make_vec(env_id, num_envs)`` (``gym.make`` for one
+    instance) with pre-drawn random actions, resets included."""
+    env = gym.make(env_id) if num_envs == 1 else gym.make_vec(env_id, num_envs=num_envs)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    actions = [env.action_space.sample() for _ in range(16)]
+    single = num_envs == 1
+
+    def step(i):
+        out = env.step(actions[i % 16])
+        if single and (out[2] or out[3]):
+            env.reset()
+
+    result = best_us(repeats, steps, step)
+    env.close()
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few steps: a smoke run")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=20_000, help="zero-work steps per run")
     parser.add_argument("--env-steps", type=int, default=2_000, help="registered-env steps per run")
+    parser.add_argument(
+        "--vec", nargs="*", metavar="ENV_ID", help="only time gym.make / gym.make_vec stepping of these ids at --sizes"
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 16, 64, 256])
     args = parser.parse_args()
     steps, env_steps = (500, 100) if args.quick else (args.steps, args.env_steps)
+    if args.vec:
+        print(f"gym.make_vec stepping, best of {args.repeats}; load average {os.getloadavg()[0]:.2f}")
+        for env_id in args.vec:
+            for size in args.sizes:
+                wall, cpu = vector_stepping(env_id, size, args.repeats, max(50, env_steps // max(1, size // 16)))
+                print(f"  {env_id:<32s} B = {size:<5d} {wall:9.1f} us/step wall-clock, {cpu:9.1f} CPU", flush=True)
+        return
 
-    print(f"rewardlab core overhead, best of {args.repeats}; load average {os.getloadavg()[0]:.2f} "
-          f"on {os.cpu_count()} cores (shared machine)")
+    print(
+        f"rewardlab core overhead, best of {args.repeats}; load average {os.getloadavg()[0]:.2f} "
+        f"on {os.cpu_count()} cores (shared machine)"
+    )
     for reward in ("default", "terminating"):
         print(f"\nzero-work simulator, reward={reward!r}{' (bonus term, terminate_on)' * (reward != 'default')}")
         for name, (wall, cpu) in zero_work(args.repeats, steps, reward).items():
@@ -248,8 +284,10 @@ def main() -> None:
     print("\nregistered single envs through gym.make (random actions, resets included; wall-clock)")
     for env_id in ("rewardlab/LocoImitation-v0", "rewardlab/DrivingHighway-v0"):
         total, outside = registered_single(env_id, args.repeats, env_steps)
-        print(f"  {env_id:<28s} {total:8.1f} us/step ({1e6 / total:5.0f} steps/s), of which outside the "
-              f"family's hooks and resets {outside:5.1f} us")
+        print(
+            f"  {env_id:<28s} {total:8.1f} us/step ({1e6 / total:5.0f} steps/s), of which outside the "
+            f"family's hooks and resets {outside:5.1f} us"
+        )
     print("\nthe same envs, the family's hooks replaced by one recorded step (the core's cost for its outputs)")
     for env_id in ("rewardlab/LocoImitation-v0", "rewardlab/DrivingHighway-v0"):
         wall, cpu = replayed_core(env_id, args.repeats, steps)

@@ -129,7 +129,8 @@ def test_factors_multiply_the_weighted_sum():
 
 
 def test_bonus_terms_are_added_after_the_factors():
-    sim = ToyGameSim(num_envs=2, reward={"weights": {"gain": 1.0}, "factors": ["cost"], "bonus_weights": {"bonus": -1.0}})
+    reward = {"weights": {"gain": 1.0}, "factors": ["cost"], "bonus_weights": {"bonus": -1.0}}
+    sim = ToyGameSim(num_envs=2, reward=reward)
     sim.reset(seed=0)
     step = sim.step(np.full((2, 3, 1), 0.25))
     np.testing.assert_allclose(step.reward, step.terms["gain"] * 0.25 - 1.0)
@@ -280,6 +281,7 @@ def test_gym_make_registered_toy_env_errors_are_clear():
 
 def _combine_by_hand(spec, terms, b, i):
     """Instance b, agent i's private reward from the formula, on Python floats."""
+
     def term(name):
         values = np.asarray(terms[name])
         return float(values[b, 0] if values.shape[1] == 1 else values[b, i])  # (B, 1) broadcasts
@@ -341,8 +343,18 @@ def _assert_identical(got, want, where="value"):
 
 
 def _assert_same_step(got, want):
-    for name in ("obs", "reward", "terms", "terminated", "truncated", "info", "events", "episode_metrics",
-                 "episode_returns", "final_obs"):
+    for name in (
+        "obs",
+        "reward",
+        "terms",
+        "terminated",
+        "truncated",
+        "info",
+        "events",
+        "episode_metrics",
+        "episode_returns",
+        "final_obs",
+    ):
         _assert_identical(getattr(got, name), getattr(want, name), name)
 
 
@@ -384,14 +396,20 @@ def test_combine_equals_the_formula_computed_by_hand(num_envs, num_agents):
     rng = np.random.default_rng(7)
     shape = (num_envs, num_agents)
     for spec in specs:
-        for kinds in [("float64", "float64"), ("float32", "float64"), ("float64", "bool"), ("broadcast", "float64"),
-                      ("int", "float64")]:
+        for kinds in [
+            ("float64", "float64"),
+            ("float32", "float64"),
+            ("float64", "bool"),
+            ("broadcast", "float64"),
+            ("int", "float64"),
+        ]:
             for _ in range(15):
                 terms = {a: _draw_term(rng, shape, kinds[0]), b: _draw_term(rng, shape, kinds[1])}
                 with np.errstate(all="ignore"):
                     got = combine(spec, terms, sim)
-                want = np.array([[_combine_by_hand(spec, terms, e, i) for i in range(num_agents)]
-                                 for e in range(num_envs)])
+                want = np.array(
+                    [[_combine_by_hand(spec, terms, e, i) for i in range(num_agents)] for e in range(num_envs)]
+                )
                 assert got.dtype == np.float64 and got.shape == shape
                 if kinds == ("float64", "float64"):
                     _assert_identical(got + 0.0, want + 0.0, f"{spec} {kinds}")  # -0.0 and 0.0 alike
@@ -409,9 +427,16 @@ def test_validate_actions_clips_to_each_agents_bounds_and_rejects_non_finite():
     huge[1, 1, 0] = 1e308
     low = np.array([[[0.0], [0.0], [0.0]]])
     high = np.array([[[1.0], [2.0], [3.0]]])
-    inputs = [base, base.astype(np.float32), base.astype(np.float16), base.tolist(), np.asfortranarray(base),
-              np.repeat(base, 2, axis=2)[:, :, ::2],  # a strided view
-              huge, np.full((2, 3, 1), 1e308)]  # finite, but the sum overflows: the exact test decides
+    inputs = [
+        base,
+        base.astype(np.float32),
+        base.astype(np.float16),
+        base.tolist(),
+        np.asfortranarray(base),
+        np.repeat(base, 2, axis=2)[:, :, ::2],  # a strided view
+        huge,
+        np.full((2, 3, 1), 1e308),
+    ]  # finite, but the sum overflows: the exact test decides
     for actions in inputs:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # no overflow warning from the finiteness test
@@ -432,9 +457,14 @@ def test_validate_actions_clips_to_each_agents_bounds_and_rejects_non_finite():
     with pytest.raises(RewardlabError, match="NaN or inf"):
         wide.validate_actions(actions)
     grid = ToyGridSim(num_envs=3)
-    for actions in [np.array([[0], [1], [2]]), np.array([[2], [0], [1]], dtype=np.int32),
-                    np.array([[1], [1], [0]], dtype=np.uint8), [[0], [2], [1]], np.array([0, 1, 2]),
-                    np.array([[0.0], [1.0], [2.0]])]:
+    for actions in [
+        np.array([[0], [1], [2]]),
+        np.array([[2], [0], [1]], dtype=np.int32),
+        np.array([[1], [1], [0]], dtype=np.uint8),
+        [[0], [2], [1]],
+        np.array([0, 1, 2]),
+        np.array([[0.0], [1.0], [2.0]]),
+    ]:
         given = np.asarray(actions)  # integers keep their dtype; integral floats become int64
         expected = (given.astype(np.int64) if given.dtype.kind == "f" else given).reshape(3, 1)
         _assert_identical(grid.validate_actions(actions), expected)
@@ -483,8 +513,12 @@ def test_gym_env_step_equals_the_reference_adapter():
     # numpy's sum of one float is 0.0 + x (-0.0 becomes +0.0): the one-agent reward relies on it
     assert struct.pack("<d", float(np.array([-0.0]).sum())) == struct.pack("<d", -0.0 + 0.0)
     rng = np.random.default_rng(9)
-    for make in (lambda: ToyGridSim(horizon=8), lambda: ToyGameSim(horizon=5),
-                 lambda: ToyGameSim(horizon=5, reward="bonus_only"), lambda: _SignedSim(horizon=9)):
+    for make in (
+        lambda: ToyGridSim(horizon=8),
+        lambda: ToyGameSim(horizon=5),
+        lambda: ToyGameSim(horizon=5, reward="bonus_only"),
+        lambda: _SignedSim(horizon=9),
+    ):
         fast, slow = RewardlabEnv(make()), RewardlabEnv(make())
         _assert_identical(fast.reset(seed=2), slow.reset(seed=2))
         for _ in range(40):

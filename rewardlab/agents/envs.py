@@ -8,6 +8,7 @@ simulator; any other Gymnasium ``VectorEnv`` (one agent) is adapted by :class:`V
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from typing import Any
 
 import gymnasium as gym
@@ -17,6 +18,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from rewardlab.core.errors import RewardlabError
+from rewardlab.core.registry import make_sim
 from rewardlab.core.sim import BatchedSim, Step
 
 
@@ -219,3 +221,21 @@ def resolve_device(device: str | torch.device) -> torch.device:
     elif resolved.type != "cpu":
         raise RewardlabError(f"--device: unsupported device {device!r}; expected one of {', '.join(DEVICES)}")
     return resolved
+
+
+def make_env_sim(env_id: str, num_envs: int, reward: Any = None, env_kwargs: dict[str, Any] | None = None):
+    """A batched simulator for a registered id or a ``"module:SimClass"`` entry point."""
+    kwargs = dict(env_kwargs or {})
+    for reserved in ("num_envs", "reward"):
+        if reserved in kwargs:
+            raise RewardlabError(f"{env_id}: pass {reserved} as its own argument, not in env_kwargs")
+    if reward is not None:
+        kwargs["reward"] = reward
+    if ":" in env_id and not env_id.startswith("rewardlab"):
+        module, _, name = env_id.partition(":")
+        try:
+            sim_cls = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as err:
+            raise RewardlabError(f"cannot load simulator class {env_id!r}: {err}") from err
+        return sim_cls(num_envs=num_envs, **kwargs)
+    return make_sim(env_id, num_envs=num_envs, **kwargs)

@@ -65,7 +65,9 @@ def lpn_jacobian_penalty(gains: torch.Tensor) -> torch.Tensor:
     return gains.pow(2).sum(dim=(-2, -1)).mean()
 
 
-def caps_temporal(actions_t: torch.Tensor, actions_next: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+def caps_temporal(
+    actions_t: torch.Tensor, actions_next: torch.Tensor, valid: torch.Tensor | None = None
+) -> torch.Tensor:
     """mean ||a_t - a_{t+1}||_2 over pairs of consecutive steps of the same episode (``valid``)."""
     dist = (actions_t - actions_next).norm(dim=-1)
     if valid is None:
@@ -84,9 +86,7 @@ def caps_spatial(
     return (actions - perturbed).norm(dim=-1).mean()
 
 
-def lipschitz_penalty(
-    log_prob_fn: Callable[[torch.Tensor], torch.Tensor], states: torch.Tensor
-) -> torch.Tensor:
+def lipschitz_penalty(log_prob_fn: Callable[[torch.Tensor], torch.Tensor], states: torch.Tensor) -> torch.Tensor:
     """mean_n ||grad_s log pi(a_n | s_n)||^2; ``log_prob_fn(states) -> (N,)`` with actions fixed."""
     states = states.detach().requires_grad_(True)
     grad = torch.autograd.grad(log_prob_fn(states).sum(), states, create_graph=True)[0]

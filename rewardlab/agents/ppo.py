@@ -1,5 +1,6 @@
-"""Proximal Policy Optimisation, written to be read top to bottom: config, rollout, GAE, loss,
-update, checkpoints.
+"""Proximal Policy Optimisation, written to be read top to bottom: GAE, then the agent's rollout,
+loss, update, evaluation and checkpoints (its settings are :class:`PPOConfig`, in
+:mod:`rewardlab.agents.config`).
 
 The CleanRL set of implementation details: orthogonal initialisation, Adam with epsilon 1e-5 and
 linear learning-rate annealing, generalised advantage estimation, per-minibatch advantage
@@ -32,8 +33,7 @@ import dataclasses
 import math
 import pickle
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -41,139 +41,16 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from rewardlab.agents import fast, penalties
+import rewardlab.agents.fast as fast
+import rewardlab.agents.penalties as penalties
+from rewardlab.agents.checkpoint import CHECKPOINT_FORMAT, first_line, read_checkpoint
+from rewardlab.agents.config import PPOConfig
 from rewardlab.agents.distributions import DiagGaussian
 from rewardlab.agents.envs import RolloutLog, as_sim, clone_sim, resolve_device, run_episodes, summarize
 from rewardlab.agents.policies import ActionLayout, ActorCritic, Critic, RunningNorm, build_actor
-from rewardlab.core import params as check
-from rewardlab.core.errors import RewardlabError, choices
-from rewardlab.core.safe_pickle import UnsafePickleError, safe_loads
-from rewardlab.core.sim import BatchedSim
+from rewardlab.core.errors import RewardlabError
 
 __all__ = ["ALGORITHMS", "CHECKPOINT_FORMAT", "MAPPO", "PPO", "PPOConfig", "gae", "resolve_device"]
-
-#: 2: tensors read with torch.load(weights_only=True), the rest through an allow-list unpickler
-CHECKPOINT_FORMAT = 2
-
-BACKENDS = ("reference", "fast")
-
-
-@dataclass
-class PPOConfig:
-    """Settings of :class:`PPO` (the keys of ``agent_kwargs`` in ``train_and_evaluate``)."""
-
-    num_envs: int = 16  #: simulator instances B (used when the runner builds the simulator)
-    num_steps: int = 128  #: rollout length T per update
-    minibatch_size: int | None = None  #: samples per minibatch; None: batch / num_minibatches
-    num_minibatches: int = 4
-    update_epochs: int = 4
-    learning_rate: float = 3e-4
-    anneal_lr: bool = True
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    clip_coef: float = 0.2
-    clip_vloss: bool = True
-    ent_coef: float = 0.0
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    target_kl: float | None = None
-    norm_adv: bool = True
-    normalize_obs: bool = True
-    normalize_reward: bool = True
-    policy: str = "mlp"  #: "mlp" or "lpn"
-    distribution: str = "gaussian"  #: "gaussian" or "beta" (Box actions); discrete is categorical
-    hidden_sizes: Sequence[int] = (64, 64)
-    critic_hidden_sizes: Sequence[int] | None = None  #: None: hidden_sizes
-    lpn_hidden_sizes: Sequence[int] = (32, 32)  #: the LPN's phase network
-    activation: str = "tanh"
-    init_log_std: float = -0.5  #: initial log-std of the Gaussian (actions scaled to [-1, 1])
-    phase_index: int | Sequence[int] | None = None  #: LPN: observation entries holding phi
-    phase_fn: Callable[[torch.Tensor], torch.Tensor] | None = None  #: LPN: obs -> phi instead
-    phase_dim: int = 1
-    agent_id: bool | None = None  #: append a one-hot agent id; None: when n > 1
-    centralized_critic: bool = False  #: MAPPO: the critic sees all agents' observations
-    jacobian_penalty: float = 0.0  #: lambda of lambda * ||da/ds||_F^2
-    jacobian_method: str = "auto"  #: "auto" (analytic for LPN), "analytic", "vmap", "sum"
-    caps_temporal: float = 0.0
-    caps_spatial: float = 0.0
-    caps_sigma: float = 0.05
-    lipschitz_penalty: float = 0.0  #: Chen et al. use 0.002
-    torch_threads: int | None = 1  #: torch.set_num_threads on CPU (small nets: 1 is fastest); None leaves it
-    backend: str = "reference"  #: "reference" (this module) or "fast" (rewardlab.agents.fast; same algorithm)
-
-    def __post_init__(self) -> None:
-        try:
-            self._check()
-        except RewardlabError as err:
-            raise RewardlabError(f"PPO: {err}") from None
-
-    def _check(self) -> None:
-        """Types and ranges of every setting (``--set learning_rate=abc`` is an error here)."""
-        check.integers(self, num_envs=(1, 1 << 20), num_steps=(1, check.MAX_STEPS),
-                       num_minibatches=(1, 1 << 20), update_epochs=(1, 10_000), phase_dim=(1, 10_000))
-        for name in ("minibatch_size", "torch_threads"):
-            if getattr(self, name) is not None:
-                check.integers(self, {name: 1})
-        check.flags(self, "anneal_lr", "clip_vloss", "norm_adv", "normalize_obs", "normalize_reward",
-                    "centralized_critic")
-        if self.agent_id is not None:
-            check.flags(self, "agent_id")
-        check.numbers(self, ("learning_rate", "clip_coef", "vf_coef", "max_grad_norm", "ent_coef",
-                             "jacobian_penalty", "caps_temporal", "caps_spatial", "caps_sigma",
-                             "lipschitz_penalty"), low=0.0)
-        check.numbers(self, ("gamma", "gae_lambda"), low=0.0, high=1.0)
-        check.numbers(self, ("init_log_std",))
-        check.numbers(self, ("target_kl",), low=0.0, low_open=True, optional=True)
-        for name, valid in (
-            ("policy", ("mlp", "lpn")),
-            ("distribution", ("gaussian", "beta")),
-            ("activation", ("tanh", "relu", "elu")),
-            ("jacobian_method", ("auto", "analytic", "vmap", "sum")),
-            ("backend", BACKENDS),
-        ):
-            check.choice(self, name, valid)
-        if self.policy == "lpn" and self.distribution != "gaussian":
-            raise RewardlabError("policy='lpn' takes distribution='gaussian'")
-        if self.jacobian_method == "analytic" and self.policy != "lpn":
-            raise RewardlabError("jacobian_method='analytic' needs policy='lpn'")
-        for name in ("hidden_sizes", "lpn_hidden_sizes", "critic_hidden_sizes"):
-            sizes = getattr(self, name)
-            if sizes is None and name == "critic_hidden_sizes":
-                continue
-            if (isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence)
-                    or not all(isinstance(h, (int, np.integer)) and not isinstance(h, bool) and 1 <= h <= 1 << 16
-                               for h in sizes)):
-                raise RewardlabError(f"{name} must be a list of positive integers (layer widths), got {sizes!r}")
-            setattr(self, name, tuple(int(h) for h in sizes))
-        phase = self.phase_index
-        if phase is not None and not (
-            (isinstance(phase, (int, np.integer)) and not isinstance(phase, bool))
-            or (isinstance(phase, Sequence) and not isinstance(phase, str)
-                and all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in phase))
-        ):
-            raise RewardlabError(f"phase_index must be None, an index or a list of indices, got {phase!r}")
-        if self.phase_fn is not None and not callable(self.phase_fn):
-            raise RewardlabError(f"phase_fn must be None or a callable, got {self.phase_fn!r}")
-        if self.backend == "fast" and (reason := fast.unsupported(self)) is not None:
-            raise RewardlabError(f"backend='fast' cannot run {reason}; use backend='reference'")
-
-    @classmethod
-    def from_kwargs(cls, owner: str, kwargs: dict[str, Any] | None) -> PPOConfig:
-        """Build from ``agent_kwargs``; unknown keys raise a RewardlabError listing the valid ones."""
-        kwargs = dict(kwargs or {})
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = set(kwargs) - set(valid)
-        if unknown:
-            raise RewardlabError(
-                f"{owner}: unknown agent setting(s) {choices(unknown)}; valid settings are {choices(valid)}"
-            )
-        try:
-            return cls(**kwargs)
-        except TypeError as err:
-            raise RewardlabError(f"{owner}: {err}") from err
-        except RewardlabError as err:
-            raise RewardlabError(f"{owner}: {str(err).removeprefix('PPO: ')}") from None
-
 
 
 def gae(
@@ -439,7 +316,8 @@ class PPO:
                 group["lr"] = frac * cfg.learning_rate
         t0 = time.perf_counter()
         batch, next_value, rollout_stats = self.fast.rollout() if self.fast else self._rollout()
-        batch["advantages"] = gae(batch["rewards"], batch["values"], batch["dones"], next_value, cfg.gamma, cfg.gae_lambda)
+        advantages = gae(batch["rewards"], batch["values"], batch["dones"], next_value, cfg.gamma, cfg.gae_lambda)
+        batch["advantages"] = advantages
         batch["returns"] = batch["advantages"] + batch["values"]
         t1 = time.perf_counter()
         update_stats = self.fast.update(batch) if self.fast else self._update(batch)
@@ -556,8 +434,13 @@ class PPO:
             v_loss = 0.5 * (new_value - returns).pow(2).mean()
         entropy = dist.entropy().mean()
         loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
-        terms = {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy, "approx_kl": approx_kl,
-                 "clipfrac": clipfrac}
+        terms = {
+            "policy_loss": pg_loss,
+            "value_loss": v_loss,
+            "entropy": entropy,
+            "approx_kl": approx_kl,
+            "clipfrac": clipfrac,
+        }
         for name, (weight, value) in self._smoothness(x, idx, flat, dist, gains, N).items():
             loss = loss + weight * value
             terms[name] = value
@@ -627,10 +510,14 @@ class PPO:
         """Every episode metric per evaluation episode (arrays of length ``episodes``)."""
         sim = as_sim(eval_env) if eval_env is not None else clone_sim(self.sim, episodes, render_mode)
         if sim.num_agents != self.num_agents:
-            raise RewardlabError(f"{sim.env_id}: evaluation env has {sim.num_agents} agents, the agent {self.num_agents}")
+            raise RewardlabError(
+                f"{sim.env_id}: evaluation env has {sim.num_agents} agents, the agent {self.num_agents}"
+            )
         seed = self.seed + 1_000_000 if seed is None else seed
         try:
-            return run_episodes(sim, lambda obs: self.predict(obs, deterministic), episodes, seed, max_steps, frame_callback)
+            return run_episodes(
+                sim, lambda obs: self.predict(obs, deterministic), episodes, seed, max_steps, frame_callback
+            )
         finally:
             if eval_env is None:
                 sim.close()
@@ -688,7 +575,7 @@ class PPO:
         empty or foreign file is a RewardlabError that names it.
         """
         path = Path(path)
-        top, state = _read_checkpoint(path)
+        top, state = read_checkpoint(path)
         agent_cls = ALGORITHMS.get(top.get("algo"), cls)
         config = dict(state["config"])
         if "backend" not in config:  # saved before the backends were separated: the fast path ran
@@ -702,7 +589,7 @@ class PPO:
             if isinstance(err, RewardlabError):
                 raise
             raise RewardlabError(
-                f"{path}: the checkpoint does not fit its agent ({type(err).__name__}: {_first_line(err)})"
+                f"{path}: the checkpoint does not fit its agent ({type(err).__name__}: {first_line(err)})"
             ) from None
         agent.global_step = state["global_step"]
         agent.update = state["update"]
@@ -750,33 +637,3 @@ def explained_variance(values: torch.Tensor, returns: torch.Tensor) -> float:
     """1 - Var[returns - values] / Var[returns] (NaN when the returns do not vary)."""
     var_returns = float(returns.var())
     return float("nan") if var_returns == 0 else 1.0 - float((returns - values).var()) / var_returns
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0][:200] if text else ""
-
-
-def _read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The top level of a checkpoint and its safely unpickled state, or a RewardlabError naming the file."""
-    try:
-        top = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise RewardlabError(f"{path}: no such checkpoint") from None
-    except Exception as err:  # truncated zip, not a torch file, a pickle naming unsafe globals
-        raise RewardlabError(
-            f"{path}: not a readable rewardlab checkpoint ({type(err).__name__}: {_first_line(err)})"
-        ) from None
-    if not isinstance(top, dict) or top.get("format") != CHECKPOINT_FORMAT or "state" not in top:
-        found = top.get("format") if isinstance(top, dict) else type(top).__name__
-        raise RewardlabError(
-            f"{path}: not a rewardlab PPO checkpoint of format {CHECKPOINT_FORMAT} (found {found!r}); "
-            "checkpoints of format 1 (before safe loading) must be retrained"
-        )
-    try:
-        state = safe_loads(top["state"])
-    except UnsafePickleError as err:
-        raise RewardlabError(f"{path}: {err}") from None
-    if not isinstance(state, dict) or not isinstance(state.get("sim"), BatchedSim):
-        raise RewardlabError(f"{path}: not a rewardlab PPO checkpoint (no simulator in its state)")
-    return top, state

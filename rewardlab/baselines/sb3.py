@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from rewardlab.agents.envs import clone_sim, make_env_sim, resolve_device, run_episodes, summarize
+from rewardlab.agents.runlog import RunLogger, RunResult, write_run_config
 from rewardlab.core.errors import RewardlabError, choices
 
 HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
@@ -115,17 +117,8 @@ class LoadedRun:
     obs_rms: Any = None  # VecNormalize.normalize_obs where the run normalised observations
 
 
-def load_run(model_path: str | Path, device: str = "cpu") -> LoadedRun:
-    """The model of an SB3 run with its ``config.json`` and ``vecnormalize.pkl``, checked.
-
-    A missing or malformed config, an environment id that is not registered, a model whose
-    spaces are not those of the environment the config names, and unreadable or foreign
-    normaliser statistics are each a RewardlabError naming the file.
-    """
-    from rewardlab.agents.ppo import resolve_device
-
-    path = Path(model_path)
-    config_path = path.parent / "config.json"
+def _read_run_config(path: Path, config_path: Path) -> dict[str, Any]:
+    """The run's config.json, with the fields that rebuild its environment and model checked."""
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -139,6 +132,19 @@ def load_run(model_path: str | Path, device: str = "cpu") -> LoadedRun:
             raise RewardlabError(f"{config_path}: {key!r} must be a {kind.__name__}, got {found!r}")
     if config["algo"] not in algorithm_classes():
         raise RewardlabError(f"{config_path}: algo {config['algo']!r} is not one of {choices(algorithm_classes())}")
+    return config
+
+
+def load_run(model_path: str | Path, device: str = "cpu") -> LoadedRun:
+    """The model of an SB3 run with its ``config.json`` and ``vecnormalize.pkl``, checked.
+
+    A missing or malformed config, an environment id that is not registered, a model whose
+    spaces are not those of the environment the config names, and unreadable or foreign
+    normaliser statistics are each a RewardlabError naming the file.
+    """
+    path = Path(model_path)
+    config_path = path.parent / "config.json"
+    config = _read_run_config(path, config_path)
     reward = config.get("reward")
     if isinstance(reward, dict):  # a RewardSpec saved with to_dict()
         reward = {k: v for k, v in reward.items() if k != "name"}
@@ -171,8 +177,7 @@ def load_run(model_path: str | Path, device: str = "cpu") -> LoadedRun:
 
 def make_vec_env(env_id: str, num_envs: int, reward: Any, env_kwargs: dict | None, agent_id: bool):
     """An SB3 VecEnv over a fresh simulator of ``env_id`` (registered id or "module:SimClass")."""
-    from rewardlab.agents.run import make_env_sim
-    from rewardlab.core.adapters.sb3_vec_env import RewardlabSB3VecEnv
+    from rewardlab.core.adapters.sb3_vec_env import RewardlabSB3VecEnv  # imports stable_baselines3
 
     sim = make_env_sim(env_id, num_envs, reward, env_kwargs)
     return RewardlabSB3VecEnv(sim, agent_id=agent_id)
@@ -274,39 +279,20 @@ def train_and_evaluate_sb3(
     ``total_steps`` counts instance-steps, as for rewardlab's agents: SB3 is asked for
     ``total_steps * n_agents`` slot-steps.
     """
-    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.vec_env import VecNormalize
-
-    from rewardlab.agents.envs import clone_sim, run_episodes, summarize
-    from rewardlab.agents.run import RunLogger, RunResult, write_run_config
 
     if algo not in algorithm_classes():
         raise RewardlabError(f"{env_id}: unknown SB3 algo {algo!r}; expected one of {choices(algorithm_classes())}")
     hyperparams = sb3_settings(env_id, algo, agent_kwargs)
     torch_threads = hyperparams.pop("torch_threads", 1)
-    from rewardlab.agents.ppo import resolve_device
-
     device = str(resolve_device(device))
     if torch_threads is not None and device == "cpu":
         import torch
 
         torch.set_num_threads(int(torch_threads))  # as rewardlab's PPO: small networks run fastest on one
-    num_envs = int(hyperparams.get("n_envs", 8))
-    agent_id = hyperparams.get("agent_id")
-    if agent_id is None:  # one-hot agent ids where observations are flat (the adapter needs that)
-        probe = make_vec_env(env_id, 1, reward, env_kwargs, agent_id=False)
-        agent_id = len(probe.sim.obs_shape) == 1
-        probe.close()
-    hyperparams["agent_id"] = bool(agent_id)
-    venv = make_vec_env(env_id, num_envs, reward, env_kwargs, agent_id=bool(agent_id))
-    sim = venv.sim
+    venv, agent_id = _training_env(env_id, reward, env_kwargs, hyperparams)
+    sim = venv.sim if not isinstance(venv, VecNormalize) else venv.venv.sim
     n_agents = sim.num_agents
-    normalize = hyperparams.get("normalize", False)
-    if normalize:
-        norm_kwargs = normalize if isinstance(normalize, dict) else {}
-        if isinstance(normalize, str):
-            norm_kwargs = _policy_kwargs(normalize)
-        venv = VecNormalize(venv, **{"gamma": hyperparams.get("gamma", 0.99), **norm_kwargs})
     log_path = Path(log_dir) if log_dir is not None else None
     if log_path is not None:
         write_run_config(
@@ -326,7 +312,64 @@ def train_and_evaluate_sb3(
     model = build_model(env_id, algo, venv, hyperparams, seed, device)
     logger = RunLogger(log_path, total_steps, progress, title=f"{algo} {env_id}")
     curve: list[dict[str, float]] = []
-    every = max(1, int(total_steps) // 100)  # off-policy algorithms "roll out" each step: thin the curve
+    recorder = _curve_recorder(n_agents, max(1, int(total_steps) // 100), curve, logger)
+    start = time.perf_counter()
+    try:
+        model.learn(total_timesteps=int(total_steps) * n_agents, callback=recorder)
+    finally:
+        logger.close()
+    train_time = time.perf_counter() - start
+    obs_rms = venv.normalize_obs if isinstance(venv, VecNormalize) else None
+    if isinstance(venv, VecNormalize):
+        venv.training = False
+    eval_sim = clone_sim(sim, int(eval_episodes))
+    act = sb3_actor(model, eval_sim, bool(agent_id), obs_rms)
+    metrics = summarize(run_episodes(eval_sim, act, int(eval_episodes), seed + 1_000_000))
+    metrics["train_time_s"] = train_time
+    metrics["update_time_s"] = float(np.mean(recorder.update_times)) if recorder.update_times else float("nan")
+    checkpoint = _save_run(log_path, model, venv, curve, metrics) if log_path is not None else None
+    venv.close()
+    return RunResult(metrics=metrics, curve=curve, checkpoint=checkpoint)
+
+
+def _training_env(env_id: str, reward: Any, env_kwargs: dict | None, hyperparams: dict[str, Any]):
+    """The training VecEnv (in VecNormalize where the settings ask for it) and whether slots carry
+    one-hot agent ids (by default where observations are flat: the adapter needs that)."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    num_envs = int(hyperparams.get("n_envs", 8))
+    agent_id = hyperparams.get("agent_id")
+    if agent_id is None:
+        probe = make_vec_env(env_id, 1, reward, env_kwargs, agent_id=False)
+        agent_id = len(probe.sim.obs_shape) == 1
+        probe.close()
+    hyperparams["agent_id"] = bool(agent_id)
+    venv = make_vec_env(env_id, num_envs, reward, env_kwargs, agent_id=bool(agent_id))
+    normalize = hyperparams.get("normalize", False)
+    if normalize:
+        norm_kwargs = normalize if isinstance(normalize, dict) else {}
+        if isinstance(normalize, str):
+            norm_kwargs = _policy_kwargs(normalize)
+        venv = VecNormalize(venv, **{"gamma": hyperparams.get("gamma", 0.99), **norm_kwargs})
+    return venv, bool(agent_id)
+
+
+def _save_run(log_path: Path, model, venv, curve: list[dict[str, float]], metrics: dict[str, float]) -> str:
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    model.save(log_path / "model.zip")
+    if isinstance(venv, VecNormalize):
+        venv.save(str(log_path / "vecnormalize.pkl"))
+    (log_path / "curve.json").write_text(json.dumps(curve, default=float))
+    (log_path / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+    return str(log_path / "model.zip")
+
+
+def _curve_recorder(n_agents: int, every: int, curve: list[dict[str, float]], logger: RunLogger):
+    """An SB3 callback that appends a curve point (and logs it) at most every ``every``
+    instance-steps (off-policy algorithms "roll out" each step), with the episodes' metrics and
+    the time between rollouts (the update)."""
+    from stable_baselines3.common.callbacks import BaseCallback
 
     class Recorder(BaseCallback):
         def __init__(self) -> None:
@@ -372,28 +415,4 @@ def train_and_evaluate_sb3(
             curve.append(stats)
             logger.log(stats)
 
-    recorder = Recorder()
-    start = time.perf_counter()
-    try:
-        model.learn(total_timesteps=int(total_steps) * n_agents, callback=recorder)
-    finally:
-        logger.close()
-    train_time = time.perf_counter() - start
-    obs_rms = venv.normalize_obs if isinstance(venv, VecNormalize) else None
-    if isinstance(venv, VecNormalize):
-        venv.training = False
-    eval_sim = clone_sim(sim, int(eval_episodes))
-    act = sb3_actor(model, eval_sim, bool(agent_id), obs_rms)
-    metrics = summarize(run_episodes(eval_sim, act, int(eval_episodes), seed + 1_000_000))
-    metrics["train_time_s"] = train_time
-    metrics["update_time_s"] = float(np.mean(recorder.update_times)) if recorder.update_times else float("nan")
-    checkpoint = None
-    if log_path is not None:
-        model.save(log_path / "model.zip")
-        if isinstance(venv, VecNormalize):
-            venv.save(str(log_path / "vecnormalize.pkl"))
-        checkpoint = str(log_path / "model.zip")
-        (log_path / "curve.json").write_text(json.dumps(curve, default=float))
-        (log_path / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
-    venv.close()
-    return RunResult(metrics=metrics, curve=curve, checkpoint=checkpoint)
+    return Recorder()

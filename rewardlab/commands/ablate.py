@@ -26,9 +26,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="list the runs still to do and exit")
 
 
+def outcome_line(run, outcome: dict) -> str:
+    """One line of the progress log for a run that ended (rich markup; the error text escaped)."""
+    from rich.markup import escape
+
+    name = f"{run.env.split('/')[-1]}  {escape(run.setting_label)}  seed={run.seed}"
+    if outcome.get("elsewhere"):
+        return f"  skip  {name}  (claimed or finished by another ablate on this folder)"
+    if outcome["ok"]:
+        return f"  done  {name}  ({outcome.get('wall_time_s', float('nan')):.1f} s)"
+    error = escape(str(outcome.get("error")))
+    return f"  [red]FAILED[/red] {run.env}  {escape(run.setting_label)}  seed={run.seed}: {error}"
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rewardlab.core.errors import RewardlabError
@@ -70,22 +82,8 @@ def run(args: argparse.Namespace) -> int:
 
         def on_done(run, outcome) -> None:
             nonlocal failures
-            if outcome.get("elsewhere"):
-                progress.console.print(
-                    f"  skip  {run.env.split('/')[-1]}  {run.setting_label}  seed={run.seed}  "
-                    "(claimed or finished by another ablate on this folder)", soft_wrap=True
-                )
-            elif outcome["ok"]:
-                progress.console.print(
-                    f"  done  {run.env.split('/')[-1]}  {run.setting_label}  seed={run.seed}  "
-                    f"({outcome.get('wall_time_s', float('nan')):.1f} s)", soft_wrap=True
-                )
-            else:
-                failures += 1
-                progress.console.print(
-                    f"  [red]FAILED[/red] {run.env}  {run.setting_label}  seed={run.seed}: {escape(str(outcome.get('error')))}",
-                    soft_wrap=True, markup=True, highlight=False,
-                )
+            failures += not outcome.get("elsewhere") and not outcome["ok"]
+            progress.console.print(outcome_line(run, outcome), soft_wrap=True, markup=True, highlight=False)
             progress.update(task, advance=1, failed=failures)
 
         try:

@@ -110,7 +110,9 @@ def import_user_simulator(config_path: Path) -> None:
         try:
             importlib.import_module(module)
         except ImportError as err:
-            raise RewardlabError(f"{config_path}: the run's simulator module {module!r} cannot be imported ({err})") from None
+            raise RewardlabError(
+                f"{config_path}: the run's simulator module {module!r} cannot be imported ({err})"
+            ) from None
 
 
 class LoadedPolicy:
@@ -167,7 +169,12 @@ class LoadedPolicy:
         seed = self.seed + 1_000_000 if seed is None else seed
         if hasattr(self, "agent"):
             return self.agent.evaluate_episodes(
-                episodes, seed, deterministic, max_steps=max_steps, frame_callback=frame_callback, render_mode=render_mode
+                episodes,
+                seed,
+                deterministic,
+                max_steps=max_steps,
+                frame_callback=frame_callback,
+                render_mode=render_mode,
             )
         from rewardlab.agents.envs import run_episodes
         from rewardlab.baselines.sb3 import sb3_actor

@@ -91,7 +91,7 @@ def legend(sim) -> str:
 
 def render_frames(env_id: str, steps: int, policy: str, seed: int, reward=None, every: bool = True,
                   with_legend: bool = False):
-    from rewardlab.agents.run import make_env_sim
+    from rewardlab.agents.envs import make_env_sim
 
     sim = make_env_sim(env_id, 1, reward, {"render_mode": "rgb_array"})
     act = simple_policy(sim, policy, seed)

@@ -44,8 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--save-every", type=int, default=0, metavar="UPDATES",
                         help="also checkpoint every this many updates (rewardlab agents)")
-    parser.add_argument("--resume", default=None, metavar="RUN_DIR",
-                        help="continue a rewardlab-agent run from RUN_DIR/checkpoint.pt to --steps (exactly as if uninterrupted)")
+    parser.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_DIR",
+        help="continue a rewardlab-agent run from RUN_DIR/checkpoint.pt to --steps (exactly as if uninterrupted)",
+    )
 
 
 def parse_value(text: str) -> Any:
@@ -137,7 +141,7 @@ def report(result, title: str, out: Path, requested_steps: int, eval_episodes: i
     """
     from rich.console import Console
 
-    from rewardlab.agents.run import record_budget
+    from rewardlab.agents.runlog import record_budget
     from rewardlab.commands.evaluate import LoadedPolicy, metrics_table
 
     episodes, trained = result.episodes, result.trained_steps
@@ -165,20 +169,38 @@ def train_own_with_saves(args: argparse.Namespace, agent_kwargs: dict, env_kwarg
     import dataclasses
 
     from rewardlab.agents import MAPPO, PPO, PPOConfig
-    from rewardlab.agents.run import make_env_sim, run_agent, write_run_config
+    from rewardlab.agents.envs import make_env_sim
+    from rewardlab.agents.run import run_agent
+    from rewardlab.agents.runlog import write_run_config
 
     config = PPOConfig.from_kwargs(f"{args.env} ({args.algo})", agent_kwargs)
     reward = parse_reward(args.reward)
     sim = make_env_sim(args.env, config.num_envs, reward, env_kwargs)
     agent = (MAPPO if args.algo == "mappo" else PPO)(sim, config, seed=args.seed, device=args.device)
     agent.env_info = {"env_id": args.env, "reward": reward, "env_kwargs": env_kwargs, "algo": args.algo}
-    write_run_config(out, {
-        "env_id": args.env, "algo": args.algo, "reward": reward, "reward_spec": sim.reward_spec.to_dict(),
-        "env_kwargs": env_kwargs, "agent": {k: v for k, v in dataclasses.asdict(config).items() if k != "phase_fn"},
-        "total_steps": args.steps, "seed": args.seed, "device": str(agent.device),
-    })
-    result = run_agent(agent, args.steps, args.eval_episodes, out, not args.no_progress, args.save_every,
-                       title=f"{args.algo} {args.env}")
+    write_run_config(
+        out,
+        {
+            "env_id": args.env,
+            "algo": args.algo,
+            "reward": reward,
+            "reward_spec": sim.reward_spec.to_dict(),
+            "env_kwargs": env_kwargs,
+            "agent": {k: v for k, v in dataclasses.asdict(config).items() if k != "phase_fn"},
+            "total_steps": args.steps,
+            "seed": args.seed,
+            "device": str(agent.device),
+        },
+    )
+    result = run_agent(
+        agent,
+        args.steps,
+        args.eval_episodes,
+        out,
+        not args.no_progress,
+        args.save_every,
+        title=f"{args.algo} {args.env}",
+    )
     report(result, f"{args.algo} on {args.env}", out, args.steps, args.eval_episodes)
     return 0
 
@@ -200,7 +222,14 @@ def resume(args: argparse.Namespace) -> int:
         total = json.loads(config_path.read_text()).get("total_steps")
     if total is None:
         raise RewardlabError(f"--resume {run_dir}: no config.json with total_steps; pass --steps")
-    result = run_agent(agent, total, args.eval_episodes, run_dir, not args.no_progress, args.save_every,
-                       title=f"resume {agent.sim.env_id}")
+    result = run_agent(
+        agent,
+        total,
+        args.eval_episodes,
+        run_dir,
+        not args.no_progress,
+        args.save_every,
+        title=f"resume {agent.sim.env_id}",
+    )
     report(result, f"{agent.algo_name} on {agent.sim.env_id} (resumed)", run_dir, total, args.eval_episodes)
     return 0

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardlab.core.errors import RewardlabError
-from rewardlab.studies.spec import Run, Study
+from rewardlab.studies.model import Run, Study
 from rewardlab.studies.store import ResultStore, make_record
 
 BACKENDS = ("local", "ray")

@@ -433,7 +433,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence
         padded = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)]
         return "| " + " | ".join(padded) + " |"
 
-    rule = "|" + "|".join(("-" * (w + 1) + ":") if r else ("-" * (w + 2)) for w, r in zip(widths, right, strict=True)) + "|"
+    cells = (("-" * (w + 1) + ":") if r else ("-" * (w + 2)) for w, r in zip(widths, right, strict=True))
+    rule = "|" + "|".join(cells) + "|"
     return [line(headers), rule, *(line(r) for r in rows)]
 
 
@@ -451,15 +452,19 @@ def budget_text(report: StudyReport) -> str:
     b = report.budget
     if b is None:
         return ""
-    parts = [f"{b.runs} runs = {b.envs} environment{'s' if b.envs != 1 else ''} x {b.settings} "
-             f"setting{'s' if b.settings != 1 else ''} x {len(b.seeds)} seed{'s' if len(b.seeds) != 1 else ''}."]
+    parts = [
+        f"{b.runs} runs = {b.envs} environment{'s' if b.envs != 1 else ''} x {b.settings} "
+        f"setting{'s' if b.settings != 1 else ''} x {len(b.seeds)} seed{'s' if len(b.seeds) != 1 else ''}."
+    ]
     each = f"Each run trains for {_count(b.total_steps, 'environment steps')}"
     if b.rollouts:
         each += " (in updates of " + " or ".join(f"{e} environments x {s} steps" for e, s in b.rollouts) + ")"
     if b.default_runner:
-        parts.append(each + ", then is scored on the mean of "
-                     f"{_count(b.eval_episodes, 'evaluation episodes')} of its deterministic policy; "
-                     "the cells below are over seeds of those scores.")
+        parts.append(
+            each + ", then is scored on the mean of "
+            f"{_count(b.eval_episodes, 'evaluation episodes')} of its deterministic policy; "
+            "the cells below are over seeds of those scores."
+        )
     else:
         parts.append(each + f" and is scored by the study's runner ({_count(b.eval_episodes, 'evaluation episodes')}).")
     if b.trained_steps and b.trained_steps != b.total_steps:
@@ -471,8 +476,11 @@ def budget_text(report: StudyReport) -> str:
         if b.spec_seeds is not None:
             scale.append(f"{b.spec_seeds} seeds")
         if scale:
-            parts.append(f"This is the `{report.profile}` profile; the spec's own budget is "
-                         + " and ".join(scale) + ", so read these numbers as a smoke-scale result.")
+            parts.append(
+                f"This is the `{report.profile}` profile; the spec's own budget is "
+                + " and ".join(scale)
+                + ", so read these numbers as a smoke-scale result."
+            )
     if b.worker_time_s > 0:
         parts.append(f"The {report.finished} finished runs took {b.worker_time_s:,.0f} s of worker time.")
     return " ".join(parts)
@@ -490,8 +498,9 @@ def markdown(report: StudyReport) -> str:
         lines += _paragraph("Budget.", budget) + [""]
     status = f"{report.finished} of {report.planned} runs finished."
     if report.missing:
-        status += (f" {len(report.missing)} are missing: rerun `rewardlab ablate` with the same spec and "
-                   "--out to finish them.")
+        status += (
+            f" {len(report.missing)} are missing: rerun `rewardlab ablate` with the same spec and --out to finish them."
+        )
     lines += _paragraph("Runs.", status) + [""]
     cells = (
         f"IQM is the interquartile mean over seeds (the mean of the middle half); the interval is its "
@@ -499,14 +508,18 @@ def markdown(report: StudyReport) -> str:
         f"seed {report.seed}; the estimator of rliable); n is the number of scores in the cell."
     )
     if any(env == ALL_ENVS for _, _, env in report.cells):
-        cells += (f" The `{ALL_ENVS}` rows pool the seed x environment scores of a setting; their IQM "
-                  "trims the highest and lowest quarter, so an effect on one environment can vanish "
-                  "there: read the rows of each environment.")
+        cells += (
+            f" The `{ALL_ENVS}` rows pool the seed x environment scores of a setting; their IQM "
+            "trims the highest and lowest quarter, so an effect on one environment can vanish "
+            "there: read the rows of each environment."
+        )
     lines += _paragraph("Cells.", cells) + [""]
     for metric, per_env in report.constant.items():
         shown = ", ".join(f"{fmt(v)} on {env}" for env, v in per_env.items())
-        lines += _paragraph("Left out.", f"`{metric}` has one value on every run of each environment "
-                            f"({shown}): it cannot tell the settings apart.") + [""]
+        lines += _paragraph(
+            "Left out.",
+            f"`{metric}` has one value on every run of each environment ({shown}): it cannot tell the settings apart.",
+        ) + [""]
     axis_headers = report.axes or ["setting"]
     multi_env = len(report.envs) > 1
     for metric in report.metrics:
@@ -519,8 +532,11 @@ def markdown(report: StudyReport) -> str:
         if not columns:
             lines += ["_not reported by any finished run_", ""]
             continue
-        found = [c for c in (report.cells.get((metric, s, col)) for s, _ in report.settings for col in columns)
-                 if c is not None and c.n]
+        found = [
+            c
+            for c in (report.cells.get((metric, s, col)) for s, _ in report.settings for col in columns)
+            if c is not None and c.n
+        ]
         decimals = column_decimals([x for c in found for x in (c.iqm, c.ci_low, c.ci_high)])
         rows = []
         for column in columns:
@@ -531,11 +547,15 @@ def markdown(report: StudyReport) -> str:
                     continue  # a setting that did not run on this environment, or does not report the metric
                 setting = [values.get(a, "") for a in report.axes] if report.axes else [label]
                 env_cell = [column if first else ""] if multi_env else []
-                rows.append(env_cell + setting + [
-                    _fixed(cell.iqm, decimals),
-                    f"[{_fixed(cell.ci_low, decimals)}, {_fixed(cell.ci_high, decimals)}]",
-                    str(cell.n),
-                ])
+                rows.append(
+                    env_cell
+                    + setting
+                    + [
+                        _fixed(cell.iqm, decimals),
+                        f"[{_fixed(cell.ci_low, decimals)}, {_fixed(cell.ci_high, decimals)}]",
+                        str(cell.n),
+                    ]
+                )
                 first = False
         headers = (["env"] if multi_env else []) + axis_headers + ["IQM", f"{report.confidence:.0%} CI", "n"]
         right = [False] * (len(headers) - 3) + [True, True, True]
@@ -545,12 +565,15 @@ def markdown(report: StudyReport) -> str:
 
 
 def figures_text(report: StudyReport) -> str:
-    text = ("bars.png: the IQM and CI of each setting, one panel per metric and environment. "
-            f"curves.png: {_curve_label(report)} against environment steps during training, IQM over "
-            "seeds with the 25-75 % band, one panel per environment")
+    text = (
+        "bars.png: the IQM and CI of each setting, one panel per metric and environment. "
+        f"curves.png: {_curve_label(report)} against environment steps during training, IQM over "
+        "seeds with the 25-75 % band, one panel per environment"
+    )
     if _split_curves_by_reward(report):
-        text += (" and reward (a return is in its own reward's units, so returns under different "
-                 "rewards are not comparable)")
+        text += (
+            " and reward (a return is in its own reward's units, so returns under different rewards are not comparable)"
+        )
     return text + ". results.csv: every cell with its mean and standard deviation."
 
 
@@ -576,8 +599,19 @@ def to_csv(report: StudyReport) -> str:
             for column in report.envs + [ALL_ENVS]:
                 cell = report.cells.get((metric, label, column))
                 if cell is not None:
-                    writer.writerow([metric, label, column, cell.n, repr(cell.iqm), repr(cell.ci_low),
-                                     repr(cell.ci_high), repr(cell.mean), repr(cell.std)])
+                    writer.writerow(
+                        [
+                            metric,
+                            label,
+                            column,
+                            cell.n,
+                            repr(cell.iqm),
+                            repr(cell.ci_low),
+                            repr(cell.ci_high),
+                            repr(cell.mean),
+                            repr(cell.std),
+                        ]
+                    )
     return buffer.getvalue()
 
 
@@ -601,8 +635,9 @@ def plot_bars(report: StudyReport, path: Path) -> Path | None:
         return None
     columns = [c for c in report.envs + [ALL_ENVS] if any(c in _columns(report, m) for m in metrics)]
     width = max(3.0, 0.4 * len(report.settings) + 1.4)
-    fig, axes = plt.subplots(len(metrics), len(columns), figsize=(width * len(columns), 3.2 * len(metrics)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(metrics), len(columns), figsize=(width * len(columns), 3.2 * len(metrics)), squeeze=False
+    )
     colours = plt.get_cmap("tab10")
     for row, metric in enumerate(metrics):
         info = report.metric_info.get(metric)
@@ -613,8 +648,14 @@ def plot_bars(report: StudyReport, path: Path) -> Path | None:
                 cell = report.cells.get((metric, label, column))
                 if cell is None or cell.n == 0 or not np.isfinite(cell.iqm):
                     continue
-                ax.errorbar([len(labels)], [cell.iqm], yerr=[[cell.iqm - cell.ci_low], [cell.ci_high - cell.iqm]],
-                            fmt="o", capsize=3, color=colours(index % 10))
+                ax.errorbar(
+                    [len(labels)],
+                    [cell.iqm],
+                    yerr=[[cell.iqm - cell.ci_low], [cell.ci_high - cell.iqm]],
+                    fmt="o",
+                    capsize=3,
+                    color=colours(index % 10),
+                )
                 labels.append(_short_label(report, values, label))
             if not labels:
                 ax.axis("off")
@@ -661,15 +702,9 @@ def curve_statistics(curves: Sequence[Sequence[Mapping[str, Any]]], key: str) ->
     return steps, values
 
 
-def plot_curves(report: StudyReport, path: Path) -> Path | None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from scipy.stats import trim_mean
-
-    split = _split_curves_by_reward(report)
-    groups = list(dict.fromkeys(report.rewards.values())) if split else [None]
+def _curve_panels(report: StudyReport, groups: list) -> list[tuple[str, Any, list]]:
+    """(env, reward group, lines) of every panel with at least one curve; a line is
+    (label, steps, values per seed)."""
     panels = []
     for env in report.envs:
         for reward in groups:
@@ -682,6 +717,19 @@ def plot_curves(report: StudyReport, path: Path) -> Path | None:
                     lines.append((_short_label(report, values, label), *stats))
             if lines:
                 panels.append((env, reward, lines))
+    return panels
+
+
+def plot_curves(report: StudyReport, path: Path) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy.stats import trim_mean
+
+    split = _split_curves_by_reward(report)
+    groups = list(dict.fromkeys(report.rewards.values())) if split else [None]
+    panels = _curve_panels(report, groups)
     if not panels:
         return None
     ncols = min(len(groups) if split else 2, len(panels))
@@ -697,8 +745,9 @@ def plot_curves(report: StudyReport, path: Path) -> Path | None:
             colour = colours(names.get(label, 0) % 10)
             ax.plot(steps, trim_mean(values, 0.25, axis=0), label=label, color=colour)
             if values.shape[0] > 1:
-                ax.fill_between(steps, np.percentile(values, 25, axis=0), np.percentile(values, 75, axis=0),
-                                alpha=0.2, color=colour)
+                ax.fill_between(
+                    steps, np.percentile(values, 25, axis=0), np.percentile(values, 75, axis=0), alpha=0.2, color=colour
+                )
         ax.set_title(env if reward is None else f"{env}\nreward {reward}", fontsize=9)
         ax.set_xlabel("environment steps")
         ylabel = f"return ({reward} units)" if reward is not None else report.curve_metric
@@ -716,8 +765,9 @@ def plot_curves(report: StudyReport, path: Path) -> Path | None:
     return path
 
 
-def write_report(out: str | Path, reps: int | None = None, seed: int | None = None,
-                 plots: bool = True) -> tuple[StudyReport, str, list[Path]]:
+def write_report(
+    out: str | Path, reps: int | None = None, seed: int | None = None, plots: bool = True
+) -> tuple[StudyReport, str, list[Path]]:
     """Compute the report of ``out`` and write report.md, results.csv and the PNGs there."""
     out = Path(out)
     report = build_report(out, reps=reps, seed=seed)

@@ -51,166 +51,37 @@ the report prints both above the metric's table.
 
 from __future__ import annotations
 
-import ast
 import copy
-import hashlib
-import itertools
 import json
-import math
-import operator
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from rewardlab.core.errors import RewardlabError, choices
-
-DEFAULT_RUNNER = "rewardlab.agents.run:train_and_evaluate"
-
-#: The keys of a run configuration (keyword arguments of the runner, besides ``seed``).
-RUN_KEYS = ("env", "algo", "reward", "env_kwargs", "agent_kwargs", "total_steps", "eval_episodes", "device")
-
-#: Spec fields (top-level YAML keys).
-SPEC_FIELDS = (
-    "name", "description", "runner", "envs", "base", "grid", "seeds", "metrics", "derived",
-    "curve_metric", "report", "profiles", "default_profile", "claim",
+from rewardlab.studies.model import (  # noqa: F401 (the study's types, re-exported: their public home)
+    DEFAULT_RUNNER,
+    RUN_DEFAULTS,
+    RUN_KEYS,
+    SPEC_FIELDS,
+    Axis,
+    MetricInfo,
+    Run,
+    Study,
+    compile_expression,
+    evaluate_expression,
+    expand,
+    normalise_env_id,
+    run_key,
+    set_dotted,
+    setting_label,
+    short_env,
 )
-
-_RUN_DEFAULTS: dict[str, Any] = {
-    "algo": "ppo",
-    "reward": None,
-    "env_kwargs": {},
-    "agent_kwargs": {},
-    "eval_episodes": 10,
-    "device": "cpu",
-}
-
-
-@dataclass(frozen=True)
-class Axis:
-    """One grid axis: an ordered list of (label, overrides) variants.
-
-    A list-valued axis ``key: [v1, v2]`` becomes variants ``(str(v1), {key: v1})``, ...
-    """
-
-    name: str
-    variants: tuple[tuple[str, Mapping[str, Any]], ...]
-
-
-@dataclass(frozen=True)
-class Run:
-    """One independent run: a setting of the grid, an environment (the task) and a seed."""
-
-    key: str
-    setting: tuple[tuple[str, str], ...]
-    env: str
-    seed: int
-    config: Mapping[str, Any]
-
-    @property
-    def setting_label(self) -> str:
-        return setting_label(self.setting)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "setting": [list(pair) for pair in self.setting],
-            "setting_label": self.setting_label,
-            "env": self.env,
-            "seed": self.seed,
-            "config": copy.deepcopy(dict(self.config)),
-        }
-
-
-@dataclass(frozen=True)
-class MetricInfo:
-    """What a metric means: a one-line ``description`` and which direction is better (None: not stated)."""
-
-    description: str = ""
-    higher_is_better: bool | None = None
-
-    def direction(self) -> str:
-        if self.higher_is_better is None:
-            return "direction not stated"
-        return "higher is better" if self.higher_is_better else "lower is better"
-
-
-@dataclass
-class Study:
-    """A parsed spec with a profile applied (``profile`` is None when none was)."""
-
-    name: str
-    runner: str
-    base: dict[str, Any]
-    axes: list[Axis]
-    seeds: list[int]
-    metrics: list[str]
-    derived: dict[str, str] = field(default_factory=dict)
-    metric_info: dict[str, MetricInfo] = field(default_factory=dict)
-    curve_metric: str = "return"
-    report: dict[str, Any] = field(default_factory=dict)
-    description: str = ""
-    claim: str = ""
-    profile: str | None = None
-    source: str = ""
-    raw: dict[str, Any] = field(default_factory=dict)
-
-    def runs(self) -> list[Run]:
-        """Every (setting, seed) run, in a stable order: settings in grid order, then seeds."""
-        return expand(self)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "profile": self.profile, "source": self.source, "spec": self.raw}
-
-
-def setting_label(setting: tuple[tuple[str, str], ...]) -> str:
-    """``axis=label, axis=label`` over the axes other than ``env`` ("default" when there are none)."""
-    parts = [f"{axis}={label}" for axis, label in setting if axis != "env"]
-    return ", ".join(parts) or "default"
-
-
-def short_env(env_id: str) -> str:
-    return env_id.split("/", 1)[1] if env_id.startswith("rewardlab/") else env_id
-
-
-def normalise_env_id(env_id: str) -> str:
-    """``CoopSLCD-v0`` -> ``rewardlab/CoopSLCD-v0`` (ids with a namespace are kept)."""
-    if not isinstance(env_id, str) or not env_id:
-        raise RewardlabError(f"study: an environment id must be a non-empty string, got {env_id!r}")
-    return env_id if "/" in env_id else f"rewardlab/{env_id}"
-
+from rewardlab.studies.validate import validate_study
 
 # ---------------------------------------------------------------------------------------------
 # Dotted keys
-
-
-def set_dotted(config: dict[str, Any], dotted: str, value: Any, owner: str = "study") -> None:
-    """Set ``config[a][b][c] = value`` for ``dotted = "a.b.c"``, creating mappings on the way."""
-    parts = dotted.split(".")
-    if not all(parts):
-        raise RewardlabError(f"{owner}: malformed dotted key {dotted!r}")
-    if parts[0] not in RUN_KEYS:
-        raise RewardlabError(
-            f"{owner}: unknown run setting {parts[0]!r} in {dotted!r}; expected one of {choices(RUN_KEYS)}"
-        )
-    node = config
-    for depth, part in enumerate(parts[:-1]):
-        child = node.get(part)
-        if child is None:
-            child = {}
-        elif isinstance(child, str) and depth == 0 and part == "reward":
-            child = {"preset": child}  # a preset name refined by overrides
-        elif not isinstance(child, Mapping):
-            raise RewardlabError(
-                f"{owner}: cannot set {dotted!r}: {'.'.join(parts[: depth + 1])} is {child!r}, not a mapping"
-            )
-        else:
-            child = dict(child)
-        node[part] = child
-        node = child
-    node[parts[-1]] = copy.deepcopy(value)
 
 
 def apply_profile(raw: Mapping[str, Any], profile: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -261,9 +132,7 @@ def load_study(path: str | Path, profile: str | None = None) -> Study:
     except yaml.YAMLError as err:
         raise RewardlabError(f"study {str(path)!r}: not valid YAML: {err}") from err
     study = parse_study(raw, profile=profile, source=str(path))
-    from rewardlab.studies.validate import validate_study  # envs, presets, agents, metrics: before any run
-
-    validate_study(study)
+    validate_study(study)  # envs, presets, agents, metrics: before any run
     return study
 
 
@@ -278,84 +147,27 @@ def parse_study(raw: Any, profile: str | None = None, source: str = "<spec>") ->
         )
     name = raw.get("name") or Path(source).stem
     owner = f"study {name!r}"
-    profiles = raw.get("profiles") or {}
-    if not isinstance(profiles, Mapping):
-        raise RewardlabError(f"{owner}: profiles must be a mapping of name -> overrides")
     if profile is None:
         profile = raw.get("default_profile")
-    spec = dict(raw)
-    if profile is not None:
-        if profile not in profiles:
-            raise RewardlabError(f"{owner}: unknown profile {profile!r}; expected one of {choices(profiles)}")
-        overrides = profiles[profile] or {}
-        if not isinstance(overrides, Mapping):
-            raise RewardlabError(f"{owner}: profile {profile!r} must be a mapping of overrides")
-        spec = apply_profile(raw, overrides, profile)
-
-    runner = spec.get("runner") or DEFAULT_RUNNER
-    if not isinstance(runner, str) or ":" not in runner:
-        raise RewardlabError(f"{owner}: runner must be 'module:function' or 'file.py:function', got {runner!r}")
-    if runner.split(":", 1)[0].endswith(".py") and source != "<spec>":
-        file_part, _, func = runner.rpartition(":")
-        runner = f"{(Path(source).parent / file_part).resolve()}:{func}"
-
-    base = dict(_RUN_DEFAULTS)
+    spec = _with_profile(raw, profile, owner)
+    runner = _parse_runner(spec, source, owner)
+    base = dict(RUN_DEFAULTS)
     for key, value in (spec.get("base") or {}).items():
         set_dotted(base, str(key), value, owner)
-
-    axes = _parse_axes(spec.get("grid") or {}, owner)
-    envs = spec.get("envs")
-    if envs is not None:
-        if isinstance(envs, str):
-            envs = [envs]
-        if not isinstance(envs, list) or not envs:
-            raise RewardlabError(f"{owner}: envs must be a non-empty list of environment ids")
-        if any(axis.name == "env" for axis in axes):
-            raise RewardlabError(f"{owner}: give the environments either as envs or as a grid axis 'env', not both")
-        ids = [normalise_env_id(e) for e in envs]
-        axes.insert(0, Axis("env", tuple((short_env(i), {"env": i}) for i in ids)))
-    axis_names = [a.name for a in axes]
-    if len(set(axis_names)) != len(axis_names):
-        raise RewardlabError(f"{owner}: duplicate grid axes in {axis_names}")
-
-    seeds = spec.get("seeds", 1)
-    if isinstance(seeds, bool) or not isinstance(seeds, (int, list)):
-        raise RewardlabError(f"{owner}: seeds must be a count or a list of integers, got {seeds!r}")
-    if isinstance(seeds, int):
-        if seeds < 1:
-            raise RewardlabError(f"{owner}: seeds must be at least 1, got {seeds}")
-        seeds = list(range(seeds))
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise RewardlabError(f"{owner}: seeds must be a non-empty list of integers, got {seeds!r}")
-    if len(set(seeds)) != len(seeds):
-        raise RewardlabError(f"{owner}: duplicate seeds in {seeds}")
-
+    axes = _parse_envs_and_axes(spec, owner)
+    seeds = _parse_seeds(spec.get("seeds", 1), owner)
     metrics, metric_info = parse_metrics(spec.get("metrics"), owner)
-    derived = {}
-    for metric, entry in (spec.get("derived") or {}).items():
-        where = f"{owner}: derived metric {metric!r}"
-        if isinstance(entry, Mapping):
-            expression = entry.get("expression")
-            if not isinstance(expression, str):
-                raise RewardlabError(f"{where} needs an expression (a string), got {expression!r}")
-            metric_info[str(metric)] = _metric_info(
-                {k: v for k, v in entry.items() if k != "expression"}, where, extra=("expression",))
-        else:
-            expression = str(entry)
-        compile_expression(expression, where)
-        derived[str(metric)] = expression
-
+    derived = _parse_derived(spec.get("derived") or {}, metric_info, owner)
     report = dict(spec.get("report") or {})
     unknown = set(report) - {"reps", "seed", "confidence"}
     if unknown:
         raise RewardlabError(f"{owner}: unknown report option(s) {choices(unknown)}; expected reps, seed, confidence")
-
     study = Study(
         name=str(name),
         runner=runner,
         base=base,
         axes=axes,
-        seeds=list(seeds),
+        seeds=seeds,
         metrics=list(metrics),
         derived=derived,
         metric_info=metric_info,
@@ -371,6 +183,83 @@ def parse_study(raw: Any, profile: str | None = None, source: str = "<spec>") ->
     return study
 
 
+def _with_profile(raw: Mapping[str, Any], profile: str | None, owner: str) -> dict[str, Any]:
+    profiles = raw.get("profiles") or {}
+    if not isinstance(profiles, Mapping):
+        raise RewardlabError(f"{owner}: profiles must be a mapping of name -> overrides")
+    if profile is None:
+        return dict(raw)
+    if profile not in profiles:
+        raise RewardlabError(f"{owner}: unknown profile {profile!r}; expected one of {choices(profiles)}")
+    overrides = profiles[profile] or {}
+    if not isinstance(overrides, Mapping):
+        raise RewardlabError(f"{owner}: profile {profile!r} must be a mapping of overrides")
+    return apply_profile(raw, overrides, profile)
+
+
+def _parse_runner(spec: Mapping[str, Any], source: str, owner: str) -> str:
+    """``module:function``, or ``file.py:function`` resolved against the spec's folder."""
+    runner = spec.get("runner") or DEFAULT_RUNNER
+    if not isinstance(runner, str) or ":" not in runner:
+        raise RewardlabError(f"{owner}: runner must be 'module:function' or 'file.py:function', got {runner!r}")
+    if runner.split(":", 1)[0].endswith(".py") and source != "<spec>":
+        file_part, _, func = runner.rpartition(":")
+        runner = f"{(Path(source).parent / file_part).resolve()}:{func}"
+    return runner
+
+
+def _parse_envs_and_axes(spec: Mapping[str, Any], owner: str) -> list[Axis]:
+    """The grid's axes, with ``envs`` (if given) as the first axis."""
+    axes = _parse_axes(spec.get("grid") or {}, owner)
+    envs = spec.get("envs")
+    if envs is not None:
+        if isinstance(envs, str):
+            envs = [envs]
+        if not isinstance(envs, list) or not envs:
+            raise RewardlabError(f"{owner}: envs must be a non-empty list of environment ids")
+        if any(axis.name == "env" for axis in axes):
+            raise RewardlabError(f"{owner}: give the environments either as envs or as a grid axis 'env', not both")
+        ids = [normalise_env_id(e) for e in envs]
+        axes.insert(0, Axis("env", tuple((short_env(i), {"env": i}) for i in ids)))
+    axis_names = [a.name for a in axes]
+    if len(set(axis_names)) != len(axis_names):
+        raise RewardlabError(f"{owner}: duplicate grid axes in {axis_names}")
+    return axes
+
+
+def _parse_seeds(seeds: Any, owner: str) -> list[int]:
+    """A count (seeds 0 .. count - 1) or a list of distinct integers."""
+    if isinstance(seeds, bool) or not isinstance(seeds, (int, list)):
+        raise RewardlabError(f"{owner}: seeds must be a count or a list of integers, got {seeds!r}")
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise RewardlabError(f"{owner}: seeds must be at least 1, got {seeds}")
+        seeds = list(range(seeds))
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise RewardlabError(f"{owner}: seeds must be a non-empty list of integers, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise RewardlabError(f"{owner}: duplicate seeds in {seeds}")
+    return list(seeds)
+
+
+def _parse_derived(entries: Mapping[str, Any], metric_info: dict[str, MetricInfo], owner: str) -> dict[str, str]:
+    """Derived metric -> its expression (checked now); a mapping entry also adds the metric's info."""
+    derived = {}
+    for metric, entry in entries.items():
+        where = f"{owner}: derived metric {metric!r}"
+        if isinstance(entry, Mapping):
+            expression = entry.get("expression")
+            if not isinstance(expression, str):
+                raise RewardlabError(f"{where} needs an expression (a string), got {expression!r}")
+            metric_info[str(metric)] = _metric_info(
+                {k: v for k, v in entry.items() if k != "expression"}, where, extra=("expression",))
+        else:
+            expression = str(entry)
+        compile_expression(expression, where)
+        derived[str(metric)] = expression
+    return derived
+
+
 _METRIC_FIELDS = ("description", "higher_is_better")
 
 
@@ -381,7 +270,8 @@ def _metric_info(entry: Any, where: str, extra: tuple[str, ...] = ()) -> MetricI
         raise RewardlabError(f"{where} must be a mapping of {choices(_METRIC_FIELDS + extra)}, got {entry!r}")
     unknown = set(entry) - set(_METRIC_FIELDS)
     if unknown:
-        raise RewardlabError(f"{where}: unknown field(s) {choices(unknown)}; expected {choices(_METRIC_FIELDS + extra)}")
+        valid = choices(_METRIC_FIELDS + extra)
+        raise RewardlabError(f"{where}: unknown field(s) {choices(unknown)}; expected {valid}")
     description = entry.get("description", "")
     higher = entry.get("higher_is_better")
     if not isinstance(description, str):
@@ -414,8 +304,9 @@ def parse_metrics(metrics: Any, owner: str) -> tuple[list[str], dict[str, Metric
                     f"got {item!r}"
                 )
     else:
-        raise RewardlabError(f"{owner}: metrics must be a list of names or a mapping name -> description, "
-                             f"got {metrics!r}")
+        raise RewardlabError(
+            f"{owner}: metrics must be a list of names or a mapping name -> description, got {metrics!r}"
+        )
     names, info = [], {}
     for name, entry in items:
         if not isinstance(name, str) or not name:
@@ -466,99 +357,3 @@ def _label(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-# ---------------------------------------------------------------------------------------------
-# Expansion
-
-
-def run_key(runner: str, config: Mapping[str, Any], seed: int) -> str:
-    """A stable 16-hex-digit hash of what determines a run's result: runner, config and seed."""
-    payload = json.dumps({"runner": runner, "config": config, "seed": seed}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-def expand(study: Study) -> list[Run]:
-    owner = f"study {study.name!r}"
-    runs = []
-    for combo in itertools.product(*(axis.variants for axis in study.axes)):
-        config = copy.deepcopy(study.base)
-        setting = []
-        for axis, (label, overrides) in zip(study.axes, combo, strict=True):
-            for dotted, value in overrides.items():
-                set_dotted(config, str(dotted), value, f"{owner}, axis {axis.name!r}")
-            setting.append((axis.name, label))
-        if not config.get("env"):
-            raise RewardlabError(f"{owner}: no environment: give envs, base.env or an axis that sets env")
-        config["env"] = normalise_env_id(config["env"])
-        total = config.get("total_steps")
-        if isinstance(total, bool) or not isinstance(total, int) or total < 1:
-            raise RewardlabError(f"{owner}: total_steps must be a positive integer, got {total!r}")
-        for seed in study.seeds:
-            runs.append(
-                Run(
-                    key=run_key(study.runner, config, seed),
-                    setting=tuple(setting),
-                    env=config["env"],
-                    seed=seed,
-                    config=config,
-                )
-            )
-    keys = [r.key for r in runs]
-    if len(set(keys)) != len(keys):
-        raise RewardlabError(f"{owner}: two grid points give the same run configuration; remove the duplicate")
-    return runs
-
-
-# ---------------------------------------------------------------------------------------------
-# Derived metrics: arithmetic over metric names, parsed with ast (no eval)
-
-_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-           ast.Pow: operator.pow}
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
-_FUNCS = {"abs": abs, "min": min, "max": max, "log": math.log, "sqrt": math.sqrt}
-
-
-def compile_expression(expression: str, owner: str) -> ast.Expression:
-    try:
-        tree = ast.parse(expression, mode="eval")
-    except SyntaxError as err:
-        raise RewardlabError(f"{owner}: cannot parse {expression!r}: {err.msg}") from err
-    for node in ast.walk(tree):
-        allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Constant, ast.Load, ast.Call,
-                   *_BINARY, *_UNARY)
-        if not isinstance(node, allowed):
-            raise RewardlabError(
-                f"{owner}: {expression!r} may use only metric names, numbers, + - * / **, abs, min, max, log, sqrt"
-            )
-        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in _FUNCS):
-            raise RewardlabError(f"{owner}: unknown function in {expression!r}; expected one of {choices(_FUNCS)}")
-    return tree
-
-
-def evaluate_expression(expression: str, metrics: Mapping[str, float]) -> float:
-    """The value of a derived metric for one run; NaN when a name is missing or it divides by zero."""
-    tree = compile_expression(expression, "derived metric")
-
-    def ev(node: ast.AST) -> float:
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Constant):
-            return float(node.value)
-        if isinstance(node, ast.Name):
-            if node.id in _FUNCS:
-                raise RewardlabError(f"derived metric: {node.id!r} is a function")
-            return float(metrics.get(node.id, math.nan))
-        if isinstance(node, ast.UnaryOp):
-            return _UNARY[type(node.op)](ev(node.operand))
-        if isinstance(node, ast.BinOp):
-            value = _BINARY[type(node.op)](ev(node.left), ev(node.right))
-            return math.nan if isinstance(value, complex) else value  # (-1) ** 0.5: NaN, like sqrt(-1)
-        if isinstance(node, ast.Call):
-            return float(_FUNCS[node.func.id](*(ev(a) for a in node.args)))
-        raise RewardlabError(f"derived metric: unsupported expression {expression!r}")
-
-    try:
-        return float(ev(tree))
-    except (ZeroDivisionError, ValueError, OverflowError):
-        return math.nan

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardlab.core.errors import RewardlabError
-from rewardlab.studies.spec import Run, Study
+from rewardlab.studies.model import Run, Study
 
 STUDY_FILE = "study.json"
 RUNS_DIR = "runs"
@@ -213,9 +213,6 @@ class ResultStore:
     # --- runs -----------------------------------------------------------------------------------
     def run_path(self, key: str) -> Path:
         return self.runs_dir / f"{key}.json"
-
-    def is_finished(self, key: str) -> bool:
-        return self.read_run(key) is not None
 
     def read_run(self, key: str) -> dict[str, Any] | None:
         """The finished run ``key``, or None if it is missing or unreadable (then it is redone)."""

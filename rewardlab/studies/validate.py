@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from rewardlab.core.errors import RewardlabError, choices
-from rewardlab.studies.spec import DEFAULT_RUNNER, Run, Study, compile_expression
+from rewardlab.studies.model import DEFAULT_RUNNER, Run, Study, compile_expression
 
 #: Metrics that the default runner adds to the environment's episode metrics.
 RUNNER_METRICS = ("train_time_s", "update_time_s")
@@ -64,7 +64,7 @@ def _key(*parts: Any) -> str:
 
 def _check_env(run: Run, where: str) -> set[str]:
     """Build the run's environment once; return the names of its episode metrics."""
-    from rewardlab.agents.run import make_env_sim
+    from rewardlab.agents.envs import make_env_sim
     from rewardlab.core.registry import get_spec
 
     config = run.config
@@ -101,7 +101,8 @@ def _check_agent(run: Run, where: str) -> None:
     if not isinstance(agent_kwargs, dict):
         raise RewardlabError(f"{where}: agent_kwargs must be a mapping, got {agent_kwargs!r}")
     try:
-        from rewardlab.agents.ppo import PPOConfig, resolve_device
+        from rewardlab.agents.envs import resolve_device
+        from rewardlab.agents.ppo import PPOConfig
 
         resolve_device(config.get("device", "cpu"))
         if algo in OWN_ALGOS:

@@ -3,7 +3,7 @@
 ==================================  ========================================================
 Gymnasium ``Env``                   PettingZoo ``ParallelEnv``
 ==================================  ========================================================
-:class:`PotentialShaping`           :class:`ParallelPotentialShaping`  (and :class:`VectorPotentialShaping` for a ``VectorEnv``)
+:class:`PotentialShaping`           :class:`ParallelPotentialShaping`  (and :class:`VectorPotentialShaping`)
 :class:`ActionRatePenalty`          :class:`ParallelActionRatePenalty`  (and :class:`VectorActionRatePenalty`)
 :class:`TermReweighting`            :class:`ParallelTermReweighting`  (and :class:`VectorTermReweighting`)
 --                                  :class:`SocialReward` (private / cooperative / integrated)

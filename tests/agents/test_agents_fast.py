@@ -35,16 +35,31 @@ def with_advantages(agent: PPO, batch: dict[str, torch.Tensor], next_value: torc
 
 def reference_twin(agent: PPO) -> PPO:
     """A reference agent with the fast agent's settings, parameters, statistics and a copy of its simulator."""
-    twin = type(agent)(copy.deepcopy(agent.sim), {**_settings(agent), "backend": "reference"}, seed=agent.seed, _reset=False)
+    twin = type(agent)(
+        copy.deepcopy(agent.sim), {**_settings(agent), "backend": "reference"}, seed=agent.seed, _reset=False
+    )
     twin.model.load_state_dict(agent.model.state_dict())
     twin._obs = agent._obs
     return twin
 
 
 def _settings(agent: PPO) -> dict:
-    return {key: getattr(agent.config, key) for key in ("num_steps", "activation", "clip_vloss", "ent_coef", "hidden_sizes",
-                                                         "critic_hidden_sizes", "norm_adv", "learning_rate", "update_epochs",
-                                                         "num_minibatches", "minibatch_size")}
+    return {
+        key: getattr(agent.config, key)
+        for key in (
+            "num_steps",
+            "activation",
+            "clip_vloss",
+            "ent_coef",
+            "hidden_sizes",
+            "critic_hidden_sizes",
+            "norm_adv",
+            "learning_rate",
+            "update_epochs",
+            "num_minibatches",
+            "minibatch_size",
+        )
+    }
 
 
 @pytest.mark.parametrize(
@@ -58,7 +73,14 @@ def _settings(agent: PPO) -> dict:
     ids=["tanh-clipped-value", "relu-entropy", "uneven-depths", "mappo"],
 )
 def test_handwritten_gradient_equals_autograd_of_the_reference_loss(agent_cls, sim, settings):
-    cfg = {"num_steps": 16, "learning_rate": 0.05, "update_epochs": 2, "num_minibatches": 2, "backend": "fast", **settings}
+    cfg = {
+        "num_steps": 16,
+        "learning_rate": 0.05,
+        "update_epochs": 2,
+        "num_minibatches": 2,
+        "backend": "fast",
+        **settings,
+    }
     agent = agent_cls(sim, cfg, seed=0)
     # equal hidden layers on one input: actor and critic run as one batched pair
     assert agent.fast.step.paired == (agent_cls is PPO and "critic_hidden_sizes" not in settings)
@@ -71,7 +93,16 @@ def test_handwritten_gradient_equals_autograd_of_the_reference_loss(agent_cls, s
     col = {name: mb[name].unsqueeze(-1) for name in ("logp", "values", "advantages", "returns")}
     step, grads = agent.fast.step, agent.fast.flat
     step.begin_update(1, 64, agent.device)
-    step(mb["obs"], mb["state"], mb["actions"], col["logp"], col["values"], col["advantages"], col["returns"], agent.config)
+    step(
+        mb["obs"],
+        mb["state"],
+        mb["actions"],
+        col["logp"],
+        col["values"],
+        col["advantages"],
+        col["returns"],
+        agent.config,
+    )
     terms = step.finish_update(agent.config)
     hand_grad = grads.grad.clone()
     grads.grad.zero_()

@@ -96,7 +96,9 @@ def test_training_is_deterministic_under_a_seed(agent_cls, sim_cls, settings):
 )
 def test_checkpoint_resume_is_bit_for_bit(tmp_path, agent_cls, sim_cls, settings):
     total = 4 * 16 * 4  # four updates
-    make = (lambda: rewardlab.make_sim(sim_cls, num_envs=4)) if isinstance(sim_cls, str) else (lambda: sim_cls(num_envs=4))
+    make = (
+        (lambda: rewardlab.make_sim(sim_cls, num_envs=4)) if isinstance(sim_cls, str) else (lambda: sim_cls(num_envs=4))
+    )
     whole = agent_cls(make(), settings, seed=7).learn(total)
 
     first = agent_cls(make(), settings, seed=7)

@@ -54,7 +54,9 @@ class FastBackend:
     def __init__(self, agent) -> None:
         cfg, model = agent.config, agent.model
         if agent.layout.kind != "box":
-            raise RewardlabError(f"{agent.sim.env_id}: backend='fast' needs continuous (Box) actions; use backend='reference'")
+            raise RewardlabError(
+                f"{agent.sim.env_id}: backend='fast' needs continuous (Box) actions; use backend='reference'"
+            )
         actor, critic = model.actor, model.critic
         self.agent = agent
         # actor and critic reading one input through equal hidden layers run as one batched pair

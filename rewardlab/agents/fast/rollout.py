@@ -73,7 +73,9 @@ class HostNorm:
 def numpy_layers(net: nn.Sequential) -> list[tuple[np.ndarray, np.ndarray]]:
     """(W^T, b) of each linear layer of ``net`` as zero-copy NumPy views of the (CPU) parameters:
     they follow every in-place optimiser step."""
-    return [(layer.weight.detach().numpy().T, layer.bias.detach().numpy()) for layer in net if isinstance(layer, nn.Linear)]
+    return [
+        (layer.weight.detach().numpy().T, layer.bias.detach().numpy()) for layer in net if isinstance(layer, nn.Linear)
+    ]
 
 
 def pair_numpy_layers(
@@ -207,7 +209,12 @@ class HostInputs:
 
     def __init__(self, agent) -> None:
         model, cfg = agent.model, agent.config
-        self.n, self.d, self.device, self.central = agent.num_agents, agent.obs_dim, agent.device, cfg.centralized_critic
+        self.n, self.d, self.device, self.central = (
+            agent.num_agents,
+            agent.obs_dim,
+            agent.device,
+            cfg.centralized_critic,
+        )
         self.obs_norm = HostNorm(model.obs_norm)
         self.state_norm = HostNorm(model.state_norm) if self.central else None
         self.actor_ids, self.critic_ids = agent.use_agent_id, agent.critic_agent_id

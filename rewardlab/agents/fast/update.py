@@ -122,7 +122,8 @@ def _layers(net: nn.Sequential) -> list[nn.Linear]:
 def can_pair(actor: nn.Module, critic: nn.Module) -> bool:
     """Whether actor and critic MLPs have the same hidden layers (then they run as one batched pair)."""
     a, c = _layers(actor.net), _layers(critic.net)
-    return len(a) == len(c) >= 2 and all(la.weight.shape == lc.weight.shape for la, lc in zip(a[:-1], c[:-1], strict=True))
+    hidden = zip(a[:-1], c[:-1], strict=True)
+    return len(a) == len(c) >= 2 and all(la.weight.shape == lc.weight.shape for la, lc in hidden)
 
 
 def paired_order(model: nn.Module, actor: nn.Module, critic: nn.Module) -> list[nn.Parameter]:
@@ -144,7 +145,9 @@ class MLPGaussianStep:
     :meth:`finish_update` for the statistics.
     """
 
-    def __init__(self, actor: nn.Module, critic: nn.Module, flat: FlatParameters, activation: str, paired: bool = False) -> None:
+    def __init__(
+        self, actor: nn.Module, critic: nn.Module, flat: FlatParameters, activation: str, paired: bool = False
+    ) -> None:
         self.paired = paired
         if paired:  # hidden layer k of both networks as (2, out, in) weights, (2, 1, out) biases
             self.pairs = []
@@ -318,7 +321,9 @@ class MLPGaussianStep:
         log_ratio, ratio = self._log_ratio[:n], self._ratio[:n]
         neg_adv, value_term = self._neg_adv[:n], self._value_term[:n]
         per_sample = {
-            "policy_loss": torch.maximum(neg_adv * ratio, neg_adv * ratio.clamp(1.0 - cfg.clip_coef, 1.0 + cfg.clip_coef)),
+            "policy_loss": torch.maximum(
+                neg_adv * ratio, neg_adv * ratio.clamp(1.0 - cfg.clip_coef, 1.0 + cfg.clip_coef)
+            ),
             "value_loss": 0.5 * (value_term if cfg.clip_vloss else value_term.square()),
             "approx_kl": (ratio - 1.0) - log_ratio,
             "clipfrac": ((ratio - 1.0).abs() > cfg.clip_coef).float(),
@@ -336,7 +341,9 @@ class MLPGaussianStep:
         return stats
 
 
-def packed_update(agent, step: MLPGaussianStep, flat: FlatParameters, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+def packed_update(
+    agent, step: MLPGaussianStep, flat: FlatParameters, batch: dict[str, torch.Tensor]
+) -> dict[str, float]:
     """``PPO._update`` for the MLP-Gaussian policy: the same epochs of shuffled minibatches and the
     same loss, its gradient from ``step``; returns the same statistics.
 
@@ -355,8 +362,16 @@ def packed_update(agent, step: MLPGaussianStep, flat: FlatParameters, batch: dic
     step.begin_update(cfg.update_epochs, total, agent.device)
     for idx in agent.minibatches(total):
         mb = dict(zip(names, packed.index_select(0, idx).split(widths, 1), strict=True))  # (M, width) views
-        approx_kl = step(mb["obs"], mb.get("state", mb["obs"]), mb["actions"], mb["logp"], mb["values"],
-                         mb["advantages"], mb["returns"], cfg)
+        approx_kl = step(
+            mb["obs"],
+            mb.get("state", mb["obs"]),
+            mb["actions"],
+            mb["logp"],
+            mb["values"],
+            mb["advantages"],
+            mb["returns"],
+            cfg,
+        )
         flat.grad.div_(flat.clip_divisor(cfg.max_grad_norm))
         agent.optimizer.step()
         if cfg.target_kl is not None and float(approx_kl) > cfg.target_kl:

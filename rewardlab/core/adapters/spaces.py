@@ -75,5 +75,7 @@ def single_action(action: np.ndarray, space: spaces.Space, sim_shape: tuple[int,
     """
     action = as_action_array(action, owner, "action")
     if squeezed(action.shape) != squeezed(space.shape):
-        raise RewardlabError(f"{owner}: action has shape {action.shape}, expected {space.shape} for action space {space}")
+        raise RewardlabError(
+            f"{owner}: action has shape {action.shape}, expected {space.shape} for action space {space}"
+        )
     return action.reshape(sim_shape)
