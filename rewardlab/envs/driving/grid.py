@@ -109,78 +109,14 @@ class GridLayout(Layout):
         return 2 * j + (0 if north else 1)  # north turns right to east, south to west
 
     def routes(self, rows, rng, num_egos, max_points):
-        n, p = len(rows), self.params
-        nl = p.lanes_per_direction
-        m_max = 4
-        out = empty_routes(n, num_egos, max_points, m_max)
+        m_max = 4  # stop lines kept per route
+        out = empty_routes(len(rows), num_egos, max_points, m_max)
         u = rng.uniform((num_egos, 4 + m_max), rows)
         for i, row in enumerate(rows):
-            w, hb = self.width[row], self.half_box[row]
             for e in range(num_egos):
-                road = int(u[i, e, 0] * self.num_roads) % self.num_roads
-                lane = nl - 1
-                first_stop = self.stop_s[row, road, 0]
-                near, far = p.start_distance
-                s_start = max(5.0, first_stop - near - (far - near) * u[i, e, 1])
-                s_start += 12.0 * e  # several egos on one road keep apart
-                pieces, stops = [], []
-                s_cur, length, m, remaining = s_start, 0.0, 0, p.route_length
-                while True:
-                    stop_here = self.stop_s[row, road, m] if m < self.stops_per_road else np.inf
-                    if not np.isfinite(stop_here) or length + (stop_here - s_cur) > remaining:
-                        s_end = min(self.length[row, road] - 10.0, s_cur + remaining - length)
-                        pieces.append(RoutePiece("straight", road, lane, s_cur, max(s_end, s_cur + 1.0)))
-                        break
-                    k = int(self.stop_light[road, m])
-                    box_in = stop_here + 1.0
-                    pieces.append(RoutePiece("straight", road, lane, s_cur, box_in))
-                    sx, sy, _ = self.to_world(row, road, stop_here, -(lane + 0.5) * w)
-                    stops.append((sx, sy, k, int(self.road_group[road])))
-                    length += box_in - s_cur
-                    turn_right = u[i, e, 4 + min(len(stops) - 1, m_max - 1)] < p.right_turn_probability
-                    if turn_right:
-                        new_road = self._turn_road(road, k)
-                        x0, y0, h0 = self.to_world(row, road, box_in, -(lane + 0.5) * w)
-                        radius = hb - (lane + 0.5) * w
-                        cx, cy = x0 + radius * np.sin(h0), y0 - radius * np.cos(h0)
-                        a0 = h0 + 0.5 * np.pi
-                        arc = RoutePiece("arc", cx=cx, cy=cy, radius=radius, a0=a0, a1=a0 - 0.5 * np.pi)
-                        pieces.append(arc)
-                        length += 0.5 * np.pi * radius
-                        # station of the box exit on the new road
-                        new_m = int(np.flatnonzero(self.stop_light[new_road] == k)[0])
-                        s_cur = self.stop_s[row, new_road, new_m] + 1.0 + 2.0 * hb
-                        road, m = new_road, new_m + 1
-                    else:
-                        pieces.append(RoutePiece("straight", road, lane, box_in, box_in + 2.0 * hb))
-                        length += 2.0 * hb
-                        s_cur = box_in + 2.0 * hb
-                        m += 1
-                    if len(stops) >= m_max:
-                        remaining = min(remaining, length + 40.0)
-                xy, road_of, left, right = [], [], [], []
-                for piece in pieces:
-                    if piece.kind == "straight":
-                        st = np.arange(piece.s0, piece.s1, DS)
-                        x, y, _ = self.to_world(row, piece.road, st, -(piece.lane + 0.5) * w)
-                        in_box = np.zeros(len(st), dtype=bool)
-                        for mm in range(self.stops_per_road):
-                            c0 = self.stop_s[row, piece.road, mm] + 1.0
-                            in_box |= (st > c0) & (st < c0 + 2.0 * hb)
-                        xy.append(np.stack([x, y], axis=1))
-                        road_of.append(np.where(in_box, -1, piece.road))
-                        left.append(np.full(len(st), piece.lane, dtype=float))
-                        right.append(np.full(len(st), nl - 1 - piece.lane, dtype=float))
-                    else:
-                        count = max(2, int(np.ceil(0.5 * np.pi * piece.radius / DS)))
-                        a = np.linspace(piece.a0, piece.a1, count, endpoint=False)
-                        xy.append(np.stack([piece.cx + piece.radius * np.cos(a),
-                                            piece.cy + piece.radius * np.sin(a)], axis=1))
-                        road_of.append(np.full(count, -1))
-                        left.append(np.zeros(count))
-                        right.append(np.zeros(count))
-                pts = np.concatenate(xy)
-                pts, hdg, s_arc, npts = finish_route(pts, max_points)
+                pieces, stops, s_start = self._plan_route(row, e, u[i, e], m_max)
+                xy, road_of, left, right = self._piece_points(row, pieces)
+                pts, hdg, s_arc, npts = finish_route(np.concatenate(xy), max_points)
                 out["xy"][i, e], out["hdg"][i, e], out["s"][i, e] = pts, hdg, s_arc
                 out["length"][i, e] = s_arc[npts - 1]
                 for name, values in (("road", road_of), ("lanes_left", left), ("lanes_right", right)):
@@ -188,11 +124,87 @@ class GridLayout(Layout):
                     out[name][i, e, : len(v)] = v
                     out[name][i, e, len(v) :] = v[-1]
                 for j, (sx, sy, k, g) in enumerate(stops[:m_max]):
+                    # the stop line's station on the route: its closest route point
                     nearest = np.argmin((pts[:npts, 0] - sx) ** 2 + (pts[:npts, 1] - sy) ** 2)
                     out["stop_s"][i, e, j] = s_arc[nearest]
                     out["stop_light"][i, e, j] = k
                     out["stop_group"][i, e, j] = g
                 out["start_road"][i, e] = pieces[0].road
-                out["start_lane"][i, e] = lane
+                out["start_lane"][i, e] = self.params.lanes_per_direction - 1
                 out["start_s"][i, e] = s_start
         return out
+
+    def _plan_route(self, row: int, ego: int, u: np.ndarray, m_max: int):
+        """The pieces of ego ``ego``'s route in instance ``row`` (straights along its road's
+        rightmost lane, quarter arcs where it turns right), the stop lines it crosses (x, y,
+        intersection, signal group) and its start station; ``u``: the route's uniforms."""
+        p = self.params
+        w, hb = self.width[row], self.half_box[row]
+        road = int(u[0] * self.num_roads) % self.num_roads
+        lane = p.lanes_per_direction - 1
+        first_stop = self.stop_s[row, road, 0]
+        near, far = p.start_distance
+        s_start = max(5.0, first_stop - near - (far - near) * u[1])
+        s_start += 12.0 * ego  # several egos on one road keep apart
+        pieces, stops = [], []
+        s_cur, length, m, remaining = s_start, 0.0, 0, p.route_length
+        while True:
+            stop_here = self.stop_s[row, road, m] if m < self.stops_per_road else np.inf
+            if not np.isfinite(stop_here) or length + (stop_here - s_cur) > remaining:
+                s_end = min(self.length[row, road] - 10.0, s_cur + remaining - length)
+                pieces.append(RoutePiece("straight", road, lane, s_cur, max(s_end, s_cur + 1.0)))
+                return pieces, stops, s_start
+            k = int(self.stop_light[road, m])
+            box_in = stop_here + 1.0
+            pieces.append(RoutePiece("straight", road, lane, s_cur, box_in))
+            sx, sy, _ = self.to_world(row, road, stop_here, -(lane + 0.5) * w)
+            stops.append((sx, sy, k, int(self.road_group[road])))
+            length += box_in - s_cur
+            turn_right = u[4 + min(len(stops) - 1, m_max - 1)] < p.right_turn_probability
+            if turn_right:
+                new_road = self._turn_road(road, k)
+                x0, y0, h0 = self.to_world(row, road, box_in, -(lane + 0.5) * w)
+                radius = hb - (lane + 0.5) * w
+                cx, cy = x0 + radius * np.sin(h0), y0 - radius * np.cos(h0)
+                a0 = h0 + 0.5 * np.pi
+                pieces.append(RoutePiece("arc", cx=cx, cy=cy, radius=radius, a0=a0, a1=a0 - 0.5 * np.pi))
+                length += 0.5 * np.pi * radius
+                # station of the box exit on the new road
+                new_m = int(np.flatnonzero(self.stop_light[new_road] == k)[0])
+                s_cur = self.stop_s[row, new_road, new_m] + 1.0 + 2.0 * hb
+                road, m = new_road, new_m + 1
+            else:
+                pieces.append(RoutePiece("straight", road, lane, box_in, box_in + 2.0 * hb))
+                length += 2.0 * hb
+                s_cur = box_in + 2.0 * hb
+                m += 1
+            if len(stops) >= m_max:
+                remaining = min(remaining, length + 40.0)
+
+    def _piece_points(self, row: int, pieces):
+        """Per piece: route points ~1 m apart (x, y), the road of each point (-1 inside an
+        intersection box), and the same-direction lanes left and right of it."""
+        nl = self.params.lanes_per_direction
+        w, hb = self.width[row], self.half_box[row]
+        xy, road_of, left, right = [], [], [], []
+        for piece in pieces:
+            if piece.kind == "straight":
+                st = np.arange(piece.s0, piece.s1, DS)
+                x, y, _ = self.to_world(row, piece.road, st, -(piece.lane + 0.5) * w)
+                xy.append(np.stack([x, y], axis=1))
+                in_box = np.zeros(len(st), dtype=bool)
+                for mm in range(self.stops_per_road):
+                    c0 = self.stop_s[row, piece.road, mm] + 1.0
+                    in_box |= (st > c0) & (st < c0 + 2.0 * hb)
+                road_of.append(np.where(in_box, -1, piece.road))
+                left.append(np.full(len(st), piece.lane, dtype=float))
+                right.append(np.full(len(st), nl - 1 - piece.lane, dtype=float))
+            else:
+                count = max(2, int(np.ceil(0.5 * np.pi * piece.radius / DS)))
+                a = np.linspace(piece.a0, piece.a1, count, endpoint=False)
+                xy.append(np.stack([piece.cx + piece.radius * np.cos(a), piece.cy + piece.radius * np.sin(a)],
+                                   axis=1))
+                road_of.append(np.full(count, -1))
+                left.append(np.zeros(count))
+                right.append(np.zeros(count))
+        return xy, road_of, left, right

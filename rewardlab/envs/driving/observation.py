@@ -174,29 +174,9 @@ def static_points(lay, rows: np.ndarray, routes: dict, spacing: float, station_r
                       (STATIC_BITS["lane_markings"], marking)):
         out.append((bit, rows_b[mask], x[mask], y[mask]))
     if lay.has_ramp:  # the on-ramp: a lane-wide band around its tapering centre line
-        u = np.arange(-(1.9 + SHOULDER), 1.9 + SHOULDER + 1e-9, spacing)
-        s_r = np.broadcast_to(st[:, 0], (nb, st.shape[2], len(u)))
-        idx = np.minimum(np.round(s_r).astype(np.int64), lay.num_stations - 1)
-        w_r = lay.width[rows][:, None, None]
-        center = -(lay.lanes[0] + 0.5) * w_r - lay.ramp_offset[rows[:, None, None], idx]
-        d_r = center + u
-        fx, fy, fh = lay.frame(rows[:, None, None], np.zeros_like(idx[..., :1]), s_r[..., :1])
-        x_r, y_r = fx - d_r * np.sin(fh), fy + d_r * np.cos(fh)
-        exists = s_r <= lay.merge_end[rows][:, None, None]
-        lane_r = exists & (np.abs(u) <= 0.5 * w_r)
-        rb = np.broadcast_to(rows[:, None, None], s_r.shape)
-        out.append((STATIC_BITS["road"], rb[lane_r], x_r[lane_r], y_r[lane_r]))
-        sh = exists & ~lane_r
-        out.append((STATIC_BITS["shoulder"], rb[sh], x_r[sh], y_r[sh]))
+        out += _ramp_points(lay, rows, st[:, 0], spacing)
     if lay.num_intersections:
-        grid = np.arange(-30.0, 30.0 + 1e-9, spacing)
-        gx, gy = np.meshgrid(grid, grid, indexing="ij")
-        hb = lay.half_box[rows][:, None, None, None]
-        cx = lay.centers[rows][:, :, 0][:, :, None, None] + gx
-        cy = lay.centers[rows][:, :, 1][:, :, None, None] + gy
-        box = np.broadcast_to((np.abs(gx) <= hb) & (np.abs(gy) <= hb), cx.shape)
-        rb = np.broadcast_to(rows[:, None, None, None], box.shape)
-        out.append((STATIC_BITS["road"], rb[box], cx[box], cy[box]))
+        out += _box_points(lay, rows, spacing)
     # routes: each ego's polyline widened to 3 m, one bit per ego
     e = routes["xy"].shape[1]
     q = routes["xy"].shape[2]
@@ -210,6 +190,37 @@ def static_points(lay, rows: np.ndarray, routes: dict, spacing: float, station_r
         rb = np.broadcast_to(rows[:, None, None], rx.shape)
         out.append((route_bit(k), rb[mask], rx[mask], ry[mask]))
     return out
+
+
+def _ramp_points(lay, rows: np.ndarray, st: np.ndarray, spacing: float) -> list:
+    """Road and shoulder points of the highway's on-ramp at stations ``st`` (nb, S, 1)."""
+    nb = len(rows)
+    u = np.arange(-(1.9 + SHOULDER), 1.9 + SHOULDER + 1e-9, spacing)
+    s_r = np.broadcast_to(st, (nb, st.shape[1], len(u)))
+    idx = np.minimum(np.round(s_r).astype(np.int64), lay.num_stations - 1)
+    w_r = lay.width[rows][:, None, None]
+    center = -(lay.lanes[0] + 0.5) * w_r - lay.ramp_offset[rows[:, None, None], idx]
+    d_r = center + u
+    fx, fy, fh = lay.frame(rows[:, None, None], np.zeros_like(idx[..., :1]), s_r[..., :1])
+    x_r, y_r = fx - d_r * np.sin(fh), fy + d_r * np.cos(fh)
+    exists = s_r <= lay.merge_end[rows][:, None, None]
+    lane_r = exists & (np.abs(u) <= 0.5 * w_r)
+    rb = np.broadcast_to(rows[:, None, None], s_r.shape)
+    sh = exists & ~lane_r
+    return [(STATIC_BITS["road"], rb[lane_r], x_r[lane_r], y_r[lane_r]),
+            (STATIC_BITS["shoulder"], rb[sh], x_r[sh], y_r[sh])]
+
+
+def _box_points(lay, rows: np.ndarray, spacing: float) -> list:
+    """Road points filling the intersection boxes."""
+    grid = np.arange(-30.0, 30.0 + 1e-9, spacing)
+    gx, gy = np.meshgrid(grid, grid, indexing="ij")
+    hb = lay.half_box[rows][:, None, None, None]
+    cx = lay.centers[rows][:, :, 0][:, :, None, None] + gx
+    cy = lay.centers[rows][:, :, 1][:, :, None, None] + gy
+    box = np.broadcast_to((np.abs(gx) <= hb) & (np.abs(gy) <= hb), cx.shape)
+    rb = np.broadcast_to(rows[:, None, None, None], box.shape)
+    return [(STATIC_BITS["road"], rb[box], cx[box], cy[box])]
 
 
 def raster_extent(sim) -> tuple[int, int]:

@@ -397,6 +397,19 @@ class HighwayLayout(Layout):
         taper = 120.0
         self.ramp_offset[rows] = 12.0 * smoothstep((self.merge_start[rows, None] - s) / taper)
 
+    def _ramp_route_offset(self, rows, st, idx, w, lane_change):
+        """Lateral offset of a route that starts on the ramp at stations ``st`` (station indices
+        ``idx``): the ramp lane's centre, then a change into the rightmost main lane over 60 m from
+        station ``lane_change`` (a cosine blend; 0 before the window, 1 after it)."""
+        nl = int(self.lanes[0])
+        ramp_d = -(nl + 0.5) * w - self.ramp_offset[rows[:, None], idx]
+        t = np.clip((st - lane_change) / 60.0, 0.0, 1.0)
+        blend = (t >= 1.0).astype(float)
+        turn = (t > 0.0) & (t < 1.0)
+        blend[turn] = 0.5 - 0.5 * np.cos(np.pi * t[turn])
+        right_d = -(nl - 0.5) * w
+        return ramp_d + (right_d - ramp_d) * blend
+
     def routes(self, rows, rng, num_egos, max_points):
         n = len(rows)
         out = empty_routes(n, num_egos, max_points, 1)
@@ -425,17 +438,8 @@ class HighwayLayout(Layout):
         d[:] = main_d
         ramp = np.flatnonzero(on_ramp[:, 0])  # only ego 0 starts on the ramp
         if len(ramp):
-            w_r = w[ramp]
-            ramp_d = -(nl + 0.5) * w_r - self.ramp_offset[rows[ramp][:, None], idx[ramp, 0]]
-            # the ramp route changes into the right lane inside the acceleration lane (cosine
-            # blend; 0 before the 60 m window, 1 after it, the cosine only inside)
-            lc0 = ms[ramp] + 20.0 + 30.0 * u[ramp, 0, 3:4]
-            t = np.clip((st[ramp, 0] - lc0) / 60.0, 0.0, 1.0)
-            blend = (t >= 1.0).astype(float)
-            turn = (t > 0.0) & (t < 1.0)
-            blend[turn] = 0.5 - 0.5 * np.cos(np.pi * t[turn])
-            right_d = -(nl - 0.5) * w_r
-            d[ramp, 0] = ramp_d + (right_d - ramp_d) * blend
+            lane_change = ms[ramp] + 20.0 + 30.0 * u[ramp, 0, 3:4]
+            d[ramp, 0] = self._ramp_route_offset(rows[ramp], st[ramp, 0], idx[ramp, 0], w[ramp], lane_change)
         g = self.geo.reshape(-1, 8).take(rr * self.num_stations + idx, axis=0)  # one road
         x = g[..., 0] - d * g[..., 4]
         y = g[..., 1] + d * g[..., 3]
