@@ -54,6 +54,7 @@ from rewardlab.envs.driving.grid import GridLayout
 from rewardlab.envs.driving.params import DrivingParams, GridParams, HighwayParams
 from rewardlab.envs.driving.pedestrians import Pedestrians
 from rewardlab.envs.driving.perception import EGO, PEDESTRIAN, STATIC, TRAFFIC, objects, perceive, take_last
+from rewardlab.envs.driving.render import render_scene
 from rewardlab.envs.driving.road import HighwayLayout, Layout
 from rewardlab.envs.driving.traffic import GREEN, Obstacles, RoadUsers, Traffic
 from rewardlab.envs.driving.vehicle import (
@@ -432,8 +433,6 @@ class DrivingSim(BatchedSim):
         return {k: np.asarray(v, dtype=float).mean(axis=1) for k, v in out.items()}
 
     def render_frame(self, index: int = 0) -> np.ndarray:
-        from rewardlab.envs.driving.render import render_scene
-
         return render_scene(self, index)
 
 
