@@ -374,7 +374,7 @@ def test_rotation_helpers_agree_with_each_other_and_with_quat_to_matrix():
         ("rewardlab/LocoImitation-v0", {}),
         ("rewardlab/LocoImitation-v0", {"motion": "jump", "speed": 0.0, "action_mode": "residual"}),
         ("rewardlab/LocoImitation-v0", {"max_latency_steps": 2, "friction_range": (0.5, 1.0)}),
-        ("rewardlab/LocoImitation-v0", {"observe_reference_root": True, "min_imitation_reward": 0.3,
+        ("rewardlab/LocoImitation-v0", {"observe_reference_root": False, "min_imitation_reward": 0.3,
                                         "max_root_rotation_error": 0.5}),
         ("rewardlab/LocoJoystick-v0", {}),
         ("rewardlab/LocoJoystick-v0", {"payload_range": (0.0, 3.0), "command_vx": (0.5, 1.0)}),
@@ -435,8 +435,9 @@ def test_linear_policy_net_reads_the_phase_entries_without_settings(env_id):
 
 
 def test_reference_root_observation_is_the_next_target_in_the_trunk_frame():
-    sim = make_sim("rewardlab/LocoImitation-v0", num_envs=3, observe_reference_root=True)
-    assert sim.obs_dim == 63 and make_sim("rewardlab/LocoImitation-v0", num_envs=1).obs_dim == 60
+    sim = make_sim("rewardlab/LocoImitation-v0", num_envs=3)  # on by default
+    assert sim.obs_dim == 63
+    assert make_sim("rewardlab/LocoImitation-v0", num_envs=1, observe_reference_root=False).obs_dim == 60
     obs = sim.reset(seed=2)[:, 0]
     actions = np.random.default_rng(0).uniform(-0.3, 0.3, size=(40, 3, 1, 12))
     for t in range(40):

@@ -16,9 +16,9 @@ action space           Box(-1, 1, (12,)): joint position targets, q* = q_stand +
 observation            float32: root height, projected gravity (3), body-frame linear (3) and
                        angular (3) velocity, q - q_stand (12), joint velocities (12), previous
                        action (12), phase (cos, sin); imitation adds the next reference pose
-                       q_ref(t+1) - q_stand (12) -> 60 (``observe_reference_root``: and the
-                       next reference root position in the trunk frame (3) -> 63); joystick adds
-                       the command (vx, vy, yaw rate) -> 51
+                       q_ref(t+1) - q_stand (12) and the next reference root position in the
+                       trunk frame (3) -> 63 (60 with ``observe_reference_root=False``);
+                       joystick adds the command (vx, vy, yaw rate) -> 51
 control                50 Hz (``control_dt``), physics 0.004 s (5 substeps), position servos
                        Kp = 35, Kd = 0.5, torque limits 23.7 / 23.7 / 35.55 N m
 episode                ``episode_seconds`` (10 s = 500 steps); terminated on a fall (root below
@@ -126,9 +126,10 @@ class LocoParams:
         random_start_phase: start each episode at a random reference frame (reference state
             initialisation).
         observe_reference_root: imitation observes where the reference root will be at the next
-            step, relative to the trunk, in the trunk frame (3 more entries, 60-62), as Peng et
-            al. 2020's policies observe the target root position; without it a policy cannot see
-            that it lags behind the reference until the root error ends the episode.
+            step, relative to the trunk, in the trunk frame (entries 60-62), as Peng et al.
+            2020's policies observe the target root position; without it (False: 60 entries, the
+            layout before this option) a policy cannot see that it lags behind the reference
+            until the root error ends the episode.
         init_noise: uniform noise on the initial joint angles, rad.
         terminate_height: the episode ends when the root is lower, m.
         terminate_tilt: the episode ends when the trunk tilts more, rad.
@@ -162,7 +163,7 @@ class LocoParams:
     action_scale: float = 1.0
     action_mode: str = "absolute"
     random_start_phase: bool = True
-    observe_reference_root: bool = False
+    observe_reference_root: bool = True
     init_noise: float = 0.05
     terminate_height: float = 0.14
     terminate_tilt: float = 1.0
