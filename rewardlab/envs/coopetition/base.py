@@ -24,8 +24,8 @@ U_i = pi_i + sum_j D_ij pi_j), whatever reward the agents were trained on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from numbers import Real
 from typing import Any, ClassVar
 
@@ -36,7 +36,9 @@ from rewardlab.core import params as check
 from rewardlab.core.errors import RewardlabError
 from rewardlab.core.reward import RewardSpec
 from rewardlab.core.sim import BatchedSim, StepOutcome
+from rewardlab.envs.coopetition.equilibrium import social_optimum
 from rewardlab.envs.coopetition.payoff import agent_sum, batched_matvec
+from rewardlab.envs.coopetition.stage_game import StageGame
 
 #: The largest action bound e_i and payoff scale a parameter may take: far above any game's
 #: units (endowments of about 100), and low enough that products of bounds and scales stay
@@ -194,41 +196,6 @@ def coop_presets(payoff_terms: tuple[str, ...], trust: bool = False, **extra: Re
         presets["trust_integrated"] = RewardSpec(weights, social="trust_integrated", name="trust_integrated")
     presets.update(extra)
     return presets
-
-
-@dataclass
-class StageGame:
-    """The one-shot game of an environment at a fixed state, as the oracles see it.
-
-    Attributes:
-        env_id: the environment it came from.
-        bounds: (n,) action upper bounds (lower bounds are 0).
-        terms: joint actions (..., n) -> {term name: (..., n)}; the same formulas the step uses.
-        payoff_terms: the terms whose sum is the private payoff pi_i.
-        interdependence: D (n, n) at this state.
-        trust_effective: T_eff (n, n) at this state, where the game has trust.
-        active: (n,) bool, the agents that play (the others' actions are ignored).
-        interdependence_of: where D depends on the joint action (coalition membership), joint
-            actions (..., n) -> D (..., n, n); it then replaces ``interdependence``.
-    """
-
-    env_id: str
-    bounds: np.ndarray
-    terms: Callable[[np.ndarray], dict[str, np.ndarray]]
-    payoff_terms: tuple[str, ...]
-    interdependence: np.ndarray
-    trust_effective: np.ndarray | None = None
-    active: np.ndarray | None = None
-    interdependence_of: Callable[[np.ndarray], np.ndarray] | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def num_agents(self) -> int:
-        return len(self.bounds)
-
-    def payoff(self, a: np.ndarray) -> np.ndarray:
-        terms = self.terms(a)
-        return sum(terms[k] for k in self.payoff_terms)
 
 
 _OPTIMUM_CACHE: dict[Any, np.ndarray] = {}
@@ -435,8 +402,6 @@ class CoopSim(BatchedSim):
         """The social optimum's welfare sum_i pi_i of one step in each phase (from the oracle)."""
         key = (type(self).__qualname__, self.params)
         if key not in _OPTIMUM_CACHE:
-            from rewardlab.envs.coopetition.equilibrium import social_optimum
-
             _OPTIMUM_CACHE[key] = np.array(
                 [social_optimum(self.stage_game(k)).welfare for k in range(self.params.num_phases)]
             )

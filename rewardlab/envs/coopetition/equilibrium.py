@@ -23,7 +23,7 @@ import numpy as np
 
 from rewardlab.core.errors import RewardlabError, choices
 from rewardlab.core.reward import RewardSpec, as_spec
-from rewardlab.envs.coopetition.base import StageGame
+from rewardlab.envs.coopetition.stage_game import StageGame
 
 Utility = Callable[[np.ndarray], np.ndarray]
 SOCIAL = ("private", "integrated", "cooperative", "trust_integrated")
