@@ -140,7 +140,8 @@ class FisheryParams:
         return self.msy_effort / self.num_agents if self.norm_effort is None else self.norm_effort
 
     def equilibrium_stock(self, total_effort: float | np.ndarray) -> np.ndarray:
-        return np.maximum(self.carrying_capacity * (1.0 - self.catchability * np.asarray(total_effort) / self.growth_rate), 0.0)
+        share_left = 1.0 - self.catchability * np.asarray(total_effort) / self.growth_rate
+        return np.maximum(self.carrying_capacity * share_left, 0.0)
 
     def sustainable_yield(self, total_effort: float | np.ndarray) -> np.ndarray:
         return self.catchability * np.asarray(total_effort) * self.equilibrium_stock(total_effort)
@@ -238,26 +239,7 @@ class FisherySim(BatchedSim):
         # ---- observation, norms and sanctions
         visible = self.rng.bernoulli(p.monitor_prob, (n,))
         violator = effort > self.norm[:, None] + 1e-9
-        fines_count = np.zeros((b, n))
-        issued = np.zeros((b, n))
-        just = np.zeros(b)
-        unjust = np.zeros(b)
-        if p.institution in ("direct", "third_party", "both"):
-            fined = np.zeros((b, n, n), dtype=bool)  # fined[b, punisher, target] (direct)
-            if p.institution in ("direct", "both"):
-                mode = actions[:, :, 1][:, :, None]
-                targets = visible[:, None, :] & ((mode == 2) | ((mode == 1) & violator[:, None, :]))
-                fined = targets & ~np.eye(n, dtype=bool)[None]
-                issued = fined.sum(axis=2).astype(np.float64)
-                fines_count += fined.sum(axis=1)
-                just += (fined & violator[:, None, :]).sum(axis=(1, 2))
-                unjust += (fined & ~violator[:, None, :]).sum(axis=(1, 2))
-            if p.institution in ("third_party", "both"):
-                error = self.rng.bernoulli(p.third_party_error, (n,))
-                enforced = visible & (violator | error)
-                fines_count += enforced
-                just += (enforced & violator).sum(axis=1)
-                unjust += (enforced & ~violator).sum(axis=1)
+        fines_count, issued, just, unjust = self._sanctions(actions, visible, violator)
         tax = np.full((b, n), -p.third_party_tax if p.institution in ("third_party", "both") else 0.0)
 
         if p.public_reputation:
@@ -284,16 +266,7 @@ class FisherySim(BatchedSim):
         self.unjust += unjust
         collapsed = self.stock < p.collapse_fraction * p.carrying_capacity
 
-        # ---- the norm for the next step
-        if p.norm_mode == "voted":
-            self.norm = np.median(actions[:, :, 2] * self._effort_step, axis=1)
-        elif p.norm_mode == "learned":
-            learn = (self.t % p.learning_interval) == 0
-            if learn.any():
-                best = np.argmax(self.interval_payoff, axis=1)
-                best_effort = effort[np.arange(b), best]
-                self.norm = np.where(learn, self.norm + p.learning_rate * (best_effort - self.norm), self.norm)
-                self.interval_payoff[learn] = 0.0
+        self._update_norm(actions, effort)
 
         return StepOutcome(
             terms=terms,
@@ -309,6 +282,48 @@ class FisherySim(BatchedSim):
             },
             events={"collapse": collapsed},
         )
+
+    def _sanctions(
+        self, actions: np.ndarray, visible: np.ndarray, violator: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The step's fines under the institution: (fines received, fines issued, just, unjust) counts."""
+        p = self.params
+        n, b = p.num_agents, self.num_envs
+        fines_count = np.zeros((b, n))
+        issued = np.zeros((b, n))
+        just = np.zeros(b)
+        unjust = np.zeros(b)
+        if p.institution in ("direct", "third_party", "both"):
+            fined = np.zeros((b, n, n), dtype=bool)  # fined[b, punisher, target] (direct)
+            if p.institution in ("direct", "both"):
+                mode = actions[:, :, 1][:, :, None]
+                targets = visible[:, None, :] & ((mode == 2) | ((mode == 1) & violator[:, None, :]))
+                fined = targets & ~np.eye(n, dtype=bool)[None]
+                issued = fined.sum(axis=2).astype(np.float64)
+                fines_count += fined.sum(axis=1)
+                just += (fined & violator[:, None, :]).sum(axis=(1, 2))
+                unjust += (fined & ~violator[:, None, :]).sum(axis=(1, 2))
+            if p.institution in ("third_party", "both"):
+                error = self.rng.bernoulli(p.third_party_error, (n,))
+                enforced = visible & (violator | error)
+                fines_count += enforced
+                just += (enforced & violator).sum(axis=1)
+                unjust += (enforced & ~violator).sum(axis=1)
+        return fines_count, issued, just, unjust
+
+    def _update_norm(self, actions: np.ndarray, effort: np.ndarray) -> None:
+        """The norm for the next step: the median vote, or a step towards the best earner's effort."""
+        p = self.params
+        b = self.num_envs
+        if p.norm_mode == "voted":
+            self.norm = np.median(actions[:, :, 2] * self._effort_step, axis=1)
+        elif p.norm_mode == "learned":
+            learn = (self.t % p.learning_interval) == 0
+            if learn.any():
+                best = np.argmax(self.interval_payoff, axis=1)
+                best_effort = effort[np.arange(b), best]
+                self.norm = np.where(learn, self.norm + p.learning_rate * (best_effort - self.norm), self.norm)
+                self.interval_payoff[learn] = 0.0
 
     def _episode_metrics(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         p = self.params

@@ -102,7 +102,10 @@ class PunishmentParams:
         check.choice(self, "institution", INSTITUTIONS)
         check.flags(self, "partner_selection", "public_reputation")
         check.numbers(self, ("fine",), low=0.0)
-        check.numbers(self, ("punish_just_payoff", "punish_unjust_payoff", "rep_cooperate", "rep_defect", "rep_just", "rep_unjust"))
+        check.numbers(
+            self,
+            ("punish_just_payoff", "punish_unjust_payoff", "rep_cooperate", "rep_defect", "rep_just", "rep_unjust"),
+        )
         check.sequence(self, "payoffs", length=4)  # (R, S, T, P)
 
     @property
@@ -218,25 +221,11 @@ class PunishmentSim(BatchedSim):
         n, b = p.num_agents, self.num_envs
         punish_step, game_start = self._phase(self.t)
         play_step = ~punish_step
-        agents = np.arange(n)[None, :]
 
         # ---- partner choice at the first play step of a game
         choose = play_step & game_start
         if choose.any():
-            rows = np.flatnonzero(choose)
-            if p.partner_selection:
-                choice = self._others[agents, actions[rows, :, 1]]
-            else:
-                draw = self.rng.integers(n - 1, (n,), rows)
-                choice = self._others[agents, draw]
-            # bookkeeping: did the choice go to a top-reputation other agent?
-            rep = self.reputation[rows]
-            rep_others = rep[:, self._others]  # (r, n, n-1)
-            best = rep_others.max(axis=2)
-            picked = np.take_along_axis(rep, choice, axis=1)
-            self.count_choices[rows] += n
-            self.count_top_choices[rows] += (picked >= best).sum(axis=1)
-            self.partner[rows] = choice
+            self._choose_partners(actions, np.flatnonzero(choose))
 
         pd = np.zeros((b, n))
         fine = np.zeros((b, n))
@@ -245,55 +234,11 @@ class PunishmentSim(BatchedSim):
 
         # ---- play steps: moves, payoffs, the round's punishment rights
         if play_step.any():
-            rows = np.flatnonzero(play_step)
-            moves = actions[rows, :, 0]
-            partner = self.partner[rows]
-            partner_move = np.take_along_axis(moves, partner, axis=1)
-            focal_pay = self._payoff[moves, partner_move]
-            # the partner side of focal game i pays p_i: scatter by a one-hot of partners
-            chosen = partner[:, :, None] == np.arange(n)[None, None, :]  # chosen[r, i, j]: p_i == j
-            partner_pay = (chosen * self._payoff[partner_move, moves][:, :, None]).sum(axis=1)
-            pd[rows] = focal_pay + partner_pay
-            reputation_change[rows] = np.where(moves == COOPERATE, p.rep_cooperate, p.rep_defect)
-            self.moves[rows] = moves
-            self.count_moves[rows] += n
-            self.count_cooperate[rows] += (moves == COOPERATE).sum(axis=1)
-            allowed = np.zeros((len(rows), n, n), dtype=bool)
-            if p.direct:
-                allowed |= chosen  # focal i may punish p_i
-                allowed |= chosen.transpose(0, 2, 1)  # p_i may punish i
-            if p.third_party:
-                # bystander of focal game i: uniform over the n-2 agents other than i and p_i
-                k = self.rng.integers(n - 2, (n,), rows)
-                eligible = ~(np.eye(n, dtype=bool)[None] | chosen)  # eligible[r, i, j]
-                rank = np.cumsum(eligible, axis=2) - 1
-                bystander = np.argmax(eligible & (rank == k[:, :, None]), axis=2)
-                self.bystander[rows] = bystander
-                r_idx = np.arange(len(rows))[:, None]
-                allowed[r_idx, bystander, agents] = True
-                allowed[r_idx, bystander, partner] = True
-            self.allowed[rows] = allowed
+            self._play_round(actions, np.flatnonzero(play_step), pd, reputation_change)
 
         # ---- punish steps: punishments where allowed, judged by the target's move this round
         if punish_step.any():
-            rows = np.flatnonzero(punish_step)
-            wants = np.zeros((len(rows), n, n), dtype=bool)
-            r_idx = np.arange(len(rows))[:, None, None]
-            wants[r_idx, agents[:, :, None], self._others[None]] = actions[rows, :, 2:] == 1
-            allowed = self.allowed[rows]
-            acts = wants & allowed
-            target_defected = (self.moves[rows] == DEFECT)[:, None, :]
-            just = acts & target_defected
-            unjust = acts & ~target_defected
-            fine[rows] = -p.fine * acts.sum(axis=1)
-            just_count = just.sum(axis=2)
-            unjust_count = unjust.sum(axis=2)
-            punish_payoff[rows] = p.punish_just_payoff * just_count + p.punish_unjust_payoff * unjust_count
-            reputation_change[rows] = p.rep_just * just_count + p.rep_unjust * unjust_count
-            self.count_opportunities[rows] += allowed.sum(axis=(1, 2))
-            self.count_punish[rows] += acts.sum(axis=(1, 2))
-            self.count_just[rows] += just.sum(axis=(1, 2))
-            self.allowed[rows] = False
+            self._punish_round(actions, np.flatnonzero(punish_step), fine, punish_payoff, reputation_change)
 
         self.reputation += reputation_change
         self.t += 1
@@ -309,6 +254,94 @@ class PunishmentSim(BatchedSim):
                 "punish_step": punish_step.copy(),
             },
         )
+
+    def _choose_partners(self, actions: np.ndarray, rows: np.ndarray) -> None:
+        """First play step of a game in ``rows``: each agent picks a partner (its choice, or at random)."""
+        p = self.params
+        n = p.num_agents
+        agents = np.arange(n)[None, :]
+        if p.partner_selection:
+            choice = self._others[agents, actions[rows, :, 1]]
+        else:
+            draw = self.rng.integers(n - 1, (n,), rows)
+            choice = self._others[agents, draw]
+        # bookkeeping: did the choice go to a top-reputation other agent?
+        rep = self.reputation[rows]
+        rep_others = rep[:, self._others]  # (r, n, n-1)
+        best = rep_others.max(axis=2)
+        picked = np.take_along_axis(rep, choice, axis=1)
+        self.count_choices[rows] += n
+        self.count_top_choices[rows] += (picked >= best).sum(axis=1)
+        self.partner[rows] = choice
+
+    def _play_round(self, actions: np.ndarray, rows: np.ndarray, pd: np.ndarray, reputation_change: np.ndarray) -> None:
+        """Play steps in ``rows``: the moves, the PD payoffs and who may punish whom after the round.
+
+        Writes the payoffs into ``pd`` and the move's reputation change into ``reputation_change``.
+        """
+        p = self.params
+        n = p.num_agents
+        agents = np.arange(n)[None, :]
+        moves = actions[rows, :, 0]
+        partner = self.partner[rows]
+        partner_move = np.take_along_axis(moves, partner, axis=1)
+        focal_pay = self._payoff[moves, partner_move]
+        # the partner side of focal game i pays p_i: scatter by a one-hot of partners
+        chosen = partner[:, :, None] == np.arange(n)[None, None, :]  # chosen[r, i, j]: p_i == j
+        partner_pay = (chosen * self._payoff[partner_move, moves][:, :, None]).sum(axis=1)
+        pd[rows] = focal_pay + partner_pay
+        reputation_change[rows] = np.where(moves == COOPERATE, p.rep_cooperate, p.rep_defect)
+        self.moves[rows] = moves
+        self.count_moves[rows] += n
+        self.count_cooperate[rows] += (moves == COOPERATE).sum(axis=1)
+        allowed = np.zeros((len(rows), n, n), dtype=bool)
+        if p.direct:
+            allowed |= chosen  # focal i may punish p_i
+            allowed |= chosen.transpose(0, 2, 1)  # p_i may punish i
+        if p.third_party:
+            # bystander of focal game i: uniform over the n-2 agents other than i and p_i
+            k = self.rng.integers(n - 2, (n,), rows)
+            eligible = ~(np.eye(n, dtype=bool)[None] | chosen)  # eligible[r, i, j]
+            rank = np.cumsum(eligible, axis=2) - 1
+            bystander = np.argmax(eligible & (rank == k[:, :, None]), axis=2)
+            self.bystander[rows] = bystander
+            r_idx = np.arange(len(rows))[:, None]
+            allowed[r_idx, bystander, agents] = True
+            allowed[r_idx, bystander, partner] = True
+        self.allowed[rows] = allowed
+
+    def _punish_round(
+        self,
+        actions: np.ndarray,
+        rows: np.ndarray,
+        fine: np.ndarray,
+        punish_payoff: np.ndarray,
+        reputation_change: np.ndarray,
+    ) -> None:
+        """Punish steps in ``rows``: punishments where allowed, judged by the target's move this round.
+
+        Writes into ``fine``, ``punish_payoff`` and ``reputation_change``.
+        """
+        p = self.params
+        n = p.num_agents
+        agents = np.arange(n)[None, :]
+        wants = np.zeros((len(rows), n, n), dtype=bool)
+        r_idx = np.arange(len(rows))[:, None, None]
+        wants[r_idx, agents[:, :, None], self._others[None]] = actions[rows, :, 2:] == 1
+        allowed = self.allowed[rows]
+        acts = wants & allowed
+        target_defected = (self.moves[rows] == DEFECT)[:, None, :]
+        just = acts & target_defected
+        unjust = acts & ~target_defected
+        fine[rows] = -p.fine * acts.sum(axis=1)
+        just_count = just.sum(axis=2)
+        unjust_count = unjust.sum(axis=2)
+        punish_payoff[rows] = p.punish_just_payoff * just_count + p.punish_unjust_payoff * unjust_count
+        reputation_change[rows] = p.rep_just * just_count + p.rep_unjust * unjust_count
+        self.count_opportunities[rows] += allowed.sum(axis=(1, 2))
+        self.count_punish[rows] += acts.sum(axis=(1, 2))
+        self.count_just[rows] += just.sum(axis=(1, 2))
+        self.allowed[rows] = False
 
     def _episode_metrics(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         def pct(num: np.ndarray, den: np.ndarray) -> np.ndarray:
