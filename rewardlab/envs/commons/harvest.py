@@ -291,18 +291,40 @@ class HarvestSim(BatchedSim):
     def _step(self, actions: np.ndarray) -> StepOutcome:
         p = self.params
         b, n = self.num_envs, p.num_agents
-        rows = np.arange(b)[:, None]
         present = self.removed == 0
         act = np.where(present, actions, NOOP)
         priority = self.rng.uniform((n,))
         respawn_draw = self.rng.uniform((n,))
         regrow_draw = self.rng.uniform((self.apples.shape[1],))
 
-        # ---- turning
+        current_flat = self._turn_and_move(act, present, priority)
+        fired, zapped = self._zap(act, present)
+        present = present & ~zapped
+        ate = self._eat(current_flat, present)
+        self._regrow(current_flat, present, regrow_draw)
+        self._respawn(zapped, current_flat, respawn_draw)
+
+        self.t += 1
+        truncated = self._truncation()
+        self.eaten += ate
+        self.eat_time_sum += ate * self.t[:, None]
+        return StepOutcome(
+            terms={
+                "apples": ate.astype(np.float64),
+                "zap_fired": fired.astype(np.float64),
+                "zapped": zapped.astype(np.float64),
+            },
+            terminated=np.zeros(b, dtype=bool),
+            truncated=truncated,
+            info={"apples_left": self.apples.sum(axis=1), "removed": self.removed > 0},
+        )
+
+    def _turn_and_move(self, act: np.ndarray, present: np.ndarray, priority: np.ndarray) -> np.ndarray:
+        """Turn, then move where the target cell is free; returns each player's flat cell after moving."""
         turn = (act == TURN_RIGHT).astype(np.int64) - (act == TURN_LEFT)
         self.ori = (self.ori + turn) % 4
 
-        # ---- moving
+        # moving: forward/backward along the heading, sideways along its right
         fwd, right = FORWARD[self.ori], RIGHT[self.ori]  # (b, n, 2)
         delta = (
             fwd * ((act == FORWARD_MOVE) - (act == BACKWARD).astype(np.int64))[..., None]
@@ -322,8 +344,14 @@ class HarvestSim(BatchedSim):
         ok &= ~beaten
         self.pos = np.where(ok[..., None], target, self.pos)
         current_flat = np.where(ok, target_flat, current_flat)
+        return current_flat
 
-        # ---- zapping: the beam runs beam_length cells ahead, stopped by walls, hits every player on it
+    def _zap(self, act: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The beam runs beam_length cells ahead, stopped by walls, and hits every player on it.
+
+        Returns (fired, zapped); zapped players are out of play for ``zap_timeout`` steps.
+        """
+        p = self.params
         fired = act == ZAP
         beam = self.pos[:, :, None, :] + FORWARD[self.ori][:, :, None, :] * self.beam_steps[None, None, :, None]
         beam_flat = self._padded_flat(beam)  # (b, n, L) in padded coordinates (never out of range)
@@ -332,23 +360,32 @@ class HarvestSim(BatchedSim):
         hits = (beam_flat[:, :, :, None] == on_map_flat[:, None, None, :]) & clear[..., None] & fired[:, :, None, None]
         zapped = hits.any(axis=(1, 2)) & present
         self.removed = np.where(zapped, p.zap_timeout, self.removed)
-        present = present & ~zapped
+        return fired, zapped
 
-        # ---- eating
+    def _eat(self, current_flat: np.ndarray, present: np.ndarray) -> np.ndarray:
+        """Players in play on an apple eat it; returns who ate (b, n)."""
+        b = self.num_envs
+        rows = np.arange(b)[:, None]
         apple_index = self.cell_to_apple[current_flat]  # A (sentinel) where not an apple cell
         padded_state = np.concatenate([self.apples, np.zeros((b, 1), dtype=bool)], axis=1)
         ate = padded_state[rows, apple_index] & present
         padded_state[rows, np.where(ate, apple_index, self.apples.shape[1])] = False
         self.apples = padded_state[:, :-1]
+        return ate
 
-        # ---- regrowth, not under players in play
-        neighbours = np.concatenate([self.apples, np.zeros((b, 1), dtype=bool)], axis=1)[:, self.apple_neighbours].sum(axis=2)
+    def _regrow(self, current_flat: np.ndarray, present: np.ndarray, regrow_draw: np.ndarray) -> None:
+        """Apples regrow with a probability set by their neighbours, not under players in play."""
+        b = self.num_envs
+        rows = np.arange(b)[:, None]
+        padded_state = np.concatenate([self.apples, np.zeros((b, 1), dtype=bool)], axis=1)
+        neighbours = padded_state[:, self.apple_neighbours].sum(axis=2)
         prob = self.regrowth[np.minimum(neighbours, 3)]
         under = np.zeros((b, self.apples.shape[1] + 1), dtype=bool)
         under[rows, np.where(present, self.cell_to_apple[current_flat], self.apples.shape[1])] = True
         self.apples |= (regrow_draw < prob) & ~under[:, :-1]
 
-        # ---- removed players count down, then respawn at a random free spawn point
+    def _respawn(self, zapped: np.ndarray, current_flat: np.ndarray, respawn_draw: np.ndarray) -> None:
+        """Removed players count down, then respawn at a random free spawn point."""
         waiting = (self.removed > 0) & ~zapped
         self.removed = np.where(waiting, self.removed - 1, self.removed)
         due = waiting & (self.removed == 0)
@@ -365,7 +402,10 @@ class HarvestSim(BatchedSim):
             self.removed = np.where(due & ~placed, 1, self.removed)  # try again next step
         self.removed_steps += (self.removed > 0).sum(axis=1)  # out of play at the end of this step
 
-        self.t += 1
+    def _truncation(self) -> np.ndarray:
+        """The episode's end: the horizon, or (Melting Pot style) a random end past it."""
+        p = self.params
+        b = self.num_envs
         if p.end_probability > 0:
             # Melting Pot style: past the horizon, the episode ends at random at each check
             check = (self.t >= p.horizon) & ((self.t - p.horizon) % p.end_check_every == 0)
@@ -376,14 +416,7 @@ class HarvestSim(BatchedSim):
             truncated = ends | (self.t >= p.max_horizon)
         else:
             truncated = self.t >= p.horizon
-        self.eaten += ate
-        self.eat_time_sum += ate * self.t[:, None]
-        return StepOutcome(
-            terms={"apples": ate.astype(np.float64), "zap_fired": fired.astype(np.float64), "zapped": zapped.astype(np.float64)},
-            terminated=np.zeros(b, dtype=bool),
-            truncated=truncated,
-            info={"apples_left": self.apples.sum(axis=1), "removed": self.removed > 0},
-        )
+        return truncated
 
     def _episode_metrics(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         n = self.params.num_agents
