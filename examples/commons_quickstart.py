@@ -29,7 +29,10 @@ from rewardlab.envs.commons.ostrom import group_optimum_total, symmetric_nash
 def ostrom() -> None:
     sim = rewardlab.make_sim("rewardlab/CommonsOstrom-v0", num_envs=8)
     p = sim.params
-    print(f"Ostrom CPR: symmetric Nash {symmetric_nash(p)} tokens each, group optimum {group_optimum_total(p)} in total")
+    print(
+        f"Ostrom CPR: symmetric Nash {symmetric_nash(p)} tokens each, "
+        f"group optimum {group_optimum_total(p)} in total"
+    )
     for name in ("best response", "efficient"):
         obs = sim.reset(seed=0)
         for _ in range(p.horizon):
@@ -52,7 +55,8 @@ def fishery() -> None:
         for institution in institutions:
             m = run_fishery_scenario(name, institution, num_envs=16, seed=0)
             cells.append(
-                f"{m['survival_time'].mean():6.0f} / {m['efficiency_msy'].mean():4.2f} / {m['cooperation_pct'].mean():3.0f}"
+                f"{m['survival_time'].mean():6.0f} / {m['efficiency_msy'].mean():4.2f} / "
+                f"{m['cooperation_pct'].mean():3.0f}"
             )
         print(f"  {name:18s}" + "".join(f"{c:>22s}" for c in cells))
 

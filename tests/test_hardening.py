@@ -126,7 +126,10 @@ def test_commons_parameters_go_through_the_core_validator(env_id, kwargs, argume
         ({"bonus_weights": [1.0]}, r"reward 'bonus_weights' must be a dict"),
         ({"factors": "catch"}, r"reward 'factors' must be a list of names, got 'catch'"),
         ({"social": 3}, r"reward 'social' must be a name \(str\), got 3"),
-        ({"social": "inequity_averse", "social_params": {"alpha": "x"}}, r"reward social_params\[.alpha.\] must be a real number"),
+        (
+            {"social": "inequity_averse", "social_params": {"alpha": "x"}},
+            r"reward social_params\[.alpha.\] must be a real number",
+        ),
     ],
 )
 def test_reward_dicts_are_type_checked_when_resolved(reward, message):
@@ -477,15 +480,34 @@ _BASE_SPEC = """
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"env": "rewardlab/CoopSLDC-v0"}, r"unknown environment id 'rewardlab/CoopSLDC-v0'; registered ids are .*'rewardlab/CoopSLCD-v0'"),
+        (
+            {"env": "rewardlab/CoopSLDC-v0"},
+            r"unknown environment id 'rewardlab/CoopSLDC-v0'; registered ids are .*'rewardlab/CoopSLCD-v0'",
+        ),
         ({"reward": "integrated_x"}, r"unknown reward preset 'integrated_x'; expected one of .*'integrated'"),
-        ({"agent": "{lerning_rate: 0.1}"}, r"unknown agent setting\(s\) 'lerning_rate'; valid settings are .*'learning_rate'"),
+        (
+            {"agent": "{lerning_rate: 0.1}"},
+            r"unknown agent setting\(s\) 'lerning_rate'; valid settings are .*'learning_rate'",
+        ),
         ({"agent": "{learning_rate: abc}"}, r"learning_rate must be a finite number >= 0\.0, got 'abc' \(str\)"),
-        ({"grid": "{env_kwargs.horizn: [5]}"}, r"unknown argument\(s\) 'horizn'; valid arguments are .*'horizon'"),
-        ({"grid": "{agent_kwargs.num_env: [2]}"}, r"unknown agent setting\(s\) 'num_env'; valid settings are .*'num_envs'"),
-        ({"metric": "welfare_pct_optimun"}, r"metric 'welfare_pct_optimun' is reported by none of the study's environments; expected one of .*'welfare_pct_optimum'"),
-        ({"grid": "{env_kwargs.horizon: [0]}"},
-         r"setting 'env_kwargs.horizon=0': rewardlab/CoopSLCD-v0: horizon must be an integer >= 1 and <= 1000000, got 0 \(int\)"),
+        (
+            {"grid": "{env_kwargs.horizn: [5]}"},
+            r"unknown argument\(s\) 'horizn'; valid arguments are .*'horizon'",
+        ),
+        (
+            {"grid": "{agent_kwargs.num_env: [2]}"},
+            r"unknown agent setting\(s\) 'num_env'; valid settings are .*'num_envs'",
+        ),
+        (
+            {"metric": "welfare_pct_optimun"},
+            r"metric 'welfare_pct_optimun' is reported by none of the study's environments; "
+            r"expected one of .*'welfare_pct_optimum'",
+        ),
+        (
+            {"grid": "{env_kwargs.horizon: [0]}"},
+            r"setting 'env_kwargs.horizon=0': rewardlab/CoopSLCD-v0: "
+            r"horizon must be an integer >= 1 and <= 1000000, got 0 \(int\)",
+        ),
     ],
 )
 def test_a_study_spec_is_validated_before_anything_runs(tmp_path, fields, message):
@@ -662,7 +684,8 @@ def test_adversarial_actions_have_their_documented_outcome(env_id):
         out_of_range = [low - 1e6, high + 1e300, np.where(rng.random(shape) < 0.5, -1e300, 1e300)]
     else:
         low, high = sim._discrete_bounds
-        boundary = [np.broadcast_to(low, shape).astype(np.int64), np.broadcast_to(np.asarray(high) - 1, shape).astype(np.int64)]
+        boundary = [np.broadcast_to(low, shape).astype(np.int64),
+                    np.broadcast_to(np.asarray(high) - 1, shape).astype(np.int64)]
         out_of_range = [np.broadcast_to(np.asarray(high), shape).astype(np.int64),
                         np.broadcast_to(np.asarray(low) - 1, shape).astype(np.int64)]
     rejected = [np.full(shape, np.nan), np.full(shape, np.inf), np.full(shape, -np.inf), np.full(shape, "a"),

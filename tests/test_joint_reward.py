@@ -34,6 +34,8 @@ def test_sum_is_the_default_and_single_agent_ids_say_their_reward():
 
 
 def test_unknown_joint_reward_names_env_argument_and_choices():
-    with pytest.raises(rewardlab.RewardlabError,
-                       match=r"rewardlab/CoopTrustDilemma-v0: unknown joint_reward 'max'; expected one of 'mean', 'sum'"):
+    with pytest.raises(
+        rewardlab.RewardlabError,
+        match=r"rewardlab/CoopTrustDilemma-v0: unknown joint_reward 'max'; expected one of 'mean', 'sum'",
+    ):
         gym.make("rewardlab/CoopTrustDilemma-v0", joint_reward="max")

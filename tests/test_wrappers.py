@@ -429,7 +429,9 @@ def test_action_rate_penalty_argument_errors():
     envs.reset(seed=0)
     with pytest.raises(RewardlabError, match=r"VectorActionRatePenalty: actions must be finite"):
         envs.step(np.array([[0.0], [np.inf]], np.float32))
-    with pytest.raises(RewardlabError, match=r"VectorActionRatePenalty: actions of shape \(3, 1\) do not fit 2 instances"):
+    with pytest.raises(
+        RewardlabError, match=r"VectorActionRatePenalty: actions of shape \(3, 1\) do not fit 2 instances"
+    ):
         envs.step(np.zeros((3, 1), np.float32))
     with pytest.raises(RewardlabError, match="ParallelActionRatePenalty: agent 'player_0' needs a Box action space"):
         ParallelActionRatePenalty(rps(), rate_weight=1.0)
@@ -511,7 +513,11 @@ def test_vector_term_reweighting_on_native_and_sync_vector_envs():
         np.testing.assert_allclose(got, expected, atol=1e-9)
     envs = VectorTermReweighting(native(), {"speed": 1.0})
     envs.reset(seed=0)
-    with pytest.raises(RewardlabError, match=r"VectorTermReweighting: unknown reward term\(s\) 'speed'; the environment reports 'bonus', 'cost', 'gain'"):
+    with pytest.raises(
+        RewardlabError,
+        match=r"VectorTermReweighting: unknown reward term\(s\) 'speed'; "
+        r"the environment reports 'bonus', 'cost', 'gain'",
+    ):
         envs.step(actions[0])
 
 
@@ -551,7 +557,8 @@ def test_term_reweighting_errors_list_the_available_terms():
     env.reset(seed=0)
     with pytest.raises(
         RewardlabError,
-        match=r"TermReweighting: unknown reward term\(s\) 'speed'; the environment reports 'bonus', 'cost', 'gain', 'reward'",
+        match=r"TermReweighting: unknown reward term\(s\) 'speed'; "
+        r"the environment reports 'bonus', 'cost', 'gain', 'reward'",
     ):
         env.step(env.action_space.sample())
     env = TermReweighting(toy_game(), {"gain": 1.0}, factors=["missing"])
@@ -624,7 +631,9 @@ def test_social_reward_argument_errors():
         SocialReward(rps(), "selfish")
     with pytest.raises(RewardlabError, match="SocialReward: mode 'integrated' needs an interdependence matrix"):
         SocialReward(rps(), "integrated")
-    with pytest.raises(RewardlabError, match=r"SocialReward: interdependence must be a finite \(2, 2\) array .* got shape \(3, 3\)"):
+    with pytest.raises(
+        RewardlabError, match=r"SocialReward: interdependence must be a finite \(2, 2\) array .* got shape \(3, 3\)"
+    ):
         SocialReward(rps(), "integrated", np.zeros((3, 3)))
     with pytest.raises(RewardlabError, match="SocialReward: interdependence must have a zero diagonal"):
         SocialReward(rps(), "integrated", np.ones((2, 2)))

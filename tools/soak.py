@@ -64,20 +64,30 @@ def _action(kind: str, sim, rng: np.random.Generator):
         action.flat[rng.integers(action.size)] = rng.choice([np.nan, np.inf, -np.inf])
         return action, True
     if kind == "wrong_dtype":
-        choice = rng.integers(3)
-        if choice == 0:
-            return np.full(shape, "0.5"), True
-        if choice == 1:
-            return np.zeros(shape, dtype=bool), True
-        if box:
-            return np.full(shape, "x", dtype=object), True
-        return rng.integers(low, high) + 0.5, True
+        return _wrong_dtype_action(shape, box, low, high, rng), True
+    return _wrong_shape_action(shape, rng), True
+
+
+def _wrong_dtype_action(shape: tuple, box: bool, low: np.ndarray, high: np.ndarray, rng: np.random.Generator):
+    """An action of the right shape and the wrong dtype: strings, booleans, objects or fractions."""
     choice = rng.integers(3)
     if choice == 0:
-        return np.zeros((*shape, 2)), True
+        return np.full(shape, "0.5")
     if choice == 1:
-        return np.zeros(int(np.prod(shape)) - 1) if np.prod(shape) > 1 else np.zeros(2), True
-    return [[0.0], [0.0, 0.0]], True
+        return np.zeros(shape, dtype=bool)
+    if box:
+        return np.full(shape, "x", dtype=object)
+    return rng.integers(low, high) + 0.5
+
+
+def _wrong_shape_action(shape: tuple, rng: np.random.Generator):
+    """An action of the wrong shape: an extra axis, one number short, or ragged."""
+    choice = rng.integers(3)
+    if choice == 0:
+        return np.zeros((*shape, 2))
+    if choice == 1:
+        return np.zeros(int(np.prod(shape)) - 1) if np.prod(shape) > 1 else np.zeros(2)
+    return [[0.0], [0.0, 0.0]]
 
 
 def soak(env_id: str, steps: int, seed: int) -> dict:

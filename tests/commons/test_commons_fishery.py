@@ -203,4 +203,5 @@ def test_regrowth_noise_is_mean_preserving_and_seeded():
     assert growth.std() == pytest.approx(sd, rel=0.1)
     again = rewardlab.make_sim(ENV_ID, num_envs=num_envs, institution="none", stock_noise=sigma, initial_stock=0.5)
     again.reset(seed=0)
-    np.testing.assert_array_equal(again.step(np.zeros((num_envs, 5, 3), dtype=np.int64)).info["stock"], step.info["stock"])
+    again_step = again.step(np.zeros((num_envs, 5, 3), dtype=np.int64))
+    np.testing.assert_array_equal(again_step.info["stock"], step.info["stock"])

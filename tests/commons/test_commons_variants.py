@@ -17,6 +17,8 @@ from pettingzoo.test import parallel_api_test
 import rewardlab
 from rewardlab.core.errors import RewardlabError
 
+FISHERY = "rewardlab/CommonsFishery-v0"
+
 VARIANTS = [
     ("rewardlab/CommonsOstrom-v0", {"treatment": "communication_sanctioning", "binding_pledges": True}),
     ("rewardlab/CommonsOstrom-v0", {"endowment": 25, "num_agents": 4}),
@@ -68,9 +70,9 @@ def test_counts_must_be_integers_and_the_error_names_env_and_argument(env_id, kw
     ("env_id", "kwargs", "message"),
     [
         ("rewardlab/CommonsOstrom-v0", {"wage": "5"}, r"wage must be a finite number >= 0"),
-        ("rewardlab/CommonsFishery-v0", {"carrying_capacity": float("inf")}, r"carrying_capacity must be a finite number > 0"),
-        ("rewardlab/CommonsFishery-v0", {"monitor_prob": 1.5}, r"monitor_prob must be a finite number >= 0.0 and <= 1.0"),
-        ("rewardlab/CommonsFishery-v0", {"norm_effort": 11.0}, r"norm_effort must be a finite number >= 0.0 and <= 10.0"),
+        (FISHERY, {"carrying_capacity": float("inf")}, r"carrying_capacity must be a finite number > 0"),
+        (FISHERY, {"monitor_prob": 1.5}, r"monitor_prob must be a finite number >= 0.0 and <= 1.0"),
+        (FISHERY, {"norm_effort": 11.0}, r"norm_effort must be a finite number >= 0.0 and <= 10.0"),
         ("rewardlab/CommonsFishery-v0", {"exclusion_threshold": "low"}, r"exclusion_threshold must be a finite number"),
         ("rewardlab/CommonsHarvest-v0", {"end_probability": "x"}, r"end_probability must be a finite number"),
         ("rewardlab/CommonsPunishment-v0", {"fine": float("nan")}, r"fine must be a finite number >= 0"),
