@@ -33,26 +33,32 @@ import math
 import textwrap
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rewardlab.core.errors import RewardlabError
+from rewardlab.studies.plots import plot_bars, plot_curves
+from rewardlab.studies.report_data import (
+    ALL_ENVS,
+    DEFAULT_REPS,
+    DEFAULT_SEED,
+    Budget,
+    Cell,
+    StudyReport,
+    columns_with_data,
+    curve_label,
+    split_curves_by_reward,
+)
 from rewardlab.studies.spec import (
     DEFAULT_RUNNER,
-    MetricInfo,
     Study,
     evaluate_expression,
     parse_study,
     short_env,
 )
 from rewardlab.studies.store import ResultStore
-
-DEFAULT_REPS = 2000
-DEFAULT_SEED = 0
-ALL_ENVS = "all envs"
 
 
 def rliable_modules():
@@ -153,62 +159,6 @@ def iqm_interval(scores: np.ndarray, reps: int = DEFAULT_REPS, seed: int = DEFAU
     alpha = (1.0 - confidence) / 2
     low, high = np.percentile(statistics, [100 * alpha, 100 * (1.0 - alpha)])
     return point, float(low), float(high)
-
-
-@dataclass
-class Cell:
-    metric: str
-    setting: str
-    env: str
-    n: int
-    iqm: float = math.nan
-    ci_low: float = math.nan
-    ci_high: float = math.nan
-    mean: float = math.nan
-    std: float = math.nan
-
-
-@dataclass
-class Budget:
-    """What the runs were given, from the plan, and what they used, from the finished runs."""
-
-    runs: int
-    envs: int
-    settings: int
-    seeds: list[int]
-    total_steps: list[int]  # distinct requested training budgets (instance-steps)
-    trained_steps: list[int]  # distinct last curve steps of the finished runs
-    eval_episodes: list[int]
-    rollouts: list[tuple[int, int]]  # distinct (num_envs, num_steps) where the runs give both
-    spec_total_steps: int | None = None  # the spec's own budget when the profile changed it
-    spec_seeds: int | None = None
-    worker_time_s: float = 0.0  # sum of the finished runs' wall clock (training and evaluation)
-    default_runner: bool = True  # rewardlab's train_and_evaluate (deterministic evaluation episodes)
-
-
-@dataclass
-class StudyReport:
-    name: str
-    profile: str | None
-    axes: list[str]
-    settings: list[tuple[str, dict[str, str]]]  # (label, axis -> value label), in grid order
-    envs: list[str]
-    metrics: list[str]
-    cells: dict[tuple[str, str, str], Cell]  # (metric, setting, env) -> Cell
-    planned: int
-    finished: int
-    missing: list[dict[str, Any]] = field(default_factory=list)
-    reps: int = DEFAULT_REPS
-    seed: int = DEFAULT_SEED
-    confidence: float = 0.95
-    curves: dict[tuple[str, str], list[list[dict[str, Any]]]] = field(default_factory=dict)
-    curve_metric: str = "return"
-    description: str = ""
-    claim: str = ""
-    metric_info: dict[str, MetricInfo] = field(default_factory=dict)
-    constant: dict[str, dict[str, float]] = field(default_factory=dict)  # metric -> env -> its one value
-    rewards: dict[str, str] = field(default_factory=dict)  # setting -> its reward, as configured
-    budget: Budget | None = None
 
 
 def run_metrics(record: Mapping[str, Any], metric_names: Sequence[str], derived: Mapping[str, str]) -> dict[str, float]:
@@ -415,16 +365,6 @@ def _fixed(x: float, decimals: int) -> str:
     return f"{x:.{decimals}f}" if np.isfinite(x) else "nan"
 
 
-def _has_data(report: StudyReport, metric: str, setting: str, column: str) -> bool:
-    cell = report.cells.get((metric, setting, column))
-    return cell is not None and cell.n > 0
-
-
-def _columns(report: StudyReport, metric: str) -> list[str]:
-    """The environments (and "all envs") where some setting has a value of ``metric``."""
-    return [c for c in report.envs + [ALL_ENVS] if any(_has_data(report, metric, s, c) for s, _ in report.settings)]
-
-
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> list[str]:
     """A markdown table padded to aligned columns (readable printed as well as rendered)."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
@@ -523,7 +463,7 @@ def markdown(report: StudyReport) -> str:
     axis_headers = report.axes or ["setting"]
     multi_env = len(report.envs) > 1
     for metric in report.metrics:
-        columns = _columns(report, metric)
+        columns = columns_with_data(report, metric)
         info = report.metric_info.get(metric)
         lines.append(f"## {metric}" + (f" ({info.direction()})" if info else ""))
         lines.append("")
@@ -567,24 +507,14 @@ def markdown(report: StudyReport) -> str:
 def figures_text(report: StudyReport) -> str:
     text = (
         "bars.png: the IQM and CI of each setting, one panel per metric and environment. "
-        f"curves.png: {_curve_label(report)} against environment steps during training, IQM over "
+        f"curves.png: {curve_label(report)} against environment steps during training, IQM over "
         "seeds with the 25-75 % band, one panel per environment"
     )
-    if _split_curves_by_reward(report):
+    if split_curves_by_reward(report):
         text += (
             " and reward (a return is in its own reward's units, so returns under different rewards are not comparable)"
         )
     return text + ". results.csv: every cell with its mean and standard deviation."
-
-
-def _curve_label(report: StudyReport) -> str:
-    if report.curve_metric == "return":
-        return "the return of the training episodes (stochastic policy)"
-    return f"{report.curve_metric} of the training episodes (stochastic policy)"
-
-
-def _split_curves_by_reward(report: StudyReport) -> bool:
-    return report.curve_metric == "return" and len(set(report.rewards.values())) > 1
 
 
 CSV_FIELDS = ("metric", "setting", "env", "n", "iqm", "ci_low", "ci_high", "mean", "std")
@@ -613,156 +543,6 @@ def to_csv(report: StudyReport) -> str:
                         ]
                     )
     return buffer.getvalue()
-
-
-def _short_label(report: StudyReport, values: Mapping[str, str], label: str) -> str:
-    return " / ".join(values[a] for a in report.axes) if report.axes else label
-
-
-def plot_bars(report: StudyReport, path: Path) -> Path | None:
-    """One row of panels per metric, one panel per environment (and all envs): IQM and CI per setting.
-
-    Points with whiskers, not bars: the axis is fitted to the intervals, and a point implies no
-    zero baseline, so small differences are visible without being exaggerated.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    metrics = [m for m in report.metrics if _columns(report, m)]
-    if not metrics:
-        return None
-    columns = [c for c in report.envs + [ALL_ENVS] if any(c in _columns(report, m) for m in metrics)]
-    width = max(3.0, 0.4 * len(report.settings) + 1.4)
-    fig, axes = plt.subplots(
-        len(metrics), len(columns), figsize=(width * len(columns), 3.2 * len(metrics)), squeeze=False
-    )
-    colours = plt.get_cmap("tab10")
-    for row, metric in enumerate(metrics):
-        info = report.metric_info.get(metric)
-        for col, column in enumerate(columns):
-            ax = axes[row][col]
-            labels = []
-            for index, (label, values) in enumerate(report.settings):
-                cell = report.cells.get((metric, label, column))
-                if cell is None or cell.n == 0 or not np.isfinite(cell.iqm):
-                    continue
-                ax.errorbar(
-                    [len(labels)],
-                    [cell.iqm],
-                    yerr=[[cell.iqm - cell.ci_low], [cell.ci_high - cell.iqm]],
-                    fmt="o",
-                    capsize=3,
-                    color=colours(index % 10),
-                )
-                labels.append(_short_label(report, values, label))
-            if not labels:
-                ax.axis("off")
-                continue
-            ax.set_xticks(np.arange(len(labels)), labels, rotation=45, ha="right", fontsize=7)
-            ax.set_xlim(-0.6, len(labels) - 0.4)
-            ax.set_title(f"{metric}\n{column}", fontsize=8)
-            if col == 0 and info is not None and info.higher_is_better is not None:
-                ax.set_ylabel(info.direction(), fontsize=8)
-            ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(f"{report.name}: IQM and {report.confidence:.0%} CI over seeds, per environment", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
-
-
-def _curve_value(point: Mapping[str, Any], key: str) -> Any:
-    if key in point:
-        return point[key]
-    return point.get(f"metric/{key}")  # an episode metric, as the agents log it during training
-
-
-def curve_statistics(curves: Sequence[Sequence[Mapping[str, Any]]], key: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """(steps, per-seed values on those steps) for a list of learning curves (one per seed).
-
-    ``key`` is a field of the curve points, or an episode metric logged as ``metric/<key>``.
-    Curves are put on the steps of the first curve by linear interpolation, so seeds that logged
-    at slightly different steps can be combined.
-    """
-    usable = []
-    for curve in curves:
-        points = []
-        for p in curve:
-            value = _curve_value(p, key)
-            if "step" in p and value is not None and np.isfinite(float(value)):  # NaN: no episode ended yet
-                points.append((float(p["step"]), float(value)))
-        if points:
-            usable.append(np.array(sorted(points)))
-    if not usable:
-        return None
-    steps = usable[0][:, 0]
-    values = np.stack([np.interp(steps, c[:, 0], c[:, 1]) for c in usable])
-    return steps, values
-
-
-def _curve_panels(report: StudyReport, groups: list) -> list[tuple[str, Any, list]]:
-    """(env, reward group, lines) of every panel with at least one curve; a line is
-    (label, steps, values per seed)."""
-    panels = []
-    for env in report.envs:
-        for reward in groups:
-            lines = []
-            for label, values in report.settings:
-                if reward is not None and report.rewards.get(label) != reward:
-                    continue
-                stats = curve_statistics(report.curves.get((label, env), []), report.curve_metric)
-                if stats is not None:
-                    lines.append((_short_label(report, values, label), *stats))
-            if lines:
-                panels.append((env, reward, lines))
-    return panels
-
-
-def plot_curves(report: StudyReport, path: Path) -> Path | None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from scipy.stats import trim_mean
-
-    split = _split_curves_by_reward(report)
-    groups = list(dict.fromkeys(report.rewards.values())) if split else [None]
-    panels = _curve_panels(report, groups)
-    if not panels:
-        return None
-    ncols = min(len(groups) if split else 2, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.6 * nrows), squeeze=False)
-    colours = plt.get_cmap("tab10")
-    index_of = {label: i for i, (label, _) in enumerate(report.settings)}
-    names = {_short_label(report, values, label): index_of[label] for label, values in report.settings}
-    info = report.metric_info.get(report.curve_metric)
-    for index, (env, reward, lines) in enumerate(panels):
-        ax = axes[index // ncols][index % ncols]
-        for label, steps, values in lines:
-            colour = colours(names.get(label, 0) % 10)
-            ax.plot(steps, trim_mean(values, 0.25, axis=0), label=label, color=colour)
-            if values.shape[0] > 1:
-                ax.fill_between(
-                    steps, np.percentile(values, 25, axis=0), np.percentile(values, 75, axis=0), alpha=0.2, color=colour
-                )
-        ax.set_title(env if reward is None else f"{env}\nreward {reward}", fontsize=9)
-        ax.set_xlabel("environment steps")
-        ylabel = f"return ({reward} units)" if reward is not None else report.curve_metric
-        if info is not None and info.higher_is_better is not None:
-            ylabel += f"\n{info.direction()}"
-        ax.set_ylabel(ylabel, fontsize=8)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    for index in range(len(panels), nrows * ncols):
-        axes[index // ncols][index % ncols].axis("off")
-    fig.suptitle(f"{report.name}: {_curve_label(report)} (IQM over seeds, 25-75 % band)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
 
 
 def write_report(

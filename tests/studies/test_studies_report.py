@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from rewardlab.studies.report import curve_statistics, fmt
+from rewardlab.studies.plots import curve_statistics
+from rewardlab.studies.report import fmt
 
 
 def test_curve_statistics_interpolates_and_skips_nan_points():
