@@ -156,7 +156,8 @@ def main() -> None:
                 smooth_rows.append((f"{motion}, {name}", [np.mean(metrics[k]) for k in SMOOTHNESS]))
         print(f"| {motion} ({speed} m/s) | " + " | ".join(cells) + " |")
     print()
-    print("| motion (speed) | PD tracker, reference without sway (sway=False) | PD tracker without the acceleration feed-forward (accel_gain=0) |")
+    print("| motion (speed) | PD tracker, reference without sway (sway=False) "
+          "| PD tracker without the acceleration feed-forward (accel_gain=0) |")
     print("|---|---|---|")
     for motion, speed in MOTIONS[:5]:
         cells = []

@@ -153,8 +153,8 @@ class PDJoystickTrotter:
     (``position_gain``). Joint targets come from the closed-form inverse kinematics, with the
     weight-bearing feed-forward of :class:`PDGaitTracker` (and optionally its attitude
     correction, ``balance_gain``). Below the reward's ``command_threshold`` (a zero command) it
-    stands, holding the standing pose against the robot's weight, as the ``stand_still`` term asks. It must be called once per step, in
-    order: it integrates.
+    stands, holding the standing pose against the robot's weight, as the ``stand_still`` term
+    asks. It must be called once per step, in order: it integrates.
 
     The defaults (4 Hz, 6 cm of clearance) keep every command of the default ranges on its feet;
     at 3.125 Hz and 4 cm it fell walking backwards (docs/locomotion.md).

@@ -89,7 +89,8 @@ def test_action_latency_delays_the_applied_action():
     a1 = np.full((1, 1, 12), 0.3)
     sim.step(a1)
     # the first step applies the action held before the episode, the second step the first action
-    np.testing.assert_allclose(sim.joint_pos_target[0], np.clip(STANDING_POSE + first[0], sim.qm.ctrl_low, sim.qm.ctrl_high))
+    expected = np.clip(STANDING_POSE + first[0], sim.qm.ctrl_low, sim.qm.ctrl_high)
+    np.testing.assert_allclose(sim.joint_pos_target[0], expected)
     sim.step(np.zeros((1, 1, 12)))
     np.testing.assert_allclose(sim.joint_pos_target[0], np.clip(STANDING_POSE + 0.3, sim.qm.ctrl_low, sim.qm.ctrl_high))
 
@@ -274,7 +275,8 @@ def test_observation_layout_phase_at_46_and_47():
         k = (sim.frame0 + sim.t) % sim.ref.frames
         np.testing.assert_allclose(obs[:, 46], np.cos(2 * np.pi * k / sim.ref.frames), atol=1e-6)
         np.testing.assert_allclose(obs[:, 47], np.sin(2 * np.pi * k / sim.ref.frames), atol=1e-6)
-        np.testing.assert_allclose(obs[:, 48:60], sim.ref.joint_pos[(k + 1) % sim.ref.frames] - STANDING_POSE, atol=1e-6)
+        next_pose = sim.ref.joint_pos[(k + 1) % sim.ref.frames]
+        np.testing.assert_allclose(obs[:, 48:60], next_pose - STANDING_POSE, atol=1e-6)
         np.testing.assert_allclose(obs[:, 0], sim.state[:, 3], atol=1e-6)
         np.testing.assert_allclose(obs[:, 10:22], sim.state[:, 8:20] - STANDING_POSE, atol=1e-6)
         obs = sim.step(np.zeros((2, 1, 12))).obs[:, 0]

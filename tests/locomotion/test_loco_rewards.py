@@ -110,7 +110,8 @@ def test_reward_config_changes_the_constants_and_is_checked():
     assert terms["feet_air_time"][0] == pytest.approx(0.3 - 0.2)
     with pytest.raises(RewardlabError, match="LocoJoystick-v0: reward_config must be a rewards.JoystickRewardConfig"):
         make_sim("rewardlab/LocoJoystick-v0", reward_config=rewards.ImitationRewardConfig())
-    loose = make_sim("rewardlab/LocoImitation-v0", num_envs=1, reward_config=rewards.ImitationRewardConfig(pose_scale=1.0))
+    loose = make_sim("rewardlab/LocoImitation-v0", num_envs=1,
+                     reward_config=rewards.ImitationRewardConfig(pose_scale=1.0))
     assert loose.reward_config.pose_scale == 1.0
 
 

@@ -168,7 +168,8 @@ class QuadrupedModel:
         self.touch_sensor_adr = _as_slice(m.sensor_adr[touch])
         calf_len = -m.body_pos[calf_bodies, 2]
         foot_len = -m.site_pos[self.foot_sites, 2]
-        foot_geoms = [g for g in range(m.ngeom) if m.geom_bodyid[g] in calf_bodies and m.geom_type[g] == mujoco.mjtGeom.mjGEOM_SPHERE]
+        sphere = mujoco.mjtGeom.mjGEOM_SPHERE
+        foot_geoms = [g for g in range(m.ngeom) if m.geom_bodyid[g] in calf_bodies and m.geom_type[g] == sphere]
         radius = float(m.geom_size[foot_geoms[0], 0]) if foot_geoms else 0.0
         self.legs = LegGeometry(
             hip_pos=m.body_pos[hip_bodies].copy(),
@@ -232,15 +233,3 @@ def quat_to_matrix(quat: np.ndarray) -> np.ndarray:
     # differently, and batches must match single instances bit for bit)
     outer = (quat[..., :, None] * quat[..., None, :]).reshape(-1, 1, 16)
     return (outer @ _QUAT_TO_MATRIX).reshape(*quat.shape[:-1], 3, 3)
-
-
-def quat_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The rotation angle (radians) between unit quaternions a and b, (...,)."""
-    dot = np.abs(np.sum(a * b, axis=-1))
-    return 2.0 * np.arccos(np.clip(dot, 0.0, 1.0))
-
-
-def yaw_quat(yaw: np.ndarray) -> np.ndarray:
-    """Quaternions (..., 4) of rotations by ``yaw`` about the vertical axis."""
-    yaw = np.asarray(yaw, dtype=np.float64)
-    return np.stack([np.cos(yaw / 2), np.zeros_like(yaw), np.zeros_like(yaw), np.sin(yaw / 2)], -1)

@@ -186,7 +186,9 @@ class LocoParams:
     def __post_init__(self) -> None:
         xml = self.xml_file
         if xml is not None and not (isinstance(xml, str | os.PathLike) and os.path.isfile(xml)):
-            raise RewardlabError(f"xml_file must be None or the path of an MJCF file, got {xml!r} ({type(xml).__name__})")
+            raise RewardlabError(
+                f"xml_file must be None or the path of an MJCF file, got {xml!r} ({type(xml).__name__})"
+            )
         check.choice(self, "motion", MOTIONS)
         check.choice(self, "action_mode", ("absolute", "residual"))
         check.flags(self, "sway", "random_start_phase", "observe_reference_root")
@@ -385,8 +387,7 @@ class _LocoBase(BatchedSim):
         the joint velocities at the start of each substep in ``_start_qvel`` (B, substeps, 12).
         The batch runs in one ``mujoco.rollout`` call (on the thread pool; a single instance on
         the calling thread): the substeps and the copies of their states and sensors all happen
-        in C++, which costs no more than one ``mj_step(model, data, substeps)`` from Python
-        (a Python loop over the substeps cost about 18 us more per step).
+        in C++, with no Python call per substep.
         """
         start_qvel = self._start_qvel
         start_qvel[:, 0] = self.state[:, 26:38]
@@ -400,7 +401,8 @@ class _LocoBase(BatchedSim):
     def _apply_model_randomisation(self, rows: np.ndarray) -> None:
         for i in rows:  # only at resets and only with domain randomisation on
             m = self._models[i]
-            m.geom_friction[:, 0] = self._base_friction * self.friction[i] if self.params.friction_range else self._base_friction
+            friction = self._base_friction * self.friction[i] if self.params.friction_range else self._base_friction
+            m.geom_friction[:, 0] = friction
             m.body_mass[self.qm.trunk_body] = self._base_mass + self.payload[i]
             m.actuator_gainprm[:, 0] = self._base_gain * self.strength[i]
             m.actuator_biasprm[:, :3] = self._base_bias * self.strength[i]
@@ -486,7 +488,8 @@ class _LocoBase(BatchedSim):
             rot = _rotation(state[:, 4:8])
         lin_vel = _rotate_back(rot, state[:, 20:23])
         if self.params.obs_noise > 0:
-            parts = [state[:, 3:4], -rot[:, 2, :], lin_vel, state[:, 23:26], state[:, 8:20] - STANDING_POSE, state[:, 26:38]]
+            joints = state[:, 8:20] - STANDING_POSE
+            parts = [state[:, 3:4], -rot[:, 2, :], lin_vel, state[:, 23:26], joints, state[:, 26:38]]
             noise = self.rng.normal((1 + 3 + 3 + 3 + 12 + 12,), rows) * self.params.obs_noise
             scales = np.concatenate(
                 [np.full(size, _NOISE_BLOCKS[name]) for name, size in
