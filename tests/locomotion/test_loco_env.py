@@ -352,22 +352,22 @@ def test_imitation_terms_and_observation_match_mujoco():
 
 
 def test_rotation_helpers_agree_with_each_other_and_with_quat_to_matrix():
-    from rewardlab.envs.locomotion.sim import _rotate, _rotate_back, _rotation
+    from rewardlab.envs.locomotion.rotations import rotate, rotate_back, rotation
 
     rng = np.random.default_rng(1)
     quat = rng.normal(size=(500, 4))
     quat /= np.linalg.norm(quat, axis=1, keepdims=True)
-    rot = _rotation(quat)
+    rot = rotation(quat)
     np.testing.assert_allclose(rot, quat_to_matrix(quat), rtol=0, atol=1e-15)
     for i in range(0, 500, 7):  # one quaternion alone gets the same matrix as in the batch
-        assert _rotation(quat[i : i + 1])[0].tolist() == rot[i].tolist()
+        assert rotation(quat[i : i + 1])[0].tolist() == rot[i].tolist()
     vec = rng.normal(size=(500, 3))
-    np.testing.assert_allclose(_rotate(rot, vec), np.einsum("bij,bj->bi", rot, vec), atol=1e-14)
-    np.testing.assert_allclose(_rotate_back(rot, vec), np.einsum("bji,bj->bi", rot, vec), atol=1e-14)
+    np.testing.assert_allclose(rotate(rot, vec), np.einsum("bij,bj->bi", rot, vec), atol=1e-14)
+    np.testing.assert_allclose(rotate_back(rot, vec), np.einsum("bji,bj->bi", rot, vec), atol=1e-14)
     feet = rng.normal(size=(500, 4, 3))
-    np.testing.assert_allclose(_rotate(rot, feet), np.einsum("bij,bfj->bfi", rot, feet), atol=1e-14)
+    np.testing.assert_allclose(rotate(rot, feet), np.einsum("bij,bfj->bfi", rot, feet), atol=1e-14)
     r, v = rot[3].ravel().tolist(), vec[3].tolist()
-    assert _rotate_back(rot, vec)[3].tolist() == [r[j] * v[0] + r[3 + j] * v[1] + r[6 + j] * v[2] for j in range(3)]
+    assert rotate_back(rot, vec)[3].tolist() == [r[j] * v[0] + r[3 + j] * v[1] + r[6 + j] * v[2] for j in range(3)]
 
 
 @pytest.mark.parametrize(

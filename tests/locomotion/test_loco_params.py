@@ -18,7 +18,7 @@ import pytest
 import rewardlab
 from rewardlab.core.errors import RewardlabError
 from rewardlab.envs.locomotion import rewards
-from rewardlab.envs.locomotion.sim import LocoParams
+from rewardlab.envs.locomotion.params import LocoParams
 
 LOCO_IDS = ["rewardlab/LocoImitation-v0", "rewardlab/LocoJoystick-v0"]
 NAN, INF = float("nan"), float("inf")

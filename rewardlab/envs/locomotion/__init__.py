@@ -7,7 +7,7 @@ id                                 what it is
 ``rewardlab/LocoJoystick-v0``      follow a commanded body velocity
 =================================  =========================================================
 
-See :mod:`rewardlab.envs.locomotion.sim` for spaces and parameters, and
+See :mod:`rewardlab.envs.locomotion.sim` for spaces, :mod:`rewardlab.envs.locomotion.params` for parameters, and
 :mod:`rewardlab.envs.locomotion.rewards` for every reward term, constant and preset.
 """
 

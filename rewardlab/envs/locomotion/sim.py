@@ -57,7 +57,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import mujoco
@@ -65,223 +64,22 @@ import numpy as np
 from gymnasium import spaces
 from mujoco import rollout as mj_rollout
 
-from rewardlab.core import params as check
 from rewardlab.core.errors import RewardlabError
 from rewardlab.core.sim import BatchedSim, StepOutcome
 from rewardlab.envs.locomotion import rewards, smoothness
-from rewardlab.envs.locomotion.gaits import MOTIONS, ReferenceMotion
+from rewardlab.envs.locomotion.gaits import ReferenceMotion
 from rewardlab.envs.locomotion.model import (
     STANDING_POSE,
     QuadrupedModel,
     read_xml,
 )
+from rewardlab.envs.locomotion.params import LocoParams
+from rewardlab.envs.locomotion.rotations import cross, rotate, rotate_back, rotation
 
 _CONTROL_SPEC = int(mujoco.mjtState.mjSTATE_CTRL)
 
 #: Gaussian-noise std per observation block, multiplied by ``obs_noise``.
 _NOISE_BLOCKS = {"height": 0.02, "gravity": 0.05, "lin_vel": 0.1, "ang_vel": 0.2, "q": 0.01, "qd": 1.5}
-
-
-#: Ceiling of episode_seconds / control_dt: the per-instance action log holds every step.
-MAX_EPISODE_STEPS = 100_000
-#: Bounds of the domain-randomisation ranges (low, high).
-_RANDOMISATION_BOUNDS = {"friction_range": (0.05, 5.0), "payload_range": (-2.0, 20.0),
-                         "motor_strength_range": (0.1, 3.0)}
-
-
-def _check_reward_config(config: Any) -> None:
-    """The reward constants of ``reward_config=``; messages name the field as ``reward_config.<name>``."""
-    try:
-        if isinstance(config, rewards.ImitationRewardConfig):
-            check.numbers(config, ("pose_scale", "joint_velocity_scale", "end_effector_scale", "root_pose_scale",
-                                   "root_rotation_weight", "root_velocity_scale", "root_angular_velocity_weight"),
-                          low=0.0, high=1e6)
-        elif isinstance(config, rewards.JoystickRewardConfig):
-            check.numbers(config, ("tracking_sigma",), low=0.0, low_open=True, high=1e6)
-            check.numbers(config, ("air_time_target", "command_threshold"), low=0.0, high=100.0)
-            check.numbers(config, ("max_foot_height",), low=0.0, low_open=True, high=1.0)
-            check.sequence(config, "pose_weights", length=3, low=0.0, high=1e6)
-            check.numbers(config, ("soft_joint_limit_factor",), low=0.0, low_open=True, high=1.0)
-    except RewardlabError as err:
-        raise RewardlabError(f"reward_config.{err}") from None
-
-
-@dataclass(frozen=True)
-class LocoParams:
-    """Parameters of the locomotion environments (SI units; see the module docstring).
-
-    Attributes:
-        xml_file: MJCF of a robot with the rewardlab quadruped layout; None for the shipped one.
-        motion: reference motion to imitate: trot, walk, pace, bound, pronk or jump.
-        speed: reference forward speed, m/s (0 for the jump).
-        frequency: reference cycles per second (None: the motion's default).
-        body_height: reference root height, m.
-        swing_height: reference foot clearance, m (None: the gait's default, 0.08 or 0.05).
-        sway: the reference root sways as a linear inverted pendulum over the stance feet (False:
-            it runs straight, which the pace and the bound cannot follow; for ablations).
-        episode_seconds: episode length before truncation, s.
-        control_dt: control period, s (50 Hz); a whole number of physics steps.
-        action_scale: radians per unit action.
-        action_mode: "absolute" (around the standing pose) or "residual" (around the reference).
-        random_start_phase: start each episode at a random reference frame (reference state
-            initialisation).
-        observe_reference_root: imitation observes where the reference root will be at the next
-            step, relative to the trunk, in the trunk frame (entries 60-62), as Peng et al.
-            2020's policies observe the target root position; without it (False: 60 entries, the
-            layout before this option) a policy cannot see that it lags behind the reference
-            until the root error ends the episode.
-        init_noise: uniform noise on the initial joint angles, rad.
-        terminate_height: the episode ends when the root is lower, m.
-        terminate_tilt: the episode ends when the trunk tilts more, rad.
-        max_root_error: imitation ends when the root is farther from the reference, m.
-        max_root_rotation_error: imitation ends when the trunk's orientation differs from the
-            reference's by more, rad (None: no limit; Peng et al. 2020 end at pi/2).
-        min_imitation_reward: imitation ends on a step whose imitation reward (Peng et al.'s
-            weighted sum, at most 1) is lower (None: no limit): early termination on tracking
-            error.
-        spectral_cutoff: cut-off of the high-frequency energy share, Hz.
-        command_vx, command_vy, command_yaw: joystick command ranges (m/s, m/s, rad/s).
-        gait_frequency: frequency of the phase clock in the joystick observation, Hz.
-        friction_range, payload_range, motor_strength_range, max_latency_steps, obs_noise:
-            domain randomisation and observation noise (off by default).
-        num_threads: threads stepping the batch (0: min(B, CPU count)); results do not depend
-            on it.
-        reward_config: constants of the reward terms (:mod:`.rewards`): an
-            ``ImitationRewardConfig`` or a ``JoystickRewardConfig`` for the task; None for the
-            published values.
-    """
-
-    xml_file: str | None = None
-    motion: str = "trot"
-    speed: float = 0.5
-    frequency: float | None = None
-    body_height: float = 0.27
-    swing_height: float | None = None
-    sway: bool = True
-    episode_seconds: float = 10.0
-    control_dt: float = 0.02
-    action_scale: float = 1.0
-    action_mode: str = "absolute"
-    random_start_phase: bool = True
-    observe_reference_root: bool = True
-    init_noise: float = 0.05
-    terminate_height: float = 0.14
-    terminate_tilt: float = 1.0
-    max_root_error: float = 0.6
-    max_root_rotation_error: float | None = None
-    min_imitation_reward: float | None = None
-    spectral_cutoff: float = 5.0
-    command_vx: tuple[float, float] = (-0.5, 1.0)
-    command_vy: tuple[float, float] = (-0.3, 0.3)
-    command_yaw: tuple[float, float] = (-0.8, 0.8)
-    gait_frequency: float = 2.0
-    friction_range: tuple[float, float] | None = None
-    payload_range: tuple[float, float] | None = None
-    motor_strength_range: tuple[float, float] | None = None
-    max_latency_steps: int = 0
-    obs_noise: float = 0.0
-    num_threads: int = 0
-    reward_config: rewards.ImitationRewardConfig | rewards.JoystickRewardConfig | None = None
-
-    def __post_init__(self) -> None:
-        xml = self.xml_file
-        if xml is not None and not (isinstance(xml, str | os.PathLike) and os.path.isfile(xml)):
-            raise RewardlabError(
-                f"xml_file must be None or the path of an MJCF file, got {xml!r} ({type(xml).__name__})"
-            )
-        check.choice(self, "motion", MOTIONS)
-        check.choice(self, "action_mode", ("absolute", "residual"))
-        check.flags(self, "sway", "random_start_phase", "observe_reference_root")
-        check.numbers(self, ("control_dt",), low=0.0, low_open=True, high=1.0)
-        check.numbers(self, ("episode_seconds",), low=self.control_dt, high=MAX_EPISODE_STEPS * self.control_dt)
-        check.numbers(self, ("speed",), low=-5.0, high=5.0)
-        # the reference needs two frames a cycle at least
-        check.numbers(self, ("frequency",), low=0.1, high=0.5 / self.control_dt, optional=True)
-        check.numbers(self, ("body_height",), low=0.0, low_open=True, high=1.0)
-        check.numbers(self, ("swing_height",), low=0.0, high=0.5, optional=True)
-        check.numbers(self, ("action_scale",), low=0.0, low_open=True, high=10.0)
-        check.numbers(self, ("init_noise", "terminate_tilt"), low=0.0, high=math.pi)
-        check.numbers(self, ("terminate_height",), low=-1.0, high=1.0)
-        check.numbers(self, ("max_root_error",), low=0.0, low_open=True, high=1e6)
-        check.numbers(self, ("max_root_rotation_error",), low=0.0, low_open=True, high=math.pi, optional=True)
-        check.numbers(self, ("min_imitation_reward",), low=0.0, high=1.0, high_open=True, optional=True)
-        check.numbers(self, ("spectral_cutoff",), low=0.0, low_open=True, high=1e3)
-        check.numbers(self, ("gait_frequency",), low=0.0, low_open=True, high=100.0)
-        check.numbers(self, ("obs_noise",), low=0.0, high=100.0)
-        for name in ("command_vx", "command_vy", "command_yaw"):
-            check.ordered_pair(self, name, low=-5.0, high=5.0)
-        for name, (low, high) in _RANDOMISATION_BOUNDS.items():
-            if getattr(self, name) is not None:  # None: not randomised
-                check.ordered_pair(self, name, low=low, high=high)
-        check.integers(self, max_latency_steps=(0, 10), num_threads=(0, 1024))
-        check.instance(self, "reward_config", (rewards.ImitationRewardConfig, rewards.JoystickRewardConfig),
-                       optional=True)
-        _check_reward_config(self.reward_config)
-
-def _rotation_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gather indices, signs and scales that turn the 16 products q_i q_j into R row by row.
-
-    Entry e of R = scale_e * sum_k sign_ek (q q^T)[index_ek], summed left to right: for
-    q = (w, x, y, z), R_00 = ((ww + xx) - yy) - zz and R_01 = 2 (xy - wz) (two zero terms pad the
-    off-diagonal entries). :func:`_rotation_one` performs the same operations on Python floats.
-    """
-    w, x, y, z = range(4)
-
-    def pair(i: int, j: int) -> int:
-        return 4 * i + j
-
-    ww, xx, yy, zz = pair(w, w), pair(x, x), pair(y, y), pair(z, z)
-    xy, xz, yz, wx, wy, wz = pair(x, y), pair(x, z), pair(y, z), pair(w, x), pair(w, y), pair(w, z)
-    rows = [  # (index, sign) x 4 and the scale of each entry
-        ([(ww, 1), (xx, 1), (yy, -1), (zz, -1)], 1), ([(xy, 1), (wz, -1)], 2), ([(xz, 1), (wy, 1)], 2),
-        ([(xy, 1), (wz, 1)], 2), ([(ww, 1), (xx, -1), (yy, 1), (zz, -1)], 1), ([(yz, 1), (wx, -1)], 2),
-        ([(xz, 1), (wy, -1)], 2), ([(yz, 1), (wx, 1)], 2), ([(ww, 1), (xx, -1), (yy, -1), (zz, 1)], 1),
-    ]
-    index = np.zeros((9, 4), dtype=np.int64)
-    sign = np.zeros((9, 4))
-    for e, (terms, _) in enumerate(rows):
-        for k, (i, sgn) in enumerate(terms):
-            index[e, k], sign[e, k] = i, sgn
-    return index, sign, np.array([scale for _, scale in rows], dtype=np.float64)
-
-
-_ROT_INDEX, _ROT_SIGN, _ROT_SCALE = _rotation_table()
-_ROT_INDEX_T, _ROT_SIGN_T = np.ascontiguousarray(_ROT_INDEX.T), np.ascontiguousarray(_ROT_SIGN.T)
-
-
-def _rotation(quat: np.ndarray) -> np.ndarray:
-    """Rotation matrices (B, 3, 3) of unit quaternions (B, 4), (w, x, y, z), by elementwise
-    operations only (no matrix product, whose kernel may fuse multiply-adds and round
-    differently with the batch size). Equal to ``quat_to_matrix`` to 1e-15."""
-    outer = (quat[:, :, None] * quat[:, None, :]).reshape(len(quat), 16)
-    terms = outer[:, _ROT_INDEX_T] * _ROT_SIGN_T  # (B, 4, 9): the k-th term of every entry
-    total = ((terms[:, 0] + terms[:, 1]) + terms[:, 2]) + terms[:, 3]
-    return (total * _ROT_SCALE).reshape(len(quat), 3, 3)
-
-
-def _rotate(rot: np.ndarray, vec: np.ndarray) -> np.ndarray:
-    """R v for rotations (B, 3, 3) and vectors (B, ..., 3): each entry (R_i0 v_0 + R_i1 v_1) + R_i2 v_2.
-
-    One product and two additions (no matrix product, no reduction over a short axis): the same
-    operations for any batch size, and fast for small batches.
-    """
-    products = rot.reshape(len(rot), *(1,) * (vec.ndim - 2), 3, 3) * vec[..., None, :]  # R_ij v_j
-    return (products[..., 0] + products[..., 1]) + products[..., 2]
-
-
-_NEXT, _AFTER_NEXT = np.array([1, 2, 0]), np.array([2, 0, 1])
-
-
-def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a x b over the last axis (broadcast), elementwise: (a_{i+1} b_{i+2} - a_{i+2} b_{i+1})_i
-    (``np.cross`` costs more at small B)."""
-    return a[..., _NEXT] * b[..., _AFTER_NEXT] - a[..., _AFTER_NEXT] * b[..., _NEXT]
-
-
-def _rotate_back(rot: np.ndarray, vec: np.ndarray) -> np.ndarray:
-    """R^T v (a world vector in the body frame), (B, 3): each entry (R_0j v_0 + R_1j v_1) + R_2j v_2."""
-    products = rot * vec[:, :, None]  # R_ij v_i
-    return (products[:, 0] + products[:, 1]) + products[:, 2]
 
 
 class _LocoBase(BatchedSim):
@@ -472,9 +270,9 @@ class _LocoBase(BatchedSim):
 
     # ----------------------------------------------------------------- kinematics helpers
     def _feet_world(self, state: np.ndarray) -> np.ndarray:
-        rot = _rotation(state[:, 4:8])
+        rot = rotation(state[:, 4:8])
         local = self.qm.legs.forward(state[:, 8:20])
-        return state[:, None, 1:4] + _rotate(rot, local)
+        return state[:, None, 1:4] + rotate(rot, local)
 
     def _observe(self, rows: np.ndarray | None = None) -> np.ndarray:
         obs = self._obs if rows is None else self._obs[rows]
@@ -485,8 +283,8 @@ class _LocoBase(BatchedSim):
         sel = slice(None) if rows is None else rows
         state = self.state[sel]
         if rot is None:
-            rot = _rotation(state[:, 4:8])
-        lin_vel = _rotate_back(rot, state[:, 20:23])
+            rot = rotation(state[:, 4:8])
+        lin_vel = rotate_back(rot, state[:, 20:23])
         if self.params.obs_noise > 0:
             joints = state[:, 8:20] - STANDING_POSE
             parts = [state[:, 3:4], -rot[:, 2, :], lin_vel, state[:, 23:26], joints, state[:, 26:38]]
@@ -552,7 +350,7 @@ class _LocoBase(BatchedSim):
         self.actions_prev, self.actions_prev2 = prev2, prev
 
         state = self.state
-        rot = _rotation(state[:, 4:8])
+        rot = rotation(state[:, 4:8])
         fallen = (state[:, 3] < p.terminate_height) | (rot[:, 2, 2] < self._min_up)
         terms, task_value, task_terminated, frame = self._task_terms(rot, contact, effort, fallen)
         terms.update(rewards.smoothness_terms(change, change_of_change))
@@ -734,7 +532,7 @@ class LocoImitationSim(_LocoBase):
         target = self.ref.root_pos[k_next]
         target[:, 0] += cycle * self.ref.displacement
         state = self.state[sel]
-        offset = _rotate_back(_rotation(state[:, 4:8]), target - state[:, 1:4])
+        offset = rotate_back(rotation(state[:, 4:8]), target - state[:, 1:4])
         return np.concatenate([self._phase_obs[k], offset], axis=1)
 
     def _task_terms(self, rot, contact, effort, fallen):
@@ -749,7 +547,7 @@ class LocoImitationSim(_LocoBase):
         now[:, 24:36] = self.qm.legs.forward(state[:, 8:20]).reshape(len(k), 12)
         now[:, 36:39] = state[:, 1:4]
         now[:, 39:42] = state[:, 20:23]
-        now[:, 42:45] = _rotate(rot, state[:, 23:26])  # angular velocity, world frame
+        now[:, 42:45] = rotate(rot, state[:, 23:26])  # angular velocity, world frame
         error_sq = np.square(ref[:, :45] - now)
         # sums along one contiguous axis in a fixed order: the same for any batch size
         sums = np.add.reduceat(error_sq, self._segments, axis=1)  # pose, vel, feet, root, lin, ang
@@ -830,23 +628,23 @@ class LocoJoystickSim(_LocoBase):
         state = self.state
         dt = self.params.control_dt
         local, local_vel = self.qm.legs.forward_with_velocity(state[:, 8:20], state[:, 26:38])
-        relative = _rotate(rot, local)  # feet from the root, world frame
+        relative = rotate(rot, local)  # feet from the root, world frame
         feet = state[:, None, 1:4] + relative
         self.feet_prev = feet
         # foot velocities at the end of the step (what Playground's foot velocity sensors read):
         # v_root + R (w_body x p_local + J(q) qdot)
         body_ang_vel = state[:, 23:26]
-        foot_vel = state[:, None, 20:23] + _rotate(rot, _cross(body_ang_vel[:, None, :], local) + local_vel)
+        foot_vel = state[:, None, 20:23] + rotate(rot, cross(body_ang_vel[:, None, :], local) + local_vel)
         # a foot's air time and swing peak run from lift-off to touch-down (Playground's bookkeeping)
         first_contact = contact & ~self.was_in_contact
         self.air_time += dt
         np.maximum(self.swing_peak, feet[:, :, 2], out=self.swing_peak)
         measured = rewards.JoystickMeasurements(
             command=self.command,
-            lin_vel=_rotate_back(rot, state[:, 20:23]),
+            lin_vel=rotate_back(rot, state[:, 20:23]),
             ang_vel=state[:, 23:26],  # MuJoCo's free-joint angular velocity is in the body frame
             world_lin_vel=state[:, 20:23],
-            world_ang_vel=_rotate(rot, body_ang_vel),
+            world_ang_vel=rotate(rot, body_ang_vel),
             gravity=-rot[:, 2, :],
             height=state[:, 3],
             joint_pos=state[:, 8:20],
