@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from rewardlab.envs.locomotion.joystick import LocoJoystickSim
 from rewardlab.envs.locomotion.model import STANDING_POSE, quat_to_matrix
-from rewardlab.envs.locomotion.sim import LocoImitationSim, LocoJoystickSim
+from rewardlab.envs.locomotion.sim import LocoImitationSim
 
 GRAVITY = 9.81
 

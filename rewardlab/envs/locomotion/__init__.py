@@ -43,7 +43,7 @@ ENVS = (
     ),
     EnvSpec(
         id="rewardlab/LocoJoystick-v0",
-        entry_point="rewardlab.envs.locomotion.sim:LocoJoystickSim",
+        entry_point="rewardlab.envs.locomotion.joystick:LocoJoystickSim",
         family="locomotion",
         summary="Go1-class quadruped tracking a commanded body velocity",
         multi_agent=False,
