@@ -25,7 +25,22 @@ import sys
 from collections.abc import Iterable
 from typing import IO, Any
 
+import numpy as np
+
 from rewardlab.core.errors import RewardlabError
+
+
+def _numpy_array_constructors() -> set[tuple[str, str]]:
+    """The constructors that NumPy's own pickles of arrays and scalars name, read from their reduce
+    output: where they live is NumPy's internal layout, which moves between releases, so the
+    names are asked of the installed NumPy instead of written here. Arrays pickled under another
+    NumPy major version name other paths and are refused."""
+    found = set()
+    for obj, protocol in ((np.zeros(1), 2), (np.zeros(1), 5), (np.float64(0.0), 2)):
+        constructor = obj.__reduce_ex__(protocol)[0]
+        found.add((constructor.__module__, constructor.__name__))
+    return found
+
 
 #: (module, name) pairs admitted besides rewardlab's own classes.
 ALLOWED: frozenset[tuple[str, str]] = frozenset({
@@ -36,15 +51,9 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset({
     ("collections", "OrderedDict"),
     ("collections", "defaultdict"),
     ("collections", "deque"),
-} | {
-    (module, name)
-    for module in ("numpy.core.multiarray", "numpy._core.multiarray")
-    for name in ("_reconstruct", "scalar")
-} | {
+} | _numpy_array_constructors() | {
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
-    ("numpy.core.numeric", "_frombuffer"),
-    ("numpy._core.numeric", "_frombuffer"),
     ("numpy.random._pickle", "__generator_ctor"),
     ("numpy.random._pickle", "__bit_generator_ctor"),
     ("numpy.random._pickle", "__randomstate_ctor"),
