@@ -41,6 +41,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rewardlab.bench.cases import sb3_arguments
+
 #: SB3/RL-Zoo defaults for the PPO keys an entry of ppo.yml may leave out
 SB3_PPO_DEFAULTS = {
     "n_steps": 2048,
@@ -153,31 +155,6 @@ def rewardlab_config(settings: dict) -> dict:
     return config
 
 
-def sb3_arguments(settings: dict, samples_per_update: int) -> dict:
-    """sb3.PPO keyword arguments for the shared settings."""
-    minibatch = settings.get("minibatch_size") or samples_per_update // settings["num_minibatches"]
-    activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[settings["activation"]]
-    critic = settings.get("critic_hidden_sizes") or settings["hidden_sizes"]
-    return {
-        "n_steps": settings["num_steps"],
-        "batch_size": minibatch,
-        "n_epochs": settings["update_epochs"],
-        "learning_rate": settings["learning_rate"],
-        "gamma": settings["gamma"],
-        "gae_lambda": settings["gae_lambda"],
-        "clip_range": settings["clip_coef"],
-        "clip_range_vf": settings["clip_coef"] if settings["clip_vloss"] else None,
-        "ent_coef": settings["ent_coef"],
-        "vf_coef": settings["vf_coef"],
-        "max_grad_norm": settings["max_grad_norm"],
-        "policy_kwargs": {
-            "log_std_init": settings["init_log_std"],
-            "net_arch": {"pi": list(settings["hidden_sizes"]), "vf": list(critic)},
-            "activation_fn": activation,
-        },
-    }
-
-
 class PhaseTimer:
     """Wraps an agent's rollout and update methods: wall and CPU seconds of each, and optionally
     a torch.profiler op table per phase (``profile=True``)."""
@@ -251,7 +228,8 @@ def sb3_ppo(env_id: str, settings: dict, updates: int, seed: int, device: str, b
     if settings["normalize"]:
         venv = VecNormalize(venv, gamma=settings["gamma"])
     batch = venv.num_envs * settings["num_steps"]
-    model = sb3.PPO("MlpPolicy", venv, **sb3_arguments(settings, batch), seed=seed, device=device, verbose=0)
+    model = sb3.PPO("MlpPolicy", venv, **sb3_arguments(settings, venv.num_envs), seed=seed, device=device,
+                    verbose=0)
     model.learn(batch)  # warm-up
     timer = PhaseTimer(model, "collect_rollouts", "train", profile)
     start, cpu = time.perf_counter(), time.process_time()

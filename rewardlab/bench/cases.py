@@ -390,12 +390,15 @@ def ppo_settings() -> dict:
 
 
 def sb3_arguments(settings: dict, slots: int) -> dict:
-    """Stable-Baselines3 PPO arguments for rewardlab PPO ``settings`` on ``slots`` env slots."""
+    """Stable-Baselines3 PPO arguments for rewardlab PPO ``settings`` on ``slots`` env slots.
+
+    ``settings`` holds PPOConfig fields; ``minibatch_size``, ``critic_hidden_sizes`` and
+    ``norm_adv`` may be left out (then: batch / num_minibatches, the actor's sizes, True)."""
     import torch
 
     samples = slots * settings["num_steps"]
-    minibatch = settings["minibatch_size"] or samples // settings["num_minibatches"]
-    critic = settings["critic_hidden_sizes"] or settings["hidden_sizes"]
+    minibatch = settings.get("minibatch_size") or samples // settings["num_minibatches"]
+    critic = settings.get("critic_hidden_sizes") or settings["hidden_sizes"]
     return {
         "n_steps": settings["num_steps"],
         "batch_size": minibatch,
@@ -408,7 +411,7 @@ def sb3_arguments(settings: dict, slots: int) -> dict:
         "ent_coef": settings["ent_coef"],
         "vf_coef": settings["vf_coef"],
         "max_grad_norm": settings["max_grad_norm"],
-        "normalize_advantage": settings["norm_adv"],
+        "normalize_advantage": settings.get("norm_adv", True),
         "policy_kwargs": {
             "log_std_init": settings["init_log_std"],
             "net_arch": {"pi": list(settings["hidden_sizes"]), "vf": list(critic)},
