@@ -39,11 +39,12 @@ GROUPS = {
 }
 
 
-def _update(h, value) -> None:
+def hash_into(h, value) -> None:
+    """Feed ``value`` (an array, None, or a dict of them, keys in sorted order) into the hash ``h``."""
     if isinstance(value, dict):
         for key in sorted(value):
             h.update(key.encode())
-            _update(h, value[key])
+            hash_into(h, value[key])
     elif value is None:
         h.update(b"None")
     else:
@@ -67,7 +68,7 @@ def record(env_id: str, num_envs: int, steps: int = STEPS) -> dict[str, list[str
             h = hashlib.sha1()
             for name in names:
                 h.update(name.encode())
-                _update(h, getattr(step, name))
+                hash_into(h, getattr(step, name))
             out[group].append(h.hexdigest()[:12])
     return out
 
