@@ -284,6 +284,20 @@ class BatchedSim:
             raise RewardlabError(f"{self.env_id}: actions contain NaN or inf")
         return np.clip(actions, self._clip_low, self._clip_high)
 
+    def shape_agent_action(self, agent: int, action: Any) -> np.ndarray:
+        """One agent's action as an array of its space's shape (only length-1 axes may differ)."""
+        name = self.agents[agent]
+        space = self.action_spaces[agent]
+        array = as_action_array(action, self.env_id, f"action of {name}")
+        if array.shape != space.shape:
+            if squeezed(array.shape) != squeezed(space.shape):
+                raise RewardlabError(
+                    f"{self.env_id}: action of {name} has shape {array.shape}, expected {space.shape} "
+                    f"for action space {space}"
+                )
+            array = array.reshape(space.shape)
+        return array
+
     def validate_agent_action(self, agent: int, action: Any) -> np.ndarray:
         """One agent's action, checked as :meth:`validate_actions` checks the joint one.
 
@@ -291,16 +305,7 @@ class BatchedSim:
         accept, reject and clip the same actions (float64 for Box actions, int64 for discrete
         ones: nothing is rounded to the space's dtype before the simulator sees it).
         """
-        name = self.agents[agent]
-        space = self.action_spaces[agent]
-        action = as_action_array(action, self.env_id, f"action of {name}")
-        if action.shape != space.shape:
-            if squeezed(action.shape) != squeezed(space.shape):
-                raise RewardlabError(
-                    f"{self.env_id}: action of {name} has shape {action.shape}, expected {space.shape} "
-                    f"for action space {space}"
-                )
-            action = action.reshape(space.shape)
+        action = self.shape_agent_action(agent, action)
         # checked in place in a joint action whose other entries are valid (0, or the lowest
         # discrete action), in the agent's dtype kind: the joint checks then judge it alone
         joint = np.zeros(self._actions_shape, dtype=np.float64 if self._box_actions else np.int64)

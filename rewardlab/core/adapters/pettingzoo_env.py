@@ -20,7 +20,7 @@ from pettingzoo.utils import AgentSelector
 from rewardlab.core.adapters.gym_env import step_info
 from rewardlab.core.errors import RewardlabError, choices
 from rewardlab.core.registry import get_spec, make_sim
-from rewardlab.core.sim import BatchedSim, as_action_array, squeezed
+from rewardlab.core.sim import BatchedSim
 
 
 def _metadata(sim: BatchedSim) -> dict[str, Any]:
@@ -78,20 +78,6 @@ class _SimView:
         self.sim.close()
 
 
-def _agent_array(sim: BatchedSim, agent: int, action: Any) -> np.ndarray:
-    """Agent ``agent``'s action as an array of its space's shape (only length-1 axes may differ)."""
-    space = sim.action_spaces[agent]
-    array = as_action_array(action, sim.env_id, f"action of {sim.agents[agent]}")
-    if array.shape != space.shape:
-        if squeezed(array.shape) != squeezed(space.shape):
-            raise RewardlabError(
-                f"{sim.env_id}: action of {sim.agents[agent]} has shape {array.shape}, expected {space.shape} "
-                f"for action space {space}"
-            )
-        array = array.reshape(space.shape)
-    return array
-
-
 class RewardlabParallelEnv(_SimView, ParallelEnv):
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None):
         obs = self.sim.reset(seed=seed)
@@ -112,7 +98,7 @@ class RewardlabParallelEnv(_SimView, ParallelEnv):
         # that agent, not as NumPy's stacking error or a reshaped joint action; values, dtypes
         # and bounds are then checked once for the joint action, as AEC checks each turn
         sim = self.sim
-        joint = np.stack([_agent_array(sim, i, actions[a]) for i, a in enumerate(self.possible_agents)])
+        joint = np.stack([sim.shape_agent_action(i, actions[a]) for i, a in enumerate(self.possible_agents)])
         step = sim.step(joint[None])
         obs = {a: step.obs[0, i] for i, a in enumerate(self.agents)}
         rewards = {a: float(step.reward[0, i]) for i, a in enumerate(self.agents)}
