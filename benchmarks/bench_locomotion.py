@@ -239,20 +239,6 @@ def bench_batched(env_id: str, batch: int, seconds: float) -> tuple[float, float
     return _scaled(_timed(step, seconds), batch)
 
 
-def _visited_states(env, sim, actions, steps: int) -> tuple[list, list]:
-    """The states the env visits (every tenth) and the targets applied from them, in an untimed pass."""
-    states, targets = [], []
-    for i in range(steps):
-        if i % 10 == 0:
-            states.append(sim.state[0].copy())
-        _, _, terminated, truncated, _ = env.step(actions[i % 4096])
-        if i % 10 == 0:
-            targets.append(sim.joint_pos_target[0].copy())
-        if terminated or truncated:
-            env.reset()
-    return states, targets
-
-
 def breakdown(env_id: str, steps: int = 3000, rounds: int = 5) -> None:
     """Where a single-env step's time goes: mean microseconds per step in each layer.
 
@@ -282,7 +268,9 @@ def breakdown(env_id: str, steps: int = 3000, rounds: int = 5) -> None:
         if hasattr(owner, name):  # _task_terms_one exists only in older simulators
             timed(owner, name, f"{type(owner).__name__}.{name}")
     actions = _actions(4096, 1)[:, 0]
-    states, targets = _visited_states(env, sim, actions, steps)
+    # every tenth state of a run with the same seed and actions, for the raw replay
+    states, targets = record_single(env_id, steps)
+    states, targets = states[::10], targets[::10]
     model, data = sim.qm.model, mujoco.MjData(sim.qm.model)
 
     def replay() -> float:
