@@ -114,10 +114,12 @@ def _metrics_and_curve(result: Any) -> tuple[Mapping[str, Any], list]:
     return metrics, list(curve or [])
 
 
-def execute_run(run_dict: Mapping[str, Any], runner: str, study_name: str, threads: int = 1) -> dict[str, Any]:
+def execute_run(run_dict: Mapping[str, Any], runner: str, study_name: str, threads: int = 1,
+                log_dir: str | None = None) -> dict[str, Any]:
     """Run one (setting, seed) and return ``{"ok": True, "record": ...}`` or ``{"ok": False, ...}``.
 
-    Never raises for a failing runner: its traceback comes back for the failure log.
+    ``log_dir`` is passed to the runner (None: the run writes no files of its own). Never raises
+    for a failing runner: its traceback comes back for the failure log.
     """
     run = Run(
         key=run_dict["key"],
@@ -134,7 +136,7 @@ def execute_run(run_dict: Mapping[str, Any], runner: str, study_name: str, threa
         _seed_globals(run.seed)
         config = dict(run.config)
         env_id = config.pop("env")
-        result = func(env_id, **config, seed=run.seed, log_dir=None, progress=False)
+        result = func(env_id, **config, seed=run.seed, log_dir=log_dir, progress=False)
         metrics, curve = _metrics_and_curve(result)
         record = make_record(run, runner, study_name, metrics, curve, time.perf_counter() - started)
         return {"ok": True, "key": run.key, "record": record}
@@ -149,7 +151,13 @@ def execute_run(run_dict: Mapping[str, Any], runner: str, study_name: str, threa
         }
 
 
-def _local_task(run_dict: Mapping[str, Any], runner: str, study_name: str, out_dir: str, threads: int) -> dict:
+def run_files_dir(study: Study, store: ResultStore, key: str) -> str | None:
+    """Where a run writes its own files when the study keeps them (``keep_run_files``)."""
+    return str(store.root / "run_files" / key) if study.keep_run_files else None
+
+
+def _local_task(run_dict: Mapping[str, Any], runner: str, study_name: str, out_dir: str, threads: int,
+                log_dir: str | None) -> dict:
     """Executed in a worker process: claim the run, run it, write the result file, then return."""
     store = ResultStore(out_dir)
     key = run_dict["key"]
@@ -158,7 +166,7 @@ def _local_task(run_dict: Mapping[str, Any], runner: str, study_name: str, out_d
     try:
         if store.read_run(key) is not None:  # finished by another ablate since this one looked
             return {"ok": True, "key": key, "elsewhere": True, "wall_time_s": float("nan")}
-        outcome = execute_run(run_dict, runner, study_name, threads)
+        outcome = execute_run(run_dict, runner, study_name, threads, log_dir)
         if outcome["ok"]:
             store.write_run(outcome["record"])
             return {"ok": True, "key": outcome["key"], "wall_time_s": outcome["record"]["wall_time_s"]}
@@ -219,7 +227,8 @@ def run_local(study: Study, runs: list[Run], store: ResultStore, workers: int, o
             initargs=(threads, os.getpid()),
         )
         futures = {
-            pool.submit(_local_task, run.to_dict(), study.runner, study.name, str(store.root), threads): run
+            pool.submit(_local_task, run.to_dict(), study.runner, study.name, str(store.root), threads,
+                        run_files_dir(study, store, run.key)): run
             for run in pending
         }
         try:
@@ -269,7 +278,9 @@ def run_ray(study: Study, runs: list[Run], store: ResultStore, workers: int, add
         refs = {}
         for run in runs:  # the driver holds the claims of the runs it submits
             if store.claim(run.key):
-                refs[task.remote(run.to_dict(), study.runner, study.name, 1)] = run
+                # with keep_run_files the folder must be one that every node can write (shared storage)
+                log_dir = run_files_dir(study, store, run.key)
+                refs[task.remote(run.to_dict(), study.runner, study.name, 1, log_dir)] = run
             else:
                 on_done(run, {"ok": True, "key": run.key, "elsewhere": True, "wall_time_s": float("nan")})
         waiting = list(refs)

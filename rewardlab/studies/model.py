@@ -27,7 +27,7 @@ RUN_KEYS = ("env", "algo", "reward", "env_kwargs", "agent_kwargs", "total_steps"
 #: Spec fields (top-level YAML keys).
 SPEC_FIELDS = (
     "name", "description", "runner", "envs", "base", "grid", "seeds", "metrics", "derived",
-    "curve_metric", "report", "profiles", "default_profile", "claim",
+    "curve_metric", "report", "profiles", "default_profile", "claim", "keep_run_files",
 )
 
 RUN_DEFAULTS: dict[str, Any] = {
@@ -105,6 +105,7 @@ class Study:
     report: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     claim: str = ""
+    keep_run_files: bool = False  #: each run writes its files (checkpoint, curve, events) to run_files/<key>
     profile: str | None = None
     source: str = ""
     raw: dict[str, Any] = field(default_factory=dict)

@@ -28,6 +28,8 @@ A study expands into independent runs, one per (setting, seed). A spec looks lik
         expression: (integrated_return - private_return) / integrated_return
         description: share of the integrated utility that comes from partners
     curve_metric: return         # the learning-curve field that the report plots
+    keep_run_files: false        # true: each run also writes its run directory (checkpoint.pt,
+                                 # curve.json, TensorBoard events) to <out>/run_files/<run key>
     report: {reps: 2000, seed: 0}   # bootstrap replications and the seed of the bootstrap
     default_profile: quick       # used when --profile is not given (optional)
     profiles:
@@ -175,6 +177,7 @@ def parse_study(raw: Any, profile: str | None = None, source: str = "<spec>") ->
         report=report,
         description=str(spec.get("description", "")),
         claim=str(spec.get("claim", "")),
+        keep_run_files=_parse_flag(spec, "keep_run_files", owner),
         profile=profile,
         source=source,
         raw=copy.deepcopy(dict(raw)),
@@ -195,6 +198,13 @@ def _with_profile(raw: Mapping[str, Any], profile: str | None, owner: str) -> di
     if not isinstance(overrides, Mapping):
         raise RewardlabError(f"{owner}: profile {profile!r} must be a mapping of overrides")
     return apply_profile(raw, overrides, profile)
+
+
+def _parse_flag(spec: Mapping[str, Any], name: str, owner: str) -> bool:
+    value = spec.get(name, False)
+    if not isinstance(value, bool):
+        raise RewardlabError(f"{owner}: {name} must be true or false, got {value!r}")
+    return value
 
 
 def _parse_runner(spec: Mapping[str, Any], source: str, owner: str) -> str:
