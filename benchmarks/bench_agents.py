@@ -27,8 +27,9 @@ ops and time outside torch.
 
 Part 2 (penalty) collects one rollout on the quadruped imitation task and times PPO updates on it
 (4 epochs x 4 minibatches) for: MLP without penalty (hand-written gradient, and the autograd
-loss that every penalty case uses), MLP + autograd Jacobian penalty (vmap and sum methods), LPN
-without penalty, LPN + analytic ||K(phi)||_F^2, LPN + autograd Jacobian.
+loss that every penalty case uses), MLP + autograd Jacobian penalty (vmap and sum methods), MLP +
+Lipschitz gradient penalty, LPN without penalty, LPN + analytic ||K(phi)||_F^2, LPN + autograd
+Jacobian; 256-256 networks unless ``--hidden-penalty`` says otherwise.
 Figures are the best of ``--repeats`` interleaved runs (the machine may be shared).
 """
 
@@ -381,6 +382,7 @@ PENALTY_CASES = [
     ("MLP, no penalty", {"policy": "mlp"}),  # the reference autograd loss, like for like with the penalties
     ("MLP + autograd Jacobian (vmap)", {"policy": "mlp", "jacobian_penalty": 0.1, "jacobian_method": "vmap"}),
     ("MLP + autograd Jacobian (sum)", {"policy": "mlp", "jacobian_penalty": 0.1, "jacobian_method": "sum"}),
+    ("MLP + Lipschitz gradient penalty", {"policy": "mlp", "lipschitz_penalty": 0.002}),
     ("LPN, no penalty", {"policy": "lpn"}),
     ("LPN + analytic ||K||_F^2", {"policy": "lpn", "jacobian_penalty": 0.1, "jacobian_method": "analytic"}),
     ("LPN + autograd Jacobian (vmap)", {"policy": "lpn", "jacobian_penalty": 0.1, "jacobian_method": "vmap"}),
@@ -405,7 +407,7 @@ def penalty(args) -> None:
             sim = rewardlab.make_sim(env_id, num_envs=args.num_envs_penalty)
             config = {
                 "num_steps": args.num_steps_penalty,
-                "hidden_sizes": (256, 256),
+                "hidden_sizes": tuple(args.hidden_penalty),
                 "torch_threads": args.threads,
                 **settings,
             }
@@ -510,6 +512,8 @@ def main() -> None:
     parser.add_argument("--phase-index", type=int, nargs="+", default=[46, 47], help="the (cos, sin) phase entries")
     parser.add_argument("--num-envs-penalty", type=int, default=16)
     parser.add_argument("--num-steps-penalty", type=int, default=64)
+    parser.add_argument("--hidden-penalty", type=int, nargs="+", default=[256, 256],
+                        help="penalty part: hidden sizes of the networks (the smoothness study uses 64 64)")
     parser.add_argument("--update-reps", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
