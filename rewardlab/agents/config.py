@@ -23,7 +23,8 @@ class PPOConfig:
     """Settings of :class:`PPO` (the keys of ``agent_kwargs`` in ``train_and_evaluate``)."""
 
     num_envs: int = 16  #: simulator instances B (used when the runner builds the simulator)
-    num_steps: int = 128  #: rollout length T per update
+    num_steps: int = 128  #: rollout length T per update (decisions)
+    action_repeat: int = 1  #: hold each sampled action for this many simulator steps, rewards summed
     minibatch_size: int | None = None  #: samples per minibatch; None: batch / num_minibatches
     num_minibatches: int = 4
     update_epochs: int = 4
@@ -70,7 +71,8 @@ class PPOConfig:
     def _check(self) -> None:
         """Types and ranges of every setting (``--set learning_rate=abc`` is an error here)."""
         check.integers(self, num_envs=(1, 1 << 20), num_steps=(1, check.MAX_STEPS),
-                       num_minibatches=(1, 1 << 20), update_epochs=(1, 10_000), phase_dim=(1, 10_000))
+                       num_minibatches=(1, 1 << 20), update_epochs=(1, 10_000), phase_dim=(1, 10_000),
+                       action_repeat=(1, 1_000))
         for name in ("minibatch_size", "torch_threads"):
             if getattr(self, name) is not None:
                 check.integers(self, {name: 1})

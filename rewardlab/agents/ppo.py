@@ -80,6 +80,18 @@ def gae(
     return advantages
 
 
+@dataclasses.dataclass
+class HeldStep:
+    """One decision's transition over the held simulator steps (``PPOConfig.action_repeat``)."""
+
+    reward: np.ndarray  #: (B, n), summed over the held steps
+    done: np.ndarray  #: (B,)
+    terminated: np.ndarray
+    truncated: np.ndarray
+    final_obs: np.ndarray | None  #: the last observation of the episodes that ended
+    obs: np.ndarray  #: the observation after the last held step
+
+
 class PPO:
     """PPO (IPPO with parameter sharing on multi-agent simulators; MAPPO with a central critic).
 
@@ -268,6 +280,21 @@ class PPO:
         dist = self.model.actor.dist(x)
         return self._to_env(dist.mode() if deterministic else dist.sample())
 
+    def _acting(self, deterministic: bool = True) -> Callable[[np.ndarray], np.ndarray]:
+        """``act(obs)`` for a run of episodes started together: a new decision every ``action_repeat`` steps."""
+        repeat = self.config.action_repeat
+        if repeat == 1:
+            return lambda obs: self.predict(obs, deterministic)
+        held = {"step": 0, "actions": None}
+
+        def act(obs: np.ndarray) -> np.ndarray:
+            if held["step"] % repeat == 0:
+                held["actions"] = self.predict(obs, deterministic)
+            held["step"] += 1
+            return held["actions"]
+
+        return act
+
     def _scale_reward(self, reward: np.ndarray, done: np.ndarray) -> np.ndarray:
         """Reward divided by the running std of the discounted return (Gymnasium's NormalizeReward)."""
         if not self.config.normalize_reward:
@@ -288,7 +315,8 @@ class PPO:
     # ------------------------------------------------------------------ training
     @property
     def steps_per_update(self) -> int:
-        return self.config.num_steps * self.num_envs
+        """Simulator instance-steps per update: T decisions x B instances x action_repeat."""
+        return self.config.num_steps * self.num_envs * self.config.action_repeat
 
     def learn(
         self,
@@ -345,7 +373,7 @@ class PPO:
         scaled rewards (with the time-limit bootstrap) and episode ends; the value of the last
         observation; and the rollout's statistics.
         """
-        cfg, sim, model = self.config, self.sim, self.model
+        cfg, model = self.config, self.model
         B, n = self.num_envs, self.num_agents
         steps: dict[str, list[torch.Tensor]] = {key: [] for key in ("obs", "state", "actions", "logp", "values")}
         rewards, dones = [], []
@@ -356,24 +384,57 @@ class PPO:
             action = dist.sample()
             for key, value in zip(steps, (x, state, action, dist.log_prob(action), model.critic(state)), strict=True):
                 steps[key].append(value)
-            step = sim.step(self._to_env(action), autoreset=True)
-            self.global_step += B
-            reward = np.asarray(step.reward, dtype=np.float64)
-            done = np.asarray(step.done)
+            step = self._step_held(self._to_env(action), log)
+            reward, done = step.reward, step.done
             scaled = self._scale_reward(reward, done)
-            time_limit = np.asarray(step.truncated) & ~np.asarray(step.terminated)
+            time_limit = step.truncated & ~step.terminated
             if time_limit.any():  # bootstrap through time limits: r += gamma * V(s_final)
                 final_value = model.critic(self._inputs(step.final_obs, update_norm=False)[1])
                 scaled = scaled + cfg.gamma * final_value.reshape(B, n).cpu().numpy() * time_limit[:, None]
             rewards.append(scaled.reshape(B * n))
             dones.append(np.repeat(done, n))
-            log.add(step, reward, done)
             self._obs = step.obs
         next_value = model.critic(self._inputs(self._obs, update_norm=False)[1])
         batch = {key: torch.stack(values) for key, values in steps.items()}
         batch["rewards"] = torch.as_tensor(np.stack(rewards), dtype=torch.float32, device=self.device)
         batch["dones"] = torch.as_tensor(np.stack(dones), dtype=torch.float32, device=self.device)
         return batch, next_value, log.stats()
+
+    def _step_held(self, actions: np.ndarray, log: RolloutLog) -> HeldStep:
+        """Apply ``actions`` for ``action_repeat`` simulator steps; one decision's transition.
+
+        The reward is the sum over the held steps. An instance whose episode ends on a held step
+        keeps that step's ending (and its last observation in ``final_obs``); its new episode runs
+        the remaining held steps on the same action, and those rewards belong to no transition
+        (as the first steps of a frame-skipping agent's episode).
+        """
+        B = self.num_envs
+        ended = np.zeros(B, dtype=bool)
+        held = None
+        for _ in range(self.config.action_repeat):
+            step = self.sim.step(actions, autoreset=True)
+            self.global_step += B
+            reward = np.asarray(step.reward, dtype=np.float64)
+            done = np.asarray(step.done)
+            log.add(step, reward, done)
+            if held is None:  # the first held step (the only one without action_repeat)
+                held = HeldStep(reward, done.copy(), np.asarray(step.terminated).copy(),
+                                np.asarray(step.truncated).copy(), step.final_obs, step.obs)
+                ended = done.copy()
+                continue
+            live = ~ended
+            held.reward = held.reward + np.where(live[:, None], reward, 0.0)
+            new_end = done & live
+            if new_end.any():
+                held.terminated = held.terminated | (np.asarray(step.terminated) & new_end)
+                held.truncated = held.truncated | (np.asarray(step.truncated) & new_end)
+                final = np.array(held.final_obs if held.final_obs is not None else step.final_obs)
+                final[new_end] = np.asarray(step.final_obs)[new_end]
+                held.final_obs = final
+                held.done = held.done | new_end
+                ended |= new_end
+            held.obs = step.obs
+        return held
 
     def _update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         """Epochs of shuffled minibatches over the batch; returns the mean of each loss term."""
@@ -515,9 +576,7 @@ class PPO:
             )
         seed = self.seed + 1_000_000 if seed is None else seed
         try:
-            return run_episodes(
-                sim, lambda obs: self.predict(obs, deterministic), episodes, seed, max_steps, frame_callback
-            )
+            return run_episodes(sim, self._acting(deterministic), episodes, seed, max_steps, frame_callback)
         finally:
             if eval_env is None:
                 sim.close()

@@ -42,6 +42,8 @@ def unsupported(config) -> str | None:
         return f"distribution={config.distribution!r} (it takes 'gaussian')"
     if config.activation not in ("tanh", "relu"):
         return f"activation={config.activation!r} (it takes 'tanh' or 'relu')"
+    if config.action_repeat != 1:
+        return f"action_repeat={config.action_repeat!r} (it takes 1)"
     for name in ("jacobian_penalty", "caps_temporal", "caps_spatial", "lipschitz_penalty"):
         if getattr(config, name):
             return f"{name}={getattr(config, name)!r} (it takes no smoothness penalty)"
