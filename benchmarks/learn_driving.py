@@ -28,16 +28,16 @@ import argparse
 import json
 import os
 import sys
-import time
 
 import numpy as np
+from learning_runs import finite, print_header, print_summary, train_with_evaluations
 
-#: printed columns (header, width, format) and the row keys they show
-COLUMNS = [("steps", 10, "d"), ("train_s", 8, ".0f"), ("DS", 6, ".1f"), ("RC", 6, ".1f"), ("done", 5, ".2f"),
-           ("red", 5, ".2f"), ("coll", 5, ".2f"), ("block", 5, ".2f"), ("dev", 5, ".2f"), ("train DS", 8, ".1f")]
-ROW_KEYS = ["steps", "train_s", "driving_score", "route_completion", "route_completed", "red_lights", "collisions",
-            "blocked", "route_deviation", "train_driving_score"]
-EVAL_METRICS = ROW_KEYS[2:-1]
+#: printed columns: header, width, format, row key
+COLUMNS = [("steps", 10, "d", "steps"), ("train_s", 8, ".0f", "train_s"), ("DS", 6, ".1f", "driving_score"),
+           ("RC", 6, ".1f", "route_completion"), ("done", 5, ".2f", "route_completed"),
+           ("red", 5, ".2f", "red_lights"), ("coll", 5, ".2f", "collisions"), ("block", 5, ".2f", "blocked"),
+           ("dev", 5, ".2f", "route_deviation"), ("train DS", 8, ".1f", "train_driving_score")]
+EVAL_METRICS = [key for *_, key in COLUMNS[2:-1]]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -78,43 +78,18 @@ def main(argv: list[str] | None = None) -> int:
     agent = PPO(sim, config, seed=args.seed, device="cpu")
     print(f"# {args.env} reward {args.reward} seed {args.seed} steps {args.steps}")
     print(f"# agent {agent_kwargs}  env {env_kwargs}  load average {os.getloadavg()[0]:.1f}")
-    print(" ".join(f"{name:>{width}}" for name, width, _ in COLUMNS), flush=True)
+    print_header(COLUMNS)
 
-    rows: list[dict[str, float]] = []
-    train_time = 0.0
-    next_eval = args.eval_every
-    num_updates = max(1, args.steps // agent.steps_per_update)
-    last: dict[str, float] = {}
-    phase_time = {"rollout_time_s": 0.0, "update_time_s": 0.0}
-    while agent.update < num_updates:
-        start = time.perf_counter()
-        stats = agent.train_one_update(num_updates)
-        train_time += time.perf_counter() - start
-        for key in phase_time:
-            phase_time[key] += stats[key]
-        if np.isfinite(stats.get("metric/driving_score", float("nan"))):
-            last = stats
-        if agent.global_step >= next_eval or agent.update == num_updates:
-            next_eval += args.eval_every
-            row = {"steps": agent.global_step, "train_s": train_time}
-            row.update(evaluate(agent, args.eval_episodes))
-            row["train_driving_score"] = float(last.get("metric/driving_score", float("nan")))
-            rows.append(row)
-            cells = zip(COLUMNS, ROW_KEYS, strict=True)
-            print(" ".join(f"{row.get(key, float('nan')):>{width}{form}}" for (_, width, form), key in cells),
-                  flush=True)
+    def evaluate_row(agent, last: dict[str, float]) -> dict[str, float]:
+        row = evaluate(agent, args.eval_episodes)
+        row["train_driving_score"] = float(last.get("metric/driving_score", float("nan")))
+        return row
 
-    summary: dict[str, dict[str, float] | None] = {}
-    print(f"\n{'first evaluation with':<22} {'steps':>10} {'train_s':>8}")
-    for level in args.levels:
-        name = f"DS >= {level:g}"
-        hit = next((r for r in rows if r["driving_score"] >= level), None)
-        summary[name] = None if hit is None else {"steps": hit["steps"], "train_s": hit["train_s"]}
-        cells = ("not reached", "") if hit is None else (f"{hit['steps']}", f"{hit['train_s']:.0f}")
-        print(f"{name:<22} {cells[0]:>10} {cells[1]:>8}")
-    print(f"# training {train_time:.0f} s: rollouts {phase_time['rollout_time_s']:.0f} s, "
-          f"updates {phase_time['update_time_s']:.0f} s; {agent.global_step / max(train_time, 1e-9):.0f} steps/s; "
-          f"load average at the end {os.getloadavg()[0]:.1f}")
+    rows, train_time, phase_time = train_with_evaluations(
+        agent, args.steps, args.eval_every, evaluate_row, lambda stats: finite(stats, "metric/driving_score"), COLUMNS
+    )
+    targets = [(f"DS >= {level:g}", lambda r, level=level: r["driving_score"] >= level) for level in args.levels]
+    summary = print_summary(rows, targets, agent, train_time, phase_time)
     if args.save:
         agent.save(args.save)
     if args.json:

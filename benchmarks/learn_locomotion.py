@@ -27,16 +27,15 @@ import argparse
 import json
 import os
 import sys
-import time
 
 import numpy as np
+from learning_runs import finite, print_header, print_summary, train_with_evaluations
 
 ENV_ID = "rewardlab/LocoImitation-v0"
-#: printed columns (header, width, format) and the row keys they show
-COLUMNS = [("steps", 10, "d"), ("train_s", 8, ".0f"), ("length", 7, ".1f"), ("full", 5, ".2f"),
-           ("imit/step", 9, ".3f"), ("speed", 6, ".2f"), ("train length", 12, ".1f"), ("train imit/step", 15, ".3f")]
-ROW_KEYS = ["steps", "train_s", "length", "full", "imitation_per_step", "speed", "train_length",
-            "train_imitation_per_step"]
+#: printed columns: header, width, format, row key
+COLUMNS = [("steps", 10, "d", "steps"), ("train_s", 8, ".0f", "train_s"), ("length", 7, ".1f", "length"),
+           ("full", 5, ".2f", "full"), ("imit/step", 9, ".3f", "imitation_per_step"), ("speed", 6, ".2f", "speed"),
+           ("train length", 12, ".1f", "train_length"), ("train imit/step", 15, ".3f", "train_imitation_per_step")]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -88,49 +87,25 @@ def main(argv: list[str] | None = None) -> int:
     agent = PPO(sim, config, seed=args.seed, device="cpu")
     print(f"# {ENV_ID} seed {args.seed} policy {args.policy} steps {args.steps}")
     print(f"# agent {agent_kwargs}  env {env_kwargs}  load average {os.getloadavg()[0]:.1f}")
-    print(" ".join(f"{name:>{width}}" for name, width, _ in COLUMNS), flush=True)
+    print_header(COLUMNS)
 
-    rows: list[dict[str, float]] = []
-    train_time = 0.0
-    next_eval = args.eval_every
-    num_updates = max(1, args.steps // agent.steps_per_update)
-    last: dict[str, float] = {}
-    phase_time = {"rollout_time_s": 0.0, "update_time_s": 0.0}
-    while agent.update < num_updates:
-        start = time.perf_counter()
-        stats = agent.train_one_update(num_updates)
-        train_time += time.perf_counter() - start
-        for key in phase_time:
-            phase_time[key] += stats[key]
-        if "length" in stats and np.isfinite(stats["length"]):
-            last = stats
-        if agent.global_step >= next_eval or agent.update == num_updates:
-            next_eval += args.eval_every
-            row = {"steps": agent.global_step, "train_s": train_time}
-            row.update(evaluate(agent, args.eval_episodes, sim.params.control_dt))
-            train_length = float(last.get("length", float("nan")))
-            row["train_length"] = train_length
-            row["train_imitation_per_step"] = float(last.get("metric/imitation_return", float("nan"))) / max(
-                train_length, 1.0
-            )
-            rows.append(row)
-            cells = zip(COLUMNS, ROW_KEYS, strict=True)
-            print(" ".join(f"{row[key]:>{width}{form}}" for (_, width, form), key in cells), flush=True)
+    def evaluate_row(agent, last: dict[str, float]) -> dict[str, float]:
+        row = evaluate(agent, args.eval_episodes, sim.params.control_dt)
+        train_length = float(last.get("length", float("nan")))
+        row["train_length"] = train_length
+        row["train_imitation_per_step"] = float(last.get("metric/imitation_return", float("nan"))) / max(
+            train_length, 1.0
+        )
+        return row
 
-    summary: dict[str, dict[str, float] | None] = {}
+    rows, train_time, phase_time = train_with_evaluations(
+        agent, args.steps, args.eval_every, evaluate_row, lambda stats: finite(stats, "length"), COLUMNS
+    )
     targets = [("length >= 450", lambda r: r["length"] >= 450), ("length = 500", lambda r: r["length"] >= 500)]
     targets += [
         (f"imit/step >= {level:g}", lambda r, level=level: r["imitation_per_step"] >= level) for level in args.levels
     ]
-    print(f"\n{'first evaluation with':<22} {'steps':>10} {'train_s':>8}")
-    for name, reached in targets:
-        hit = next((r for r in rows if reached(r)), None)
-        summary[name] = None if hit is None else {"steps": hit["steps"], "train_s": hit["train_s"]}
-        cells = ("not reached", "") if hit is None else (f"{hit['steps']}", f"{hit['train_s']:.0f}")
-        print(f"{name:<22} {cells[0]:>10} {cells[1]:>8}")
-    print(f"# training {train_time:.0f} s: rollouts {phase_time['rollout_time_s']:.0f} s, "
-          f"updates {phase_time['update_time_s']:.0f} s; {agent.global_step / max(train_time, 1e-9):.0f} steps/s; "
-          f"load average at the end {os.getloadavg()[0]:.1f}")
+    summary = print_summary(rows, targets, agent, train_time, phase_time)
     if args.save:
         agent.save(args.save)
     if args.json:

@@ -1,0 +1,85 @@
+"""What the learning benchmarks share: train while evaluating, print the table and the summary.
+
+Used by ``learn_locomotion.py`` and ``learn_driving.py`` (run as scripts, so this module is
+imported from the scripts' own folder).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+#: (header, width, format, row key) of one printed column
+Column = tuple[str, int, str, str]
+
+
+def print_header(columns: list[Column]) -> None:
+    print(" ".join(f"{name:>{width}}" for name, width, _, _ in columns), flush=True)
+
+
+def print_row(columns: list[Column], row: dict[str, float]) -> None:
+    print(" ".join(f"{row.get(key, float('nan')):>{width}{form}}" for _, width, form, key in columns), flush=True)
+
+
+def train_with_evaluations(
+    agent,
+    total_steps: int,
+    eval_every: int,
+    evaluate: Callable[[object, dict[str, float]], dict[str, float]],
+    has_episodes: Callable[[dict[str, float]], bool],
+    columns: list[Column],
+) -> tuple[list[dict[str, float]], float, dict[str, float]]:
+    """Train ``agent`` to ``total_steps``; every ``eval_every`` steps and at the end add a row.
+
+    ``evaluate(agent, last_stats)`` gives a row's figures, where ``last_stats`` are the statistics
+    of the last update in which ``has_episodes(stats)`` held (training episodes ended). Returns
+    the rows, the training wall clock (evaluations excluded) and the rollout and update times.
+    """
+    rows: list[dict[str, float]] = []
+    train_time = 0.0
+    next_eval = eval_every
+    num_updates = max(1, total_steps // agent.steps_per_update)
+    last: dict[str, float] = {}
+    phase_time = {"rollout_time_s": 0.0, "update_time_s": 0.0}
+    while agent.update < num_updates:
+        start = time.perf_counter()
+        stats = agent.train_one_update(num_updates)
+        train_time += time.perf_counter() - start
+        for key in phase_time:
+            phase_time[key] += stats[key]
+        if has_episodes(stats):
+            last = stats
+        if agent.global_step >= next_eval or agent.update == num_updates:
+            next_eval += eval_every
+            row = {"steps": agent.global_step, "train_s": train_time, **evaluate(agent, last)}
+            rows.append(row)
+            print_row(columns, row)
+    return rows, train_time, phase_time
+
+
+def print_summary(
+    rows: list[dict[str, float]],
+    targets: list[tuple[str, Callable[[dict[str, float]], bool]]],
+    agent,
+    train_time: float,
+    phase_time: dict[str, float],
+) -> dict[str, dict[str, float] | None]:
+    """Print the first evaluation that reached each target and the training time; return the former."""
+    summary: dict[str, dict[str, float] | None] = {}
+    print(f"\n{'first evaluation with':<22} {'steps':>10} {'train_s':>8}")
+    for name, reached in targets:
+        hit = next((row for row in rows if reached(row)), None)
+        summary[name] = None if hit is None else {"steps": hit["steps"], "train_s": hit["train_s"]}
+        cells = ("not reached", "") if hit is None else (f"{hit['steps']}", f"{hit['train_s']:.0f}")
+        print(f"{name:<22} {cells[0]:>10} {cells[1]:>8}")
+    print(f"# training {train_time:.0f} s: rollouts {phase_time['rollout_time_s']:.0f} s, "
+          f"updates {phase_time['update_time_s']:.0f} s; {agent.global_step / max(train_time, 1e-9):.0f} steps/s; "
+          f"load average at the end {os.getloadavg()[0]:.1f}")
+    return summary
+
+
+def finite(stats: dict[str, float], key: str) -> bool:
+    return bool(np.isfinite(stats.get(key, float("nan"))))
