@@ -25,12 +25,18 @@ machine and its load.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
 import numpy as np
-from learning_runs import finite, print_header, print_summary, train_with_evaluations
+from learning_runs import (
+    build_agent,
+    finite,
+    print_header,
+    print_summary,
+    save_outputs,
+    train_with_evaluations,
+)
 
 #: printed columns: header, width, format, row key
 COLUMNS = [("steps", 10, "d", "steps"), ("train_s", 8, ".0f", "train_s"), ("DS", 6, ".1f", "driving_score"),
@@ -65,17 +71,7 @@ def evaluate(agent, episodes: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from rewardlab.agents.ppo import PPO, PPOConfig
-    from rewardlab.agents.run import make_env_sim
-    from rewardlab.agents.tuned import tuned_settings
-    from rewardlab.commands.train import parse_reward, parse_settings
-
-    agent_kwargs, env_kwargs = parse_settings(args.settings)
-    shipped = {} if args.no_tuned else tuned_settings(args.env)
-    agent_kwargs = {**shipped, **agent_kwargs}
-    config = PPOConfig.from_kwargs(f"{args.env} (ppo)", agent_kwargs)
-    sim = make_env_sim(args.env, config.num_envs, parse_reward(args.reward), env_kwargs)
-    agent = PPO(sim, config, seed=args.seed, device="cpu")
+    agent, agent_kwargs, env_kwargs = build_agent(args.env, args)
     print(f"# {args.env} reward {args.reward} seed {args.seed} steps {args.steps}")
     print(f"# agent {agent_kwargs}  env {env_kwargs}  load average {os.getloadavg()[0]:.1f}")
     print_header(COLUMNS)
@@ -90,12 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     targets = [(f"DS >= {level:g}", lambda r, level=level: r["driving_score"] >= level) for level in args.levels]
     summary = print_summary(rows, targets, agent, train_time, phase_time)
-    if args.save:
-        agent.save(args.save)
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump({"args": vars(args), "agent": agent_kwargs, "env": env_kwargs, "rows": rows, "summary": summary,
-                       "train_s": train_time, **phase_time}, handle, indent=1)
+    save_outputs(args, agent, {"agent": agent_kwargs, "env": env_kwargs}, rows, summary, train_time, phase_time)
     return 0
 
 

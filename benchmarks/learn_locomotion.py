@@ -24,12 +24,18 @@ A measurement, not a test: the figures depend on the machine and its load.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
 import numpy as np
-from learning_runs import finite, print_header, print_summary, train_with_evaluations
+from learning_runs import (
+    build_agent,
+    finite,
+    print_header,
+    print_summary,
+    save_outputs,
+    train_with_evaluations,
+)
 
 ENV_ID = "rewardlab/LocoImitation-v0"
 #: printed columns: header, width, format, row key
@@ -72,19 +78,9 @@ def evaluate(agent, episodes: int, control_dt: float) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from rewardlab.agents.ppo import PPO, PPOConfig
-    from rewardlab.agents.run import make_env_sim
-    from rewardlab.agents.tuned import tuned_settings
-    from rewardlab.commands.train import parse_reward, parse_settings
-
-    agent_kwargs, env_kwargs = parse_settings(args.settings)
-    shipped = {} if args.no_tuned else tuned_settings(ENV_ID)
-    agent_kwargs = {**shipped, **agent_kwargs}
-    if args.policy == "lpn":
-        agent_kwargs["policy"] = "lpn"  # phi: the simulator's phase entries (46, 47)
-    config = PPOConfig.from_kwargs(f"{ENV_ID} (ppo)", agent_kwargs)
-    sim = make_env_sim(ENV_ID, config.num_envs, parse_reward(args.reward), env_kwargs)
-    agent = PPO(sim, config, seed=args.seed, device="cpu")
+    # the LPN takes phi from the simulator's phase entries (46, 47)
+    agent, agent_kwargs, env_kwargs = build_agent(ENV_ID, args, {"policy": "lpn"} if args.policy == "lpn" else None)
+    sim = agent.sim
     print(f"# {ENV_ID} seed {args.seed} policy {args.policy} steps {args.steps}")
     print(f"# agent {agent_kwargs}  env {env_kwargs}  load average {os.getloadavg()[0]:.1f}")
     print_header(COLUMNS)
@@ -106,13 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         (f"imit/step >= {level:g}", lambda r, level=level: r["imitation_per_step"] >= level) for level in args.levels
     ]
     summary = print_summary(rows, targets, agent, train_time, phase_time)
-    if args.save:
-        agent.save(args.save)
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump({"args": vars(args), "agent": agent_kwargs, "env": env_kwargs, "rows": rows, "summary": summary,
-                       "train_s": train_time, **phase_time},
-                      handle, indent=1)
+    save_outputs(args, agent, {"agent": agent_kwargs, "env": env_kwargs}, rows, summary, train_time, phase_time)
     return 0
 
 

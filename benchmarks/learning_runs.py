@@ -6,14 +6,46 @@ imported from the scripts' own folder).
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 #: (header, width, format, row key) of one printed column
 Column = tuple[str, int, str, str]
+
+
+def build_agent(env_id: str, args, overrides: dict[str, Any] | None = None):
+    """rewardlab's PPO on ``env_id`` from the shipped settings (unless ``args.no_tuned``), with
+    ``args.settings`` (``--set``) and then ``overrides`` laid over them.
+
+    Returns the agent and the agent and environment settings it was built from.
+    """
+    from rewardlab.agents.ppo import PPO, PPOConfig
+    from rewardlab.agents.run import make_env_sim
+    from rewardlab.agents.tuned import tuned_settings
+    from rewardlab.commands.train import parse_reward, parse_settings
+
+    agent_kwargs, env_kwargs = parse_settings(args.settings)
+    shipped = {} if args.no_tuned else tuned_settings(env_id)
+    agent_kwargs = {**shipped, **agent_kwargs, **(overrides or {})}
+    config = PPOConfig.from_kwargs(f"{env_id} (ppo)", agent_kwargs)
+    sim = make_env_sim(env_id, config.num_envs, parse_reward(args.reward), env_kwargs)
+    return PPO(sim, config, seed=args.seed, device="cpu"), agent_kwargs, env_kwargs
+
+
+def save_outputs(args, agent, settings: dict[str, Any], rows: list[dict[str, float]], summary: dict,
+                 train_time: float, phase_time: dict[str, float]) -> None:
+    """``--save``: the trained agent; ``--json``: the arguments, settings, rows and summary."""
+    if args.save:
+        agent.save(args.save)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump({"args": vars(args), **settings, "rows": rows, "summary": summary, "train_s": train_time,
+                       **phase_time}, handle, indent=1)
 
 
 def print_header(columns: list[Column]) -> None:
