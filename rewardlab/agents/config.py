@@ -59,6 +59,8 @@ class PPOConfig:
     caps_spatial: float = 0.0
     caps_sigma: float = 0.05
     lipschitz_penalty: float = 0.0  #: Chen et al. use 0.002
+    exploration_coef: float = 0.0  #: Roach's exploration loss weight (Roach: 0.05); needs Beta actions
+    exploration_steps: int = 100  #: simulator steps before a failure that get its prior (Roach: 100)
     torch_threads: int | None = 1  #: torch.set_num_threads on CPU (small nets: 1 is fastest); None leaves it
     backend: str = "reference"  #: "reference" (this module) or "fast" (rewardlab.agents.fast; same algorithm)
 
@@ -72,7 +74,7 @@ class PPOConfig:
         """Types and ranges of every setting (``--set learning_rate=abc`` is an error here)."""
         check.integers(self, num_envs=(1, 1 << 20), num_steps=(1, check.MAX_STEPS),
                        num_minibatches=(1, 1 << 20), update_epochs=(1, 10_000), phase_dim=(1, 10_000),
-                       action_repeat=(1, 1_000))
+                       action_repeat=(1, 1_000), exploration_steps=(1, check.MAX_STEPS))
         for name in ("minibatch_size", "torch_threads"):
             if getattr(self, name) is not None:
                 check.integers(self, {name: 1})
@@ -82,7 +84,7 @@ class PPOConfig:
             check.flags(self, "agent_id")
         check.numbers(self, ("learning_rate", "clip_coef", "vf_coef", "max_grad_norm", "ent_coef",
                              "jacobian_penalty", "caps_temporal", "caps_spatial", "caps_sigma",
-                             "lipschitz_penalty"), low=0.0)
+                             "lipschitz_penalty", "exploration_coef"), low=0.0)
         check.numbers(self, ("gamma", "gae_lambda"), low=0.0, high=1.0)
         check.numbers(self, ("init_log_std",))
         check.numbers(self, ("target_kl",), low=0.0, low_open=True, optional=True)
@@ -96,6 +98,9 @@ class PPOConfig:
             check.choice(self, name, valid)
         if self.policy == "lpn" and self.distribution != "gaussian":
             raise RewardlabError("policy='lpn' takes distribution='gaussian'")
+        if self.exploration_coef > 0 and self.distribution != "beta":
+            raise RewardlabError(f"exploration_coef={self.exploration_coef!r} (Roach's exploration loss, a KL to "
+                                 "Beta priors) needs distribution='beta'")
         if self.jacobian_method == "analytic" and self.policy != "lpn":
             raise RewardlabError("jacobian_method='analytic' needs policy='lpn'")
         self._check_layers()

@@ -41,6 +41,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+import rewardlab.agents.exploration as exploration
 import rewardlab.agents.fast as fast
 import rewardlab.agents.penalties as penalties
 from rewardlab.agents.checkpoint import CHECKPOINT_FORMAT, first_line, read_checkpoint
@@ -90,6 +91,7 @@ class HeldStep:
     truncated: np.ndarray
     final_obs: np.ndarray | None  #: the last observation of the episodes that ended
     obs: np.ndarray  #: the observation after the last held step
+    events: dict[str, np.ndarray]  #: event name -> (B,): the events of the step that ended each episode
 
 
 class PPO:
@@ -130,6 +132,7 @@ class PPO:
         self.layout = self._action_layout(sim.action_spaces)
         self.model = self._build_model().to(self.device)
         self._action_bounds()
+        self.exploration_priors = self._exploration_priors()
         self.fast = fast.FastBackend(self) if cfg.backend == "fast" else None
         if self.fast is not None:
             self.optimizer = self.fast.optimizer
@@ -225,6 +228,19 @@ class PPO:
             self.action_start = np.stack(
                 [np.broadcast_to(np.asarray(getattr(s, "start", 0), dtype=np.int64), s.shape) for s in action_spaces]
             )
+
+    def _exploration_priors(self) -> exploration.Priors:
+        """The simulator's priors for Roach's exploration loss (none while it is off)."""
+        if self.config.exploration_coef == 0:
+            return ()
+        priors = getattr(self.sim, "exploration_priors", None)
+        if self.layout.kind != "box" or not priors:
+            raise RewardlabError(
+                f"{self.sim.env_id}: exploration_coef={self.config.exploration_coef!r} (Roach's exploration loss) "
+                "needs a simulator that declares exploration priors, with continuous actions (the driving family's "
+                "steering and acceleration; not action='discrete')"
+            )
+        return priors
 
     def _inputs(self, obs: np.ndarray, update_norm: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """Actor input (B*n, d_a) and critic input (B*n, d_c) from raw observations (B, n, ...).
@@ -376,7 +392,7 @@ class PPO:
         cfg, model = self.config, self.model
         B, n = self.num_envs, self.num_agents
         steps: dict[str, list[torch.Tensor]] = {key: [] for key in ("obs", "state", "actions", "logp", "values")}
-        rewards, dones = [], []
+        rewards, dones, ended_events = [], [], []
         log = RolloutLog()
         for _ in range(cfg.num_steps):
             x, state = self._inputs(self._obs, update_norm=True)
@@ -393,12 +409,27 @@ class PPO:
                 scaled = scaled + cfg.gamma * final_value.reshape(B, n).cpu().numpy() * time_limit[:, None]
             rewards.append(scaled.reshape(B * n))
             dones.append(np.repeat(done, n))
+            ended_events.append(step.events)
             self._obs = step.obs
         next_value = model.critic(self._inputs(self._obs, update_norm=False)[1])
         batch = {key: torch.stack(values) for key, values in steps.items()}
         batch["rewards"] = torch.as_tensor(np.stack(rewards), dtype=torch.float32, device=self.device)
         batch["dones"] = torch.as_tensor(np.stack(dones), dtype=torch.float32, device=self.device)
+        if cfg.exploration_coef > 0:
+            batch.update(self._exploration_targets(ended_events, np.stack(dones)[:, ::n]))
         return batch, next_value, log.stats()
+
+    def _exploration_targets(
+        self, ended_events: list[dict[str, np.ndarray]], dones: np.ndarray
+    ) -> dict[str, torch.Tensor]:
+        """Roach's exploration priors of one rollout (:mod:`rewardlab.agents.exploration`), (T, B*n, m)."""
+        cfg, n = self.config, self.num_agents
+        decisions = exploration.decisions_for(cfg.exploration_steps, cfg.action_repeat)
+        arrays = exploration.prior_targets(ended_events, dones, self.exploration_priors, decisions, self.layout.dim)
+        names = ("explore_alpha", "explore_beta", "explore_mask")
+        # every agent of an instance shares its ending: rows i*n ... i*n + n-1 are instance i
+        return {name: torch.as_tensor(np.repeat(array, n, axis=1), device=self.device)
+                for name, array in zip(names, arrays, strict=True)}
 
     def _step_held(self, actions: np.ndarray, log: RolloutLog) -> HeldStep:
         """Apply ``actions`` for ``action_repeat`` simulator steps; one decision's transition.
@@ -419,7 +450,8 @@ class PPO:
             log.add(step, reward, done)
             if held is None:  # the first held step (the only one without action_repeat)
                 held = HeldStep(reward, done.copy(), np.asarray(step.terminated).copy(),
-                                np.asarray(step.truncated).copy(), step.final_obs, step.obs)
+                                np.asarray(step.truncated).copy(), step.final_obs, step.obs,
+                                {name: np.asarray(flags) & done for name, flags in step.events.items()})
                 ended = done.copy()
                 continue
             live = ~ended
@@ -432,6 +464,8 @@ class PPO:
                 final[new_end] = np.asarray(step.final_obs)[new_end]
                 held.final_obs = final
                 held.done = held.done | new_end
+                held.events = {name: held.events.get(name, np.zeros(B, dtype=bool)) | (np.asarray(flags) & new_end)
+                               for name, flags in step.events.items()}
                 ended |= new_end
             held.obs = step.obs
         return held
@@ -502,6 +536,10 @@ class PPO:
             "approx_kl": approx_kl,
             "clipfrac": clipfrac,
         }
+        if cfg.exploration_coef > 0:
+            terms["exploration_loss"] = exploration.exploration_loss(
+                dist.alpha, dist.beta, mb["explore_alpha"], mb["explore_beta"], mb["explore_mask"])
+            loss = loss + cfg.exploration_coef * terms["exploration_loss"]
         for name, (weight, value) in self._smoothness(x, idx, flat, dist, gains, N).items():
             loss = loss + weight * value
             terms[name] = value

@@ -74,6 +74,16 @@ __all__ = ["DrivingParams", "DrivingSim", "GridParams", "GridSim", "HighwayParam
 
 ROUTE_SEARCH = np.arange(-4, 16)  # route points around the previous one searched for the ego's place
 
+#: Roach's exploration priors (rewardlab.agents.exploration) on the Beta's (0, 1) axis of each
+#: action (0: steering, 1: acceleration), later entries winning: blocked -> "go", route deviation
+#: -> "turn" (uniform steering), collision or red light -> "stop" (Zhang et al. 2021's code).
+EXPLORATION_PRIORS = (
+    ("blocked", {1: (2.5, 1.0)}),
+    ("route_deviation", {0: (1.0, 1.0)}),
+    ("collision", {1: (1.0, 1.5)}),
+    ("red_light", {1: (1.0, 1.5)}),
+)
+
 
 class DrivingSim(BatchedSim):
     """Shared driving simulator; subclasses pick the layout and parameters."""
@@ -86,6 +96,11 @@ class DrivingSim(BatchedSim):
     events = inf.EVENTS
     num_static = 0
     route_points = 700
+
+    @property
+    def exploration_priors(self):
+        """Roach's exploration priors for PPO's ``exploration_coef``; None with discrete actions."""
+        return None if self.params.action == "discrete" else EXPLORATION_PRIORS
 
     # ----------------------------------------------------------------- set-up
     def _setup(self) -> None:
