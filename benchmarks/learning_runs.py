@@ -30,7 +30,7 @@ def build_agent(env_id: str, args, overrides: dict[str, Any] | None = None):
     from rewardlab.commands.train import parse_reward, parse_settings
 
     agent_kwargs, env_kwargs = parse_settings(args.settings)
-    shipped = {} if args.no_tuned else tuned_settings(env_id)
+    shipped = {} if args.no_tuned else tuned_settings(env_id, parse_reward(getattr(args, "reward", None)))
     agent_kwargs = {**shipped, **agent_kwargs, **(overrides or {})}
     config = PPOConfig.from_kwargs(f"{env_id} (ppo)", agent_kwargs)
     sim = make_env_sim(env_id, config.num_envs, parse_reward(args.reward), env_kwargs)

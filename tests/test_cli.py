@@ -131,11 +131,40 @@ def test_train_starts_from_the_shipped_settings_and_set_overrides_them(tmp_path,
     assert (agent["num_envs"], agent["num_steps"], list(agent["hidden_sizes"])) == (8, 8, [32, 32])
 
 
+def test_train_takes_the_settings_of_its_reward_preset(tmp_path, capsys, monkeypatch):
+    """An entry's by_reward settings replace its own for runs with that preset, and only for them."""
+    import json
+
+    from rewardlab.agents import tuned
+
+    table = tmp_path / "tuned.yml"
+    table.write_text("rewardlab/CoopTeamProduction-v0: {num_envs: 8, num_steps: 16,\n"
+                     "  by_reward: {cooperative: {num_steps: 4, gamma: 0.9}}}\n")
+    monkeypatch.setattr(tuned, "TUNED_FILE", table)
+    tuned._table.cache_clear()
+    try:
+        assert tuned.tuned_settings("rewardlab/CoopTeamProduction-v0") == {"num_envs": 8, "num_steps": 16}
+        assert tuned.tuned_settings("rewardlab/CoopTeamProduction-v0", {"preset": "cooperative"}) == {
+            "num_envs": 8, "num_steps": 16}
+        assert tuned.tuned_rewards("rewardlab/CoopTeamProduction-v0") == ["cooperative"]
+        out = tmp_path / "run"
+        assert main(["train", "--env", "rewardlab/CoopTeamProduction-v0", "--reward", "cooperative", "--steps", "128",
+                     "--eval-episodes", "1", "--device", "cpu", "--no-progress", "--out", str(out)]) == 0
+    finally:
+        tuned._table.cache_clear()
+    agent = json.loads((out / "config.json").read_text())["agent"]
+    assert (agent["num_envs"], agent["num_steps"], agent["gamma"]) == (8, 4, 0.9)
+
+
 def test_every_shipped_setting_is_a_valid_ppo_setting():
+    import rewardlab
     from rewardlab.agents import PPOConfig
-    from rewardlab.agents.tuned import tuned_ids, tuned_settings
+    from rewardlab.agents.tuned import tuned_ids, tuned_rewards, tuned_settings
     from rewardlab.core.registry import get_spec
 
     for env_id in tuned_ids():
         get_spec(env_id)  # a registered id
         PPOConfig.from_kwargs(env_id, tuned_settings(env_id))  # unknown keys or bad values raise
+        for reward in tuned_rewards(env_id):
+            rewardlab.make_sim(env_id, num_envs=1, reward=reward)  # a preset of the environment, or an error
+            PPOConfig.from_kwargs(f"{env_id} ({reward})", tuned_settings(env_id, reward))

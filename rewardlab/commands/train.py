@@ -83,12 +83,13 @@ def parse_reward(text: str | None) -> Any:
     raise RewardlabError(f"--reward expects a preset name or a reward dict, got {text!r}")
 
 
-def with_tuned_settings(env_id: str, algo: str, agent_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The shipped settings for ``env_id`` (rewardlab's agents only) under the user's ``--set`` values."""
+def with_tuned_settings(env_id: str, algo: str, agent_kwargs: dict[str, Any], reward: Any = None) -> dict[str, Any]:
+    """The shipped settings for ``env_id`` and ``reward`` (rewardlab's agents only) under the user's
+    ``--set`` values."""
     from rewardlab.agents.run import OWN_ALGOS
     from rewardlab.agents.tuned import TUNED_FILE, tuned_settings
 
-    shipped = tuned_settings(env_id) if algo in OWN_ALGOS else {}
+    shipped = tuned_settings(env_id, reward) if algo in OWN_ALGOS else {}
     if shipped:
         kept = {k: v for k, v in shipped.items() if k not in agent_kwargs}
         print(f"{env_id}: shipped {algo} settings from {TUNED_FILE.name} {kept} (--set overrides them)")
@@ -110,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     if args.steps is None:
         args.steps = 100_000
     agent_kwargs, env_kwargs = parse_settings(args.settings)
-    agent_kwargs = with_tuned_settings(args.env, args.algo, agent_kwargs)
+    agent_kwargs = with_tuned_settings(args.env, args.algo, agent_kwargs, parse_reward(args.reward))
     out = Path(args.out) if args.out else default_run_dir(args.env, args.algo, args.seed)
     if args.save_every and args.algo not in OWN_ALGOS:
         raise RewardlabError(f"--save-every applies to rewardlab's agents {OWN_ALGOS}, not {args.algo}")
