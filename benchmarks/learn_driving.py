@@ -5,7 +5,7 @@
     python benchmarks/learn_driving.py --env rewardlab/DrivingHighway-v0 --reward carl --steps 1000000
     python benchmarks/learn_driving.py --reward carl --set num_envs=128 --set env.action=discrete
 
-Trains from the settings ``rewardlab train`` ships for the id (``tuned_ppo.yml``; ``--no-tuned``:
+Trains from the settings ``rewardlab train`` ships for the id and reward (``tuned_ppo.yml``; ``--no-tuned``:
 PPOConfig's defaults) with the ``--set`` values laid over them (``env.KEY=VALUE`` sets an
 environment parameter), and every ``--eval-every`` instance-steps evaluates the deterministic
 policy on ``--eval-episodes`` fresh episodes (seed + 1,000,000, the evaluation ``rewardlab train``
