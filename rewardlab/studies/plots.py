@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,9 @@ def plot_curves(report: StudyReport, path: Path) -> Path | None:
         ax.legend(fontsize=7)
     for index in range(len(panels), nrows * ncols):
         axes[index // ncols][index % ncols].axis("off")
-    fig.suptitle(f"{report.name}: {curve_label(report)} (IQM over seeds, 25-75 % band)", fontsize=10)
+    title = f"{report.name}: {curve_label(report)} (IQM over seeds, 25-75 % band)"
+    # about 13 characters per inch at this size: a one-panel figure wraps the title instead of cutting it
+    fig.suptitle(textwrap.fill(title, width=int(13 * 5.2 * ncols)), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
