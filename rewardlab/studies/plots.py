@@ -39,7 +39,8 @@ def plot_bars(report: StudyReport, path: Path) -> Path | None:
     columns = [c for c in report.envs + [ALL_ENVS] if any(c in columns_with_data(report, m) for m in metrics)]
     width = max(3.0, 0.4 * len(report.settings) + 1.4)
     fig, axes = plt.subplots(
-        len(metrics), len(columns), figsize=(width * len(columns), 3.2 * len(metrics)), squeeze=False
+        len(metrics), len(columns), figsize=(width * len(columns), 3.2 * len(metrics)), squeeze=False,
+        layout="constrained",  # leaves room for a title wrapped over several lines
     )
     colours = plt.get_cmap("tab10")
     for row, metric in enumerate(metrics):
@@ -69,8 +70,9 @@ def plot_bars(report: StudyReport, path: Path) -> Path | None:
             if col == 0 and info is not None and info.higher_is_better is not None:
                 ax.set_ylabel(info.direction(), fontsize=8)
             ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(f"{report.name}: IQM and {report.confidence:.0%} CI over seeds, per environment", fontsize=11)
-    fig.tight_layout()
+    title = f"{report.name}: IQM and {report.confidence:.0%} CI over seeds, per environment"
+    # about 12 characters per inch at this size: a narrow figure wraps the title instead of cutting it
+    fig.suptitle(textwrap.fill(title, width=int(12 * width * len(columns))), fontsize=11)
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
