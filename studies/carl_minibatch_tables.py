@@ -31,8 +31,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("results", type=Path, help="results folder of studies/carl_minibatch.yaml")
     parser.add_argument("--block", type=float, default=1e6, help="environment steps per block of the plateau table")
     parser.add_argument("--window", type=int, default=8, help="updates in the moving average of the level table")
-    parser.add_argument("--levels", type=float, nargs="+", default=[50.0, 70.0, 80.0],
-                        help="training driving scores of the level table")
+    parser.add_argument(
+        "--levels", type=float, nargs="+", default=[50.0, 70.0, 80.0], help="training driving scores of the level table"
+    )
     args = parser.parse_args(argv)
     if not (args.results / "runs").is_dir():
         parser.error(f"results: {args.results} has no runs/ folder; give the --out folder of `rewardlab ablate`")
@@ -74,7 +75,7 @@ def first_step_at(curve: list[dict], level: float, window: int) -> float:
     """First step at which the mean training score of the last ``window`` updates reached ``level``."""
     steps, scores = training_scores(curve)
     for i in range(window - 1, len(scores)):
-        chunk = scores[i - window + 1: i + 1]
+        chunk = scores[i - window + 1 : i + 1]
         chunk = chunk[~np.isnan(chunk)]
         if len(chunk) and chunk.mean() >= level:
             return float(steps[i])
@@ -84,28 +85,37 @@ def first_step_at(curve: list[dict], level: float, window: int) -> float:
 def plateau_table(records: list[dict], block: float) -> str:
     width = max(len(block_means(record["curve"], block)) for record in records)
     heads = [f"{k * block / 1e6:g}-{(k + 1) * block / 1e6:g}M" for k in range(width)]
-    lines = ["| reward | minibatch | seed | evaluation DS | " + " | ".join(heads) + " |",
-             "|---|---:|---:|---:|" + "---:|" * width]
+    lines = [
+        "| reward | minibatch | seed | evaluation DS | " + " | ".join(heads) + " |",
+        "|---|---:|---:|---:|" + "---:|" * width,
+    ]
     for record in records:
         setting = dict(record["setting"])
         means = block_means(record["curve"], block)
         cells = [f"{m:.1f}" if not math.isnan(m) else "-" for m in means] + [""] * (width - len(means))
-        lines.append(f"| {setting['reward']} | {setting['agent_kwargs.minibatch_size']} | {record['seed']} | "
-                     f"{record['metrics']['driving_score']:.1f} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {setting['reward']} | {setting['agent_kwargs.minibatch_size']} | {record['seed']} | "
+            f"{record['metrics']['driving_score']:.1f} | " + " | ".join(cells) + " |"
+        )
     return "\n".join(lines)
 
 
 def level_table(records: list[dict], levels: list[float], window: int) -> str:
-    lines = ["| reward | minibatch | seed | " + " | ".join(f"DS {level:g}" for level in levels) + " |",
-             "|---|---:|---:|" + "---:|" * len(levels)]
+    lines = [
+        "| reward | minibatch | seed | " + " | ".join(f"DS {level:g}" for level in levels) + " |",
+        "|---|---:|---:|" + "---:|" * len(levels),
+    ]
     for record in records:
         setting = dict(record["setting"])
         cells = []
         for level in levels:
             step = first_step_at(record["curve"], level, window)
             cells.append("-" if math.isnan(step) else f"{step / 1e6:.2f}M")
-        lines.append(f"| {setting['reward']} | {setting['agent_kwargs.minibatch_size']} | {record['seed']} | "
-                     + " | ".join(cells) + " |")
+        lines.append(
+            f"| {setting['reward']} | {setting['agent_kwargs.minibatch_size']} | {record['seed']} | "
+            + " | ".join(cells)
+            + " |"
+        )
     return "\n".join(lines)
 
 

@@ -39,7 +39,10 @@ def plot_bars(report: StudyReport, path: Path) -> Path | None:
     columns = [c for c in report.envs + [ALL_ENVS] if any(c in columns_with_data(report, m) for m in metrics)]
     width = max(3.0, 0.4 * len(report.settings) + 1.4)
     fig, axes = plt.subplots(
-        len(metrics), len(columns), figsize=(width * len(columns), 3.2 * len(metrics)), squeeze=False,
+        len(metrics),
+        len(columns),
+        figsize=(width * len(columns), 3.2 * len(metrics)),
+        squeeze=False,
         layout="constrained",  # leaves room for a title wrapped over several lines
     )
     colours = plt.get_cmap("tab10")

@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def load_tables_module():
-    spec = importlib.util.spec_from_file_location("carl_minibatch_tables", REPO / "studies" / "carl_minibatch_tables.py")
+    path = REPO / "studies" / "carl_minibatch_tables.py"
+    spec = importlib.util.spec_from_file_location("carl_minibatch_tables", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -21,7 +22,13 @@ def load_tables_module():
 
 def curve(scores, steps_per_update=250):
     """One point per update; None is an update in which no episode ended."""
-    return [{"step": steps_per_update * (i + 1), **({} if s is None else {"metric/driving_score": s})} for i, s in enumerate(scores)]
+    points = []
+    for i, score in enumerate(scores):
+        point = {"step": steps_per_update * (i + 1)}
+        if score is not None:
+            point["metric/driving_score"] = score
+        points.append(point)
+    return points
 
 
 def write_run(folder: Path, name: str, reward: str, minibatch: int, seed: int, scores, evaluation: float) -> None:
