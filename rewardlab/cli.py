@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
+import os
 import sys
 
 VERBS = {
@@ -55,6 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     except RewardlabError as err:
         print(f"rewardlab {args.verb}: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader closed the pipe (`rewardlab ablate --dry-run | head`): stop without a traceback,
+        # and point stdout at /dev/null so that the interpreter's final flush does not raise again
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+        return 1
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import os
 import re
+import sys
 from pathlib import Path
 
 import rewardlab
@@ -168,3 +171,17 @@ def test_every_shipped_setting_is_a_valid_ppo_setting():
         for reward in tuned_rewards(env_id):
             rewardlab.make_sim(env_id, num_envs=1, reward=reward)  # a preset of the environment, or an error
             PPOConfig.from_kwargs(f"{env_id} ({reward})", tuned_settings(env_id, reward))
+
+
+
+def test_a_closed_pipe_ends_the_command_quietly(monkeypatch, capsys):
+    # stdout is a pipe whose reader has gone away, as behind `| head` once head has exited
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    closed_pipe = io.TextIOWrapper(os.fdopen(write_end, "wb"), line_buffering=True)
+    monkeypatch.setattr(sys, "stdout", closed_pipe)
+    spec = str(ROOT / "studies" / "coopetition_modes.yaml")
+    assert main(["ablate", spec, "--dry-run", "--out", str(ROOT / "results" / "never_written")]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+    closed_pipe.write("after the pipe closed\n")  # now /dev/null: the final flush cannot raise again
+    closed_pipe.flush()
