@@ -17,11 +17,12 @@ stochastic training episodes that ended in each update:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
 import numpy as np
+
+from rewardlab.studies.store import ResultStore
 
 CURVE_KEY = "metric/driving_score"
 
@@ -43,8 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def finished_runs(results: Path) -> list[dict]:
-    """The run records of a results folder, sorted by reward, minibatch size and seed."""
-    records = [json.loads(path.read_text()) for path in (results / "runs").glob("*.json")]
+    """The finished run records of a results folder, sorted by reward, minibatch size and seed."""
+    store = ResultStore(results)  # skips half-written or unreadable run files, as `report` does
+    records = [store.read_run(key) for key in store.finished_keys()]
 
     def order(record: dict) -> tuple:
         setting = dict(record["setting"])

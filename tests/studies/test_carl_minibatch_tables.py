@@ -33,6 +33,7 @@ def curve(scores, steps_per_update=250):
 
 def write_run(folder: Path, name: str, reward: str, minibatch: int, seed: int, scores, evaluation: float) -> None:
     record = {
+        "key": name,
         "setting": [["env", "DrivingTown-v0"], ["reward", reward], ["agent_kwargs.minibatch_size", str(minibatch)]],
         "seed": seed,
         "metrics": {"driving_score": evaluation},
